@@ -1,0 +1,305 @@
+"""Study configuration: safe TOML loading and validation.
+
+Every configuration file in ``data/`` is plain TOML, read with :mod:`tomllib` (no code
+execution) and checked against a small schema: unknown keys, missing keys and values of the
+wrong type raise :class:`~geoattract.errors.ConfigError` naming the file, the dotted key and
+the expected type.
+
+The study file (``data/lot-et-garonne.toml``) is described by :data:`STUDY_SCHEMA`; later
+stages (catalogue, indicators, scoring) declare their own schemas with :class:`Field` and
+validate them with :func:`validate`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import settings
+from ._io import resolve_data_dir
+from .errors import ConfigError, DataNotFoundError
+
+__all__ = ["Field", "StudyConfig", "load_study_config", "load_toml", "validate"]
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+               list: "a list", dict: "a table"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a configuration schema.
+
+    Parameters
+    ----------
+    type : type or tuple of types
+        Accepted Python type(s) after TOML parsing. ``float`` also accepts integers.
+    required : bool
+        Whether the key must be present.
+    default : Any
+        Value used when the key is absent and not required.
+    choices : tuple, optional
+        Allowed values.
+    check : callable, optional
+        Extra predicate; returns an error message (str) or ``None``.
+    items : type, optional
+        For lists: the type of every item.
+    schema : mapping, optional
+        For tables: the nested schema.
+    doc : str
+        What the key means (shown in errors and documentation).
+    """
+
+    type: type | tuple[type, ...]
+    required: bool = True
+    default: Any = None
+    choices: tuple | None = None
+    check: Callable[[Any], str | None] | None = None
+    items: type | tuple[type, ...] | None = None
+    schema: Mapping[str, Field] | None = None
+    doc: str = ""
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_type_name(x) for x in t)
+    return _TYPE_NAMES.get(t, t.__name__)
+
+
+def _is_instance(value: Any, t: type | tuple[type, ...]) -> bool:
+    types = t if isinstance(t, tuple) else (t,)
+    for ty in types:
+        if ty is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if ty is int and isinstance(value, bool):
+            continue
+        if isinstance(value, ty):
+            return True
+    return False
+
+
+def validate(doc: Mapping[str, Any], schema: Mapping[str, Field], source: str | os.PathLike = "<config>",
+             prefix: str = "", allow_extra: bool = False) -> dict[str, Any]:
+    """Check ``doc`` against ``schema`` and return a copy with defaults filled in.
+
+    Parameters
+    ----------
+    doc : mapping
+        Parsed TOML.
+    schema : mapping of str to Field
+        Expected keys.
+    source : path-like
+        File name for error messages.
+    prefix : str
+        Dotted path of ``doc`` inside the file (for nested tables).
+    allow_extra : bool
+        Keep unknown keys instead of rejecting them.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, a missing key, a wrong type or a value outside ``choices``.
+    """
+    out: dict[str, Any] = {}
+    unknown = sorted(set(doc) - set(schema))
+    if unknown and not allow_extra:
+        raise ConfigError(
+            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"expected keys in [{prefix.rstrip('.') or 'top level'}]: {', '.join(sorted(schema))}"
+        )
+    for key, fld in schema.items():
+        dotted = prefix + key
+        if key not in doc:
+            if fld.required:
+                raise ConfigError(f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}")
+            out[key] = fld.default
+            continue
+        value = doc[key]
+        if not _is_instance(value, fld.type):
+            raise ConfigError(
+                f"{source}: key '{dotted}' must be {_type_name(fld.type)}, got {type(value).__name__} {value!r}"
+            )
+        if fld.items is not None and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not _is_instance(item, fld.items):
+                    raise ConfigError(
+                        f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
+                    )
+        if fld.choices is not None and value not in fld.choices:
+            raise ConfigError(f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}")
+        if fld.schema is not None and isinstance(value, Mapping):
+            value = validate(value, fld.schema, source, prefix=dotted + ".")
+        if fld.check is not None:
+            msg = fld.check(value)
+            if msg:
+                raise ConfigError(f"{source}: key '{dotted}' {msg}, got {value!r}")
+        if isinstance(value, float | int) and not isinstance(value, bool) and fld.type is float:
+            value = float(value)
+        out[key] = value
+    if allow_extra:
+        for k in unknown:
+            out[k] = doc[k]
+    return out
+
+
+def load_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a TOML file safely.
+
+    Raises
+    ------
+    DataNotFoundError
+        If the file does not exist.
+    ConfigError
+        If it is not valid TOML (the message carries the parser's line and column).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataNotFoundError(f"configuration file not found: {p}")
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: malformed TOML: {exc}") from exc
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v: float) -> str | None:
+    return None if v >= 0 else "must be >= 0"
+
+
+def _dep_code(v: str) -> str | None:
+    return None if (len(v) in (2, 3) and v[:2].isalnum()) else "must be a département code such as '47' or '2A'"
+
+
+def _thresholds(v: list) -> str | None:
+    if not v:
+        return "must not be empty"
+    if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
+        return "must be strictly increasing positive minutes"
+    return None
+
+
+STUDY_SCHEMA: dict[str, Field] = {
+    "study": Field(dict, schema={
+        "name": Field(str, doc="study name shown in reports"),
+        "departement": Field(str, check=_dep_code, doc="INSEE code of the study département"),
+        "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
+        "buffer_km": Field(float, required=False, default=settings.buffer_m / 1000, check=_non_negative,
+                           doc="neighbouring communes within this distance form the buffer zone"),
+        "crs": Field(str, required=False, default=settings.default_crs),
+        "output_dir": Field(str, required=False, default="maps", doc="output folder, relative to the current folder"),
+        "thresholds_min": Field(list, items=int, required=False, default=list(settings.thresholds_min),
+                                check=_thresholds),
+        "town_hall_tolerance_m": Field(float, required=False, default=settings.town_hall_tolerance_m,
+                                       check=_non_negative),
+    }),
+    "inputs": Field(dict, schema={
+        "communes": Field(str, doc="commune polygons (code, nom)"),
+        "town_halls": Field(str, doc="town-hall points (code)"),
+        "population": Field(str, doc="legal population (code, population)"),
+        "epci": Field(str, doc="commune → EPCI table (code_commune, epci_code, epci_nom)"),
+        "departement_outline": Field(str, required=False, default=None),
+    }),
+}
+
+
+@dataclass
+class StudyConfig:
+    """A validated study configuration.
+
+    Attributes
+    ----------
+    path : Path
+        The TOML file it was read from.
+    data_dir : Path
+        Resolved data folder.
+    raw : dict
+        The whole validated document, including sections later stages read.
+    """
+
+    path: Path
+    data_dir: Path
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def study(self) -> dict[str, Any]:
+        """The ``[study]`` section."""
+        return self.raw["study"]
+
+    @property
+    def name(self) -> str:
+        """Study name."""
+        return self.study["name"]
+
+    @property
+    def departement(self) -> str:
+        """INSEE code of the study département."""
+        return self.study["departement"]
+
+    @property
+    def crs(self) -> str:
+        """Working CRS."""
+        return self.study["crs"]
+
+    @property
+    def buffer_m(self) -> float:
+        """Buffer distance in metres."""
+        return self.study["buffer_km"] * 1000.0
+
+    @property
+    def thresholds_min(self) -> list[int]:
+        """Travel-time thresholds in minutes."""
+        return list(self.study["thresholds_min"])
+
+    def input_path(self, key: str) -> Path:
+        """Absolute path of the input file named ``inputs.<key>``."""
+        rel = self.raw["inputs"].get(key)
+        if rel is None:
+            raise ConfigError(f"{self.path}: no input file configured for 'inputs.{key}'")
+        return self.data_dir / rel
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level section other stages declare (empty dict when absent)."""
+        return dict(self.raw.get(name, {}))
+
+    def config_file(self, key: str) -> Path:
+        """Path of a companion configuration file named in ``[configs]`` (relative to this file)."""
+        rel = self.raw.get("configs", {}).get(key)
+        if rel is None:
+            raise ConfigError(f"{self.path}: no companion file configured for 'configs.{key}'")
+        return (self.path.parent / rel).resolve()
+
+
+#: Sections of the study file that later stages validate themselves.
+EXTRA_SECTIONS = ("network", "configs", "routing", "accessibility", "housing", "transition", "scoring", "maps")
+
+
+def load_study_config(path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> StudyConfig:
+    """Load and validate a study configuration.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        TOML file; defaults to :data:`geoattract.settings.default_study_config`
+        (Lot-et-Garonne).
+    data_dir : path-like, optional
+        Data folder override; else ``GEOATTRACT_DATA_DIR``; else ``../shared/data/<data_subdir>``.
+
+    Returns
+    -------
+    StudyConfig
+    """
+    p = Path(path) if path is not None else settings.default_study_config
+    doc = load_toml(p)
+    schema = dict(STUDY_SCHEMA)
+    for name in EXTRA_SECTIONS:
+        schema[name] = Field(dict, required=False, default={})
+    raw = validate(doc, schema, p)
+    ddir = resolve_data_dir(data_dir, raw["study"]["data_subdir"])
+    return StudyConfig(path=p.resolve(), data_dir=ddir, raw=raw)
