@@ -82,7 +82,9 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str | os.P
         )
 
 
-def read_csv(path: str | os.PathLike, columns: Iterable[str] = (), code_columns: Iterable[str] = (), **kwargs) -> pd.DataFrame:
+def read_csv(
+    path: str | os.PathLike, columns: Iterable[str] = (), code_columns: Iterable[str] = (), **kwargs
+) -> pd.DataFrame:
     """Read a CSV file, keeping code columns as strings and checking required columns.
 
     Parameters
@@ -110,7 +112,9 @@ def read_csv(path: str | os.PathLike, columns: Iterable[str] = (), code_columns:
     return df
 
 
-def read_vector(path: str | os.PathLike, columns: Iterable[str] = (), layer: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(
+    path: str | os.PathLike, columns: Iterable[str] = (), layer: str | None = None
+) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage…) and check its CRS and columns."""
     p = require_file(path)
     try:
@@ -133,7 +137,9 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # writers such as GDAL refuse to overwrite an empty non-GPKG file
@@ -160,7 +166,11 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
     return Path(target)
 
 
-def write_gpkg_atomic(target: str | os.PathLike, layers: dict[str, gpd.GeoDataFrame | pd.DataFrame], metadata: dict[str, str] | None = None) -> Path:
+def write_gpkg_atomic(
+    target: str | os.PathLike,
+    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame],
+    metadata: dict[str, str] | None = None,
+) -> Path:
     """Write several layers to one GeoPackage atomically.
 
     Parameters
@@ -179,6 +189,8 @@ def write_gpkg_atomic(target: str | os.PathLike, layers: dict[str, gpd.GeoDataFr
             else:  # attribute-only table (GeoPackage "attributes" content type)
                 pyogrio.write_dataframe(pd.DataFrame(frame), tmp, layer=name, driver="GPKG")
         if metadata:
-            meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
+            meta = pd.DataFrame(
+                {"key": list(metadata), "value": [str(v) for v in metadata.values()]}
+            )
             pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
     return Path(target)

@@ -27,9 +27,14 @@ EXIT_FAILURE = 1
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="study configuration TOML (default: Lot-et-Garonne)")
-    p.add_argument("--data-dir", metavar="DIR",
-                   help="data folder (default: $GEOATTRACT_DATA_DIR, else ../shared/data/<study>)")
+    p.add_argument(
+        "--config", metavar="FILE", help="study configuration TOML (default: Lot-et-Garonne)"
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="data folder (default: $GEOATTRACT_DATA_DIR, else ../shared/data/<study>)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,16 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="geoattract",
         description="Territorial attractiveness studies: accessibility over the road network, "
-                    "transition indicators, composite scores, maps and reports.",
+        "transition indicators, composite scores, maps and reports.",
     )
     parser.add_argument("--version", action="version", version=f"geoattract {__version__}")
     verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="progress bars, debug logs, tracebacks")
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="progress bars, debug logs, tracebacks"
+    )
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("run", help="run the whole study and write its outputs",
-                       description="Run every stage of the study and write GeoPackages, maps and the report.")
+    p = sub.add_parser(
+        "run",
+        help="run the whole study and write its outputs",
+        description="Run every stage of the study and write GeoPackages, maps and the report.",
+    )
     _add_common(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: study.output_dir, maps/)")
     p.set_defaults(func=_cmd_run)
@@ -95,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"geoattract {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
-        print(f"geoattract {args.command}: interrupted; previous outputs left intact", file=sys.stderr)
+        print(
+            f"geoattract {args.command}: interrupted; previous outputs left intact", file=sys.stderr
+        )
         return 130
 
 

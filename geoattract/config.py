@@ -25,8 +25,14 @@ from .errors import ConfigError, DataNotFoundError
 
 __all__ = ["Field", "StudyConfig", "load_study_config", "load_toml", "validate"]
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-               list: "a list", dict: "a table"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "a list",
+    dict: "a table",
+}
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,13 @@ def _is_instance(value: Any, t: type | tuple[type, ...]) -> bool:
     return False
 
 
-def validate(doc: Mapping[str, Any], schema: Mapping[str, Field], source: str | os.PathLike = "<config>",
-             prefix: str = "", allow_extra: bool = False) -> dict[str, Any]:
+def validate(
+    doc: Mapping[str, Any],
+    schema: Mapping[str, Field],
+    source: str | os.PathLike = "<config>",
+    prefix: str = "",
+    allow_extra: bool = False,
+) -> dict[str, Any]:
     """Check ``doc`` against ``schema`` and return a copy with defaults filled in.
 
     Parameters
@@ -114,7 +125,9 @@ def validate(doc: Mapping[str, Any], schema: Mapping[str, Field], source: str | 
         dotted = prefix + key
         if key not in doc:
             if fld.required:
-                raise ConfigError(f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}")
+                raise ConfigError(
+                    f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}"
+                )
             out[key] = fld.default
             continue
         value = doc[key]
@@ -129,7 +142,9 @@ def validate(doc: Mapping[str, Any], schema: Mapping[str, Field], source: str | 
                         f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
                     )
         if fld.choices is not None and value not in fld.choices:
-            raise ConfigError(f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}")
+            raise ConfigError(
+                f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}"
+            )
         if fld.schema is not None and isinstance(value, Mapping):
             value = validate(value, fld.schema, source, prefix=dotted + ".")
         if fld.check is not None:
@@ -174,7 +189,11 @@ def _non_negative(v: float) -> str | None:
 
 
 def _dep_code(v: str) -> str | None:
-    return None if (len(v) in (2, 3) and v[:2].isalnum()) else "must be a département code such as '47' or '2A'"
+    return (
+        None
+        if (len(v) in (2, 3) and v[:2].isalnum())
+        else "must be a département code such as '47' or '2A'"
+    )
 
 
 def _thresholds(v: list) -> str | None:
@@ -186,26 +205,48 @@ def _thresholds(v: list) -> str | None:
 
 
 STUDY_SCHEMA: dict[str, Field] = {
-    "study": Field(dict, schema={
-        "name": Field(str, doc="study name shown in reports"),
-        "departement": Field(str, check=_dep_code, doc="INSEE code of the study département"),
-        "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
-        "buffer_km": Field(float, required=False, default=settings.buffer_m / 1000, check=_non_negative,
-                           doc="neighbouring communes within this distance form the buffer zone"),
-        "crs": Field(str, required=False, default=settings.default_crs),
-        "output_dir": Field(str, required=False, default="maps", doc="output folder, relative to the current folder"),
-        "thresholds_min": Field(list, items=int, required=False, default=list(settings.thresholds_min),
-                                check=_thresholds),
-        "town_hall_tolerance_m": Field(float, required=False, default=settings.town_hall_tolerance_m,
-                                       check=_non_negative),
-    }),
-    "inputs": Field(dict, schema={
-        "communes": Field(str, doc="commune polygons (code, nom)"),
-        "town_halls": Field(str, doc="town-hall points (code)"),
-        "population": Field(str, doc="legal population (code, population)"),
-        "epci": Field(str, doc="commune → EPCI table (code_commune, epci_code, epci_nom)"),
-        "departement_outline": Field(str, required=False, default=None),
-    }),
+    "study": Field(
+        dict,
+        schema={
+            "name": Field(str, doc="study name shown in reports"),
+            "departement": Field(str, check=_dep_code, doc="INSEE code of the study département"),
+            "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
+            "buffer_km": Field(
+                float,
+                required=False,
+                default=settings.buffer_m / 1000,
+                check=_non_negative,
+                doc="neighbouring communes within this distance form the buffer zone",
+            ),
+            "crs": Field(str, required=False, default=settings.default_crs),
+            "output_dir": Field(
+                str,
+                required=False,
+                default="maps",
+                doc="output folder, relative to the current folder",
+            ),
+            "thresholds_min": Field(
+                list,
+                items=int,
+                required=False,
+                default=list(settings.thresholds_min),
+                check=_thresholds,
+            ),
+            "town_hall_tolerance_m": Field(
+                float, required=False, default=settings.town_hall_tolerance_m, check=_non_negative
+            ),
+        },
+    ),
+    "inputs": Field(
+        dict,
+        schema={
+            "communes": Field(str, doc="commune polygons (code, nom)"),
+            "town_halls": Field(str, doc="town-hall points (code)"),
+            "population": Field(str, doc="legal population (code, population)"),
+            "epci": Field(str, doc="commune → EPCI table (code_commune, epci_code, epci_nom)"),
+            "departement_outline": Field(str, required=False, default=None),
+        },
+    ),
 }
 
 
@@ -277,10 +318,21 @@ class StudyConfig:
 
 
 #: Sections of the study file that later stages validate themselves.
-EXTRA_SECTIONS = ("network", "configs", "routing", "accessibility", "housing", "transition", "scoring", "maps")
+EXTRA_SECTIONS = (
+    "network",
+    "configs",
+    "routing",
+    "accessibility",
+    "housing",
+    "transition",
+    "scoring",
+    "maps",
+)
 
 
-def load_study_config(path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> StudyConfig:
+def load_study_config(
+    path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None
+) -> StudyConfig:
     """Load and validate a study configuration.
 
     Parameters

@@ -88,12 +88,14 @@ def _stage_territory(ctx: _Context) -> None:
     ctx.data["territory"] = terr
     study = terr[terr["in_study"]].copy()
     ctx.data["communes"] = study
-    ctx.metadata.update({
-        "study": ctx.config.name,
-        "departement": ctx.config.departement,
-        "buffer_km": str(ctx.config.buffer_m / 1000),
-        "territory_report": terr.attrs["report"].summary(),
-    })
+    ctx.metadata.update(
+        {
+            "study": ctx.config.name,
+            "departement": ctx.config.departement,
+            "buffer_km": str(ctx.config.buffer_m / 1000),
+            "territory_report": terr.attrs["report"].summary(),
+        }
+    )
 
 
 def _stage_write(ctx: _Context) -> None:
@@ -128,8 +130,13 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-def run_study(config: StudyConfig | str | os.PathLike | None = None, *, data_dir: str | os.PathLike | None = None,
-              out_dir: str | os.PathLike | None = None, verbose: bool = False) -> StudyResult:
+def run_study(
+    config: StudyConfig | str | os.PathLike | None = None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    verbose: bool = False,
+) -> StudyResult:
     """Run the whole study pipeline and write its outputs.
 
     Parameters
@@ -147,7 +154,9 @@ def run_study(config: StudyConfig | str | os.PathLike | None = None, *, data_dir
     -------
     StudyResult
     """
-    cfg = config if isinstance(config, StudyConfig) else load_study_config(config, data_dir=data_dir)
+    cfg = (
+        config if isinstance(config, StudyConfig) else load_study_config(config, data_dir=data_dir)
+    )
     out = Path(out_dir) if out_dir is not None else Path(cfg.study["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))

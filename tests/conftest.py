@@ -28,8 +28,16 @@ def _square(x0: float, y0: float, size: float = 0.01) -> list:
     return [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]]
 
 
-def write_tiny_study(root: Path, *, communes=None, halls=None, population=None, epci=None,
-                     toml_extra: str = "", dep: str = "99") -> Path:
+def write_tiny_study(
+    root: Path,
+    *,
+    communes=None,
+    halls=None,
+    population=None,
+    epci=None,
+    toml_extra: str = "",
+    dep: str = "99",
+) -> Path:
     """Write a 3-commune study (dep 99 + one neighbour in dep 98) and return its TOML path.
 
     Each keyword replaces one input with the given content (for the bad-input tests).
@@ -38,28 +46,51 @@ def write_tiny_study(root: Path, *, communes=None, halls=None, population=None, 
     data.mkdir(parents=True, exist_ok=True)
     if communes is None:
         feats = [
-            {"type": "Feature", "properties": {"code": "99001", "nom": "Alpha", "dep": "99"},
-             "geometry": {"type": "Polygon", "coordinates": _square(0.50, 44.30)}},
-            {"type": "Feature", "properties": {"code": "99002", "nom": "Beta", "dep": "99"},
-             "geometry": {"type": "Polygon", "coordinates": _square(0.51, 44.30)}},
-            {"type": "Feature", "properties": {"code": "98001", "nom": "Gamma", "dep": "98"},
-             "geometry": {"type": "Polygon", "coordinates": _square(0.52, 44.30)}},
+            {
+                "type": "Feature",
+                "properties": {"code": "99001", "nom": "Alpha", "dep": "99"},
+                "geometry": {"type": "Polygon", "coordinates": _square(0.50, 44.30)},
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "99002", "nom": "Beta", "dep": "99"},
+                "geometry": {"type": "Polygon", "coordinates": _square(0.51, 44.30)},
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "98001", "nom": "Gamma", "dep": "98"},
+                "geometry": {"type": "Polygon", "coordinates": _square(0.52, 44.30)},
+            },
         ]
-        communes = {"type": "FeatureCollection",
-                    "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-                    "features": feats}
+        communes = {
+            "type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+            "features": feats,
+        }
     if halls is None:
         pts = [("99001", 0.505, 44.305), ("99002", 0.515, 44.305), ("98001", 0.525, 44.305)]
-        halls = {"type": "FeatureCollection",
-                 "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-                 "features": [{"type": "Feature", "properties": {"code": c},
-                               "geometry": {"type": "Point", "coordinates": [x, y]}} for c, x, y in pts]}
+        halls = {
+            "type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"code": c},
+                    "geometry": {"type": "Point", "coordinates": [x, y]},
+                }
+                for c, x, y in pts
+            ],
+        }
     if population is None:
         population = "code,nom,population\n99001,Alpha,1000\n99002,Beta,250\n98001,Gamma,40\n"
     if epci is None:
-        epci = ("code_commune,epci_code,epci_nom,epci_type\n99001,200000001,CC Test,CC\n"
-                "99002,200000001,CC Test,CC\n98001,200000002,CC Voisine,CC\n")
-    (data / "communes.geojson").write_text(communes if isinstance(communes, str) else json.dumps(communes))
+        epci = (
+            "code_commune,epci_code,epci_nom,epci_type\n99001,200000001,CC Test,CC\n"
+            "99002,200000001,CC Test,CC\n98001,200000002,CC Voisine,CC\n"
+        )
+    (data / "communes.geojson").write_text(
+        communes if isinstance(communes, str) else json.dumps(communes)
+    )
     (data / "halls.geojson").write_text(halls if isinstance(halls, str) else json.dumps(halls))
     (data / "population.csv").write_text(population)
     (data / "epci.csv").write_text(epci)

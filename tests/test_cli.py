@@ -40,6 +40,8 @@ def test_missing_data_dir_exit_code(tmp_path, capsys):
 
 @pytest.mark.parametrize("cmd", [[], ["run"]])
 def test_help(cmd):
-    proc = subprocess.run([sys.executable, "-m", "geoattract", *cmd, "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "geoattract", *cmd, "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0
     assert "usage: geoattract" in proc.stdout

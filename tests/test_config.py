@@ -45,13 +45,19 @@ def test_missing_key(tiny_study):
 
 def test_bad_thresholds(tiny_study):
     toml, data = tiny_study()
-    toml.write_text(toml.read_text().replace("buffer_km = 5.0", "buffer_km = 5.0\nthresholds_min = [20, 10]"))
+    toml.write_text(
+        toml.read_text().replace("buffer_km = 5.0", "buffer_km = 5.0\nthresholds_min = [20, 10]")
+    )
     with pytest.raises(ga.ConfigError, match="thresholds_min.*strictly increasing"):
         ga.load_study_config(toml, data_dir=data)
 
 
 def test_validate_fills_defaults_and_checks_items():
-    schema = {"a": Field(int), "b": Field(float, required=False, default=2.5), "c": Field(list, items=str, required=False)}
+    schema = {
+        "a": Field(int),
+        "b": Field(float, required=False, default=2.5),
+        "c": Field(list, items=str, required=False),
+    }
     assert validate({"a": 1}, schema) == {"a": 1, "b": 2.5, "c": None}
     assert validate({"a": 1, "b": 3}, schema)["b"] == 3.0
     with pytest.raises(ga.ConfigError, match=r"'c\[1\]' must be a string"):

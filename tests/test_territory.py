@@ -11,8 +11,8 @@ import geoattract as ga
 from geoattract import settings
 from geoattract._io import resolve_data_dir
 
-
 # --- the real Lot-et-Garonne territory ------------------------------------------------------
+
 
 def test_study_has_319_communes_and_legal_population(territory):
     study = territory[territory["in_study"]]
@@ -56,6 +56,7 @@ def test_buffer_distance_is_configurable(study_config):
 
 # --- data folder lookup ---------------------------------------------------------------------
 
+
 def test_data_dir_found_by_default_and_overridable(monkeypatch, tmp_path):
     monkeypatch.delenv(settings.data_dir_env_var, raising=False)
     found = resolve_data_dir(None, "lot-et-garonne")
@@ -75,6 +76,7 @@ def test_missing_data_dir_says_where_it_looked(monkeypatch, tmp_path):
 
 
 # --- the tiny study and its bad inputs -------------------------------------------------------
+
 
 def test_tiny_study_loads(tiny_study):
     toml, data = tiny_study()
@@ -99,7 +101,9 @@ def test_missing_column(tiny_study):
 
 
 def test_duplicate_codes(tiny_study):
-    toml, data = tiny_study(population="code,population\n99001,1000\n99001,5\n99002,250\n98001,40\n")
+    toml, data = tiny_study(
+        population="code,population\n99001,1000\n99001,5\n99002,250\n98001,40\n"
+    )
     with pytest.raises(ga.DataError, match="duplicate codes.*'99001'"):
         ga.load_territory(ga.load_study_config(toml, data_dir=data))
 
@@ -114,17 +118,34 @@ def _communes_doc(geometry_of_first=None, crs=True):
     toml_dir_doc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "properties": {"code": "99001", "nom": "Alpha", "dep": "99"},
-             "geometry": geometry_of_first or {"type": "Polygon", "coordinates": [[[0.5, 44.3], [0.51, 44.3],
-                                                                                    [0.51, 44.31], [0.5, 44.31],
-                                                                                    [0.5, 44.3]]]}},
-            {"type": "Feature", "properties": {"code": "99002", "nom": "Beta", "dep": "99"},
-             "geometry": {"type": "Polygon", "coordinates": [[[0.51, 44.3], [0.52, 44.3], [0.52, 44.31],
-                                                              [0.51, 44.31], [0.51, 44.3]]]}},
+            {
+                "type": "Feature",
+                "properties": {"code": "99001", "nom": "Alpha", "dep": "99"},
+                "geometry": geometry_of_first
+                or {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[0.5, 44.3], [0.51, 44.3], [0.51, 44.31], [0.5, 44.31], [0.5, 44.3]]
+                    ],
+                },
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "99002", "nom": "Beta", "dep": "99"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[0.51, 44.3], [0.52, 44.3], [0.52, 44.31], [0.51, 44.31], [0.51, 44.3]]
+                    ],
+                },
+            },
         ],
     }
     if crs:
-        toml_dir_doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
+        toml_dir_doc["crs"] = {
+            "type": "name",
+            "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"},
+        }
     return json.dumps(toml_dir_doc)
 
 
@@ -137,20 +158,35 @@ def test_missing_crs(tiny_study, tmp_path):
     gdf = gdf.set_crs(None, allow_override=True)
     with pytest.warns(UserWarning, match="crs"):
         gdf.to_file(data / "nocrs.gpkg", driver="GPKG")
-    toml.write_text(toml.read_text().replace('communes = "communes.geojson"', 'communes = "nocrs.gpkg"'))
+    toml.write_text(
+        toml.read_text().replace('communes = "communes.geojson"', 'communes = "nocrs.gpkg"')
+    )
     with pytest.raises(ga.DataError, match="nocrs.gpkg: no CRS"):
         ga.load_territory(ga.load_study_config(toml, data_dir=data))
 
 
-_ORPHAN_HALL = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"code": "99009"}, "geometry": {"type": "Point", "coordinates": [0.5, 44.3]}}]}
+_ORPHAN_HALL = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"code": "99009"},
+            "geometry": {"type": "Point", "coordinates": [0.5, 44.3]},
+        }
+    ],
+}
 
 
 def test_invalid_polygon_is_repaired_and_reported(tiny_study):
-    bowtie = {"type": "Polygon", "coordinates": [[[0.5, 44.3], [0.51, 44.31], [0.51, 44.3], [0.5, 44.31],
-                                                  [0.5, 44.3]]]}
-    toml, data = tiny_study(communes=_communes_doc(bowtie), population="code,population\n99001,1\n99002,2\n",
-                            halls=_ORPHAN_HALL)
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[0.5, 44.3], [0.51, 44.31], [0.51, 44.3], [0.5, 44.31], [0.5, 44.3]]],
+    }
+    toml, data = tiny_study(
+        communes=_communes_doc(bowtie),
+        population="code,population\n99001,1\n99002,2\n",
+        halls=_ORPHAN_HALL,
+    )
     terr = ga.load_territory(ga.load_study_config(toml, data_dir=data))
     assert terr.attrs["report"].repaired_geometries == ["99001"]
     assert terr.geometry.is_valid.all()
@@ -161,17 +197,33 @@ def test_invalid_polygon_is_repaired_and_reported(tiny_study):
 
 
 def test_unrepairable_polygon_is_an_error(tiny_study):
-    line_like = {"type": "Polygon", "coordinates": [[[0.5, 44.3], [0.51, 44.3], [0.52, 44.3], [0.5, 44.3]]]}
-    toml, data = tiny_study(communes=_communes_doc(line_like), population="code,population\n99001,1\n99002,2\n")
+    line_like = {
+        "type": "Polygon",
+        "coordinates": [[[0.5, 44.3], [0.51, 44.3], [0.52, 44.3], [0.5, 44.3]]],
+    }
+    toml, data = tiny_study(
+        communes=_communes_doc(line_like), population="code,population\n99001,1\n99002,2\n"
+    )
     with pytest.raises(ga.DataError, match="cannot be repaired.*'99001'"):
         ga.load_territory(ga.load_study_config(toml, data_dir=data))
 
 
 def test_far_town_hall_is_replaced(tiny_study):
-    halls = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "99001"}, "geometry": {"type": "Point", "coordinates": [0.9, 44.9]}},
-        {"type": "Feature", "properties": {"code": "99002"}, "geometry": {"type": "Point", "coordinates": [0.515, 44.305]}},
-    ]}
+    halls = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "99001"},
+                "geometry": {"type": "Point", "coordinates": [0.9, 44.9]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"code": "99002"},
+                "geometry": {"type": "Point", "coordinates": [0.515, 44.305]},
+            },
+        ],
+    }
     toml, data = tiny_study(halls=halls)
     terr = ga.load_territory(ga.load_study_config(toml, data_dir=data))
     report = terr.attrs["report"]
