@@ -82,6 +82,19 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str | os.P
         )
 
 
+#: Separators :func:`read_csv` recognises when none is given.
+CSV_SEPARATORS = (",", ";", "\t", "|")
+
+
+def _sniff_separator(path: Path) -> str:
+    """The candidate separator that appears most often in the header line (``,`` if none)."""
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    counts = {sep: header.count(sep) for sep in CSV_SEPARATORS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
 def read_csv(
     path: str | os.PathLike, columns: Iterable[str] = (), code_columns: Iterable[str] = (), **kwargs
 ) -> pd.DataFrame:
@@ -100,9 +113,8 @@ def read_csv(
     """
     p = require_file(path)
     dtype = {c: str for c in code_columns}
-    kwargs.setdefault("sep", None)
-    if kwargs["sep"] is None:
-        kwargs["engine"] = "python"
+    if kwargs.get("sep") is None:
+        kwargs["sep"] = _sniff_separator(p)
     try:
         df = pd.read_csv(p, dtype=dtype, encoding="utf-8-sig", **kwargs)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:

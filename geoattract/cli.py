@@ -60,7 +60,148 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: study.output_dir, maps/)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "network",
+        help="build a road graph from a source and print its summary",
+        description="Build a road graph (OSM file, online OSM or the schematic fallback), print "
+        "nodes, edges, km by road class, tagged maxspeed share and what was dropped.",
+    )
+    _add_common(p)
+    p.add_argument(
+        "--source",
+        required=True,
+        metavar="FILE|schematic|online",
+        help="a .osm.pbf, .osm, .graphml or .gpkg file, 'schematic' or 'online'",
+    )
+    p.add_argument("--out", metavar="FILE.gpkg", help="save the graph (layers nodes, edges)")
+    p.set_defaults(func=_cmd_network)
+
+    p = sub.add_parser(
+        "isochrones",
+        help="isochrones of communes' town halls",
+        description="Isochrone polygons from the town halls of the given communes; GeoJSON or "
+        "GeoPackage by the extension of --out.",
+    )
+    _add_common(p)
+    p.add_argument("codes", nargs="+", metavar="CODE", help="INSEE commune codes")
+    p.add_argument(
+        "--minutes", nargs="+", type=float, default=None, help="thresholds (default 10 20 30)"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="output .geojson or .gpkg")
+    p.set_defaults(func=_cmd_isochrones)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare communes side by side",
+        description="Scores, ranks with their 5-95 %% interval, pillars and each indicator against "
+        "the département median, for two or more communes.",
+    )
+    _add_common(p)
+    p.add_argument("codes", nargs="+", metavar="CODE", help="INSEE commune codes (or exact names)")
+    p.add_argument("--profile", default="general", help="profile (default general)")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML page with a radar chart")
+    p.add_argument(
+        "--results",
+        metavar="DIR",
+        help="folder of a previous `geoattract run` (default maps/); recomputed when absent",
+    )
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser(
+        "scenario",
+        help="what if a facility is added or removed",
+        description="Add or remove facilities (CATEGORY:CODE[:CAPACITY]), recompute the edited "
+        "categories and report each commune's score and rank change by pillar.",
+    )
+    _add_common(p)
+    p.add_argument(
+        "--add", action="append", default=[], metavar="CAT:CODE[:N]", help="e.g. gp:47157:2"
+    )
+    p.add_argument(
+        "--remove", action="append", default=[], metavar="CAT:CODE[:N]", help="e.g. maternity:47323"
+    )
+    p.add_argument("--profile", default="general", help="profile shown (default general)")
+    p.add_argument("--top", type=int, default=15, help="communes listed (default 15)")
+    p.add_argument("--out", metavar="FILE.csv", help="write every commune's changes, all profiles")
+    p.set_defaults(func=_cmd_scenario)
     return parser
+
+
+def _cmd_network(args: argparse.Namespace) -> int:
+    from .config import load_study_config
+    from .graph import network_command
+
+    data_dir = None
+    if args.source.lower() in ("schematic", "online"):
+        data_dir = load_study_config(args.config, data_dir=args.data_dir).data_dir
+    summary = network_command(args.source, args.out, data_dir=data_dir)
+    if not args.quiet:
+        width = max(len(k) for k in summary)
+        for key, value in summary.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k, v in value.items():
+                    print(
+                        f"  {k:<{width}} {v:,.1f}"
+                        if isinstance(v, float)
+                        else f"  {k:<{width}} {v}"
+                    )
+            else:
+                print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_isochrones(args: argparse.Namespace) -> int:
+    from . import commands
+
+    path, iso = commands.isochrones_command(
+        args.codes,
+        args.out,
+        minutes=args.minutes,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+    )
+    if not args.quiet:
+        print(f"{len(iso)} isochrone(s) written to {path}")
+        print(iso.drop(columns="geometry").to_string(index=False))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from . import commands
+
+    table = commands.compare_command(
+        args.codes,
+        profile=args.profile,
+        html=args.html,
+        results=args.results,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+    )
+    print(table)
+    if args.html and not args.quiet:
+        print(f"HTML page written to {args.html}")
+    return 0
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from . import commands
+
+    text = commands.scenario_command(
+        args.add,
+        args.remove,
+        profile=args.profile,
+        top=args.top,
+        out=args.out,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+    )
+    print(text)
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

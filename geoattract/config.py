@@ -69,6 +69,15 @@ class Field:
     doc: str = ""
 
 
+#: Longest value representation quoted in an error message.
+MAX_REPR = 120
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
+
+
 def _type_name(t: type | tuple[type, ...]) -> str:
     if isinstance(t, tuple):
         return " or ".join(_type_name(x) for x in t)
@@ -133,7 +142,8 @@ def validate(
         value = doc[key]
         if not _is_instance(value, fld.type):
             raise ConfigError(
-                f"{source}: key '{dotted}' must be {_type_name(fld.type)}, got {type(value).__name__} {value!r}"
+                f"{source}: key '{dotted}' must be {_type_name(fld.type)}, "
+                f"got {type(value).__name__} {_short(value)}"
             )
         if fld.items is not None and isinstance(value, list):
             for i, item in enumerate(value):
@@ -204,7 +214,23 @@ def _thresholds(v: list) -> str | None:
     return None
 
 
+def _sources(v: list) -> str | None:
+    for i, item in enumerate(v):
+        missing = {"name", "vintage"} - set(item)
+        if missing:
+            return f"entry {i} lacks {sorted(missing)} (each source needs name, vintage, licence)"
+    return None
+
+
 STUDY_SCHEMA: dict[str, Field] = {
+    "sources": Field(
+        list,
+        items=dict,
+        required=False,
+        default=[],
+        check=_sources,
+        doc="data sources and vintages shown in the report",
+    ),
     "study": Field(
         dict,
         schema={

@@ -19,21 +19,31 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 from tqdm.auto import tqdm
 
 from ._io import write_gpkg_atomic, write_text_atomic
 from .config import StudyConfig, load_study_config
+from .errors import ConfigError
 from .territory import load_territory
 
 __all__ = ["StudyResult", "run_study"]
 
 logger = logging.getLogger(__name__)
+
+#: Caption carried by every output made on the schematic network.
+SCHEMATIC_NOTE = (
+    "Réseau routier schématique, construit à partir des limites communales (aucune donnée "
+    "OpenStreetMap disponible hors ligne) : temps de trajet indicatifs. / Schematic road network "
+    "built from commune geometry: travel times are indicative."
+)
 
 #: Prefix of the staging folder created inside the output folder during a run.
 STAGING_PREFIX = ".staging-"
@@ -98,20 +108,322 @@ def _stage_territory(ctx: _Context) -> None:
     )
 
 
+def _network_source(cfg: StudyConfig) -> str:
+    source = str(cfg.section("network").get("source", "schematic"))
+    if source.lower() in ("schematic", "online"):
+        return source.lower()
+    path = Path(source)
+    return str(path if path.is_absolute() else cfg.data_dir / path)
+
+
+def _stage_network(ctx: _Context) -> None:
+    from .graph import graph_summary, load_graph
+
+    source = _network_source(ctx.config)
+    terr = ctx.data["territory"]
+    polygon = shapely.union_all(terr.geometry.values) if source != "schematic" else None
+    G = load_graph(source, territory=terr, polygon=polygon)
+    ctx.data["graph"] = G
+    summary = graph_summary(G)
+    ctx.data["network_summary"] = summary
+    schematic = bool(G.graph.get("schematic", False))
+    ctx.metadata.update(
+        {
+            "network_source": str(G.graph.get("source", source)),
+            "network_source_date": str(G.graph.get("source_date", "")),
+            "schematic": str(schematic),
+            "network_nodes": str(G.number_of_nodes()),
+            "network_edges": str(G.number_of_edges()),
+        }
+    )
+    if schematic:
+        ctx.metadata["schematic_note"] = SCHEMATIC_NOTE
+        logger.warning("road network: SCHEMATIC (built from commune geometry): %s", SCHEMATIC_NOTE)
+    else:
+        logger.info("road network: %s (%s)", G.graph.get("source"), G.graph.get("source_date"))
+
+
+def _stage_facilities(ctx: _Context) -> None:
+    from .facilities import housing_table, load_catalogue, load_facilities
+
+    catalogue = load_catalogue(ctx.config.config_file("catalogue"), data_dir=ctx.config.data_dir)
+    fac = load_facilities(
+        ctx.data["territory"], catalogue, ctx.config.data_dir, verbose=ctx.verbose
+    )
+    ctx.data["catalogue"] = catalogue
+    ctx.data["facilities"] = fac
+    ctx.data["housing"] = housing_table(ctx.data["territory"], ctx.config.data_dir)
+
+
+def _snap_params(ctx: _Context) -> dict[str, float | None]:
+    net = ctx.config.section("network")
+    if ctx.data["graph"].graph.get("schematic"):
+        return {
+            "max_snap_m": net.get("schematic_snap_max_distance_m"),
+            "snap_speed_kph": net.get("schematic_snap_speed_kph"),
+        }
+    return {
+        "max_snap_m": net.get("snap_max_distance_m"),
+        "snap_speed_kph": net.get("snap_speed_kph"),
+    }
+
+
+def _stage_accessibility(ctx: _Context) -> None:
+    from .accessibility import category_accessibility, housing_accessibility, prepare_inputs
+
+    inputs = prepare_inputs(
+        ctx.data["graph"],
+        ctx.data["territory"],
+        ctx.data["facilities"],
+        ctx.data["catalogue"],
+        **_snap_params(ctx),
+    )
+    ctx.data["inputs"] = inputs
+    acc = category_accessibility(inputs, verbose=ctx.verbose)
+    threshold = ctx.config.section("accessibility").get("housing_threshold_min", 20)
+    housing = housing_accessibility(inputs, ctx.data["housing"], threshold_min=threshold)
+    snap = inputs.communes.loc[acc.index, ["snap_m", "snap_s", "too_far"]].rename(
+        columns={
+            "snap_m": "town_hall_snap_m",
+            "snap_s": "town_hall_snap_s",
+            "too_far": "town_hall_unsnapped",
+        }
+    )
+    ctx.data["accessibility"] = pd.concat([snap, acc, housing], axis=1)
+
+
+def _stage_isochrones(ctx: _Context) -> None:
+    from .isochrones import isochrones_for_communes
+
+    iso = isochrones_for_communes(
+        ctx.data["graph"],
+        ctx.data["territory"],
+        minutes=ctx.config.thresholds_min,
+        rg=ctx.data["inputs"].rg,
+        verbose=ctx.verbose,
+    )
+    ctx.data["isochrones"] = iso
+    path = ctx.staging / "isochrones.gpkg"
+    write_gpkg_atomic(path, {"isochrones": iso}, metadata=ctx.metadata)
+    ctx.files["isochrones.gpkg"] = path
+
+
+def _stage_transition(ctx: _Context) -> None:
+    from .transition import (
+        ev_charging_points,
+        network_indicators,
+        train_stations,
+        transition_indicators,
+    )
+
+    cfg = ctx.config
+    tr = transition_indicators(
+        ctx.data["territory"], cfg.config_file("indicators"), cfg.data_dir, verbose=ctx.verbose
+    )
+    section = cfg.section("transition")
+    net = network_indicators(
+        ctx.data["inputs"],
+        ev_charging_points(cfg.data_dir, communes=ctx.data["territory"]),
+        train_stations(cfg.data_dir),
+        ev_threshold_min=section.get("ev_threshold_min", 15),
+        rail_catchment_min=section.get("rail_catchment_min", 45),
+    )
+    ctx.data["transition"] = pd.concat([tr.drop(columns=["code"], errors="ignore"), net], axis=1)
+
+
+def _stage_scoring(ctx: _Context) -> None:
+    from .afom import afom_epci, afom_sentences, afom_table
+    from .scoring import (
+        epci_scores,
+        load_scoring_config,
+        monte_carlo_all_profiles,
+        score_all_profiles,
+        sensitivity,
+    )
+
+    scfg = load_scoring_config(ctx.config.config_file("scoring"))
+    ctx.data["scoring_config"] = scfg
+    communes = ctx.data["communes"]
+    base = communes[["code", "nom", "population", "epci", "epci_nom"]]
+    indicators = pd.concat([base, ctx.data["accessibility"], ctx.data["transition"]], axis=1)
+    ctx.data["indicators"] = indicators
+    section = ctx.config.section("scoring")
+    scores = score_all_profiles(indicators, scfg)
+    mc = monte_carlo_all_profiles(
+        indicators, scfg, n=section.get("montecarlo_draws"), seed=section.get("seed")
+    )
+    ctx.data["scores"] = pd.concat([scores, mc], axis=1)
+    sens = [
+        sensitivity(
+            indicators, scfg, profile, n=section.get("sensitivity_draws"), seed=section.get("seed")
+        ).assign(profile=profile)
+        for profile in scfg.profiles
+    ]
+    ctx.data["sensitivity"] = pd.concat(sens, ignore_index=True)
+    table = pd.concat([indicators, ctx.data["scores"]], axis=1)
+    ctx.data["epci"] = epci_scores(table)
+    afom = afom_table(indicators, scfg)
+    ctx.data["afom"] = afom
+    ctx.data["afom_epci"] = afom_epci(indicators, scfg)
+    ctx.data["afom_sentences"] = afom_sentences(afom)
+
+
+def _meta(ctx: _Context) -> dict[str, Any]:
+    """Metadata the maps and the report show: study, sources, method, schematic flag."""
+    G = ctx.data.get("graph")
+    schematic = bool(G.graph.get("schematic")) if G is not None else False
+    sources = [dict(s) for s in ctx.config.raw.get("sources", [])]
+    catalogue = ctx.data.get("catalogue")
+    labels = {c.id: c.label_fr for c in catalogue} if catalogue is not None else {}
+    net = (
+        "schématique (limites communales)"
+        if schematic
+        else str(G.graph.get("source"))
+        if G
+        else "?"
+    )
+    method = (
+        f"Réseau routier : {net}. Chaque commune est représentée par sa mairie, rattachée au "
+        "nœud le plus proche du réseau ; le temps du trajet d'accès est ajouté.\n\n"
+        "Accessibilité : temps au plus proche équipement de chaque catégorie, nombre d'équipements "
+        "à moins de 10, 20 et 30 minutes, et accessibilité potentielle localisée (E2SFCA, "
+        "convention APL de la DREES pour les médecins généralistes) pour 100 000 habitants. Les "
+        "équipements situés hors du département (zone tampon de "
+        f"{ctx.config.buffer_m / 1000:g} km) comptent.\n\n"
+        "Scores : normalisation min-max 0-100, agrégation pondérée par piliers (services, santé, "
+        "culture, logement, transition, environnement) selon le Handbook OCDE/JRC ; six profils "
+        "de population. Incertitude : Monte Carlo sur les poids (Dirichlet), la normalisation et "
+        "les seuils de temps ; rang médian et intervalle 5-95 %. Sensibilité : indices de Sobol."
+    )
+    return {
+        "name": ctx.config.name,
+        "schematic": schematic,
+        "schematic_caption": SCHEMATIC_NOTE,
+        "sources": sources,
+        "method": method,
+        "category_labels": labels,
+    }
+
+
+def _stage_maps(ctx: _Context) -> None:
+    from .plot import make_maps, make_static_maps
+    from .report import write_report
+
+    communes = ctx.data["communes_out"]
+    meta = _meta(ctx)
+    ctx.data["meta"] = meta
+    outline = gpd.GeoDataFrame(
+        geometry=[shapely.union_all(communes.geometry.values)], crs=communes.crs
+    )
+    codes = ctx.config.section("maps").get("isochrone_communes")
+    maps = make_maps(
+        communes,
+        ctx.data.get("isochrones"),
+        ctx.data.get("facilities"),
+        outline,
+        meta,
+        ctx.staging,
+        isochrone_codes=codes,
+        verbose=ctx.verbose,
+    )
+    for key, path in maps.items():
+        ctx.files[f"{key}.html"] = path
+    static = make_static_maps(
+        communes, meta, ctx.staging / "static", outline=outline, verbose=ctx.verbose
+    )
+    for key, path in static.items():
+        ctx.files[f"static/{key}.png"] = path
+    report = write_report(
+        ctx.staging,
+        communes,
+        epci_table=ctx.data.get("epci"),
+        afom=ctx.data.get("afom_sentences"),
+        sensitivity=ctx.data.get("sensitivity"),
+        static_maps=static,
+        meta=meta,
+    )
+    ctx.files["report.html"] = report
+
+
+#: French labels of the index page, by output file name (maps get theirs from the column).
+INDEX_LABELS = {
+    "report.html": "Rapport d'étude (HTML autonome)",
+    "communes.gpkg": "Communes : indicateurs, scores et rangs (GeoPackage, couche communes)",
+    "isochrones.gpkg": "Isochrones 10/20/30 min de chaque commune (GeoPackage)",
+    "territory.gpkg": "Territoire d'étude et zone tampon (GeoPackage)",
+    "epci.csv": "Scores par EPCI (CSV)",
+    "afom.csv": "AFOM par commune (CSV)",
+    "afom_epci.csv": "AFOM par EPCI (CSV)",
+    "afom.json": "AFOM : phrases par commune (JSON)",
+    "sensitivity.csv": "Analyse de sensibilité (indices de Sobol, CSV)",
+    "run.json": "Résumé de l'exécution (JSON)",
+}
+
+
+def _stage_index(ctx: _Context) -> None:
+    from .plot import column_label
+    from .report import write_index
+
+    summary = {
+        "study": ctx.config.name,
+        "files": sorted(ctx.files) + ["index.html", "run.json"],
+        "metadata": ctx.metadata,
+    }
+    path = ctx.staging / "run.json"
+    write_text_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False))
+    ctx.files["run.json"] = path
+    labels = {}
+    for name, p in ctx.files.items():
+        if name.endswith(".html") and name not in INDEX_LABELS:
+            stem = Path(name).stem
+            label = (
+                "Carte — isochrones" if stem == "isochrones" else f"Carte — {column_label(stem)}"
+            )
+        elif name.startswith("static/"):
+            label = f"Carte imprimable — {column_label(Path(name).stem)}"
+        else:
+            label = INDEX_LABELS.get(name, name)
+        labels[label] = p
+    ctx.files["index.html"] = write_index(
+        ctx.staging, labels, ctx.data.get("meta", {"name": ctx.config.name})
+    )
+
+
 def _stage_write(ctx: _Context) -> None:
     communes = ctx.data["communes"]
-    layer = _gpkg_ready(communes)
+    parts = [communes.drop(columns=["town_hall"])]
+    for key in ("accessibility", "transition", "scores"):
+        if key in ctx.data:
+            parts.append(ctx.data[key].drop(columns=[c for c in ("code",) if c in ctx.data[key]]))
+    table = pd.concat(parts, axis=1)
+    table = gpd.GeoDataFrame(table, geometry="geometry", crs=communes.crs)
+    ctx.data["communes_out"] = table
+    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {"communes": _gpkg_ready(table)}
+    if "facilities" in ctx.data:
+        layers["facilities"] = _gpkg_ready(ctx.data["facilities"])
     path = ctx.staging / "communes.gpkg"
-    write_gpkg_atomic(path, {"communes": layer}, metadata=ctx.metadata)
+    write_gpkg_atomic(path, layers, metadata=ctx.metadata)
     ctx.files["communes.gpkg"] = path
     terr = _gpkg_ready(ctx.data["territory"])
     path = ctx.staging / "territory.gpkg"
     write_gpkg_atomic(path, {"territory": terr}, metadata=ctx.metadata)
     ctx.files["territory.gpkg"] = path
-    summary = {"study": ctx.config.name, "files": sorted(ctx.files), "metadata": ctx.metadata}
-    path = ctx.staging / "run.json"
-    write_text_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False))
-    ctx.files["run.json"] = path
+    for key, name in (
+        ("epci", "epci.csv"),
+        ("afom", "afom.csv"),
+        ("afom_epci", "afom_epci.csv"),
+        ("sensitivity", "sensitivity.csv"),
+    ):
+        if key in ctx.data:
+            path = ctx.staging / name
+            write_text_atomic(path, ctx.data[key].to_csv(index=False))
+            ctx.files[name] = path
+    if "afom_sentences" in ctx.data:
+        path = ctx.staging / "afom.json"
+        write_text_atomic(
+            path, json.dumps(ctx.data["afom_sentences"], indent=1, ensure_ascii=False)
+        )
+        ctx.files["afom.json"] = path
 
 
 def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -126,7 +438,15 @@ def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 #: The stages of :func:`run_study`, in order.
 STAGES: list[tuple[str, Stage]] = [
     ("territory", _stage_territory),
+    ("network", _stage_network),
+    ("facilities", _stage_facilities),
+    ("accessibility", _stage_accessibility),
+    ("isochrones", _stage_isochrones),
+    ("transition", _stage_transition),
+    ("scoring", _stage_scoring),
     ("write", _stage_write),
+    ("maps", _stage_maps),
+    ("index", _stage_index),
 ]
 
 
@@ -136,6 +456,8 @@ def run_study(
     data_dir: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
     verbose: bool = False,
+    skip: Iterable[str] = (),
+    publish: bool = True,
 ) -> StudyResult:
     """Run the whole study pipeline and write its outputs.
 
@@ -149,6 +471,11 @@ def run_study(
         Output folder; defaults to the configuration's ``study.output_dir`` (``maps/``).
     verbose : bool
         Show one progress bar per stage.
+    skip : iterable of str
+        Stages to leave out (e.g. ``("isochrones", "maps")`` for a quick scenario base);
+        later stages that need their outputs skip the missing parts.
+    publish : bool
+        Move the outputs into ``out_dir`` (False keeps results in memory only).
 
     Returns
     -------
@@ -158,19 +485,28 @@ def run_study(
         config if isinstance(config, StudyConfig) else load_study_config(config, data_dir=data_dir)
     )
     out = Path(out_dir) if out_dir is not None else Path(cfg.study["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    if publish:
+        out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out if publish else None))
     ctx = _Context(config=cfg, staging=staging, verbose=verbose)
     result = StudyResult(config=cfg, out_dir=out)
     try:
-        bar = tqdm(STAGES, desc="geoattract run", unit="stage", disable=not verbose)
+        skipped = set(skip)
+        unknown = skipped - {name for name, _ in STAGES}
+        if unknown:
+            raise ConfigError(
+                f"run_study: unknown stage(s) {sorted(unknown)}; stages: {[n for n, _ in STAGES]}"
+            )
+        stages = [(n, f) for n, f in STAGES if n not in skipped]
+        bar = tqdm(stages, desc="geoattract run", unit="stage", disable=not verbose)
         for name, stage in bar:
             bar.set_postfix_str(name)
             t0 = time.perf_counter()
             stage(ctx)
             result.timings[name] = time.perf_counter() - t0
             logger.info("stage %s done in %.2f s", name, result.timings[name])
-        result.files = _publish(ctx.files, staging, out)
+        if publish:
+            result.files = _publish(ctx.files, staging, out)
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(staging)

@@ -60,7 +60,9 @@ MIN_VALID_WEIGHT = 1e-12
 MISSING_FLAG = "zonal_missing"
 
 
-def raster_band_names(raster_path: str | os.PathLike, band_names: Sequence[str] | None = None) -> list[str]:
+def raster_band_names(
+    raster_path: str | os.PathLike, band_names: Sequence[str] | None = None
+) -> list[str]:
     """Names of the bands of a raster.
 
     Parameters
@@ -103,25 +105,40 @@ def _open(path: Path) -> rasterio.DatasetReader:
         raise DataError(f"{path}: cannot be read as a raster ({exc})") from exc
 
 
-def _band_names(src: rasterio.DatasetReader, path: Path, declared: Sequence[str] | None) -> list[str]:
+def _band_names(
+    src: rasterio.DatasetReader, path: Path, declared: Sequence[str] | None
+) -> list[str]:
     described = [d for d in src.descriptions if d]
     if len(described) == src.count:
         names = list(src.descriptions)
         if declared is not None and list(declared) != names:
-            logger.warning("%s: band descriptions %s differ from the declared bands %s; "
-                           "using the descriptions stored in the file", path, names, list(declared))
+            logger.warning(
+                "%s: band descriptions %s differ from the declared bands %s; "
+                "using the descriptions stored in the file",
+                path,
+                names,
+                list(declared),
+            )
         return names
     if declared is not None:
         if len(declared) != src.count:
-            raise DataError(f"{path}: {src.count} band(s) but {len(declared)} declared band "
-                            f"name(s): {format_values(declared)}")
+            raise DataError(
+                f"{path}: {src.count} band(s) but {len(declared)} declared band "
+                f"name(s): {format_values(declared)}"
+            )
         return list(declared)
     return [f"band{i}" for i in range(1, src.count + 1)]
 
 
-def zonal_stats(polygons: gpd.GeoDataFrame, raster_path: str | os.PathLike,
-                bands: list[str] | None = None, *, stat: str = "mean",
-                band_names: Sequence[str] | None = None, verbose: bool = False) -> pd.DataFrame:
+def zonal_stats(
+    polygons: gpd.GeoDataFrame,
+    raster_path: str | os.PathLike,
+    bands: list[str] | None = None,
+    *,
+    stat: str = "mean",
+    band_names: Sequence[str] | None = None,
+    verbose: bool = False,
+) -> pd.DataFrame:
     """Area-weighted statistics of raster bands over polygons.
 
     Parameters
@@ -169,7 +186,9 @@ def zonal_stats(polygons: gpd.GeoDataFrame, raster_path: str | os.PathLike,
         raise DataError("polygons have no CRS; set one (e.g. EPSG:2154) before zonal statistics")
     geom_types = set(polygons.geometry.dropna().geom_type.unique()) - {"Polygon", "MultiPolygon"}
     if geom_types:
-        raise DataError(f"zonal statistics need polygons; found geometry type(s) {format_values(sorted(geom_types))}")
+        raise DataError(
+            f"zonal statistics need polygons; found geometry type(s) {format_values(sorted(geom_types))}"
+        )
     path = _require_raster(raster_path)
 
     with _open(path) as src:
@@ -177,9 +196,13 @@ def zonal_stats(polygons: gpd.GeoDataFrame, raster_path: str | os.PathLike,
         wanted = list(names) if bands is None else list(bands)
         unknown = [b for b in wanted if b not in names]
         if unknown:
-            raise DataError(f"{path}: unknown band(s) {format_values(unknown)}; available: {format_values(names)}")
+            raise DataError(
+                f"{path}: unknown band(s) {format_values(unknown)}; available: {format_values(names)}"
+            )
         if stat == "fractions" and len(wanted) != 1:
-            raise DataError(f"{path}: stat='fractions' needs exactly one categorical band, got {format_values(wanted)}")
+            raise DataError(
+                f"{path}: stat='fractions' needs exactly one categorical band, got {format_values(wanted)}"
+            )
         if src.crs is None:
             raise DataError(f"{path}: raster has no CRS")
         t = src.transform
@@ -199,7 +222,9 @@ def zonal_stats(polygons: gpd.GeoDataFrame, raster_path: str | os.PathLike,
 class _WindowReader:
     """Read pixel windows, from one in-memory block when it is small enough."""
 
-    def __init__(self, src: rasterio.DatasetReader, indexes: list[int], nodata: list, geoms: np.ndarray):
+    def __init__(
+        self, src: rasterio.DatasetReader, indexes: list[int], nodata: list, geoms: np.ndarray
+    ):
         self.src = src
         self.indexes = indexes
         self.nodata = nodata
@@ -286,8 +311,11 @@ def _polygon_stats(geom, reader: _WindowReader, stat: str) -> dict | None:
         for k in range(nb):
             w = np.where(invalid[k], 0.0, weights)
             total = w.sum()
-            means.append(float(np.dot(w, np.where(invalid[k], 0.0, values[k])) / total)
-                         if total > MIN_VALID_WEIGHT else math.nan)
+            means.append(
+                float(np.dot(w, np.where(invalid[k], 0.0, values[k])) / total)
+                if total > MIN_VALID_WEIGHT
+                else math.nan
+            )
         out["values"] = means
     else:
         w = np.where(invalid[0], 0.0, weights)
@@ -305,7 +333,9 @@ def _class_label(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _assemble(rows: list[dict | None], bands: list[str], stat: str, index: pd.Index) -> pd.DataFrame:
+def _assemble(
+    rows: list[dict | None], bands: list[str], stat: str, index: pd.Index
+) -> pd.DataFrame:
     n = len(rows)
     coverage = np.array([r["coverage"] if r is not None else 0.0 for r in rows], dtype=float)
     if stat == "mean":
@@ -320,7 +350,9 @@ def _assemble(rows: list[dict | None], bands: list[str], stat: str, index: pd.In
         out[MISSING_FLAG] = out[bands].isna().all(axis=1)
     else:
         band = bands[0]
-        classes = sorted({c for r in rows if r is not None and r["fractions"] for c in r["fractions"]})
+        classes = sorted(
+            {c for r in rows if r is not None and r["fractions"] for c in r["fractions"]}
+        )
         cols = [f"{band}_{_class_label(c)}" for c in classes]
         data = np.full((n, len(classes)), np.nan)
         for i, r in enumerate(rows):

@@ -1,0 +1,176 @@
+"""Accessibility metrics checked on examples computed by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
+
+from geoattract.accessibility import category_accessibility, e2sfca, prepare_inputs
+from geoattract.decay import decay_from_config, flat_decay, step_decay
+from geoattract.errors import ConfigError
+from geoattract.facilities import Catalogue, Category, Source
+
+
+def test_apl_step_decay_values():
+    apl = decay_from_config({"type": "apl"})
+    t = np.array([0, 10, 10.0001, 15, 17, 20, 20.5, np.inf, np.nan])
+    np.testing.assert_allclose(apl(t), [1, 1, 2 / 3, 2 / 3, 1 / 3, 1 / 3, 0, 0, 0])
+    assert apl.catchment_min == 20
+
+
+def test_decay_config_errors():
+    with pytest.raises(ConfigError, match="unknown type 'cubic'"):
+        decay_from_config({"type": "cubic"})
+    with pytest.raises(ConfigError, match="strictly increasing"):
+        step_decay([10, 5], [1, 0.5])
+    with pytest.raises(ConfigError, match="missing key 'catchment_min'"):
+        decay_from_config({"type": "flat"})
+
+
+def test_e2sfca_three_communes_two_facilities_by_hand():
+    # Communes A, B, C with 1000, 2000, 500 inhabitants; facilities X (2 GPs) and Y (1 GP).
+    # Step decay: ≤10 min → 1, ≤20 min → 0.5, beyond → 0.
+    #   times: A–X 5, A–Y 25 (out), B–X 15, B–Y 8, C–Y 18.
+    # Step 1: weighted demand X = 1000·1 + 2000·0.5 = 2000 → R_X = 2/2000 = 0.001
+    #                         Y = 2000·1 + 500·0.5 = 2250 → R_Y = 1/2250
+    # Step 2: A = 1·0.001 = 0.001 → 100 per 100,000
+    #         B = 0.5·0.001 + 1/2250 = 0.0005 + 0.000444… = 0.000944… → 94.444…
+    #         C = 0.5/2250 = 0.000222… → 22.222…
+    decay = step_decay([10, 20], [1.0, 0.5])
+    demand_idx = np.array([0, 0, 1, 1, 2])
+    supply_idx = np.array([0, 1, 0, 1, 1])
+    minutes = np.array([5, 25, 15, 8, 18])
+    a = e2sfca(
+        demand_idx, supply_idx, minutes, np.array([1000, 2000, 500]), np.array([2, 1]), decay
+    )
+    np.testing.assert_allclose(a, [100.0, 94.44444444, 22.22222222])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(1, 1e5), min_size=1, max_size=8),
+    st.lists(st.floats(0.5, 50), min_size=1, max_size=6),
+    st.randoms(use_true_random=False),
+)
+def test_e2sfca_conservation_with_flat_catchment(pops, supplies, rnd):
+    # every commune reaches every facility within the flat catchment → Σ P_i A_i = Σ S_j
+    n, m = len(pops), len(supplies)
+    di, si = np.meshgrid(np.arange(n), np.arange(m), indexing="ij")
+    minutes = np.array([rnd.uniform(0, 30) for _ in range(n * m)])
+    a = e2sfca(
+        di.ravel(), si.ravel(), minutes, np.array(pops), np.array(supplies), flat_decay(30), per=1
+    )
+    assert np.dot(pops, a) == pytest.approx(sum(supplies), rel=1e-9)
+
+
+def test_e2sfca_unreached_facility_serves_nobody():
+    a = e2sfca(
+        np.array([0]),
+        np.array([0]),
+        np.array([45.0]),
+        np.array([100.0]),
+        np.array([3.0]),
+        flat_decay(30),
+    )
+    assert a.tolist() == [0.0]
+
+
+# --- per-commune metrics on a hand-made network ------------------------------------------------
+#
+#   A(0) ──60 s── (1) ──60 s── B(2)        C(3) isolated
+#
+# Town hall A lies 100 m from node 0 (access leg 100 m at 15 km/h = 24 s), B on node 2,
+# C on the isolated node 3. One GP practice of 2 doctors on node 0 (in commune A).
+
+
+def _line_graph() -> nx.MultiDiGraph:
+    G = nx.MultiDiGraph(crs="EPSG:2154", schematic=False)
+    for n in range(4):
+        G.add_node(n, x=1000.0 * n, y=0.0)
+    for u, v in [(0, 1), (1, 2)]:
+        for a, b in [(u, v), (v, u)]:
+            G.add_edge(a, b, length=1000.0, highway="residential", speed_kph=60.0, travel_time=60.0)
+    return G
+
+
+def _hand_study(extra_gp_at_b: bool = False):
+    territory = gpd.GeoDataFrame(
+        {
+            "code": ["99001", "99002", "99003"],
+            "nom": ["A", "B", "C"],
+            "population": [100.0, 300.0, 50.0],
+            "in_study": [True, True, True],
+            "town_hall": gpd.GeoSeries(
+                [Point(0, 100), Point(2000, 0), Point(3000, 0)], crs="EPSG:2154"
+            ),
+        },
+        geometry=[
+            box(-500, -500, 500, 500),
+            box(1500, -500, 2500, 500),
+            box(2500, -500, 3500, 500),
+        ],
+        crs="EPSG:2154",
+    )
+    pts = [Point(0, 0)] + ([Point(2000, 0)] if extra_gp_at_b else [])
+    facilities = gpd.GeoDataFrame(
+        {
+            "category": ["gp"] * len(pts),
+            "facility_id": [f"gp{i}" for i in range(len(pts))],
+            "name": ["Cabinet"] * len(pts),
+            "capacity": [2.0] * len(pts),
+            "code": ["99001", "99002"][: len(pts)],
+            "in_study": [True] * len(pts),
+        },
+        geometry=pts,
+        crs="EPSG:2154",
+    )
+    facilities.attrs["capacity_unit"] = {"gp": "count"}
+    facilities.attrs["covers_buffer"] = {"gp": True}
+    cat = Category(
+        id="gp",
+        pillar="health",
+        label_fr="Médecin",
+        label_en="GP",
+        sources=(Source(type="points"),),
+        thresholds_min=(1, 2, 3),
+        decay=flat_decay(30),
+    )
+    catalogue = Catalogue(categories={"gp": cat}, path=Path("hand.toml"))
+    return territory, facilities, catalogue
+
+
+def test_metrics_on_hand_network():
+    territory, facilities, catalogue = _hand_study()
+    inputs = prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+    acc = category_accessibility(inputs)
+    # A: facility in the origin commune → time = the snap times only (24 s + 0 s)
+    # B: 120 s on the graph; C: no road to the practice → NaN and flag, never 0
+    np.testing.assert_allclose(acc["time_gp_min"].iloc[:2], [0.4, 2.0])
+    assert np.isnan(acc["time_gp_min"].iloc[2])
+    assert acc["unreachable_gp"].tolist() == [False, False, True]
+    # counts are doctors (capacity of a count unit): B reaches them exactly at 2 min
+    assert acc["count_gp_1min"].tolist() == [2, 0, 0]
+    assert acc["count_gp_2min"].tolist() == [2, 2, 0]
+    assert acc["count_gp_3min"].tolist() == [2, 2, 0]
+    # E2SFCA, flat 30 min: R = 2 / (100 + 300); A = B = 2/400 · 100,000 = 500; C reaches none
+    np.testing.assert_allclose(acc["e2sfca_gp"], [500.0, 500.0, 0.0])
+    # the whole offer is inside the study area
+    np.testing.assert_allclose(acc["outside_share_gp"].iloc[:2], [0.0, 0.0])
+    assert np.isnan(acc["outside_share_gp"].iloc[2])
+
+
+def test_counts_never_decrease_with_threshold():
+    territory, facilities, catalogue = _hand_study(extra_gp_at_b=True)
+    acc = category_accessibility(
+        prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+    )
+    c = acc[["count_gp_1min", "count_gp_2min", "count_gp_3min"]].to_numpy()
+    assert (np.diff(c, axis=1) >= 0).all()
+    assert acc["count_gp_3min"].tolist() == [4, 4, 0]

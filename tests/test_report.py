@@ -1,0 +1,223 @@
+"""Tests of geoattract.report: report.html, index.html and the comparison page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_plot import EVIL_IMG, EVIL_SCRIPT, make_inputs
+
+from geoattract import plot, report
+from geoattract.errors import DataError, DataNotFoundError
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return make_inputs()
+
+
+@pytest.fixture(scope="module")
+def pngs(inputs, tmp_path_factory):
+    communes, *_, outline, meta = inputs
+    small = communes[["code", "nom", "geometry", "score_general", "pillar_health"]]
+    return plot.make_static_maps(small, meta, tmp_path_factory.mktemp("png"), dpi=30)
+
+
+@pytest.fixture(scope="module")
+def tables(inputs):
+    communes = inputs[0]
+    epci = communes.groupby(["epci", "epci_nom"], as_index=False).agg(
+        n_communes=("code", "size"),
+        population=("population", "sum"),
+        score_general=("score_general", "mean"),
+    )
+    sens = pd.DataFrame(
+        {
+            "profile": ["general", "jeunes"],
+            "scenario": ["poids ±20 %"] * 2,
+            "spearman": [0.954, 0.91],
+            "max_rank_shift": [12, 30],
+        }
+    )
+    afom = {
+        code: ["Atout : <b>gare</b>", "Faiblesse : peu de médecins"]
+        for code in communes["code"].head(8)
+    }
+    return epci, sens, afom
+
+
+@pytest.fixture(scope="module")
+def report_html(inputs, pngs, tables, tmp_path_factory):
+    communes, *_, meta = inputs
+    epci, sens, afom = tables
+    out = tmp_path_factory.mktemp("report")
+    path = report.write_report(
+        out,
+        communes,
+        epci_table=epci,
+        afom=afom,
+        sensitivity=sens,
+        static_maps=pngs,
+        meta=meta,
+        top_n=10,
+    )
+    assert path == out / "report.html"
+    return path.read_text(encoding="utf-8")
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    nxt = html.find("<h2", start)
+    return html[start : nxt if nxt > 0 else None]
+
+
+def test_report_is_self_contained(report_html):
+    assert "<script" not in report_html
+    assert "<link" not in report_html
+    assert not re.findall(r'(?:src|href)="(?!#|data:)', report_html)
+
+
+def test_report_embeds_the_png_maps(report_html, pngs):
+    uris = re.findall(r'src="data:image/png;base64,([^"]+)"', report_html)
+    assert len(uris) == 2
+    assert base64.b64decode(uris[0]) == pngs["score_general"].read_bytes()
+    assert "Pilier — Santé" in report_html
+
+
+def test_report_top_and_bottom_with_rank_intervals(report_html, inputs):
+    communes = inputs[0]
+    section = _section(report_html, "profil-general")
+    best = communes.sort_values(["rank_general", "nom"]).iloc[0]
+    worst = communes.sort_values(["rank_general", "nom"]).iloc[-1]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>", section)
+    assert len(rows) == 20  # 10 best + 10 worst
+    r = int(best["rank_general"])
+    low = max(1, r - 5)
+    assert rows[0] == (
+        f"{r}{'er' if r == 1 else 'e'} ({low}{'er' if low == 1 else 'e'}–{r + 7}e)",
+        html.escape(best["nom"]),
+    )
+    assert rows[10] == (
+        f"{int(worst['rank_general'])}e ({int(worst['rank_general']) - 5}e–319e)",
+        html.escape(worst["nom"]),
+    )
+    assert "Travailleurs saisonniers" in report_html
+
+
+def test_report_tables_sources_method(report_html, inputs):
+    communes = inputs[0]
+    epci = _section(report_html, "epci")
+    assert epci.count("<tr>") == 1 + communes["epci"].nunique()  # header + 12 EPCI
+    assert "Corrélation de Spearman" in report_html and "0,95" in report_html
+    sources = _section(report_html, "sources")
+    assert "IGN Admin Express" in sources and "2025" in sources and "Licence Ouverte 2.0" in sources
+    assert "<p>Deuxième paragraphe.</p>" in report_html
+    assert plot.SCHEMATIC_CAPTION in report_html
+
+
+def test_report_escapes_hostile_text(report_html):
+    assert EVIL_SCRIPT not in report_html and EVIL_IMG not in report_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report_html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in report_html  # in the AFOM list
+    assert "Atout : &lt;b&gt;gare&lt;/b&gt;" in report_html
+    assert _section(report_html, "afom").count("<details>") == 8
+
+
+def test_report_errors_name_the_problem(inputs, tmp_path):
+    communes, *_, meta = inputs
+    with pytest.raises(DataNotFoundError, match="absent.png"):
+        report.write_report(
+            tmp_path, communes, static_maps={"score_general": tmp_path / "absent.png"}
+        )
+    with pytest.raises(DataError, match="score_<profile>"):
+        report.write_report(tmp_path, communes[["code", "nom"]])
+    with pytest.raises(DataError, match="'code'"):
+        report.write_report(tmp_path, communes, afom=pd.DataFrame({"x": [1]}))
+
+
+def test_index_links_are_relative_and_resolve(tmp_path):
+    (tmp_path / "maps").mkdir()
+    files = {
+        "Carte — Familles": tmp_path / "maps" / "score_familles.html",
+        "Rapport <complet>": tmp_path / "report.html",
+        "Données (GeoPackage)": tmp_path / "communes v2.gpkg",
+    }
+    for p in files.values():
+        p.write_text("x")
+    path = report.write_index(tmp_path, files, {"name": "Lot-et-Garonne", "schematic": True})
+    html = path.read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert hrefs == ["maps/score_familles.html", "report.html", "communes%20v2.gpkg"]
+    from urllib.parse import unquote
+
+    assert all((tmp_path / unquote(h)).is_file() for h in hrefs)
+    assert "Rapport &lt;complet&gt;" in html
+    assert plot.SCHEMATIC_CAPTION in html
+
+
+def test_compare_page_radar_geometry(tmp_path):
+    pillars = ["services", "health", "culture", "housing"]
+    rows = pd.DataFrame(
+        {
+            "nom": ["Moyenne", EVIL_SCRIPT],
+            "score_familles": [50.0, 70.0],
+            "rank_familles": [10, 2],
+            "rank_familles_p05": [8, 1],
+            "rank_familles_p95": [14, 4],
+        }
+    )
+    for p in pillars:
+        rows[f"pillar_{p}"] = [50.0, 100.0]
+    rows.loc[1, "pillar_housing"] = np.nan
+    path = report.compare_html(rows, "familles", tmp_path / "cmp.html")
+    html = path.read_text(encoding="utf-8")
+    cx = report.RADAR_RADIUS + report.RADAR_MARGIN_X  # 320
+    cy = report.RADAR_RADIUS + report.RADAR_MARGIN_Y  # 190
+    polys = re.findall(r'<polygon points="([^"]+)"', html)
+    assert len(polys) == len(report.RADAR_RINGS) + 2
+    # 4 axes: up, right, down, left; value 50 → 75 units from the centre
+    assert (
+        polys[-2]
+        == f"{cx:.1f},{cy - 75:.1f} {cx + 75:.1f},{cy:.1f} {cx:.1f},{cy + 75:.1f} {cx - 75:.1f},{cy:.1f}"
+    )
+    # 100 on three axes, missing housing drawn at the centre and flagged by a circle
+    assert (
+        polys[-1]
+        == f"{cx:.1f},{cy - 150:.1f} {cx + 150:.1f},{cy:.1f} {cx:.1f},{cy + 150:.1f} {cx:.1f},{cy:.1f}"
+    )
+    assert html.count("<circle") == 1
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert "2e (1er–4e)" in html and "Santé" in html
+
+
+def test_compare_page_needs_three_pillars(tmp_path):
+    rows = pd.DataFrame(
+        {"nom": ["A"], "score_general": [1.0], "pillar_a": [1.0], "pillar_b": [2.0]}
+    )
+    with pytest.raises(DataError, match="at least 3 pillars"):
+        report.compare_html(rows, "general", tmp_path / "x.html")
+    with pytest.raises(DataError, match="score_jeunes"):
+        report.compare_html(rows, "jeunes", tmp_path / "x.html")
+    assert not Path(tmp_path / "x.html").exists()
+
+
+def test_afom_long_table_is_grouped_by_commune(inputs, tmp_path):
+    communes = inputs[0]
+    long = pd.DataFrame(
+        {
+            "code": ["47001", "47001", "47002"],
+            "kind": ["atout", "faiblesse", "atout"],
+            "sentence": ["Atout : gare.", "Faiblesse : <peu> de médecins.", "Atout : école."],
+        }
+    )
+    text = report.write_report(tmp_path, communes, afom=long).read_text(encoding="utf-8")
+    afom = _section(text, "afom")
+    assert afom.count("<details>") == 2
+    agen = afom[afom.index("Agen (47001)") :]
+    agen = agen[: agen.index("</details>")]
+    assert agen.count("<li>") == 2 and "Faiblesse : &lt;peu&gt; de médecins." in agen

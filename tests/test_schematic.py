@@ -1,0 +1,194 @@
+"""Schematic network of Lot-et-Garonne and its buffer, built from commune geometry."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import networkx as nx
+import pytest
+from shapely.geometry import Point, box
+
+from geoattract import graph as gr
+from geoattract import settings
+from geoattract.errors import DataError
+
+AGEN, MARMANDE, NERAC, VILLENEUVE = "47001", "47157", "47195", "47323"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
+
+
+@pytest.fixture(scope="module")
+def schematic(territory):
+    return gr.schematic_network(territory)
+
+
+def _minutes(G, a, b):
+    th = gr.town_hall_nodes(G)
+    return nx.shortest_path_length(G, th[a], th[b], weight="travel_time") / 60
+
+
+def _km(G, a, b):
+    th = gr.town_hall_nodes(G)
+    return nx.shortest_path_length(G, th[a], th[b], weight="length") / 1000
+
+
+def _crow_km(G, a, b):
+    th = gr.town_hall_nodes(G)
+    pa, pb = G.nodes[th[a]], G.nodes[th[b]]
+    return math.dist((pa["x"], pa["y"]), (pb["x"], pb["y"])) / 1000
+
+
+def test_model_and_connectivity(schematic, territory):
+    G = schematic
+    assert G.graph["schematic"] is True
+    assert G.graph["source"] == "schematic (commune geometry)"
+    assert G.graph["crs"] == "EPSG:2154"
+    assert G.graph["dropped_nodes"] == 0
+    assert nx.is_strongly_connected(G)
+    th = gr.town_hall_nodes(G)
+    assert len(th) == len(territory) == 1203
+    reach = nx.single_source_dijkstra_path_length(G, th[AGEN], weight="travel_time")
+    study = territory.loc[territory["in_study"], "code"]
+    assert len(study) == 319
+    assert all(th[c] in reach for c in study)
+    # every border point joins exactly two town halls, in both directions
+    for n, d in G.nodes(data=True):
+        if d["kind"] == "border":
+            assert G.in_degree(n) == G.out_degree(n) == 2
+            a, b = d["code"].split("|")
+            assert {G.nodes[m]["code"] for m in G.successors(n)} == {a, b}
+
+
+def test_edge_lengths_speeds_and_classes(schematic):
+    G = schematic
+    for u, v, d in G.edges(data=True):
+        pu, pv = G.nodes[u], G.nodes[v]
+        straight = math.dist((pu["x"], pu["y"]), (pv["x"], pv["y"]))
+        assert d["length"] == pytest.approx(straight * gr.DETOUR_FACTOR)
+        assert d["speed_kph"] == gr.SCHEMATIC_SPEEDS[d["highway"]]
+        assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
+    # links touching the prefecture are at least "secondary"
+    th = gr.town_hall_nodes(G)
+    assert {d["highway"] for *_, d in G.out_edges(th[AGEN], data=True)} <= {"primary", "secondary"}
+
+
+def test_travel_times_between_prefecture_and_sub_prefectures(schematic):
+    """Plausible bounds around real drives (Google/ViaMichelin orders of magnitude).
+
+    Agen → Villeneuve-sur-Lot: about 30 km by the N21, 30–35 min; we accept 20–50 min and
+    25–45 km. Agen → Marmande: about 60 km, 45–55 min (D813 or A62); the schematic network
+    has no motorway so it is slower: we accept 35–80 min and 50–80 km. Agen → Nérac: about
+    28 km, 30 min; 18–45 min. Road distance must exceed the crow-fly distance by 10–60 %.
+    """
+    G = schematic
+    assert 20 <= _minutes(G, AGEN, VILLENEUVE) <= 50
+    assert 25 <= _km(G, AGEN, VILLENEUVE) <= 45
+    assert 35 <= _minutes(G, AGEN, MARMANDE) <= 80
+    assert 50 <= _km(G, AGEN, MARMANDE) <= 80
+    assert 18 <= _minutes(G, AGEN, NERAC) <= 45
+    for b in (VILLENEUVE, MARMANDE, NERAC):
+        assert 1.1 <= _km(G, AGEN, b) / _crow_km(G, AGEN, b) <= 1.6
+        assert _minutes(G, AGEN, b) == pytest.approx(_minutes(G, b, AGEN))  # two-way links
+
+
+def test_two_builds_are_identical(schematic, territory):
+    again = gr.schematic_network(territory.sample(frac=1.0, random_state=3))  # shuffled rows
+    assert list(again.nodes(data=True)) == list(schematic.nodes(data=True))
+    e1 = [
+        (u, v, k, {a: b for a, b in d.items() if a != "geometry"})
+        for u, v, k, d in schematic.edges(keys=True, data=True)
+    ]
+    e2 = [
+        (u, v, k, {a: b for a, b in d.items() if a != "geometry"})
+        for u, v, k, d in again.edges(keys=True, data=True)
+    ]
+    assert e1 == e2
+    assert all(
+        d1["geometry"].equals(d2["geometry"])
+        for (*_, d1), (*_, d2) in zip(
+            schematic.edges(data=True), again.edges(data=True), strict=True
+        )
+    )
+    assert again.graph == schematic.graph
+
+
+def _toy(with_island: bool) -> gpd.GeoDataFrame:
+    """Three 10 km squares side by side (A, B, C) and, optionally, an island D 5 km away."""
+    rows = [
+        ("99001", 5000.0, box(0, 0, 10_000, 10_000)),
+        ("99002", 500.0, box(10_000, 0, 20_000, 10_000)),
+        ("99003", 50.0, box(20_000, 0, 30_000, 10_000)),
+    ]
+    if with_island:
+        rows.append(("99004", 100.0, box(35_000, 0, 45_000, 10_000)))
+    gdf = gpd.GeoDataFrame(
+        {
+            "code": [r[0] for r in rows],
+            "nom": [r[0] for r in rows],
+            "population": [r[1] for r in rows],
+        },
+        geometry=[r[2] for r in rows],
+        crs="EPSG:2154",
+    )
+    gdf["town_hall"] = gpd.GeoSeries([g.centroid for g in gdf.geometry], crs="EPSG:2154")
+    return gdf
+
+
+def test_toy_network_by_hand():
+    G = gr.schematic_network(_toy(False), poles=())
+    # A–B and B–C share a 10 km border; A and C do not touch: 3 town halls + 2 border points
+    assert G.number_of_nodes() == 5 and G.number_of_edges() == 8
+    th = gr.town_hall_nodes(G)
+    # A (5,5) → border (10,5) → B (15,5): 10 km straight, × 1.1 detour; smaller pop 500 → tertiary
+    length = nx.shortest_path_length(G, th["99001"], th["99002"], weight="length")
+    assert length == pytest.approx(10_000 * gr.DETOUR_FACTOR)
+    tt = nx.shortest_path_length(G, th["99001"], th["99002"], weight="travel_time")
+    assert tt == pytest.approx(11_000 / (65 / 3.6))
+    assert {d["highway"] for *_, d in G.edges(data=True)} == {"tertiary"}
+    P = gr.schematic_network(_toy(False), poles=("99002",))
+    assert {d["highway"] for *_, d in P.edges(data=True)} == {"secondary"}  # every link touches B
+
+
+def test_island_is_linked_to_nearest_town_hall():
+    G = gr.schematic_network(_toy(True), poles=())
+    assert nx.is_strongly_connected(G)
+    th = gr.town_hall_nodes(G)
+    # D (40,5) has no neighbour; nearest town hall is C (25,5): direct link 15 km × 1.1
+    assert G.has_edge(th["99004"], th["99003"]) and G.has_edge(th["99003"], th["99004"])
+    assert G.edges[th["99004"], th["99003"], 0]["length"] == pytest.approx(
+        15_000 * gr.DETOUR_FACTOR
+    )
+    assert "99003-99004" in G.graph["params"]
+
+
+def test_bad_territory():
+    toy = _toy(False)
+    with pytest.raises(DataError, match="town_hall"):
+        gr.schematic_network(toy.drop(columns="town_hall"))
+    with pytest.raises(DataError, match="projected CRS"):
+        gr.schematic_network(
+            toy.to_crs("EPSG:4326").assign(town_hall=toy["town_hall"].to_crs("EPSG:4326"))
+        )
+    with pytest.raises(DataError, match="duplicate"):
+        gr.schematic_network(toy.assign(code=["99001", "99001", "99003"]))
+    with pytest.raises(DataError, match="detour_factor"):
+        gr.schematic_network(toy, detour_factor=0.5)
+    empty_hall = toy.copy()
+    empty_hall["town_hall"] = gpd.GeoSeries([Point(1, 1), None, Point(2, 2)], crs="EPSG:2154")
+    with pytest.raises(DataError, match="99002"):
+        gr.schematic_network(empty_hall)
+
+
+def test_gpkg_round_trip_of_schematic(schematic, tmp_path):
+    out = gr.save_graph_gpkg(schematic, tmp_path / "schematic.gpkg")
+    H = gr.graph_from_file(out)
+    assert H.graph["schematic"] is True
+    assert (H.number_of_nodes(), H.number_of_edges()) == (
+        schematic.number_of_nodes(),
+        schematic.number_of_edges(),
+    )
+    assert _minutes(H, AGEN, MARMANDE) == pytest.approx(_minutes(schematic, AGEN, MARMANDE))
