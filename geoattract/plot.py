@@ -1131,11 +1131,26 @@ def static_map(
     return fig
 
 
-def figure_png(fig, dpi: int = STATIC_DPI) -> bytes:
-    """PNG bytes of a matplotlib figure."""
+#: Colours of the palette PNG the static maps are stored as: a 5-class map with its legend
+#: and anti-aliased text needs far fewer than 256; 128 keeps edges smooth at a quarter of
+#: the size of a true-colour PNG (about 130 kB instead of 475 kB at 150 dpi).
+STATIC_PNG_COLOURS = 128
+
+
+def figure_png(fig, dpi: int = STATIC_DPI, colours: int | None = STATIC_PNG_COLOURS) -> bytes:
+    """PNG bytes of a matplotlib figure, quantised to a palette of ``colours`` (None: RGBA)."""
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-    return buf.getvalue()
+    if colours is None:
+        return buf.getvalue()
+    from PIL import Image
+
+    buf.seek(0)
+    with Image.open(buf) as im:
+        small = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    out = BytesIO()
+    small.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def make_static_maps(

@@ -826,7 +826,10 @@ def _used_indicators(df: pd.DataFrame, config: ScoringConfig, fit_df: pd.DataFra
     for c in cols:
         cover = float(fit_df[c].notna().mean()) if n else 0.0
         if cover < config.method["min_coverage"]:
-            logger.warning(
+            key = (str(config.source), c, round(cover, 4))
+            log = logger.info if key in _SPARSE_WARNED else logger.warning
+            _SPARSE_WARNED.add(key)
+            log(
                 "indicator %r left out: available for %.0f%% of communes (< min_coverage %.0f%%)",
                 c,
                 100 * cover,
@@ -835,6 +838,10 @@ def _used_indicators(df: pd.DataFrame, config: ScoringConfig, fit_df: pd.DataFra
             continue
         used.append(c)
     return used
+
+
+#: Sparse indicators already reported (warned once per process, then logged at INFO).
+_SPARSE_WARNED: set[tuple[str, str, float]] = set()
 
 
 def _prepare(
@@ -1181,13 +1188,18 @@ def score_changes(
     out["rank_after"] = a[f"rank_{profile}"]
     out["rank_change"] = out["rank_before"] - out["rank_after"]
     _, pil_w = config.profile_weights(profile)
-    total = sum(w for w in pil_w.values() if w > 0)
-    for p, w in pil_w.items():
+    used = {p: w for p, w in pil_w.items() if w > 0 and f"pillar_{p}_{profile}" in b.columns}
+    # each commune's score is re-weighted over the pillars it has (missing-data rule), so its
+    # contributions use the weights normalised over its own available pillars
+    avail = pd.DataFrame(
+        {p: b[f"pillar_{p}_{profile}"].notna() & a[f"pillar_{p}_{profile}"].notna() for p in used}
+    )
+    total = sum(avail[p] * w for p, w in used.items())
+    for p, w in used.items():
         col = f"pillar_{p}_{profile}"
-        if w <= 0 or col not in b.columns:
-            continue
         out[f"pillar_{p}_change"] = a[col] - b[col]
-        out[f"contribution_{p}"] = w / total * out[f"pillar_{p}_change"]
+        share = (w * avail[p]).div(total.where(total > 0))
+        out[f"contribution_{p}"] = share * out[f"pillar_{p}_change"]
     return out
 
 

@@ -121,3 +121,24 @@ def tiny_study(tmp_path):
         return toml, tmp_path / "data"
 
     return make
+
+
+@pytest.fixture(scope="session")
+def study_run(tmp_path_factory):
+    """One real `geoattract run` of the Lot-et-Garonne study, shared by the slow tests.
+
+    Returns the output folder. Runs through the command line, as a user would.
+    """
+    from geoattract.cli import main
+
+    out = tmp_path_factory.mktemp("study") / "maps"
+    assert main(["-q", "run", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def study_state(study_config):
+    """In-memory stage outputs of the study without isochrones and maps (for scenarios)."""
+    from geoattract.pipeline import run_study
+
+    return run_study(study_config, skip=("isochrones", "maps", "index"), publish=False).data

@@ -12,9 +12,9 @@ import pytest
 from geoattract.cli import main
 
 
-def test_run_writes_territory(tmp_path):
-    out = tmp_path / "out"
-    assert main(["-q", "run", "--out", str(out)]) == 0
+@pytest.mark.slow
+def test_run_writes_territory(study_run):
+    out = study_run
     communes = gpd.read_file(out / "communes.gpkg", layer="communes")
     assert len(communes) == 319
     assert communes["in_study"].all()

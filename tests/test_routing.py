@@ -208,18 +208,24 @@ def test_counts_exact_and_monotone():
 
 def test_count_within_multi_and_facility_access_match_single_calls():
     rg = routing_graph(grid_graph(4, 45.0))
-    nodes = list(rg.node_ids)
     cats = {
-        "gp": [nodes[3], nodes[10]],
-        "school": ([nodes[0], nodes[15], nodes[15]], [100.0, 50.0, 25.0]),
+        "gp": [(0, 3), (2, 2)],
+        "school": ([(0, 0), (3, 3), (3, 3)], [100.0, 50.0, 25.0]),
         "none": [],
     }
-    origins = [nodes[0], nodes[5], nodes[15]]
+    origins = [(0, 0), (1, 1), (3, 3)]
     thr = [45, 90, 180]
     multi = count_within_multi(rg, origins, cats, thr)
     assert multi["gp"].tolist() == count_within(rg, origins, cats["gp"], thr).tolist()
     school = count_within(rg, origins, cats["school"][0], thr, weights=cats["school"][1])
     np.testing.assert_array_equal(multi["school"], school)
+    # school capacity from (0, 0): itself 100; from (1, 1): (0, 0) at 90 s, (3, 3) at 180 s
+    assert multi["school"].tolist() == [
+        [100.0, 100.0, 100.0],
+        [0.0, 100.0, 175.0],
+        [75.0, 75.0, 75.0],
+    ]
+    assert multi["gp"].tolist() == [[0, 0, 2], [0, 1, 2], [0, 1, 2]]
     assert multi["none"].tolist() == [[0, 0, 0]] * 3
     access = facility_access(rg, origins, cats, [45])
     near = nearest_facility_times_multi(rg, origins, cats)
@@ -254,6 +260,21 @@ def test_reach_table_views_keep_zero_times():
     assert matrix.shape == (2, 4)
     assert matrix.nnz == 3  # the zero times are explicit entries
     assert matrix[1, 3] == 0.0
+
+
+def test_spatial_order_changes_positions_not_results():
+    G = synthetic_road_graph(400, seed=9)
+    ordered = routing_graph(G)
+    plain = routing_graph(G, spatial_order=False)
+    assert plain.node_ids.tolist() == list(G.nodes)
+    assert ordered.node_ids.tolist() != plain.node_ids.tolist()
+    origins = [0, 57, 311]
+    a = travel_times_within(ordered, origins, 300).to_frame(origins, ordered.node_ids)
+    b = travel_times_within(plain, origins, 300).to_frame(origins, plain.node_ids)
+    key = ["origin", "target"]
+    a = a.sort_values(key, ignore_index=True)
+    b = b.sort_values(key, ignore_index=True)
+    assert a.equals(b)
 
 
 def test_threads_do_not_change_results():

@@ -1,0 +1,215 @@
+"""The main job on the real Lot-et-Garonne study: outputs, numbers, atomicity, commands.
+
+These tests share one `geoattract run` (the ``study_run`` fixture, about a minute).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+from test_browser import browser, web_assets  # noqa: F401  (shared fixtures)
+
+from geoattract import pipeline
+from geoattract.cli import main
+
+pytestmark = pytest.mark.slow
+
+#: A 1x1 white PNG, served for background tiles.
+BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII="
+)
+
+PROFILES = ["general", "jeunes", "familles", "personnel_medical", "saisonniers", "teletravailleurs"]
+PILLARS = ["services", "health", "culture", "housing", "transition", "environment"]
+
+
+@pytest.fixture(scope="module")
+def communes(study_run):
+    return gpd.read_file(study_run / "communes.gpkg", layer="communes")
+
+
+def test_run_writes_every_output(study_run):
+    expected = [
+        "index.html",
+        "report.html",
+        "communes.gpkg",
+        "isochrones.gpkg",
+        "epci.csv",
+        "afom.csv",
+        "afom_epci.csv",
+        "afom.json",
+        "sensitivity.csv",
+        "isochrones.html",
+        "run.json",
+        *[f"score_{p}.html" for p in PROFILES],
+        *[f"pillar_{p}.html" for p in PILLARS],
+        *[f"static/score_{p}.png" for p in PROFILES],
+        *[f"static/pillar_{p}.png" for p in PILLARS],
+    ]
+    missing = [f for f in expected if not (study_run / f).is_file()]
+    assert missing == []
+    for f in study_run.glob("*.html"):
+        assert f.stat().st_size < 5_000_000, f
+    assert not list(study_run.glob(".staging-*"))
+    index = (study_run / "index.html").read_text()
+    for f in ["report.html", "communes.gpkg", "score_general.html", "isochrones.gpkg", "epci.csv"]:
+        assert f'href="{f}"' in index
+
+
+def test_communes_layer_has_319_scored_communes(communes):
+    assert len(communes) == 319
+    assert communes["code"].is_unique
+    for p in PROFILES:
+        assert communes[f"score_{p}"].notna().all(), p
+        assert communes[f"score_{p}"].between(0, 100).all()
+        assert sorted(communes[f"rank_{p}"]) == list(range(1, 320))
+        lo, med, hi = (communes[f"rank_{p}_{s}"] for s in ("p05", "median", "p95"))
+        assert (lo <= med).all() and (med <= hi).all()
+    for p in PILLARS:
+        assert f"pillar_{p}" in communes.columns
+
+
+def test_schematic_network_is_declared_everywhere(study_run):
+    meta = pyogrio.read_dataframe(study_run / "communes.gpkg", layer="metadata")
+    meta = meta.set_index("key")["value"]
+    assert meta["schematic"] == "True"
+    assert "schématique" in meta["schematic_note"]
+    iso_meta = pyogrio.read_dataframe(study_run / "isochrones.gpkg", layer="metadata")
+    assert iso_meta.set_index("key").loc["schematic", "value"] == "True"
+    page = (study_run / "score_general.html").read_text()
+    assert "sch\\u00e9matique" in page or "schématique" in page  # JS-escaped in the caption
+    assert "schématique" in (study_run / "report.html").read_text()
+    assert json.loads((study_run / "run.json").read_text())["metadata"]["schematic"] == "True"
+
+
+def test_gp_access_around_agen(communes):
+    agen = communes.set_index("code").loc["47001"]
+    # BPE 2024: 32 GPs in Agen itself; within 30 min there are at least as many
+    assert agen["count_gp_30min"] >= 32
+    assert agen["count_gp_10min"] <= agen["count_gp_20min"] <= agen["count_gp_30min"]
+    assert agen["time_gp_min"] == pytest.approx(0.0, abs=1e-9)  # GPs at its own town hall
+
+
+def test_every_commune_reaches_a_pharmacy(communes):
+    t = communes["time_pharmacy_min"].to_numpy(float)
+    assert len(t) == 319 and np.isfinite(t).all()
+    assert not communes["unreachable_pharmacy"].any()
+    # the département is about 100 km across: no town hall is an hour from a pharmacy
+    assert t.max() < 60
+
+
+def test_bpe_outside_share_is_unknown_not_zero(communes):
+    assert communes["outside_share_gp"].isna().all()
+    assert communes["outside_unknown_gp"].all()
+    # schools come from a national directory: their outside share is known, and border
+    # communes draw on schools of the neighbouring départements
+    share = communes["outside_share_college"]
+    assert share.notna().sum() > 300 and share.max() > 0.5
+
+
+def test_climate_exposure_for_every_commune(communes):
+    for col in [
+        "tr_climate_tx35_delta",
+        "tr_climate_tropical_nights_delta",
+        "tr_climate_heatwave_delta",
+    ]:
+        assert communes[col].notna().all(), col
+    assert communes["tr_climate_tx35_rcp45"].mean() > communes["tr_climate_tx35_ref"].mean()
+
+
+def test_isochrones_layer(study_run):
+    iso = gpd.read_file(study_run / "isochrones.gpkg", layer="isochrones")
+    assert set(iso["minutes"]) == {10, 20, 30}
+    assert iso["code"].nunique() == 319
+    wide = iso.pivot_table(index="code", columns="minutes", values="area_km2")
+    assert (wide[10] <= wide[20]).all() and (wide[20] <= wide[30]).all()
+    assert iso.geometry.is_valid.all()
+
+
+def test_compare_prints_both_communes_with_ranks(study_run, capsys):
+    assert main(["compare", "47001", "47323", "--results", str(study_run)]) == 0
+    out = capsys.readouterr().out
+    assert "Agen (47001)" in out and "Villeneuve-sur-Lot (47323)" in out
+    rank_line = next(line for line in out.splitlines() if line.startswith("Rang"))
+    assert rank_line.count("/319") == 2
+
+
+def test_compare_unknown_code_suggests_names(study_run, capsys):
+    assert main(["compare", "47001", "Agem", "--results", str(study_run)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown commune 'Agem'" in err and "Agen (47001)" in err
+
+
+def _digest(folder):
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_failed_run_leaves_previous_outputs_intact(study_run, study_config, monkeypatch):
+    before = _digest(study_run)
+
+    def boom(ctx):
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C after the data files were staged
+
+    stages = [(n, f) for n, f in pipeline.STAGES if n != "maps"]
+    stages.insert(len(stages) - 1, ("boom", boom))
+    monkeypatch.setattr(pipeline, "STAGES", stages)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_study(study_config, out_dir=study_run, skip=("isochrones",))
+    assert _digest(study_run) == before
+    assert not list(study_run.glob(".staging-*"))
+    assert len(gpd.read_file(study_run / "communes.gpkg", layer="communes")) == 319
+
+
+@pytest.mark.browser
+def test_real_outputs_in_headless_chromium(study_run, browser, web_assets):  # noqa: F811
+    """index.html and one map of the real run, in Chromium: no JS error, Leaflet map, layers,
+    319 commune polygons, the schematic caption visible (CDN assets served locally)."""
+    from test_browser import PAGE_TIMEOUT_MS, PageLog
+
+    from geoattract import plot
+
+    serve = {url: web_assets / name for url, name in plot.WEB_ASSETS.items()}
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    log = PageLog(page, serve)
+    # background tiles come from the OSM tile servers, unreachable here: answer them with a
+    # blank tile, as a network would, so that only the page's own errors are left
+    tiles: list[str] = []
+    page.route(
+        re.compile(r"https://tile\.openstreetmap\.org/.*"),
+        lambda r: (
+            tiles.append(r.request.url),
+            r.fulfill(body=BLANK_PNG, content_type="image/png"),
+        ),
+    )
+    page.goto((study_run / "index.html").as_uri())
+    assert page.locator("a").count() >= 30
+    assert log.errors == []
+    page.get_by_role("link", name="Carte — Score — Familles").click()
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/score_familles.html")
+    labels = [
+        t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    ]
+    assert labels[0] == "Score — Familles"
+    assert "Limite départementale" in labels
+    assert any(lab.startswith("Isochrones 30 min") for lab in labels)
+    assert any(lab.startswith("Équipements — ") for lab in labels)
+    assert page.locator("path.leaflet-interactive").count() >= 319
+    assert page.get_by_text("Réseau routier schématique", exact=False).first.is_visible()
+    assert log.errors == [], log.errors
+    assert log.outside == []
+    assert tiles  # the OSM background was requested
+    page.close()
