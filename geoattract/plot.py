@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import textwrap
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -145,6 +146,12 @@ SCHEMATIC_CAPTION: str = (
 #: Size (inches) and resolution of the static maps.
 STATIC_FIGSIZE: tuple[float, float] = (8.0, 8.5)
 STATIC_DPI: int = 150
+
+#: Characters per line of the source / caption notes under a static map (7 pt text).
+STATIC_NOTE_WIDTH = 118
+
+#: Height of one line of notes under a static map, inches.
+STATIC_NOTE_LINE_IN = 0.13
 
 #: French labels of the known profiles and pillars; others get a label from their name.
 PROFILE_LABELS: dict[str, str] = {
@@ -1078,9 +1085,26 @@ def static_map(
     _check_crs_columns(communes, [column, "geometry"], "communes")
     title = title or column_label(column)
     breaks = classify(pd.to_numeric(communes[column], errors="coerce"), scheme, k)
-    fig = Figure(figsize=STATIC_FIGSIZE, layout="constrained")
+    notes = [
+        t
+        for t in (
+            source_text,
+            SCHEMATIC_CAPTION if schematic else "",
+            f"Palette {PALETTE} (ColorBrewer) — {breaks.title}",
+        )
+        if t
+    ]
+    note_lines = [line for t in notes for line in textwrap.wrap(t, STATIC_NOTE_WIDTH)]
+    # the notes get their own band under the map, sized to their line count: they never
+    # cover the map or its legend, however long the list of sources
+    note_h = STATIC_NOTE_LINE_IN * (len(note_lines) + 1)
+    width, height = STATIC_FIGSIZE
+    fig = Figure(figsize=(width, height + note_h), layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    grid = fig.add_gridspec(2, 1, height_ratios=[height, note_h])
+    ax = fig.add_subplot(grid[0])
+    ax_notes = fig.add_subplot(grid[1])
+    ax_notes.set_axis_off()
     communes.plot(ax=ax, color=breaks.colour_of(), edgecolor="#555555", linewidth=0.25)
     if outline is not None:
         outline.boundary.plot(ax=ax, color="#222222", linewidth=1.2)
@@ -1108,26 +1132,16 @@ def static_map(
         title_fontsize=9,
         frameon=True,
     )
-    notes = [
-        t
-        for t in (
-            source_text,
-            SCHEMATIC_CAPTION if schematic else "",
-            f"Palette {PALETTE} (ColorBrewer) — {breaks.title}",
-        )
-        if t
-    ]
-    fig.text(
-        0.01,
-        0.005,
-        "\n".join(notes),
+    ax_notes.text(
+        0.0,
+        1.0,
+        "\n".join(note_lines),
         fontsize=7,
         ha="left",
-        va="bottom",
-        wrap=True,
+        va="top",
+        transform=ax_notes.transAxes,
         color="#b35806" if schematic else "#333333",
     )
-    fig.get_layout_engine().set(h_pad=0.35)
     return fig
 
 
