@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
     p.add_argument("--out", metavar="DIR", help="output folder (default: study.output_dir, maps/)")
+    p.add_argument(
+        "--isochrones-for",
+        nargs="+",
+        metavar="CODE",
+        help="communes whose isochrones the maps show (default: [maps] isochrone_communes)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -207,7 +213,13 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run_study
 
-    result = run_study(args.config, data_dir=args.data_dir, out_dir=args.out, verbose=args.verbose)
+    result = run_study(
+        args.config,
+        data_dir=args.data_dir,
+        out_dir=args.out,
+        verbose=args.verbose,
+        isochrone_codes=args.isochrones_for,
+    )
     if not args.quiet:
         print(f"geoattract run: {result.config.name} → {result.out_dir}")
         for label, path in result.files.items():

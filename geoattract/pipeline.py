@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,8 @@ def _stage_territory(ctx: _Context) -> None:
     ctx.metadata.update(
         {
             "study": ctx.config.name,
+            "name": ctx.config.name,
+            "sources": json.dumps(ctx.config.raw.get("sources", []), ensure_ascii=False),
             "departement": ctx.config.departement,
             "buffer_km": str(ctx.config.buffer_m / 1000),
             "territory_report": terr.attrs["report"].summary(),
@@ -315,7 +317,11 @@ def _stage_maps(ctx: _Context) -> None:
     outline = gpd.GeoDataFrame(
         geometry=[shapely.union_all(communes.geometry.values)], crs=communes.crs
     )
-    codes = ctx.config.section("maps").get("isochrone_communes")
+    codes = ctx.data.get("isochrone_codes") or ctx.config.section("maps").get("isochrone_communes")
+    if codes:
+        from .commands import resolve_codes
+
+        codes = resolve_codes(codes, communes)
     maps = make_maps(
         communes,
         ctx.data.get("isochrones"),
@@ -389,6 +395,26 @@ def _stage_index(ctx: _Context) -> None:
     )
 
 
+#: Strengths and weaknesses listed per commune in the map tooltips.
+AFOM_TOOLTIP_ITEMS = 3
+
+
+def _afom_summary(afom: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
+    """``afom_atouts`` / ``afom_faiblesses``: the strongest findings per commune, as short text.
+
+    The AFOM table is sorted by strength within each commune and kind, so the first rows are
+    the most striking.
+    """
+    out = pd.DataFrame(index=codes.index)
+    for kind, col in (("atout", "afom_atouts"), ("faiblesse", "afom_faiblesses")):
+        rows = afom[afom["kind"] == kind]
+        top = rows.groupby("code", sort=False)["label"].apply(
+            lambda s: " ; ".join(s.head(AFOM_TOOLTIP_ITEMS))
+        )
+        out[col] = codes.map(top).fillna("")
+    return out
+
+
 def _stage_write(ctx: _Context) -> None:
     communes = ctx.data["communes"]
     parts = [communes.drop(columns=["town_hall"])]
@@ -396,6 +422,8 @@ def _stage_write(ctx: _Context) -> None:
         if key in ctx.data:
             parts.append(ctx.data[key].drop(columns=[c for c in ("code",) if c in ctx.data[key]]))
     table = pd.concat(parts, axis=1)
+    if "afom" in ctx.data:
+        table = pd.concat([table, _afom_summary(ctx.data["afom"], table["code"])], axis=1)
     table = gpd.GeoDataFrame(table, geometry="geometry", crs=communes.crs)
     ctx.data["communes_out"] = table
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {"communes": _gpkg_ready(table)}
@@ -458,6 +486,7 @@ def run_study(
     verbose: bool = False,
     skip: Iterable[str] = (),
     publish: bool = True,
+    isochrone_codes: Sequence[str] | None = None,
 ) -> StudyResult:
     """Run the whole study pipeline and write its outputs.
 
@@ -476,6 +505,9 @@ def run_study(
         later stages that need their outputs skip the missing parts.
     publish : bool
         Move the outputs into ``out_dir`` (False keeps results in memory only).
+    isochrone_codes : sequence of str, optional
+        Communes whose isochrones the maps show (default ``[maps] isochrone_communes``, else
+        the most populous communes).
 
     Returns
     -------
@@ -489,6 +521,8 @@ def run_study(
         out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out if publish else None))
     ctx = _Context(config=cfg, staging=staging, verbose=verbose)
+    if isochrone_codes:
+        ctx.data["isochrone_codes"] = list(isochrone_codes)
     result = StudyResult(config=cfg, out_dir=out)
     try:
         skipped = set(skip)
