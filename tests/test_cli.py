@@ -45,3 +45,59 @@ def test_help(cmd):
     )
     assert proc.returncode == 0
     assert "usage: geoattract" in proc.stdout
+
+
+def test_network_command_schematic(tmp_path, capsys):
+    out = tmp_path / "net.gpkg"
+    assert main(["network", "--source", "schematic", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "schematic" in text and "4631" in text.replace(",", "")
+    layers = dict(pyogrio.list_layers(out))
+    assert {"nodes", "edges"} <= set(layers)
+    edges = gpd.read_file(out, layer="edges")
+    assert len(edges) == 13_712
+    assert edges["travel_time"].gt(0).all()
+
+
+def test_network_command_graphml_sample(capsys):
+    from geoattract._io import resolve_data_dir
+
+    sample = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
+    assert main(["network", "--source", str(sample)]) == 0
+    text = capsys.readouterr().out.replace(",", "")
+    # drive-filtered, largest strongly connected component (counts from tests/test_graph.py)
+    assert "652" in text and "1209" in text
+
+
+def test_isochrones_command(tmp_path):
+    out = tmp_path / "iso.geojson"
+    assert (
+        main(["isochrones", "47001", "Marmande", "--minutes", "10", "20", "--out", str(out)]) == 0
+    )
+    iso = gpd.read_file(out)
+    assert sorted(iso["code"].unique()) == ["47001", "47157"]
+    assert sorted(iso["minutes"].unique()) == [10, 20]
+    assert iso.crs.to_epsg() == 4326
+    assert (iso["network"] == "schematic").all()
+    agen = iso[iso["code"] == "47001"].set_index("minutes")
+    assert agen.loc[10, "area_km2"] < agen.loc[20, "area_km2"]
+
+
+def test_isochrones_command_unknown_code(tmp_path, capsys):
+    assert main(["isochrones", "47999", "--out", str(tmp_path / "x.gpkg")]) == 2
+    assert "unknown commune '47999'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_scenario_command(tmp_path, capsys):
+    out = tmp_path / "changes.csv"
+    args = ["scenario", "--remove", "maternity:47323", "--profile", "familles", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "maternity" in text and "Villeneuve-sur-Lot" in text
+    import pandas as pd
+
+    changes = pd.read_csv(out, dtype={"code": str})
+    assert set(changes["profile"]) >= {"general", "familles"}
+    vsl = changes[(changes["code"] == "47323") & (changes["profile"] == "familles")]
+    assert vsl["score_change"].item() < 0

@@ -213,3 +213,20 @@ def test_real_outputs_in_headless_chromium(study_run, browser, web_assets):  # n
     assert log.outside == []
     assert tiles  # the OSM background was requested
     page.close()
+
+
+def test_tooltips_carry_strengths_and_weaknesses(communes):
+    agen = communes.set_index("code").loc["47001"]
+    assert agen["afom_atouts"]  # Agen has strengths in the top quartile
+    assert len(agen["afom_atouts"].split(" ; ")) <= 3
+    assert "afom_faiblesses" in communes.columns
+
+
+def test_network_transition_indicators(communes):
+    agen = communes.set_index("code").loc["47001"]
+    # Agen has a passenger station (2019 ridership 1.21 M, service weight log10 = 6.08)
+    assert agen["tr_rail_time_min"] < 5
+    assert 5.0 < agen["tr_rail_service"] <= 6.09
+    assert communes["tr_ev_time_min"].notna().all()
+    pts = communes["tr_ev_points_15min"]
+    assert (pts >= 0).all() and pts.max() > 50

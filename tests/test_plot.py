@@ -398,7 +398,9 @@ def test_static_map_has_legend_source_and_caption(inputs):
     legend = ax.get_legend()
     assert legend.get_title().get_text() == "Quantiles (5 classes)"
     assert len(legend.get_texts()) == 5
-    texts = "\n".join(t.get_text() for t in fig.texts)
+    # the notes sit in their own band under the map, wrapped: compare with lines joined
+    notes = [t.get_text() for t in fig.texts] + [t.get_text() for a in fig.axes for t in a.texts]
+    texts = " ".join(" ".join(notes).split())
     assert "Sources : IGN Admin Express 2025 (Licence Ouverte 2.0)" in texts
     assert plot.SCHEMATIC_CAPTION in texts
     assert ax.get_title() == "Score — Familles"
