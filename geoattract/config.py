@@ -23,7 +23,7 @@ from . import settings
 from ._io import resolve_data_dir
 from .errors import ConfigError, DataNotFoundError
 
-__all__ = ["Field", "StudyConfig", "load_study_config", "load_toml", "validate"]
+__all__ = ["Field", "StudyConfig", "check_thresholds", "load_study_config", "load_toml", "validate"]
 
 _TYPE_NAMES = {
     str: "a string",
@@ -206,7 +206,8 @@ def _dep_code(v: str) -> str | None:
     )
 
 
-def _thresholds(v: list) -> str | None:
+def check_thresholds(v: list) -> str | None:
+    """Field check: a non-empty, strictly increasing list of positive minutes."""
     if not v:
         return "must not be empty"
     if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
@@ -256,7 +257,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 items=int,
                 required=False,
                 default=list(settings.thresholds_min),
-                check=_thresholds,
+                check=check_thresholds,
             ),
             "town_hall_tolerance_m": Field(
                 float, required=False, default=settings.town_hall_tolerance_m, check=_non_negative

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from . import _osm_features, settings
 from ._io import read_csv, read_vector, require_columns, require_file
-from .config import Field, load_study_config, load_toml, validate
+from .config import Field, check_thresholds, load_study_config, load_toml, validate
 from .decay import Decay, decay_from_config
 from .errors import ConfigError, DataError, NetworkError, format_values
 
@@ -328,14 +328,6 @@ class FacilityReport:
 
 
 # --------------------------------------------------------------------------- catalogue
-def _thresholds(v: list) -> str | None:
-    if not v:
-        return "must not be empty"
-    if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
-        return "must be strictly increasing positive minutes"
-    return None
-
-
 def _tag_spec(v: Mapping) -> str | None:
     for key, values in v.items():
         if values is True or isinstance(values, str):
@@ -419,7 +411,11 @@ _CATEGORY_SCHEMA = {
         str, required=False, default="count", doc='"count" or the unit of the capacity columns'
     ),
     "thresholds_min": Field(
-        list, items=int, required=False, default=list(settings.thresholds_min), check=_thresholds
+        list,
+        items=int,
+        required=False,
+        default=list(settings.thresholds_min),
+        check=check_thresholds,
     ),
     "decay": Field(dict, required=False, default=DEFAULT_DECAY, schema=_DECAY_SCHEMA),
     "optional": Field(bool, required=False, default=False),
