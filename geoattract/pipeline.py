@@ -372,7 +372,8 @@ def _stage_index(ctx: _Context) -> None:
 
     summary = {
         "study": ctx.config.name,
-        "files": sorted(ctx.files) + ["index.html", "run.json"],
+        "files": sorted(p.relative_to(ctx.staging).as_posix() for p in ctx.files.values())
+        + ["index.html", "run.json"],
         "metadata": ctx.metadata,
     }
     path = ctx.staging / "run.json"
@@ -548,8 +549,27 @@ def run_study(
     return result
 
 
+def _previous_outputs(out: Path) -> set[str]:
+    """Relative paths the previous run wrote, from its ``run.json`` manifest (empty if none)."""
+    try:
+        files = json.loads((out / "run.json").read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {
+        f
+        for f in files
+        if isinstance(f, str) and ".." not in Path(f).parts and not Path(f).is_absolute()
+    }
+
+
 def _publish(files: dict[str, Path], staging: Path, out: Path) -> dict[str, Path]:
-    """Move staged files into the output folder, each with an atomic rename."""
+    """Move staged files into the output folder, each with an atomic rename.
+
+    Files the previous run listed in its ``run.json`` manifest and this run did not produce
+    are removed afterwards, so a re-run replaces the outputs cleanly; files the user put in
+    the folder are never touched.
+    """
+    previous = _previous_outputs(out)
     published: dict[str, Path] = {}
     for label, path in files.items():
         rel = path.relative_to(staging)
@@ -557,4 +577,9 @@ def _publish(files: dict[str, Path], staging: Path, out: Path) -> dict[str, Path
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         published[label] = target
+    current = {p.relative_to(out).as_posix() for p in published.values()}
+    for stale in sorted(previous - current):
+        with contextlib.suppress(FileNotFoundError):
+            (out / stale).unlink()
+            logger.info("removed %s, left by the previous run and no longer produced", stale)
     return published

@@ -101,3 +101,55 @@ def test_scenario_command(tmp_path, capsys):
     assert set(changes["profile"]) >= {"general", "familles"}
     vsl = changes[(changes["code"] == "47323") & (changes["profile"] == "familles")]
     assert vsl["score_change"].item() < 0
+
+
+def _config_with_source(study_config, tmp_path, source) -> object:
+    toml = tmp_path / "osm.toml"
+    toml.write_text(
+        study_config.path.read_text().replace('source = "schematic"', f'source = "{source}"')
+    )
+    return toml
+
+
+#: Stages after the road network (skipped: the OSM samples do not cover Lot-et-Garonne).
+AFTER_NETWORK = (
+    "facilities",
+    "accessibility",
+    "isochrones",
+    "transition",
+    "scoring",
+    "write",
+    "maps",
+    "index",
+)
+
+
+def test_run_uses_the_osm_file_named_in_the_config(tmp_path, study_config):
+    from geoattract._io import resolve_data_dir
+    from geoattract.pipeline import run_study
+
+    sample = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
+    res = run_study(
+        _config_with_source(study_config, tmp_path, sample), skip=AFTER_NETWORK, publish=False
+    )
+    G = res.data["graph"]
+    assert G.graph["schematic"] is False
+    assert G.number_of_nodes() == 652  # drive-filtered sample (tests/test_graph.py)
+    assert res.data["network_summary"]["schematic"] is False
+
+
+def test_run_on_a_pbf_that_misses_the_study_area(tmp_path, study_config):
+    """The PBF is clipped to the study area plus buffer: an extract of somewhere else is a
+    clear error naming the file, not an empty study."""
+    import pyrosm
+
+    from geoattract.errors import NetworkError
+    from geoattract.pipeline import run_study
+
+    pbf = pyrosm.get_data("test_pbf")
+    with pytest.raises(
+        NetworkError, match="test.osm.pbf: no 'driving' road in the area of the polygon"
+    ):
+        run_study(
+            _config_with_source(study_config, tmp_path, pbf), skip=AFTER_NETWORK, publish=False
+        )

@@ -230,3 +230,20 @@ def test_network_transition_indicators(communes):
     assert communes["tr_ev_time_min"].notna().all()
     pts = communes["tr_ev_points_15min"]
     assert (pts >= 0).all() and pts.max() > 50
+
+
+def test_rerun_replaces_outputs_cleanly(tmp_path, study_config):
+    out = tmp_path / "out"
+    first = pipeline.run_study(study_config, out_dir=out, skip=("isochrones", "maps"))
+    assert (out / "communes.gpkg").is_file() and not (out / "isochrones.gpkg").exists()
+    (out / "notes-du-planificateur.txt").write_text("à garder")
+    # a stale output listed in the manifest disappears; a user's file stays
+    manifest = json.loads((out / "run.json").read_text())
+    manifest["files"].append("old_map.html")
+    (out / "run.json").write_text(json.dumps(manifest))
+    (out / "old_map.html").write_text("<html></html>")
+    second = pipeline.run_study(study_config, out_dir=out, skip=("isochrones", "maps"))
+    assert not (out / "old_map.html").exists()
+    assert (out / "notes-du-planificateur.txt").read_text() == "à garder"
+    assert set(first.files) == set(second.files)
+    assert json.loads((out / "run.json").read_text())["files"] == manifest["files"][:-1]
