@@ -258,7 +258,10 @@ def _stage_scoring(ctx: _Context) -> None:
     sens = [
         sensitivity(
             indicators, scfg, profile, n=section.get("sensitivity_draws"), seed=section.get("seed")
-        ).assign(profile=profile)
+        )
+        .rename_axis("input")
+        .reset_index()
+        .assign(profile=profile)
         for profile in scfg.profiles
     ]
     ctx.data["sensitivity"] = pd.concat(sens, ignore_index=True)

@@ -247,3 +247,16 @@ def test_rerun_replaces_outputs_cleanly(tmp_path, study_config):
     assert (out / "notes-du-planificateur.txt").read_text() == "à garder"
     assert set(first.files) == set(second.files)
     assert json.loads((out / "run.json").read_text())["files"] == manifest["files"][:-1]
+
+
+def test_sensitivity_and_epci_tables(study_run):
+    import pandas as pd
+
+    sens = pd.read_csv(study_run / "sensitivity.csv")
+    assert set(sens["profile"]) == set(PROFILES)
+    assert set(sens["input"]) == {"weights", "normalisation", "thresholds"}
+    assert (sens["total_order"] >= sens["first_order"] - 0.05).all()
+    epci = pd.read_csv(study_run / "epci.csv", dtype={"epci": str})
+    assert epci["population"].sum() == 333_602  # every study commune belongs to one EPCI
+    assert epci["n_communes"].sum() == 319
+    assert sorted(epci["rank_general"]) == list(range(1, len(epci) + 1))
