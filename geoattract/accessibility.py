@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from . import settings
 from .decay import Decay, decay_from_config
 from .errors import DataError
 
@@ -107,6 +108,14 @@ def e2sfca(
 # Per-commune metrics on a road graph
 # --------------------------------------------------------------------------------------------
 
+#: Sources whose facilities are placed at the commune's town hall for want of coordinates.
+TOWN_HALL_SOURCES = ("bpe", "counts", "table")
+
+#: Intra-commune distance of such facilities: ``INTRA_COMMUNE_FACTOR · √(area / π)``, the
+#: usual intrazonal approximation (half the radius of the disc of the commune's area; e.g.
+#: Frost & Spence 1995), covered at the access-leg speed.
+INTRA_COMMUNE_FACTOR = 0.5
+
 #: Threshold (minutes) of the housing-market indicators (social housing, sales reachable).
 HOUSING_THRESHOLD_MIN = 20
 
@@ -139,6 +148,22 @@ class AccessibilityInputs:
     facilities: gpd.GeoDataFrame
     catalogue: Any
     dropped_facilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    max_snap_m: float | None = None
+    snap_speed_kph: float | None = None
+
+    def snap(self, points: Any, *, ids: Any = None, on_far: str = "flag") -> pd.DataFrame:
+        """Snap more points (new facilities, EV stations…) with the same limit and speed."""
+        from .snapping import snap_points
+
+        nodes = pd.DataFrame({"x": self.rg.x, "y": self.rg.y}, index=self.rg.node_ids)
+        return snap_points(
+            nodes,
+            points,
+            ids=ids,
+            max_distance_m=self.max_snap_m,
+            speed_kph=self.snap_speed_kph,
+            on_far=on_far,
+        )
 
 
 def prepare_inputs(
@@ -197,6 +222,19 @@ def prepare_inputs(
     fac["node"] = fsnap["node"].to_numpy()
     fac["snap_m"] = fsnap["snap_distance_m"].to_numpy(dtype=float)
     fac["snap_s"] = fsnap["snap_time_s"].to_numpy(dtype=float)
+    # facilities known only by commune (BPE counts, tables) sit at the town hall: give them
+    # the mean distance of a point of the commune to its centre instead of a false 0
+    speed = (snap_speed_kph or settings.snap_speed_kph) / 3.6
+    area = territory.set_index("code").geometry.area
+    at_hall = (
+        fac["source"].isin(TOWN_HALL_SOURCES).to_numpy()
+        if "source" in fac
+        else np.zeros(len(fac), bool)
+    )
+    intra_m = INTRA_COMMUNE_FACTOR * np.sqrt(fac["code"].map(area).to_numpy(dtype=float) / np.pi)
+    intra_m = np.where(at_hall & np.isfinite(intra_m), intra_m, 0.0)
+    fac["intra_commune_m"] = intra_m
+    fac["snap_s"] = fac["snap_s"] + intra_m / speed
     far = fsnap["too_far"].to_numpy(dtype=bool)
     dropped = pd.DataFrame(fac.loc[far, ["category", "facility_id", "name", "snap_m"]])
     if far.any():
@@ -211,15 +249,36 @@ def prepare_inputs(
         facilities=fac.loc[~far].copy(),
         catalogue=catalogue,
         dropped_facilities=dropped,
+        max_snap_m=max_snap_m,
+        snap_speed_kph=snap_speed_kph,
     )
 
 
 def _count_weights(fac: pd.DataFrame, capacity_unit: str) -> np.ndarray:
     """Facilities counted by ``count_*``: the capacity when it is a count of facilities (BPE
-    rows group several), else 1 per facility (capacity in seats, births… goes to E2SFCA)."""
+    rows group several), else 1 per facility (capacity in seats, births… goes to E2SFCA).
+    A count row of unknown size counts as one facility (it exists)."""
     if capacity_unit == "count":
-        return fac["capacity"].fillna(1.0).to_numpy(dtype=float)
+        cap = fac["capacity"].to_numpy(dtype=float)
+        return np.where(np.isnan(cap), 1.0, cap)
     return np.ones(len(fac))
+
+
+def _supply(fac: pd.DataFrame, cid: str) -> np.ndarray:
+    """E2SFCA supply: the capacity; an unknown capacity is imputed with the category median
+    (the facility exists, its size is unknown) and logged, never taken as 0 or 1."""
+    cap = fac["capacity"].to_numpy(dtype=float)
+    missing = np.isnan(cap)
+    if missing.any():
+        median = float(np.nanmedian(cap)) if (~missing).any() else 1.0
+        logger.warning(
+            "e2sfca %s: %d facility(ies) without capacity, imputed with the median %g",
+            cid,
+            int(missing.sum()),
+            median,
+        )
+        cap = np.where(missing, median, cap)
+    return cap
 
 
 def category_accessibility(
@@ -345,7 +404,7 @@ def _e2sfca_category(inputs: AccessibilityInputs, cid: str, reach: Callable) -> 
         target_offsets=demand["snap_s"].to_numpy(dtype=float),
         reverse=True,
     )
-    supply = f["capacity"].fillna(1.0).to_numpy(dtype=float)
+    supply = _supply(f, cid)
     a = e2sfca(
         table.target,
         table.origin,

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import GeoattractError
+from .errors import DataError, GeoattractError
 
 #: Exit code for an error in the user's input (data, configuration, arguments).
 EXIT_INPUT_ERROR = 2
@@ -138,6 +138,8 @@ def _cmd_network(args: argparse.Namespace) -> int:
     from .config import load_study_config
     from .graph import network_command
 
+    if args.out is not None and not args.out.lower().endswith(".gpkg"):
+        raise DataError(f"{args.out}: --out must be a GeoPackage file ending in .gpkg")
     data_dir = None
     if args.source.lower() in ("schematic", "online"):
         data_dir = load_study_config(args.config, data_dir=args.data_dir).data_dir

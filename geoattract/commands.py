@@ -201,10 +201,12 @@ def compare_command(
 
     cfg = _config(config, data_dir)
     table, scfg = _scores(results, cfg, verbose)
-    wanted = resolve_codes(codes, table)
+    wanted = list(dict.fromkeys(resolve_codes(codes, table)))  # "Agen 47001" is one commune
+    if len(wanted) < len(codes):
+        logger.warning("compare: %d duplicate commune(s) ignored", len(codes) - len(wanted))
     out = compare_table(table, wanted, scfg, profile)
     if html is not None:
-        rows = table.set_index("code").loc[wanted].reset_index().copy()
+        rows = table.loc[[table.index[table["code"] == c][0] for c in wanted]].copy()
         suffix = f"_{profile}"
         for col in [c for c in rows.columns if c.startswith("pillar_") and c.endswith(suffix)]:
             rows[col[: -len(suffix)]] = rows[col]

@@ -344,17 +344,65 @@ class StudyConfig:
         return (self.path.parent / rel).resolve()
 
 
-#: Sections of the study file that later stages validate themselves.
-EXTRA_SECTIONS = (
-    "network",
-    "configs",
-    "routing",
-    "accessibility",
-    "housing",
-    "transition",
-    "scoring",
-    "maps",
-)
+def _positive_int(v: int) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def _min_draws(v: int) -> str | None:
+    return None if v >= MIN_MONTECARLO_DRAWS else f"must be >= {MIN_MONTECARLO_DRAWS}"
+
+
+#: Fewest Monte Carlo draws accepted (quantiles 5 % / 95 % need a few dozen).
+MIN_MONTECARLO_DRAWS = 20
+
+#: Defaults of the stage sections of the study file (also used by the pipeline).
+HOUSING_THRESHOLD_MIN = 20
+EV_THRESHOLD_MIN = 15
+RAIL_CATCHMENT_MIN = 45
+
+#: Sections of the study file read by the later stages, with their keys.
+SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
+    "configs": {
+        "catalogue": Field(str, required=False, default="facilities.toml"),
+        "indicators": Field(str, required=False, default="indicators.toml"),
+        "scoring": Field(str, required=False, default="scoring.toml"),
+    },
+    "network": {
+        "source": Field(
+            str,
+            required=False,
+            default="schematic",
+            doc="'schematic', 'online' or an OSM file (.osm.pbf, .osm, .graphml, .gpkg)",
+        ),
+        "snap_max_distance_m": Field(float, required=False, default=None, check=_positive),
+        "snap_speed_kph": Field(float, required=False, default=None, check=_positive),
+        "schematic_snap_max_distance_m": Field(
+            float, required=False, default=None, check=_positive
+        ),
+        "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
+    },
+    "accessibility": {
+        "housing_threshold_min": Field(
+            int, required=False, default=HOUSING_THRESHOLD_MIN, check=_positive_int
+        ),
+    },
+    "transition": {
+        "ev_threshold_min": Field(
+            int, required=False, default=EV_THRESHOLD_MIN, check=_positive_int
+        ),
+        "rail_catchment_min": Field(
+            float, required=False, default=RAIL_CATCHMENT_MIN, check=_positive
+        ),
+    },
+    "scoring": {
+        "montecarlo_draws": Field(int, required=False, default=None, check=_min_draws),
+        "sensitivity_draws": Field(int, required=False, default=None, check=_min_draws),
+        "seed": Field(int, required=False, default=None),
+    },
+    "maps": {
+        "isochrone_communes": Field(list, items=str, required=False, default=None),
+    },
+}
 
 
 def load_study_config(
@@ -377,8 +425,11 @@ def load_study_config(
     p = Path(path) if path is not None else settings.default_study_config
     doc = load_toml(p)
     schema = dict(STUDY_SCHEMA)
-    for name in EXTRA_SECTIONS:
-        schema[name] = Field(dict, required=False, default={})
+    for name, section in SECTION_SCHEMAS.items():
+        schema[name] = Field(dict, required=False, default={}, schema=section)
     raw = validate(doc, schema, p)
+    for name, section in SECTION_SCHEMAS.items():  # absent sections get their defaults too
+        if not doc.get(name):
+            raw[name] = validate({}, section, p, prefix=name + ".")
     ddir = resolve_data_dir(data_dir, raw["study"]["data_subdir"])
     return StudyConfig(path=p.resolve(), data_dir=ddir, raw=raw)

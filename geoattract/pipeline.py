@@ -182,7 +182,7 @@ def _stage_accessibility(ctx: _Context) -> None:
     )
     ctx.data["inputs"] = inputs
     acc = category_accessibility(inputs, verbose=ctx.verbose)
-    threshold = ctx.config.section("accessibility").get("housing_threshold_min", 20)
+    threshold = ctx.config.section("accessibility")["housing_threshold_min"]
     housing = housing_accessibility(inputs, ctx.data["housing"], threshold_min=threshold)
     snap = inputs.communes.loc[acc.index, ["snap_m", "snap_s", "too_far"]].rename(
         columns={
@@ -223,13 +223,14 @@ def _stage_transition(ctx: _Context) -> None:
         ctx.data["territory"], cfg.config_file("indicators"), cfg.data_dir, verbose=ctx.verbose
     )
     section = cfg.section("transition")
-    net = network_indicators(
-        ctx.data["inputs"],
-        ev_charging_points(cfg.data_dir, communes=ctx.data["territory"]),
-        train_stations(cfg.data_dir),
-        ev_threshold_min=section.get("ev_threshold_min", 15),
-        rail_catchment_min=section.get("rail_catchment_min", 45),
-    )
+    params = {
+        "ev_threshold_min": section["ev_threshold_min"],
+        "rail_catchment_min": section["rail_catchment_min"],
+    }
+    ev = ev_charging_points(cfg.data_dir, communes=ctx.data["territory"])
+    stations = train_stations(cfg.data_dir)
+    ctx.data.update(ev_points=ev, stations=stations, transition_params=params)
+    net = network_indicators(ctx.data["inputs"], ev, stations, **params)
     ctx.data["transition"] = pd.concat([tr.drop(columns=["code"], errors="ignore"), net], axis=1)
 
 
@@ -266,7 +267,18 @@ def _stage_scoring(ctx: _Context) -> None:
     ]
     ctx.data["sensitivity"] = pd.concat(sens, ignore_index=True)
     table = pd.concat([indicators, ctx.data["scores"]], axis=1)
-    ctx.data["epci"] = epci_scores(table)
+    # rank intervals do not aggregate (a mean of commune quantiles is no EPCI quantile): the
+    # EPCI table carries scores, ranks and pillars only
+    columns = [
+        c
+        for c in table.columns
+        if c.startswith(("score_", "pillar_")) and not c.endswith(("_p05", "_median", "_p95"))
+    ]
+    epci = epci_scores(table, columns=columns)
+    terr = ctx.data["territory"]
+    outside = terr.loc[~terr["in_study"] & terr["epci"].notna(), "epci"]
+    epci["partial"] = epci["epci"].isin(set(outside))  # EPCI straddling the département
+    ctx.data["epci"] = epci
     afom = afom_table(indicators, scfg)
     ctx.data["afom"] = afom
     ctx.data["afom_epci"] = afom_epci(indicators, scfg)

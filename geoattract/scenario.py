@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
+from . import settings
 from .errors import DataError, format_values
 
 __all__ = ["FacilityChange", "ScenarioResult", "parse_change", "run_scenario"]
@@ -74,6 +76,8 @@ def parse_change(text: str, action: str) -> FacilityChange:
             f"scenario change {text!r}: expected CATEGORY:CODE[:CAPACITY], e.g. gp:47157:2"
         )
     cap = m["capacity"]
+    if cap is not None and not float(cap) > 0:
+        raise DataError(f"scenario change {text!r}: the capacity must be > 0, got {cap}")
     if action == "add":
         return FacilityChange(m["category"], m["code"], "add", float(cap) if cap else 1.0)
     return FacilityChange(m["category"], m["code"], "remove", float(cap) if cap else None)
@@ -111,14 +115,14 @@ class ScenarioResult:
 
 
 def _apply_changes(
-    fac: gpd.GeoDataFrame,
-    communes: pd.DataFrame,
+    inputs: Any,
     territory: gpd.GeoDataFrame,
-    catalogue: Any,
     edits: Sequence[FacilityChange],
 ) -> gpd.GeoDataFrame:
-    from .snapping import snap_points
+    from .accessibility import INTRA_COMMUNE_FACTOR
 
+    fac = inputs.facilities
+    catalogue = inputs.catalogue
     out = fac.copy()
     halls = territory.set_index("code")["town_hall"]
     for e in edits:
@@ -149,28 +153,27 @@ def _apply_changes(
             continue
         point = e.point if e.point is not None else halls[e.code]
         template = out.loc[out["category"] == e.category].iloc[0]
-        sn = snap_points(
-            pd.DataFrame(
-                {"x": communes.attrs["rg_x"], "y": communes.attrs["rg_y"]},
-                index=communes.attrs["rg_ids"],
-            ),
-            [point],
-            max_distance_m=communes.attrs.get("max_snap_m"),
-            speed_kph=communes.attrs.get("snap_speed_kph"),
-            on_far="raise",
-        )
+        sn = inputs.snap([point], on_far="raise")
+        # placed at the town hall for want of an address: the same intra-commune leg as the
+        # facilities known by commune only (see geoattract.accessibility)
+        intra_m = 0.0
+        if e.point is None:
+            area = float(territory.set_index("code").geometry.area[e.code])
+            intra_m = INTRA_COMMUNE_FACTOR * (area / 3.141592653589793) ** 0.5
+        speed = (inputs.snap_speed_kph or settings.snap_speed_kph) / 3.6
         row = {
             "category": e.category,
             "facility_id": f"scenario-{e.category}-{e.code}-{len(out)}",
             "name": e.name,
-            "capacity": float(e.capacity or 1.0),
+            "capacity": 1.0 if e.capacity is None else float(e.capacity),
             "capacity_missing": False,
             "code": e.code,
             "in_study": bool(territory.set_index("code").at[e.code, "in_study"]),
             "source": "scenario",
             "node": sn["node"].iloc[0],
             "snap_m": float(sn["snap_distance_m"].iloc[0]),
-            "snap_s": float(sn["snap_time_s"].iloc[0]),
+            "snap_s": float(sn["snap_time_s"].iloc[0]) + intra_m / speed,
+            "intra_commune_m": intra_m,
             "geometry": point,
         }
         new = gpd.GeoDataFrame(
@@ -181,6 +184,83 @@ def _apply_changes(
         out = pd.concat([out, new], ignore_index=True)
     out.attrs = dict(fac.attrs)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=fac.crs)
+
+
+#: Catalogue categories that also feed the network indicators of the transition pillar.
+TRANSITION_CATEGORIES = {"ev_charging", "train_station"}
+
+
+def _edit_points(
+    points: gpd.GeoDataFrame,
+    edits: Sequence[FacilityChange],
+    category: str,
+    territory: gpd.GeoDataFrame,
+    new_row: Mapping[str, Any],
+    size_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Apply the edits of one category to a transition point layer (EV stations, stations)."""
+    out = points.copy()
+    halls = territory.set_index("code")["town_hall"]
+    crs = out.crs
+    for e in (e for e in edits if e.category == category):
+        here = out["code"] == e.code
+        if e.action == "remove":
+            if e.capacity is None or size_column is None:
+                out = out.loc[~here]
+            else:
+                idx = out.index[here]
+                if len(idx):
+                    out.loc[idx[0], size_column] = max(
+                        0.0, float(out.at[idx[0], size_column]) - e.capacity
+                    )
+                    out = out.loc[(out[size_column] > 0) | ~out.index.isin(idx[:1])]
+            continue
+        point = e.point if e.point is not None else halls[e.code]
+        row = {
+            **new_row,
+            "code": e.code,
+            "geometry": gpd.GeoSeries([point], crs=territory.crs).to_crs(crs)[0],
+        }
+        if size_column is not None:
+            row[size_column] = 1.0 if e.capacity is None else float(e.capacity)
+        add = gpd.GeoDataFrame([{k: row.get(k) for k in out.columns}], geometry="geometry", crs=crs)
+        out = gpd.GeoDataFrame(
+            pd.concat([out, add], ignore_index=True), geometry="geometry", crs=crs
+        )
+    return out
+
+
+def _transition_after(
+    state: Mapping[str, Any], inputs: Any, edits: Sequence[FacilityChange]
+) -> pd.DataFrame:
+    """Network indicators of the transition pillar after the EV / station edits.
+
+    A new station's service level is unknown: it gets the median ``service_weight`` of the
+    existing stations (documented imputation, logged).
+    """
+    from .transition import network_indicators
+
+    stations = state["stations"]
+    median_weight = float(np.nanmedian(stations["service_weight"].to_numpy(float)))
+    if any(e.category == "train_station" and e.action == "add" for e in edits):
+        logger.info("scenario: new station(s) get the median service weight %.2f", median_weight)
+    ev = _edit_points(
+        state["ev_points"],
+        edits,
+        "ev_charging",
+        state["territory"],
+        {"station_id": "scenario", "code_missing": False},
+        size_column="nbre_pdc",
+    )
+    st = _edit_points(
+        stations,
+        edits,
+        "train_station",
+        state["territory"],
+        {"name": "Nouvelle gare (scénario)", "active": True, "service_weight": median_weight},
+    )
+    params = state.get("transition_params", {})
+    return network_indicators(inputs, ev, st, **params)
 
 
 def run_scenario(
@@ -223,18 +303,12 @@ def run_scenario(
     inputs = state["inputs"]
     before = state["indicators"]
     scfg = state["scoring_config"]
-    communes = inputs.communes.copy()
-    communes.attrs.update(
-        rg_x=inputs.rg.x,
-        rg_y=inputs.rg.y,
-        rg_ids=inputs.rg.node_ids,
-        max_snap_m=state.get("snap_params", {}).get("max_snap_m"),
-        snap_speed_kph=state.get("snap_params", {}).get("snap_speed_kph"),
-    )
-    fac = _apply_changes(inputs.facilities, communes, state["territory"], inputs.catalogue, edits)
+    fac = _apply_changes(inputs, state["territory"], edits)
     cats = sorted({e.category for e in edits})
     new_inputs = replace(inputs, facilities=fac)
     recomputed = category_accessibility(new_inputs, cats)
+    if TRANSITION_CATEGORIES & set(cats) and "ev_points" in state and "stations" in state:
+        recomputed = pd.concat([recomputed, _transition_after(state, new_inputs, edits)], axis=1)
     after = before.copy()
     for col in recomputed.columns:
         if col in after.columns:

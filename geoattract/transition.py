@@ -962,6 +962,18 @@ EV_THRESHOLD_MIN = 15
 RAIL_CATCHMENT_MIN = 45
 
 
+def _charging_points(ev: gpd.GeoDataFrame) -> np.ndarray:
+    """Charging points per station; a station of unknown size counts as one point (it exists),
+    logged."""
+    pts = ev["nbre_pdc"].to_numpy(float)
+    missing = np.isnan(pts)
+    if missing.any():
+        logger.warning(
+            "%d EV station(s) without a number of charging points: counted as 1", int(missing.sum())
+        )
+    return np.where(missing, 1.0, pts)
+
+
 def network_indicators(
     inputs: Any,
     ev_points: gpd.GeoDataFrame,
@@ -996,16 +1008,15 @@ def network_indicators(
         flags where the town hall could not be snapped or nothing is reachable.
     """
     from .routing import facility_access, reach
-    from .snapping import snap_points
 
     com = inputs.communes
     study = com[com["in_study"]]
     ok = study[~study["too_far"]]
     out = pd.DataFrame(index=study.index)
-    graph_nodes = pd.DataFrame({"x": inputs.rg.x, "y": inputs.rg.y}, index=inputs.rg.node_ids)
 
     def snapped(points: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-        sn = snap_points(graph_nodes, points.geometry.to_crs(settings.default_crs))
+        # same snapping limit and access speed as the facilities of the accessibility stage
+        sn = inputs.snap(points.geometry.to_crs(settings.default_crs))
         keep = ~sn["too_far"].to_numpy(bool)
         return points.loc[keep], sn.loc[keep]
 
@@ -1017,7 +1028,7 @@ def network_indicators(
     specs = {
         "ev": (
             ev_sn["node"].to_numpy(),
-            ev["nbre_pdc"].fillna(1).to_numpy(float),
+            _charging_points(ev),
             ev_sn["snap_time_s"].to_numpy(float),
         ),
         "rail": (st_sn["node"].to_numpy(), None, st_sn["snap_time_s"].to_numpy(float)),
@@ -1048,10 +1059,20 @@ def network_indicators(
         origin_offsets=ok["snap_s"].to_numpy(float),
         target_offsets=st_sn["snap_time_s"].to_numpy(float),
     )
-    weight = st["service_weight"].fillna(0.0).to_numpy(float)
+    # a station of unknown ridership (closed, or missing from the SNCF table) adds no service
+    # level: it still counts for the nearest-station time, and the commune's rail service is
+    # then flagged when it has no better station
+    weight = st["service_weight"].to_numpy(float)
+    unknown = np.isnan(weight)
+    weight = np.where(unknown, 0.0, weight)
     value = weight[table.target] * np.clip(1.0 - table.time / (rail_catchment_min * 60.0), 0.0, 1.0)
     best = np.zeros(len(ok))
     np.maximum.at(best, table.origin, value)
     out["tr_rail_service"] = pd.Series(best, index=ok.index).reindex(study.index)
     out["tr_rail_service_missing"] = out["tr_rail_service"].isna()
+    partial = np.zeros(len(ok), bool)
+    partial[table.origin[unknown[table.target]]] = True
+    out["tr_rail_service_partial"] = (
+        pd.Series(partial, index=ok.index).reindex(study.index).fillna(False)
+    )
     return out

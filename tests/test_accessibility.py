@@ -174,3 +174,18 @@ def test_counts_never_decrease_with_threshold():
     c = acc[["count_gp_1min", "count_gp_2min", "count_gp_3min"]].to_numpy()
     assert (np.diff(c, axis=1) >= 0).all()
     assert acc["count_gp_3min"].tolist() == [4, 4, 0]
+
+
+def test_facility_known_by_commune_gets_the_intra_commune_leg():
+    # the same practice, known only as a BPE count of commune A (1 km² square): placed at A's
+    # town hall with an access leg of 0.5·√(1 km²/π) = 282.09 m at 15 km/h = 67.70 s
+    territory, facilities, catalogue = _hand_study()
+    facilities["source"] = "bpe"
+    facilities["geometry"] = [Point(0, 100)]
+    acc = category_accessibility(
+        prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+    )
+    leg = 0.5 * np.sqrt(1e6 / np.pi) / (15 / 3.6)
+    # origin A: town-hall leg 24 s + facility leg (24 s to the node + intra-commune 67.70 s)
+    assert acc["time_gp_min"].iloc[0] == pytest.approx((24 + 24 + leg) / 60)
+    assert acc["time_gp_min"].iloc[1] == pytest.approx((24 + leg + 120) / 60)

@@ -15,6 +15,8 @@ def test_parse_change():
     assert parse_change("maternity:47323", "remove").capacity is None
     with pytest.raises(DataError, match="CATEGORY:CODE"):
         parse_change("gp-47157", "add")
+    with pytest.raises(DataError, match="capacity must be > 0"):
+        parse_change("gp:47001:0", "add")
 
 
 def _commune_without_gp(state):
@@ -48,7 +50,8 @@ def test_closing_a_maternity_unit(study_state):
     sc = run_scenario(study_state, remove=[FacilityChange("maternity", "47323", capacity=None)])
     before = sc.indicators_before.set_index("code")
     after = sc.indicators_after.set_index("code")
-    assert before.at["47323", "time_maternity_min"] == pytest.approx(0.0, abs=1e-9)
+    # its own unit, at the town hall: the intra-commune leg of an 81 km² commune, 3.8 min
+    assert before.at["47323", "time_maternity_min"] < 5
     assert after.at["47323", "time_maternity_min"] > 10  # the next unit is Agen or beyond
     ch = sc.changes["familles"].set_index("code")
     assert ch.at["47323", "score_change"] < 0
@@ -62,3 +65,16 @@ def test_scenario_errors(study_state):
         run_scenario(study_state, remove=[FacilityChange("maternity", "47002", capacity=None)])
     with pytest.raises(DataError, match="nothing to do"):
         run_scenario(study_state)
+
+
+def test_new_station_moves_the_transition_pillar(study_state):
+    # Lagarrigue (47129) has no station; its rail time and service come from the network stage
+    before_t = study_state["indicators"].set_index("code").at["47129", "tr_rail_time_min"]
+    sc = run_scenario(study_state, add=[FacilityChange("train_station", "47129")])
+    after = sc.indicators_after.set_index("code")
+    assert after.at["47129", "time_train_station_min"] < 3
+    assert after.at["47129", "tr_rail_time_min"] < before_t
+    assert after.at["47129", "tr_rail_service"] > 0
+    ch = sc.changes["general"].set_index("code")
+    assert ch.at["47129", "pillar_transition_change"] > 0
+    assert (ch["pillar_transition_change"] >= -1e-9).all()
