@@ -291,32 +291,10 @@ def _buffer_union(lines: np.ndarray, buffer_m: float) -> Any:
     return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=BUFFER_QUAD_SEGS))
 
 
-class _RoadBuffers:
-    """Buffer of every road, computed once for all origins (vectorised).
-
-    A two-way road (edge ``u -> v`` and its twin ``v -> u``) is buffered once, from the edge of
-    lower id: both directions map to the same *road* index.
-    """
-
-    def __init__(self, rg: RoutingGraph, edge_lines: np.ndarray, buffer_m: float) -> None:
-        twin = _twin_edges(rg)
-        ids = np.arange(rg.n_edges)
-        canon = np.where((twin >= 0) & (twin < ids), twin, ids)
-        roads = np.flatnonzero(canon == ids)
-        index = np.full(rg.n_edges, -1, dtype=np.int64)
-        index[roads] = np.arange(roads.size)
-        #: road index of each directed edge
-        self.road = index[canon]
-        #: number of roads
-        self.n = int(roads.size)
-        #: buffer polygon of each road
-        self.buffers = shapely.buffer(edge_lines[roads], buffer_m, quad_segs=BUFFER_QUAD_SEGS)
-
-
 def _polygons_for_origin(
     rg: RoutingGraph,
     edge_lines: np.ndarray,
-    roads: _RoadBuffers,
+    twin: np.ndarray,
     origin_pos: int,
     offset: float,
     nodes: np.ndarray,
@@ -326,16 +304,15 @@ def _polygons_for_origin(
 ) -> list[Any]:
     """Nested isochrone polygons of one origin, one per threshold (increasing).
 
-    Incremental: the polygon of a threshold is the union, in one GEOS call, of the previous
-    polygon, the cached buffers (:class:`_RoadBuffers`) of the roads first fully reached since
-    the previous threshold and the buffers of the partly reached pieces; nesting holds by
-    construction. A partial piece of a road fully reached the other way is left out (its buffer
-    lies inside the road's).
+    Incremental: the polygon of a threshold is the previous polygon unioned with the buffers
+    of the pieces not already *fully* reached at the previous threshold, so each edge is
+    buffered about once and nesting holds by construction. Of two twin edges fully reached,
+    only one is buffered.
     """
     origin_pt = shapely.points(rg.x[origin_pos], rg.y[origin_pos])
     out: list[Any] = []
     previous = shapely.Polygon()
-    done = np.zeros(roads.n, dtype=bool)
+    done_full = np.zeros(rg.n_edges, dtype=bool)
     for m in mins:
         limit = m * 60.0
         if offset > limit:
@@ -343,18 +320,17 @@ def _polygons_for_origin(
             continue
         edges, frac, lines = _lines_for_origin(rg, edge_lines, nodes, times, limit)
         full = frac >= 1.0
-        road = roads.road[edges]
-        covered = np.zeros(roads.n, dtype=bool)
-        covered[road[full]] = True
-        parts = [roads.buffers[covered & ~done]]
-        partial = ~full & ~covered[road]
-        parts.append(shapely.buffer(lines[partial], buffer_m, quad_segs=BUFFER_QUAD_SEGS))
-        if previous.is_empty:
-            parts.append([shapely.buffer(origin_pt, buffer_m, quad_segs=BUFFER_QUAD_SEGS)])
-        else:
-            parts.append([previous])
-        poly = shapely.make_valid(shapely.union_all(np.concatenate(parts)))
-        done = covered
+        is_full = np.zeros(rg.n_edges, dtype=bool)
+        is_full[edges[full]] = True
+        t = twin[edges]
+        duplicate = full & (t >= 0) & (t < edges) & is_full[np.maximum(t, 0)]
+        new = ~done_full[edges] & ~duplicate
+        parts = np.concatenate([lines[new], [origin_pt]])
+        poly = _buffer_union(parts, buffer_m)
+        if not previous.is_empty:
+            poly = shapely.union(poly, previous)
+        poly = shapely.make_valid(poly)
+        done_full |= is_full
         out.append(poly)
         previous = poly
     return out
@@ -502,16 +478,14 @@ def _isochrone_polygons(
         verbose=verbose,
     )
     groups = _origin_groups(table)
-    roads = _RoadBuffers(rg, edge_lines, buffer_m)
-    threads = _n_threads(n_threads)
-    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+    twin = _twin_edges(rg)
 
     def build(i: int) -> list[Any]:
         nodes, times = groups[i]
         return _polygons_for_origin(
             rg,
             edge_lines,
-            roads,
+            twin,
             int(origin_pos[i]),
             float(offsets[i]),
             nodes,
@@ -520,9 +494,15 @@ def _isochrone_polygons(
             buffer_m,
         )
 
+    threads = _n_threads(n_threads)
+    indices = range(origin_pos.size)
+    if threads == 1:
+        iterator = map(build, indices)
+        pool = None
+    else:
+        pool = ThreadPoolExecutor(max_workers=threads)
+        iterator = pool.map(build, indices)
     try:
-        indices = range(origin_pos.size)
-        iterator = map(build, indices) if pool is None else pool.map(build, indices)
         if verbose:
             from tqdm.auto import tqdm
 

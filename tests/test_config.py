@@ -70,3 +70,23 @@ def test_exceptions_inherit_builtins():
     assert issubclass(ga.DataError, ValueError) and issubclass(ga.DataError, ga.GeoattractError)
     assert issubclass(ga.ConfigError, ValueError) and issubclass(ga.ConfigError, ga.GeoattractError)
     assert issubclass(ga.DataNotFoundError, FileNotFoundError)
+
+
+def test_stage_sections_are_validated(tiny_study):
+    toml, data = tiny_study(toml_extra="[accessibility]\nhousing_treshold_min = 25\n")
+    with pytest.raises(ga.ConfigError, match=r"unknown key\(s\) accessibility.housing_treshold_min"):
+        ga.load_study_config(toml, data_dir=data)
+    toml, data = tiny_study(toml_extra='[transition]\nev_threshold_min = "x"\n')
+    with pytest.raises(ga.ConfigError, match="'transition.ev_threshold_min' must be an integer"):
+        ga.load_study_config(toml, data_dir=data)
+    toml, data = tiny_study(toml_extra="[scoring]\nmontecarlo_draws = 1\n")
+    with pytest.raises(ga.ConfigError, match="'scoring.montecarlo_draws' must be >= 20"):
+        ga.load_study_config(toml, data_dir=data)
+
+
+def test_stage_sections_get_their_defaults(tiny_study):
+    toml, data = tiny_study()
+    cfg = ga.load_study_config(toml, data_dir=data)
+    assert cfg.section("accessibility")["housing_threshold_min"] == 20
+    assert cfg.section("transition") == {"ev_threshold_min": 15, "rail_catchment_min": 45.0}
+    assert cfg.config_file("scoring").name == "scoring.toml"
