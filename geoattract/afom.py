@@ -294,7 +294,9 @@ def afom_epci(df: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     DataFrame
         As :func:`afom_table`, with ``code`` = EPCI code and ``nom`` = EPCI name.
     """
-    cols = [c for c in config.indicators if c in df.columns]
+    # only the indicators used at commune level (min_coverage applied to the communes): a
+    # sparse indicator must not come back through the EPCI means of a few communes
+    cols = _used_indicators(df, config, df)
     epci = epci_scores(df, columns=cols)
     return afom_table(epci, config, level="epci", code_col="epci", name_col="epci_nom")
 

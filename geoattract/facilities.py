@@ -1191,7 +1191,15 @@ def load_facilities(
         source,
         len(out),
         out["category"].nunique(),
-        ", ".join(f"{k}={v:g}" for k, v in counts.items()),
+        ", ".join(
+            f"{k}={v:g}"
+            + (
+                ""
+                if ctx.report.capacity_unit.get(k, "count") == "count"
+                else f" {ctx.report.capacity_unit[k]}"
+            )
+            for k, v in counts.items()
+        ),
     )
     return out
 

@@ -666,10 +666,13 @@ def _normalise_array(
             return np.clip(SCORE_MAX * v, 0.0, SCORE_MAX)
         if method == "zscore":
             mu = base.mean()
-            sd = base.std(ddof=1) if n > 1 else 0.0
-            if sd == 0:
+            # deviations are rescaled by their largest magnitude before squaring, so that tiny
+            # spreads (1e-188) do not underflow to a zero or denormal standard deviation
+            scale = np.abs(base - mu).max() if n > 1 else 0.0
+            sd = ((base - mu) / scale).std(ddof=1) if scale > 0 else 0.0
+            if sd == 0 or not np.isfinite(sd):
                 return _constant(x, mu, higher)
-            z = (x - mu) / sd if higher else (mu - x) / sd
+            z = ((x - mu) / scale) / sd if higher else ((mu - x) / scale) / sd
             return np.clip(SCORE_MAX / 2 + (SCORE_MAX / 2) * z / ZSCORE_CLIP, 0.0, SCORE_MAX)
         if method == "rank":
             if n == 1:

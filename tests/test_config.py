@@ -74,7 +74,9 @@ def test_exceptions_inherit_builtins():
 
 def test_stage_sections_are_validated(tiny_study):
     toml, data = tiny_study(toml_extra="[accessibility]\nhousing_treshold_min = 25\n")
-    with pytest.raises(ga.ConfigError, match=r"unknown key\(s\) accessibility.housing_treshold_min"):
+    with pytest.raises(
+        ga.ConfigError, match=r"unknown key\(s\) accessibility.housing_treshold_min"
+    ):
         ga.load_study_config(toml, data_dir=data)
     toml, data = tiny_study(toml_extra='[transition]\nev_threshold_min = "x"\n')
     with pytest.raises(ga.ConfigError, match="'transition.ev_threshold_min' must be an integer"):

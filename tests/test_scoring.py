@@ -621,3 +621,12 @@ def test_config_not_mutated(shipped):
     before = copy.deepcopy(shipped.profiles)
     composite_scores(synthetic(shipped), shipped, "saisonniers")
     assert shipped.profiles == before
+
+
+def test_zscore_of_a_tiny_spread_does_not_underflow():
+    # found by hypothesis: squaring deviations of 1e-188 underflows; z-scores are scale-free
+    tiny = normalise(pd.Series([0.0, 1.786561e-188]), "zscore")
+    unit = normalise(pd.Series([0.0, 1.0]), "zscore")
+    np.testing.assert_allclose(tiny, unit)
+    # n = 2: z = ±1/√2 → 50 ± 50·0.7071/3
+    np.testing.assert_allclose(unit, [50 - 50 * np.sqrt(0.5) / 3, 50 + 50 * np.sqrt(0.5) / 3])
