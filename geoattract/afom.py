@@ -294,10 +294,14 @@ def afom_epci(df: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     DataFrame
         As :func:`afom_table`, with ``code`` = EPCI code and ``nom`` = EPCI name.
     """
-    # only the indicators used at commune level (min_coverage applied to the communes): a
-    # sparse indicator must not come back through the EPCI means of a few communes
-    cols = _used_indicators(df, config, df)
+    cols = [c for c in config.indicators if c in df.columns]
     epci = epci_scores(df, columns=cols)
+    # an indicator too sparse at commune level (min_coverage) must not come back through the
+    # EPCI means of a few communes: it stays missing for every EPCI
+    used = set(_used_indicators(df, config, df))
+    for c in cols:
+        if c not in used:
+            epci[c] = np.nan
     return afom_table(epci, config, level="epci", code_col="epci", name_col="epci_nom")
 
 

@@ -479,6 +479,8 @@ _CONTROL_CSS = """
   border:1px solid #777}
 .ga-legend .ga-scheme{color:#444;margin-bottom:3px}
 .leaflet-tooltip table th{text-align:left;padding-right:6px;color:#444}
+.leaflet-control-layers-expanded{max-height:55vh;max-width:270px;overflow-y:auto;
+  font:11px/1.3 system-ui,Arial,sans-serif}
 </style>
 """
 

@@ -264,3 +264,9 @@ def test_sensitivity_and_epci_tables(study_run):
     assert epci["population"].sum() == 333_602  # every study commune belongs to one EPCI
     assert epci["n_communes"].sum() == 319
     assert sorted(epci["rank_general"]) == list(range(1, len(epci) + 1))
+    assert not any(c.endswith(("_p05", "_p95")) for c in epci.columns)  # no fake EPCI intervals
+    assert epci.set_index("epci_nom").at["CC des Deux Rives", "partial"]
+    # indicators too sparse at commune level stay out of the EPCI AFOM too
+    afom = pd.read_csv(study_run / "afom_epci.csv")
+    assert not afom["indicator"].isin(["housing_price_flat_rel", "env_water_quality"]).any()
+    assert set(afom["kind"]) <= {"atout", "faiblesse", "opportunite", "menace"}
