@@ -478,7 +478,11 @@ _CONTROL_CSS = """
 .ga-legend i{display:inline-block;width:18px;height:12px;margin-right:6px;vertical-align:middle;
   border:1px solid #777}
 .ga-legend .ga-scheme{color:#444;margin-bottom:3px}
-.leaflet-tooltip table th{text-align:left;padding-right:6px;color:#444}
+.leaflet-tooltip{white-space:normal;width:max-content;max-width:420px}
+.leaflet-tooltip table th{text-align:left;padding-right:6px;color:#444;vertical-align:top;
+  white-space:normal !important;max-width:150px}
+.leaflet-tooltip table td{min-width:120px;white-space:normal !important}
+.leaflet-tooltip table{width:100%;table-layout:auto}
 .leaflet-control-layers-expanded{max-height:55vh;max-width:270px;overflow-y:auto;
   font:11px/1.3 system-ui,Arial,sans-serif}
 </style>
