@@ -323,11 +323,19 @@ def run_scenario(
         len(changed),
     )
     names = before["nom"] if "nom" in before.columns else None
+    # scores are normalised with the baseline's goal-posts: a value beyond the baseline range
+    # is capped at 0 or 100, so its gain (or loss) past the cap is not shown; flag it
+    beyond = pd.Series(False, index=before.index)
+    for c in changed:
+        b = pd.to_numeric(before[c], errors="coerce")
+        a = pd.to_numeric(after[c], errors="coerce")
+        beyond |= (a > b.max()) | (a < b.min())
     changes = {}
     for profile in profiles or list(scfg.profiles):
         ch = score_changes(before, after, scfg, profile)
         if names is not None:
             ch.insert(1, "nom", names)
+        ch["beyond_baseline_range"] = beyond
         changes[profile] = ch
     return ScenarioResult(
         changes=changes,

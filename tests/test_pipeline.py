@@ -270,3 +270,30 @@ def test_sensitivity_and_epci_tables(study_run):
     afom = pd.read_csv(study_run / "afom_epci.csv")
     assert not afom["indicator"].isin(["housing_price_flat_rel", "env_water_quality"]).any()
     assert set(afom["kind"]) <= {"atout", "faiblesse", "opportunite", "menace"}
+
+
+def test_report_script_makes_print_maps_from_the_run(study_run, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_report_maps.py"
+    out = tmp_path / "print"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--gpkg",
+            str(study_run / "communes.gpkg"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == sorted(
+        [f"score_{p}.png" for p in PROFILES] + [f"pillar_{p}.png" for p in PILLARS]
+    )

@@ -78,3 +78,11 @@ def test_new_station_moves_the_transition_pillar(study_state):
     ch = sc.changes["general"].set_index("code")
     assert ch.at["47129", "pillar_transition_change"] > 0
     assert (ch["pillar_transition_change"] >= -1e-9).all()
+
+
+def test_gain_beyond_the_baseline_range_is_flagged(study_state):
+    # 300 more GPs in Agen push its counts past the best baseline value: the capped gain is flagged
+    sc = run_scenario(study_state, add=[FacilityChange("gp", "47001", capacity=300)])
+    ch = sc.changes["general"].set_index("code")
+    assert ch.at["47001", "beyond_baseline_range"]
+    assert ch["beyond_baseline_range"].dtype == bool
