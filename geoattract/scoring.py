@@ -829,8 +829,8 @@ def _used_indicators(df: pd.DataFrame, config: ScoringConfig, fit_df: pd.DataFra
     for c in cols:
         cover = float(fit_df[c].notna().mean()) if n else 0.0
         if cover < config.method["min_coverage"]:
-            key = (str(config.source), c, round(cover, 4))
-            log = logger.info if key in _SPARSE_WARNED else logger.warning
+            key = (str(config.source), c)
+            log = logger.debug if key in _SPARSE_WARNED else logger.warning
             _SPARSE_WARNED.add(key)
             log(
                 "indicator %r left out: available for %.0f%% of communes (< min_coverage %.0f%%)",
@@ -843,8 +843,8 @@ def _used_indicators(df: pd.DataFrame, config: ScoringConfig, fit_df: pd.DataFra
     return used
 
 
-#: Sparse indicators already reported (warned once per process, then logged at INFO).
-_SPARSE_WARNED: set[tuple[str, str, float]] = set()
+#: Sparse indicators already reported (warned once per process, then logged at DEBUG).
+_SPARSE_WARNED: set[tuple[str, str]] = set()
 
 
 def _prepare(
