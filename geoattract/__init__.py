@@ -23,9 +23,9 @@ import importlib
 import logging
 from typing import Any
 
-from . import settings
-from .config import StudyConfig, load_study_config
-from .errors import (
+from geoattract import settings
+from geoattract.config.study import StudyConfig, load_study_config
+from geoattract.errors import (
     ConfigError,
     DataError,
     DataNotFoundError,
@@ -34,7 +34,7 @@ from .errors import (
     RoutingError,
     SnapError,
 )
-from .territory import load_territory
+from geoattract.territory.load import load_territory
 
 __version__ = "0.1.0"
 
@@ -43,67 +43,67 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 #: Public names provided by the stage modules, imported lazily (PEP 562).
 _LAZY = {
     # road network
-    "load_graph": "graph",
-    "schematic_network": "graph",
-    "graph_from_osm_online": "graph",
-    "graph_from_pbf": "graph",
-    "graph_from_osm_xml": "graph",
-    "graph_from_file": "graph",
-    "graph_summary": "graph",
-    "save_graph_gpkg": "graph",
-    "add_edge_speeds": "speeds",
-    "add_edge_travel_times": "speeds",
-    "parse_maxspeed": "speeds",
-    "snap_points": "snapping",
-    "synthetic_road_graph": "synthetic",
+    "load_graph": "network.graph",
+    "schematic_network": "network.graph",
+    "graph_from_osm_online": "network.graph",
+    "graph_from_pbf": "network.graph",
+    "graph_from_osm_xml": "network.graph",
+    "graph_from_file": "network.graph",
+    "graph_summary": "network.graph",
+    "save_graph_gpkg": "network.graph",
+    "add_edge_speeds": "network.speeds",
+    "add_edge_travel_times": "network.speeds",
+    "parse_maxspeed": "network.speeds",
+    "snap_points": "network.snapping",
+    "synthetic_road_graph": "routing.synthetic",
     # routing and isochrones
-    "routing_graph": "routing",
-    "nearest_facility_times": "routing",
-    "travel_times_within": "routing",
-    "count_within": "routing",
-    "facility_access": "routing",
-    "reach": "routing",
-    "isochrones": "isochrones",
-    "isochrones_for_communes": "isochrones",
+    "routing_graph": "routing.engine",
+    "nearest_facility_times": "routing.engine",
+    "travel_times_within": "routing.engine",
+    "count_within": "routing.engine",
+    "facility_access": "routing.engine",
+    "reach": "routing.engine",
+    "isochrones": "routing.isochrones",
+    "isochrones_for_communes": "routing.isochrones",
     # offer and accessibility
-    "load_catalogue": "facilities",
-    "load_facilities": "facilities",
-    "facilities_from_pbf": "facilities",
-    "facilities_from_osm_online": "facilities",
-    "housing_table": "facilities",
-    "prepare_inputs": "accessibility",
-    "category_accessibility": "accessibility",
-    "housing_accessibility": "accessibility",
-    "e2sfca": "accessibility",
-    "decay_from_config": "decay",
+    "load_catalogue": "facilities.catalogue",
+    "load_facilities": "facilities.catalogue",
+    "facilities_from_pbf": "facilities.catalogue",
+    "facilities_from_osm_online": "facilities.catalogue",
+    "housing_table": "facilities.catalogue",
+    "prepare_inputs": "accessibility.metrics",
+    "category_accessibility": "accessibility.metrics",
+    "housing_accessibility": "accessibility.metrics",
+    "e2sfca": "accessibility.metrics",
+    "decay_from_config": "accessibility.decay",
     # transition
-    "load_indicator_registry": "transition",
-    "transition_indicators": "transition",
-    "network_indicators": "transition",
-    "ev_charging_points": "transition",
-    "train_stations": "transition",
-    "zonal_stats": "zonal",
+    "load_indicator_registry": "transition.indicators",
+    "transition_indicators": "transition.indicators",
+    "network_indicators": "transition.indicators",
+    "ev_charging_points": "transition.indicators",
+    "train_stations": "transition.indicators",
+    "zonal_stats": "transition.zonal",
     # scores
-    "load_scoring_config": "scoring",
-    "score_all_profiles": "scoring",
-    "monte_carlo_all_profiles": "scoring",
-    "sensitivity": "scoring",
-    "epci_scores": "scoring",
-    "score_changes": "scoring",
-    "afom_table": "afom",
-    "afom_epci": "afom",
-    "afom_sentences": "afom",
-    "run_scenario": "scenario",
+    "load_scoring_config": "scoring.core",
+    "score_all_profiles": "scoring.core",
+    "monte_carlo_all_profiles": "scoring.core",
+    "sensitivity": "scoring.core",
+    "epci_scores": "scoring.core",
+    "score_changes": "scoring.core",
+    "afom_table": "scoring.afom",
+    "afom_epci": "scoring.afom",
+    "afom_sentences": "scoring.afom",
+    "run_scenario": "scoring.scenario",
     # maps and reports
-    "choropleth_map": "plot",
-    "isochrone_map": "plot",
-    "make_maps": "plot",
-    "make_static_maps": "plot",
-    "write_report": "report",
-    "write_index": "report",
-    "compare_html": "report",
+    "choropleth_map": "outputs.maps",
+    "isochrone_map": "outputs.maps",
+    "make_maps": "outputs.maps",
+    "make_static_maps": "outputs.maps",
+    "write_report": "outputs.report",
+    "write_index": "outputs.report",
+    "compare_html": "outputs.report",
     # the main job
-    "run_study": "pipeline",
+    "run_study": "app.pipeline",
 }
 
 

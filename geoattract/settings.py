@@ -27,14 +27,24 @@ data_dir_env_var: str = "GEOATTRACT_DATA_DIR"
 #: Environment variable that overrides the cache folder.
 cache_dir_env_var: str = "GEOATTRACT_CACHE_DIR"
 
-#: Repository root when running from a checkout (``geoattract/..``).
-repo_root: Path = Path(__file__).resolve().parent.parent
+#: Folder of the package (``site-packages/geoattract`` or a checkout's ``geoattract/``).
+package_root: Path = Path(__file__).resolve().parent
 
-#: Folder of the study configuration files shipped with the project.
-config_folder: Path = repo_root / "data"
+#: Repository root when running from a checkout (``geoattract/..``); for a wheel install this
+#: is ``site-packages``, only used to look for ``../shared/data`` beside a checkout.
+repo_root: Path = package_root.parent
+
+#: Folder of the study configurations shipped inside the package, one sub-folder per study.
+studies_folder: Path = package_root / "config" / "studies"
+
+#: Name of the default study (a sub-folder of :data:`studies_folder`).
+default_study: str = "lot-et-garonne"
+
+#: Folder of the default study's configuration files.
+config_folder: Path = studies_folder / default_study
 
 #: Default study configuration.
-default_study_config: Path = config_folder / "lot-et-garonne.toml"
+default_study_config: Path = config_folder / "study.toml"
 
 #: Where the data folder is looked for when neither ``--data-dir`` nor the environment
 #: variable is given: ``../shared/data/<study>`` beside the checkout, then the current folder.

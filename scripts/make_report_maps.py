@@ -1,6 +1,6 @@
 """Static PNG maps for a printed report, from an output folder's ``communes.gpkg``.
 
-Uses only the public API of geoattract (``geoattract.plot``)::
+Uses only the public API of geoattract (``geoattract.outputs.maps``)::
 
     python scripts/make_report_maps.py --gpkg out/communes.gpkg --out out/print-maps
     python scripts/make_report_maps.py --gpkg out/communes.gpkg --out maps --scheme fisherjenks -k 6
@@ -20,7 +20,8 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from geoattract import GeoattractError, plot
+from geoattract import GeoattractError
+from geoattract.outputs import maps as plot
 
 #: Layer of the commune scores in the pipeline's GeoPackage.
 DEFAULT_LAYER = "communes"

@@ -137,7 +137,7 @@ def study_run(tmp_path_factory):
 
     Returns the output folder. Runs through the command line, as a user would.
     """
-    from geoattract.cli import main
+    from geoattract.app.cli import main
 
     out = tmp_path_factory.mktemp("study") / "maps"
     assert main(["-q", "run", "--out", str(out)]) == 0
@@ -147,6 +147,6 @@ def study_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def study_state(study_config):
     """In-memory stage outputs of the study without isochrones and maps (for scenarios)."""
-    from geoattract.pipeline import run_study
+    from geoattract.app.pipeline import run_study
 
     return run_study(study_config, skip=("isochrones", "maps", "index"), publish=False).data

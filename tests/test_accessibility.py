@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from geoattract.accessibility import category_accessibility, e2sfca, prepare_inputs
-from geoattract.decay import decay_from_config, flat_decay, step_decay
+from geoattract.accessibility.decay import decay_from_config, flat_decay, step_decay
+from geoattract.accessibility.metrics import category_accessibility, e2sfca, prepare_inputs
 from geoattract.errors import ConfigError
-from geoattract.facilities import Catalogue, Category, Source
+from geoattract.facilities.catalogue import Catalogue, Category, Source
 
 
 def test_apl_step_decay_values():

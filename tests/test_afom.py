@@ -1,4 +1,4 @@
-"""Tests of geoattract.afom: quartile rule by hand, rules, sentences, EPCI level."""
+"""Tests of geoattract.scoring.afom: quartile rule by hand, rules, sentences, EPCI level."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoattract.afom import (
+from geoattract.errors import DataError
+from geoattract.scoring.afom import (
     AFOM_COLUMNS,
     afom_epci,
     afom_sentences,
@@ -14,8 +15,7 @@ from geoattract.afom import (
     format_value_fr,
     performance_percentile,
 )
-from geoattract.errors import DataError
-from geoattract.scoring import load_scoring_config, scoring_config_from_dict
+from geoattract.scoring.core import load_scoring_config, scoring_config_from_dict
 
 
 def doc() -> dict:

@@ -25,7 +25,9 @@ from pathlib import Path
 import pytest
 from test_plot import EVIL_IMG, make_inputs
 
-from geoattract import plot, report, settings
+from geoattract import settings
+from geoattract.outputs import maps as plot
+from geoattract.outputs import report as report
 
 pytestmark = pytest.mark.browser
 

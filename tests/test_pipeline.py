@@ -16,8 +16,8 @@ import pyogrio
 import pytest
 from test_browser import browser, web_assets  # noqa: F401  (shared fixtures)
 
-from geoattract import pipeline
-from geoattract.cli import main
+from geoattract.app import pipeline as pipeline
+from geoattract.app.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -181,7 +181,7 @@ def test_real_outputs_in_headless_chromium(study_run, browser, web_assets):  # n
     319 commune polygons, the schematic caption visible (CDN assets served locally)."""
     from test_browser import PAGE_TIMEOUT_MS, PageLog
 
-    from geoattract import plot
+    from geoattract.outputs import maps as plot
 
     serve = {url: web_assets / name for url, name in plot.WEB_ASSETS.items()}
     page = browser.new_page(viewport={"width": 1280, "height": 800})

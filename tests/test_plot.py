@@ -1,4 +1,4 @@
-"""Tests of geoattract.plot: classification, folium maps, static maps, escaping, size budget.
+"""Tests of geoattract.outputs.maps: classification, folium maps, static maps, escaping, size budget.
 
 The inputs are the real 319 Lot-et-Garonne communes with deterministic synthetic scores
 (seeded numpy), small isochrones (discs around the town halls of the main towns) and a few
@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgb
 
-from geoattract import plot, settings
-from geoattract._html import rank_text
+from geoattract import settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
+from geoattract.outputs import maps as plot
+from geoattract.outputs.html import rank_text
 
 PROFILES = ["general", "jeunes", "familles", "personnel_medical", "saisonniers", "teletravailleurs"]
 PILLARS = ["services", "health", "culture", "housing", "transition", "environment"]
@@ -32,7 +33,7 @@ ISO_M_PER_MIN = 600.0
 
 def make_inputs(seed: int = 47):
     """Realistic map inputs: (communes, isochrones, facilities, outline, meta)."""
-    from geoattract.territory import load_territory
+    from geoattract.territory.load import load_territory
 
     territory = load_territory()
     communes = territory[territory["in_study"]].reset_index(drop=True).copy()
@@ -423,7 +424,7 @@ def test_make_report_maps_script(inputs, tmp_path):
     """The report script reads a pipeline GeoPackage (layer + metadata) and writes the PNGs."""
     import importlib.util
 
-    from geoattract._io import write_gpkg_atomic
+    from geoattract._util.io import write_gpkg_atomic
 
     communes, *_, meta = inputs
     gpkg = write_gpkg_atomic(

@@ -1,4 +1,4 @@
-"""Tests of geoattract.report: report.html, index.html and the comparison page."""
+"""Tests of geoattract.outputs.report: report.html, index.html and the comparison page."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from test_plot import EVIL_IMG, EVIL_SCRIPT, make_inputs
 
-from geoattract import plot, report
 from geoattract.errors import DataError, DataNotFoundError
+from geoattract.outputs import maps as plot
+from geoattract.outputs import report as report
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from geoattract.errors import DataError, RoutingError
-from geoattract.routing import (
+from geoattract.routing.engine import (
     count_within,
     count_within_multi,
     facility_access,
@@ -24,7 +24,7 @@ from geoattract.routing import (
     travel_times_to,
     travel_times_within,
 )
-from geoattract.synthetic import (
+from geoattract.routing.synthetic import (
     HIGHWAY_CLASSES,
     HIGHWAY_SPEEDS_KPH,
     synthetic_road_arrays,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geoattract.errors import DataError
-from geoattract.scenario import FacilityChange, parse_change, run_scenario
+from geoattract.scoring.scenario import FacilityChange, parse_change, run_scenario
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import networkx as nx
 import pytest
 from shapely.geometry import Point, box
 
-from geoattract import graph as gr
 from geoattract import settings
 from geoattract.errors import DataError
+from geoattract.network import graph as gr
 
 AGEN, MARMANDE, NERAC, VILLENEUVE = "47001", "47157", "47195", "47323"
 

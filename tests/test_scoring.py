@@ -1,4 +1,4 @@
-"""Tests of geoattract.scoring: hand-computed scores, properties, validation, Monte Carlo, EPCI."""
+"""Tests of geoattract.scoring.core: hand-computed scores, properties, validation, Monte Carlo, EPCI."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoattract.errors import ConfigError, DataError
-from geoattract.scoring import (
+from geoattract.scoring.core import (
     DEFAULT_SCORING_CONFIG,
     aggregate,
     composite_scores,
@@ -253,7 +253,7 @@ def test_low_coverage_indicator_left_out(caplog):
     df["i3"] = [np.nan, np.nan, 4.0]
     doc = small_doc()
     doc["method"]["min_coverage"] = 0.5
-    with caplog.at_level(logging.WARNING, logger="geoattract.scoring"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.scoring.core"):
         out = composite_scores(df, scoring_config_from_dict(doc), "p")
     assert "i3" in caplog.text
     assert out.attrs["indicators"] == ["i1", "i2"]

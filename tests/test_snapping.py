@@ -19,8 +19,8 @@ from shapely.geometry import LineString, Point
 
 from geoattract import settings
 from geoattract.errors import DataError, SnapError
-from geoattract.graph import graph_from_pbf
-from geoattract.snapping import snap_points
+from geoattract.network.graph import graph_from_pbf
+from geoattract.network.snapping import snap_points
 
 
 def _grid(n: int = 3, step: float = 1000.0) -> nx.MultiDiGraph:
@@ -52,7 +52,7 @@ def test_nearest_node_distance_and_access_time():
 def test_far_points_flagged_or_raised(caplog):
     G = _grid()
     pts = gpd.GeoSeries([Point(500_000, 6_300_100), Point(520_000, 6_300_000)], crs="EPSG:2154")
-    with caplog.at_level(logging.WARNING, logger="geoattract.snapping"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.snapping"):
         out = snap_points(G, pts, ids=["47001", "47999"])
     assert "'47999 (18000 m)'" in caplog.text
     assert out.loc["47999", "too_far"] and not out.loc["47001", "too_far"]

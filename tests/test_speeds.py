@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geoattract.errors import DataError
-from geoattract.speeds import (
+from geoattract.network.speeds import (
     DEFAULT_FALLBACK_SPEED_KPH,
     FRENCH_DEFAULT_SPEEDS,
     MPH_TO_KPH,

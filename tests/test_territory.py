@@ -9,7 +9,7 @@ import shapely
 
 import geoattract as ga
 from geoattract import settings
-from geoattract._io import resolve_data_dir
+from geoattract._util.io import resolve_data_dir
 
 # --- the real Lot-et-Garonne territory ------------------------------------------------------
 

@@ -15,7 +15,7 @@ import shapely
 
 from geoattract import settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
-from geoattract.transition import (
+from geoattract.transition.indicators import (
     DEFAULT_REGISTRY,
     Indicator,
     ev_charging_points,
@@ -189,7 +189,7 @@ def test_table_join_flags_missing_and_reports_unmatched_codes(tmp_path, caplog):
         .replace("code_insee", "insee")
         + 'sep = ","\n',
     )
-    with caplog.at_level(logging.WARNING, logger="geoattract.transition"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.transition.indicators"):
         out = table_indicators(tiny_territory(), reg, data)
     assert list(out.index) == [10, 11, 12]
     assert out["env_v"].iloc[0] == 12.5
@@ -372,5 +372,5 @@ def test_train_stations_join_ridership_on_normalised_uic():
 
 
 def test_default_registry_path_is_in_the_repository():
-    assert DEFAULT_REGISTRY == settings.repo_root / "data" / "indicators.toml"
+    assert DEFAULT_REGISTRY == settings.config_folder / "indicators.toml"
     assert DEFAULT_REGISTRY.is_file()

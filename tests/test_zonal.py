@@ -13,9 +13,9 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoattract import zonal
 from geoattract.errors import DataError, DataNotFoundError
-from geoattract.zonal import raster_band_names, zonal_stats
+from geoattract.transition import zonal as zonal
+from geoattract.transition.zonal import raster_band_names, zonal_stats
 
 # Synthetic grid: 4 columns × 3 rows of 100 m cells in Lambert-93, north-up.
 X0, Y0, CELL = 700_000.0, 6_600_000.0, 100.0

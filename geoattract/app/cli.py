@@ -1,0 +1,270 @@
+"""The ``geoattract`` command line.
+
+Sub-commands::
+
+    geoattract run        run the whole study and write maps, report and GeoPackages
+    geoattract network    build a road graph from a source and print its summary
+
+Exit code 0 on success; on bad input a one-line error and a non-zero code (2), with the
+traceback only under ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from geoattract import __version__
+from geoattract.errors import DataError, GeoattractError
+
+#: Exit code for an error in the user's input (data, configuration, arguments).
+EXIT_INPUT_ERROR = 2
+#: Exit code for an unexpected failure.
+EXIT_FAILURE = 1
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", metavar="FILE", help="study configuration TOML (default: Lot-et-Garonne)"
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="data folder (default: $GEOATTRACT_DATA_DIR, else ../shared/data/<study>)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="geoattract",
+        description="Territorial attractiveness studies: accessibility over the road network, "
+        "transition indicators, composite scores, maps and reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"geoattract {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument(
+        "-v", "--verbose", action="store_true", help="progress bars, debug logs, tracebacks"
+    )
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "run",
+        help="run the whole study and write its outputs",
+        description="Run every stage of the study and write GeoPackages, maps and the report.",
+    )
+    _add_common(p)
+    p.add_argument("--out", metavar="DIR", help="output folder (default: study.output_dir, maps/)")
+    p.add_argument(
+        "--isochrones-for",
+        nargs="+",
+        metavar="CODE",
+        help="communes whose isochrones the maps show (default: [maps] isochrone_communes)",
+    )
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "network",
+        help="build a road graph from a source and print its summary",
+        description="Build a road graph (OSM file, online OSM or the schematic fallback), print "
+        "nodes, edges, km by road class, tagged maxspeed share and what was dropped.",
+    )
+    _add_common(p)
+    p.add_argument(
+        "--source",
+        required=True,
+        metavar="FILE|schematic|online",
+        help="a .osm.pbf, .osm, .graphml or .gpkg file, 'schematic' or 'online'",
+    )
+    p.add_argument("--out", metavar="FILE.gpkg", help="save the graph (layers nodes, edges)")
+    p.set_defaults(func=_cmd_network)
+
+    p = sub.add_parser(
+        "isochrones",
+        help="isochrones of communes' town halls",
+        description="Isochrone polygons from the town halls of the given communes; GeoJSON or "
+        "GeoPackage by the extension of --out.",
+    )
+    _add_common(p)
+    p.add_argument("codes", nargs="+", metavar="CODE", help="INSEE commune codes")
+    p.add_argument(
+        "--minutes", nargs="+", type=float, default=None, help="thresholds (default 10 20 30)"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="output .geojson or .gpkg")
+    p.set_defaults(func=_cmd_isochrones)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare communes side by side",
+        description="Scores, ranks with their 5-95 %% interval, pillars and each indicator against "
+        "the département median, for two or more communes.",
+    )
+    _add_common(p)
+    p.add_argument("codes", nargs="+", metavar="CODE", help="INSEE commune codes (or exact names)")
+    p.add_argument("--profile", default="general", help="profile (default general)")
+    p.add_argument("--html", metavar="FILE", help="also write an HTML page with a radar chart")
+    p.add_argument(
+        "--results",
+        metavar="DIR",
+        help="folder of a previous `geoattract run` (default maps/); recomputed when absent",
+    )
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser(
+        "scenario",
+        help="what if a facility is added or removed",
+        description="Add or remove facilities (CATEGORY:CODE[:CAPACITY]), recompute the edited "
+        "categories and report each commune's score and rank change by pillar.",
+    )
+    _add_common(p)
+    p.add_argument(
+        "--add", action="append", default=[], metavar="CAT:CODE[:N]", help="e.g. gp:47157:2"
+    )
+    p.add_argument(
+        "--remove", action="append", default=[], metavar="CAT:CODE[:N]", help="e.g. maternity:47323"
+    )
+    p.add_argument("--profile", default="general", help="profile shown (default general)")
+    p.add_argument("--top", type=int, default=15, help="communes listed (default 15)")
+    p.add_argument("--out", metavar="FILE.csv", help="write every commune's changes, all profiles")
+    p.set_defaults(func=_cmd_scenario)
+    return parser
+
+
+def _cmd_network(args: argparse.Namespace) -> int:
+    from geoattract.config.study import load_study_config
+    from geoattract.network.graph import network_command
+
+    if args.out is not None and not args.out.lower().endswith(".gpkg"):
+        raise DataError(f"{args.out}: --out must be a GeoPackage file ending in .gpkg")
+    data_dir = None
+    if args.source.lower() in ("schematic", "online"):
+        data_dir = load_study_config(args.config, data_dir=args.data_dir).data_dir
+    summary = network_command(args.source, args.out, data_dir=data_dir)
+    if not args.quiet:
+        width = max(len(k) for k in summary)
+        for key, value in summary.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k, v in value.items():
+                    print(
+                        f"  {k:<{width}} {v:,.1f}"
+                        if isinstance(v, float)
+                        else f"  {k:<{width}} {v}"
+                    )
+            else:
+                print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_isochrones(args: argparse.Namespace) -> int:
+    from geoattract.app import commands
+
+    path, iso = commands.isochrones_command(
+        args.codes,
+        args.out,
+        minutes=args.minutes,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+    )
+    if not args.quiet:
+        print(f"{len(iso)} isochrone(s) written to {path}")
+        print(iso.drop(columns="geometry").to_string(index=False))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from geoattract.app import commands
+
+    table = commands.compare_command(
+        args.codes,
+        profile=args.profile,
+        html=args.html,
+        results=args.results,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+    )
+    print(table)
+    if args.html and not args.quiet:
+        print(f"HTML page written to {args.html}")
+    return 0
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from geoattract.app import commands
+
+    text = commands.scenario_command(
+        args.add,
+        args.remove,
+        profile=args.profile,
+        top=args.top,
+        out=args.out,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=args.verbose,
+    )
+    print(text)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from geoattract.app.pipeline import run_study
+
+    result = run_study(
+        args.config,
+        data_dir=args.data_dir,
+        out_dir=args.out,
+        verbose=args.verbose,
+        isochrone_codes=args.isochrones_for,
+    )
+    if not args.quiet:
+        print(f"geoattract run: {result.config.name} → {result.out_dir}")
+        for label, path in result.files.items():
+            print(f"  {label:<24} {path}")
+        print(result.timing_summary())
+    return 0
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("geoattract").setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``geoattract`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit code.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except (GeoattractError, FileNotFoundError) as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"geoattract {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print(
+            f"geoattract {args.command}: interrupted; previous outputs left intact", file=sys.stderr
+        )
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

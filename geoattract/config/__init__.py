@@ -1,0 +1,14 @@
+"""Study configuration: TOML loading, schemas and validation, the configs shipped with the package."""
+
+from __future__ import annotations
+
+from geoattract.config.study import (
+    Field,
+    StudyConfig,
+    check_thresholds,
+    load_study_config,
+    load_toml,
+    validate,
+)
+
+__all__ = ["Field", "StudyConfig", "check_thresholds", "load_study_config", "load_toml", "validate"]

@@ -1,0 +1,435 @@
+"""Study configuration: safe TOML loading and validation.
+
+Every configuration file in ``data/`` is plain TOML, read with :mod:`tomllib` (no code
+execution) and checked against a small schema: unknown keys, missing keys and values of the
+wrong type raise :class:`~geoattract.errors.ConfigError` naming the file, the dotted key and
+the expected type.
+
+The study file (``data/lot-et-garonne.toml``) is described by :data:`STUDY_SCHEMA`; later
+stages (catalogue, indicators, scoring) declare their own schemas with :class:`Field` and
+validate them with :func:`validate`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geoattract import settings
+from geoattract._util.io import resolve_data_dir
+from geoattract.errors import ConfigError, DataNotFoundError
+
+__all__ = ["Field", "StudyConfig", "check_thresholds", "load_study_config", "load_toml", "validate"]
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "a list",
+    dict: "a table",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a configuration schema.
+
+    Parameters
+    ----------
+    type : type or tuple of types
+        Accepted Python type(s) after TOML parsing. ``float`` also accepts integers.
+    required : bool
+        Whether the key must be present.
+    default : Any
+        Value used when the key is absent and not required.
+    choices : tuple, optional
+        Allowed values.
+    check : callable, optional
+        Extra predicate; returns an error message (str) or ``None``.
+    items : type, optional
+        For lists: the type of every item.
+    schema : mapping, optional
+        For tables: the nested schema.
+    doc : str
+        What the key means (shown in errors and documentation).
+    """
+
+    type: type | tuple[type, ...]
+    required: bool = True
+    default: Any = None
+    choices: tuple | None = None
+    check: Callable[[Any], str | None] | None = None
+    items: type | tuple[type, ...] | None = None
+    schema: Mapping[str, Field] | None = None
+    doc: str = ""
+
+
+#: Longest value representation quoted in an error message.
+MAX_REPR = 120
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_type_name(x) for x in t)
+    return _TYPE_NAMES.get(t, t.__name__)
+
+
+def _is_instance(value: Any, t: type | tuple[type, ...]) -> bool:
+    types = t if isinstance(t, tuple) else (t,)
+    for ty in types:
+        if ty is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if ty is int and isinstance(value, bool):
+            continue
+        if isinstance(value, ty):
+            return True
+    return False
+
+
+def validate(
+    doc: Mapping[str, Any],
+    schema: Mapping[str, Field],
+    source: str | os.PathLike = "<config>",
+    prefix: str = "",
+    allow_extra: bool = False,
+) -> dict[str, Any]:
+    """Check ``doc`` against ``schema`` and return a copy with defaults filled in.
+
+    Parameters
+    ----------
+    doc : mapping
+        Parsed TOML.
+    schema : mapping of str to Field
+        Expected keys.
+    source : path-like
+        File name for error messages.
+    prefix : str
+        Dotted path of ``doc`` inside the file (for nested tables).
+    allow_extra : bool
+        Keep unknown keys instead of rejecting them.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, a missing key, a wrong type or a value outside ``choices``.
+    """
+    out: dict[str, Any] = {}
+    unknown = sorted(set(doc) - set(schema))
+    if unknown and not allow_extra:
+        raise ConfigError(
+            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
+            f"expected keys in [{prefix.rstrip('.') or 'top level'}]: {', '.join(sorted(schema))}"
+        )
+    for key, fld in schema.items():
+        dotted = prefix + key
+        if key not in doc:
+            if fld.required:
+                raise ConfigError(
+                    f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}"
+                )
+            out[key] = fld.default
+            continue
+        value = doc[key]
+        if not _is_instance(value, fld.type):
+            raise ConfigError(
+                f"{source}: key '{dotted}' must be {_type_name(fld.type)}, "
+                f"got {type(value).__name__} {_short(value)}"
+            )
+        if fld.items is not None and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not _is_instance(item, fld.items):
+                    raise ConfigError(
+                        f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
+                    )
+        if fld.choices is not None and value not in fld.choices:
+            raise ConfigError(
+                f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}"
+            )
+        if fld.schema is not None and isinstance(value, Mapping):
+            value = validate(value, fld.schema, source, prefix=dotted + ".")
+        if fld.check is not None:
+            msg = fld.check(value)
+            if msg:
+                raise ConfigError(f"{source}: key '{dotted}' {msg}, got {value!r}")
+        if isinstance(value, float | int) and not isinstance(value, bool) and fld.type is float:
+            value = float(value)
+        out[key] = value
+    if allow_extra:
+        for k in unknown:
+            out[k] = doc[k]
+    return out
+
+
+def load_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a TOML file safely.
+
+    Raises
+    ------
+    DataNotFoundError
+        If the file does not exist.
+    ConfigError
+        If it is not valid TOML (the message carries the parser's line and column).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataNotFoundError(f"configuration file not found: {p}")
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: malformed TOML: {exc}") from exc
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v: float) -> str | None:
+    return None if v >= 0 else "must be >= 0"
+
+
+def _dep_code(v: str) -> str | None:
+    return (
+        None
+        if (len(v) in (2, 3) and v[:2].isalnum())
+        else "must be a département code such as '47' or '2A'"
+    )
+
+
+def check_thresholds(v: list) -> str | None:
+    """Field check: a non-empty, strictly increasing list of positive minutes."""
+    if not v:
+        return "must not be empty"
+    if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
+        return "must be strictly increasing positive minutes"
+    return None
+
+
+def _sources(v: list) -> str | None:
+    for i, item in enumerate(v):
+        missing = {"name", "vintage"} - set(item)
+        if missing:
+            return f"entry {i} lacks {sorted(missing)} (each source needs name, vintage, licence)"
+    return None
+
+
+STUDY_SCHEMA: dict[str, Field] = {
+    "sources": Field(
+        list,
+        items=dict,
+        required=False,
+        default=[],
+        check=_sources,
+        doc="data sources and vintages shown in the report",
+    ),
+    "study": Field(
+        dict,
+        schema={
+            "name": Field(str, doc="study name shown in reports"),
+            "departement": Field(str, check=_dep_code, doc="INSEE code of the study département"),
+            "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
+            "buffer_km": Field(
+                float,
+                required=False,
+                default=settings.buffer_m / 1000,
+                check=_non_negative,
+                doc="neighbouring communes within this distance form the buffer zone",
+            ),
+            "crs": Field(str, required=False, default=settings.default_crs),
+            "output_dir": Field(
+                str,
+                required=False,
+                default="maps",
+                doc="output folder, relative to the current folder",
+            ),
+            "thresholds_min": Field(
+                list,
+                items=int,
+                required=False,
+                default=list(settings.thresholds_min),
+                check=check_thresholds,
+            ),
+            "town_hall_tolerance_m": Field(
+                float, required=False, default=settings.town_hall_tolerance_m, check=_non_negative
+            ),
+        },
+    ),
+    "inputs": Field(
+        dict,
+        schema={
+            "communes": Field(str, doc="commune polygons (code, nom)"),
+            "town_halls": Field(str, doc="town-hall points (code)"),
+            "population": Field(str, doc="legal population (code, population)"),
+            "epci": Field(str, doc="commune → EPCI table (code_commune, epci_code, epci_nom)"),
+            "departement_outline": Field(str, required=False, default=None),
+        },
+    ),
+}
+
+
+@dataclass
+class StudyConfig:
+    """A validated study configuration.
+
+    Attributes
+    ----------
+    path : Path
+        The TOML file it was read from.
+    data_dir : Path
+        Resolved data folder.
+    raw : dict
+        The whole validated document, including sections later stages read.
+    """
+
+    path: Path
+    data_dir: Path
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def study(self) -> dict[str, Any]:
+        """The ``[study]`` section."""
+        return self.raw["study"]
+
+    @property
+    def name(self) -> str:
+        """Study name."""
+        return self.study["name"]
+
+    @property
+    def departement(self) -> str:
+        """INSEE code of the study département."""
+        return self.study["departement"]
+
+    @property
+    def crs(self) -> str:
+        """Working CRS."""
+        return self.study["crs"]
+
+    @property
+    def buffer_m(self) -> float:
+        """Buffer distance in metres."""
+        return self.study["buffer_km"] * 1000.0
+
+    @property
+    def thresholds_min(self) -> list[int]:
+        """Travel-time thresholds in minutes."""
+        return list(self.study["thresholds_min"])
+
+    def input_path(self, key: str) -> Path:
+        """Absolute path of the input file named ``inputs.<key>``."""
+        rel = self.raw["inputs"].get(key)
+        if rel is None:
+            raise ConfigError(f"{self.path}: no input file configured for 'inputs.{key}'")
+        return self.data_dir / rel
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level section other stages declare (empty dict when absent)."""
+        return dict(self.raw.get(name, {}))
+
+    def config_file(self, key: str) -> Path:
+        """Path of a companion configuration file named in ``[configs]`` (relative to this file)."""
+        rel = self.raw.get("configs", {}).get(key)
+        if rel is None:
+            raise ConfigError(f"{self.path}: no companion file configured for 'configs.{key}'")
+        return (self.path.parent / rel).resolve()
+
+
+def _positive_int(v: int) -> str | None:
+    return None if v > 0 else "must be > 0"
+
+
+def _min_draws(v: int) -> str | None:
+    return None if v >= MIN_MONTECARLO_DRAWS else f"must be >= {MIN_MONTECARLO_DRAWS}"
+
+
+#: Fewest Monte Carlo draws accepted (quantiles 5 % / 95 % need a few dozen).
+MIN_MONTECARLO_DRAWS = 20
+
+#: Defaults of the stage sections of the study file (also used by the pipeline).
+HOUSING_THRESHOLD_MIN = 20
+EV_THRESHOLD_MIN = 15
+RAIL_CATCHMENT_MIN = 45
+
+#: Sections of the study file read by the later stages, with their keys.
+SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
+    "configs": {
+        "catalogue": Field(str, required=False, default="facilities.toml"),
+        "indicators": Field(str, required=False, default="indicators.toml"),
+        "scoring": Field(str, required=False, default="scoring.toml"),
+    },
+    "network": {
+        "source": Field(
+            str,
+            required=False,
+            default="schematic",
+            doc="'schematic', 'online' or an OSM file (.osm.pbf, .osm, .graphml, .gpkg)",
+        ),
+        "snap_max_distance_m": Field(float, required=False, default=None, check=_positive),
+        "snap_speed_kph": Field(float, required=False, default=None, check=_positive),
+        "schematic_snap_max_distance_m": Field(
+            float, required=False, default=None, check=_positive
+        ),
+        "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
+    },
+    "accessibility": {
+        "housing_threshold_min": Field(
+            int, required=False, default=HOUSING_THRESHOLD_MIN, check=_positive_int
+        ),
+    },
+    "transition": {
+        "ev_threshold_min": Field(
+            int, required=False, default=EV_THRESHOLD_MIN, check=_positive_int
+        ),
+        "rail_catchment_min": Field(
+            float, required=False, default=RAIL_CATCHMENT_MIN, check=_positive
+        ),
+    },
+    "scoring": {
+        "montecarlo_draws": Field(int, required=False, default=None, check=_min_draws),
+        "sensitivity_draws": Field(int, required=False, default=None, check=_min_draws),
+        "seed": Field(int, required=False, default=None),
+    },
+    "maps": {
+        "isochrone_communes": Field(list, items=str, required=False, default=None),
+    },
+}
+
+
+def load_study_config(
+    path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None
+) -> StudyConfig:
+    """Load and validate a study configuration.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        TOML file; defaults to :data:`geoattract.settings.default_study_config`
+        (Lot-et-Garonne).
+    data_dir : path-like, optional
+        Data folder override; else ``GEOATTRACT_DATA_DIR``; else ``../shared/data/<data_subdir>``.
+
+    Returns
+    -------
+    StudyConfig
+    """
+    p = Path(path) if path is not None else settings.default_study_config
+    doc = load_toml(p)
+    schema = dict(STUDY_SCHEMA)
+    for name, section in SECTION_SCHEMAS.items():
+        schema[name] = Field(dict, required=False, default={}, schema=section)
+    raw = validate(doc, schema, p)
+    for name, section in SECTION_SCHEMAS.items():  # absent sections get their defaults too
+        if not doc.get(name):
+            raw[name] = validate({}, section, p, prefix=name + ".")
+    ddir = resolve_data_dir(data_dir, raw["study"]["data_subdir"])
+    return StudyConfig(path=p.resolve(), data_dir=ddir, raw=raw)

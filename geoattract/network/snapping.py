@@ -1,0 +1,199 @@
+"""Snap points (town halls, facilities) to the nearest node of a road graph.
+
+The access leg between a point and its node is not on the graph: its time is
+``snap_time_s = snap_distance_m / (speed_kph / 3.6)`` with ``speed_kph =
+settings.snap_speed_kph`` (15 km/h by default, a slow drive on a local road: deliberately
+conservative). The routing stage adds it to the graph travel time at both ends of a trip.
+
+Points farther than ``max_distance_m`` from every node are not snapped: they are reported
+by id (a warning listing them, or :class:`~geoattract.errors.SnapError`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.spatial import cKDTree
+
+from geoattract import settings
+from geoattract.errors import DataError, SnapError, format_values
+
+__all__ = ["SNAP_COLUMNS", "node_coordinates", "snap_points"]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the DataFrame :func:`snap_points` returns.
+SNAP_COLUMNS: tuple[str, ...] = ("node", "snap_distance_m", "snap_time_s", "too_far")
+
+
+def node_coordinates(
+    G_or_nodes: nx.MultiDiGraph | pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Node ids, an (n, 2) array of coordinates and the CRS of a graph or a nodes table.
+
+    Parameters
+    ----------
+    G_or_nodes : networkx graph or DataFrame
+        A graph with node attributes ``x``, ``y`` (and graph attribute ``crs``), or a table
+        indexed by node id with columns ``x``, ``y`` or a point geometry.
+
+    Returns
+    -------
+    (ndarray, ndarray, str or None)
+        Ids, coordinates, CRS.
+
+    Raises
+    ------
+    DataError
+        If there is no node or coordinates are missing.
+    """
+    if isinstance(G_or_nodes, nx.Graph):
+        ids = np.array(list(G_or_nodes.nodes), dtype=object)
+        try:
+            xy = np.array([(d["x"], d["y"]) for _, d in G_or_nodes.nodes(data=True)], dtype=float)
+        except KeyError as exc:
+            raise DataError(f"graph nodes lack the attribute {exc.args[0]!r}") from exc
+        crs = G_or_nodes.graph.get("crs")
+    elif isinstance(G_or_nodes, pd.DataFrame):
+        ids = G_or_nodes.index.to_numpy(dtype=object)
+        if {"x", "y"} <= set(G_or_nodes.columns):
+            xy = G_or_nodes[["x", "y"]].to_numpy(dtype=float)
+        elif isinstance(G_or_nodes, gpd.GeoDataFrame):
+            geoms = G_or_nodes.geometry.to_numpy()
+            xy = np.c_[shapely.get_x(geoms), shapely.get_y(geoms)]
+        else:
+            raise DataError("nodes table: needs columns 'x', 'y' or a point geometry")
+        crs = (
+            str(G_or_nodes.crs)
+            if isinstance(G_or_nodes, gpd.GeoDataFrame) and G_or_nodes.crs
+            else None
+        )
+    else:
+        raise DataError(
+            f"snap_points: expected a graph or a nodes table, got {type(G_or_nodes).__name__}"
+        )
+    if len(ids) == 0:
+        raise DataError("snap_points: the graph has no node")
+    if not np.isfinite(xy).all():
+        bad = ids[~np.isfinite(xy).all(axis=1)]
+        raise DataError(f"snap_points: nodes with missing coordinates: {format_values(bad)}")
+    if all(isinstance(i, int | np.integer) for i in ids):
+        ids = ids.astype(np.int64)
+    return ids, xy, crs
+
+
+def snap_points(
+    G_or_nodes: nx.MultiDiGraph | pd.DataFrame,
+    points: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[Any],
+    *,
+    ids: Sequence[Any] | pd.Index | None = None,
+    max_distance_m: float | None = None,
+    speed_kph: float | None = None,
+    on_far: Literal["flag", "raise"] = "flag",
+) -> pd.DataFrame:
+    """Snap each point to its nearest graph node (k-d tree on node coordinates).
+
+    Parameters
+    ----------
+    G_or_nodes : networkx graph or DataFrame
+        The road graph (node ``x``, ``y`` in its ``crs``) or a nodes table.
+    points : GeoSeries, GeoDataFrame or sequence of shapely Points
+        Points to snap; reprojected to the graph CRS when both CRSs are known (a bare
+        sequence is taken to be in the graph CRS).
+    ids : sequence, optional
+        Identifiers used as the result's index and in messages; the points' index otherwise.
+    max_distance_m : float, optional
+        Snapping limit; ``settings.snap_max_distance_m`` (2000 m) by default.
+    speed_kph : float, optional
+        Speed of the access leg; ``settings.snap_speed_kph`` (15 km/h) by default.
+    on_far : {"flag", "raise"}
+        Points beyond the limit: flagged (``too_far=True``, ``node`` and ``snap_time_s``
+        missing, a warning lists them) or a :class:`SnapError`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like the points (or by ``ids``), columns ``node`` (nullable Int64 for
+        integer node ids, object otherwise), ``snap_distance_m`` (distance to the nearest
+        node, also for far points), ``snap_time_s`` (s, NaN when too far), ``too_far``.
+
+    Raises
+    ------
+    DataError
+        Empty or non-point geometries, bad parameters, mismatched ``ids``.
+    SnapError
+        With ``on_far="raise"``, naming the points beyond the limit.
+    """
+    max_d = settings.snap_max_distance_m if max_distance_m is None else float(max_distance_m)
+    speed = settings.snap_speed_kph if speed_kph is None else float(speed_kph)
+    if not max_d > 0 or not speed > 0:
+        raise DataError(
+            f"snap_points: max_distance_m and speed_kph must be > 0; got {max_d}, {speed}"
+        )
+    if on_far not in ("flag", "raise"):
+        raise DataError(f"snap_points: on_far must be 'flag' or 'raise'; got {on_far!r}")
+    node_ids, xy, graph_crs = node_coordinates(G_or_nodes)
+
+    if isinstance(points, gpd.GeoDataFrame):
+        points = points.geometry
+    if isinstance(points, gpd.GeoSeries):
+        if (
+            points.crs is not None
+            and graph_crs is not None
+            and pyproj.CRS(points.crs) != pyproj.CRS(graph_crs)
+        ):
+            points = points.to_crs(graph_crs)
+        index = points.index
+        geoms = points.to_numpy()
+    else:
+        geoms = np.asarray(list(points), dtype=object)
+        index = pd.RangeIndex(len(geoms))
+    if ids is not None:
+        if len(ids) != len(geoms):
+            raise DataError(f"snap_points: {len(ids)} ids for {len(geoms)} points")
+        index = pd.Index(ids)
+    labels = np.asarray(index, dtype=object)
+    missing = pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), None, geoms))
+    if missing.any():
+        raise DataError(
+            f"snap_points: empty or missing point(s) for id(s) {format_values(labels[missing])}"
+        )
+    kinds = shapely.get_type_id(geoms)
+    if (kinds != 0).any():
+        raise DataError(
+            f"snap_points: non-point geometries for id(s) {format_values(labels[kinds != 0])}"
+        )
+
+    pxy = np.c_[shapely.get_x(geoms), shapely.get_y(geoms)]
+    dist, idx = cKDTree(xy).query(pxy, k=1)
+    too_far = dist > max_d
+    if too_far.any():
+        far = [
+            f"{label} ({d:.0f} m)" for label, d in zip(labels[too_far], dist[too_far], strict=True)
+        ]
+        msg = (
+            f"{int(too_far.sum())} point(s) farther than {max_d:.0f} m from the road network: "
+            f"{format_values(far)}"
+        )
+        if on_far == "raise":
+            raise SnapError(msg)
+        logger.warning("%s; they are flagged too_far and not snapped", msg)
+    nodes = node_ids[idx]
+    if nodes.dtype.kind == "i":
+        node_col = pd.array(nodes, dtype="Int64")
+        node_col[too_far] = pd.NA
+    else:
+        node_col = pd.array(np.where(too_far, None, nodes), dtype=object)
+    snap_time = np.where(too_far, np.nan, dist / (speed / 3.6))
+    return pd.DataFrame(
+        {"node": node_col, "snap_distance_m": dist, "snap_time_s": snap_time, "too_far": too_far},
+        index=index,
+    )

@@ -1,0 +1,71 @@
+"""Stage 7, composite scores: normalisation, aggregation, uncertainty, sensitivity, AFOM and what-if scenarios."""
+
+from __future__ import annotations
+
+from geoattract.scoring.afom import (
+    AFOM_COLUMNS,
+    AFOM_KINDS,
+    afom_epci,
+    afom_sentences,
+    afom_table,
+    format_value_fr,
+    performance_percentile,
+)
+from geoattract.scoring.core import (
+    AGGREGATIONS,
+    DIRECTIONS,
+    NORMALISATIONS,
+    ScoringConfig,
+    aggregate,
+    composite_scores,
+    epci_scores,
+    load_scoring_config,
+    monte_carlo_all_profiles,
+    monte_carlo_ranks,
+    normalise,
+    pillar_scores,
+    rank_scores,
+    score_all_profiles,
+    score_changes,
+    scoring_config_from_dict,
+    sensitivity,
+    winsorise,
+)
+from geoattract.scoring.scenario import (
+    FacilityChange,
+    ScenarioResult,
+    parse_change,
+    run_scenario,
+)
+
+__all__ = [
+    "AFOM_COLUMNS",
+    "AFOM_KINDS",
+    "AGGREGATIONS",
+    "DIRECTIONS",
+    "FacilityChange",
+    "NORMALISATIONS",
+    "ScenarioResult",
+    "ScoringConfig",
+    "afom_epci",
+    "afom_sentences",
+    "afom_table",
+    "aggregate",
+    "composite_scores",
+    "epci_scores",
+    "format_value_fr",
+    "load_scoring_config",
+    "monte_carlo_all_profiles",
+    "monte_carlo_ranks",
+    "normalise",
+    "parse_change",
+    "performance_percentile",
+    "pillar_scores",
+    "rank_scores",
+    "run_scenario",
+    "score_all_profiles",
+    "score_changes",
+    "scoring_config_from_dict",
+    "sensitivity",
+    "winsorise",
+]
