@@ -344,6 +344,10 @@ class StudyConfig:
         return (self.path.parent / rel).resolve()
 
 
+def _at_least_one(v: float) -> str | None:
+    return None if v >= 1.0 else "must be >= 1"
+
+
 def _positive_int(v: int) -> str | None:
     return None if v > 0 else "must be > 0"
 
@@ -380,6 +384,8 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             float, required=False, default=None, check=_positive
         ),
         "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
+        "snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "schematic_snap_detour": Field(float, required=False, default=None, check=_at_least_one),
     },
     "accessibility": {
         "housing_threshold_min": Field(

@@ -59,6 +59,7 @@ __all__ = [
     "SCHEMATIC_SOURCE",
     "SCHEMATIC_SPEEDS",
     "SNAP_COLUMNS",
+    "SnapRule",
     "add_edge_speeds",
     "add_edge_travel_times",
     "filter_drivable",

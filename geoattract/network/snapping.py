@@ -12,7 +12,8 @@ by id (a warning listing them, or :class:`~geoattract.errors.SnapError`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -26,12 +27,114 @@ from scipy.spatial import cKDTree
 from geoattract import settings
 from geoattract.errors import DataError, SnapError, format_values
 
-__all__ = ["SNAP_COLUMNS", "node_coordinates", "snap_points"]
+__all__ = ["SNAP_COLUMNS", "SnapRule", "node_coordinates", "snap_points"]
 
 logger = logging.getLogger(__name__)
 
 #: Columns of the DataFrame :func:`snap_points` returns.
 SNAP_COLUMNS: tuple[str, ...] = ("node", "snap_distance_m", "snap_time_s", "too_far")
+
+
+#: Share of the radius of a disc of the commune's area used as the intra-commune leg of a
+#: facility known only by its commune: 0.5·√(area/π) is close to the mean distance from a
+#: point of a disc to its centre (2/3 of the radius), rounded down for town centres.
+INTRA_COMMUNE_FACTOR: float = 0.5
+
+
+@dataclass(frozen=True)
+class SnapRule:
+    """How a point joins the road network: the one rule every caller uses.
+
+    A point (town hall, facility, origin of an isochrone) joins its nearest network node by an
+    access leg off the graph, of length ``distance × detour`` driven at ``speed_kph``. Points
+    farther than ``max_distance_m`` are not snapped (flagged). A facility known only by its
+    commune (BPE counts, tables) sits at the town hall with an extra intra-commune leg of
+    ``intra_commune_factor · √(area / π)``.
+
+    Attributes
+    ----------
+    max_distance_m : float
+        Snapping limit in metres.
+    speed_kph : float
+        Speed of the access leg.
+    detour : float
+        Ratio of the access leg's road distance to its straight-line distance (≥ 1).
+    intra_commune_factor : float
+        Share of the equivalent-disc radius used as the intra-commune leg.
+    """
+
+    max_distance_m: float = settings.snap_max_distance_m
+    speed_kph: float = settings.snap_speed_kph
+    detour: float = 1.0
+    intra_commune_factor: float = INTRA_COMMUNE_FACTOR
+
+    def __post_init__(self) -> None:
+        """Check the parameters."""
+        if not (self.max_distance_m > 0 and self.speed_kph > 0):
+            raise DataError(
+                f"SnapRule: max_distance_m and speed_kph must be > 0; got "
+                f"{self.max_distance_m}, {self.speed_kph}"
+            )
+        if not self.detour >= 1.0 or not self.intra_commune_factor >= 0:
+            raise DataError(
+                f"SnapRule: detour must be >= 1 and intra_commune_factor >= 0; got "
+                f"{self.detour}, {self.intra_commune_factor}"
+            )
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any] | None, *, schematic: bool) -> SnapRule:
+        """The rule a study's ``[network]`` section sets for a graph of the given kind.
+
+        Parameters
+        ----------
+        section : mapping, optional
+            The validated ``[network]`` section; keys ``snap_max_distance_m``,
+            ``snap_speed_kph``, ``snap_detour`` (``schematic_snap_*`` on the schematic
+            network). Absent keys take the defaults of :mod:`geoattract.settings`.
+        schematic : bool
+            Whether the graph is the schematic network.
+
+        Returns
+        -------
+        SnapRule
+        """
+        section = section or {}
+        prefix = "schematic_snap_" if schematic else "snap_"
+        values = {
+            "max_distance_m": section.get(prefix + "max_distance_m"),
+            "speed_kph": section.get(prefix + "speed_kph"),
+            "detour": section.get(prefix + "detour"),
+        }
+        return cls(**{k: float(v) for k, v in values.items() if v is not None})
+
+    def access_time_s(self, distance_m: Any) -> np.ndarray:
+        """Seconds of an access leg of the given straight-line distance(s)."""
+        return np.asarray(distance_m, dtype=float) * self.detour / (self.speed_kph / 3.6)
+
+    def intra_commune_m(self, area_m2: Any) -> np.ndarray:
+        """Intra-commune leg (metres) of a facility placed at the town hall of a commune."""
+        return self.intra_commune_factor * np.sqrt(np.asarray(area_m2, dtype=float) / np.pi)
+
+    def snap(
+        self,
+        G_or_nodes: nx.MultiDiGraph | pd.DataFrame,
+        points: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[Any],
+        *,
+        ids: Sequence[Any] | pd.Index | None = None,
+        on_far: Literal["flag", "raise"] = "flag",
+        what: str = "point(s)",
+    ) -> pd.DataFrame:
+        """Snap points with this rule (see :func:`snap_points`)."""
+        return snap_points(
+            G_or_nodes,
+            points,
+            ids=ids,
+            max_distance_m=self.max_distance_m,
+            speed_kph=self.speed_kph,
+            detour=self.detour,
+            on_far=on_far,
+            what=what,
+        )
 
 
 def node_coordinates(
@@ -97,7 +200,9 @@ def snap_points(
     ids: Sequence[Any] | pd.Index | None = None,
     max_distance_m: float | None = None,
     speed_kph: float | None = None,
+    detour: float = 1.0,
     on_far: Literal["flag", "raise"] = "flag",
+    what: str = "point(s)",
 ) -> pd.DataFrame:
     """Snap each point to its nearest graph node (k-d tree on node coordinates).
 
@@ -114,9 +219,13 @@ def snap_points(
         Snapping limit; ``settings.snap_max_distance_m`` (2000 m) by default.
     speed_kph : float, optional
         Speed of the access leg; ``settings.snap_speed_kph`` (15 km/h) by default.
+    detour : float
+        Road distance of the access leg over its straight-line distance.
     on_far : {"flag", "raise"}
         Points beyond the limit: flagged (``too_far=True``, ``node`` and ``snap_time_s``
         missing, a warning lists them) or a :class:`SnapError`.
+    what : str
+        Name of the points in messages (``"town halls"``, ``"facilities (gp)"``…).
 
     Returns
     -------
@@ -180,7 +289,7 @@ def snap_points(
             f"{label} ({d:.0f} m)" for label, d in zip(labels[too_far], dist[too_far], strict=True)
         ]
         msg = (
-            f"{int(too_far.sum())} point(s) farther than {max_d:.0f} m from the road network: "
+            f"{int(too_far.sum())} {what} farther than {max_d:.0f} m from the road network: "
             f"{format_values(far)}"
         )
         if on_far == "raise":
@@ -192,7 +301,7 @@ def snap_points(
         node_col[too_far] = pd.NA
     else:
         node_col = pd.array(np.where(too_far, None, nodes), dtype=object)
-    snap_time = np.where(too_far, np.nan, dist / (speed / 3.6))
+    snap_time = np.where(too_far, np.nan, dist * detour / (speed / 3.6))
     return pd.DataFrame(
         {"node": node_col, "snap_distance_m": dist, "snap_time_s": snap_time, "too_far": too_far},
         index=index,
