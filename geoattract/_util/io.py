@@ -5,13 +5,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
+import shapely
 
 from geoattract import settings
 from geoattract.errors import DataError, DataNotFoundError, format_values
@@ -85,20 +90,176 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], source: str | os.P
 #: Separators :func:`read_csv` recognises when none is given.
 CSV_SEPARATORS = (",", ";", "\t", "|")
 
+#: Encodings tried in order: UTF-8 (with or without BOM), then Windows-1252, the superset of
+#: Latin-1 in which French spreadsheets export (every byte sequence decodes, so it comes last).
+CSV_ENCODINGS = ("utf-8-sig", "cp1252")
 
-def _sniff_separator(path: Path) -> str:
-    """The candidate separator that appears most often in the header line (``,`` if none)."""
-    with path.open(encoding="utf-8-sig", errors="replace") as fh:
-        header = fh.readline()
-    counts = {sep: header.count(sep) for sep in CSV_SEPARATORS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
+#: Lines read to sniff the separator (a separator must split every one the same way).
+SNIFF_LINES = 20
+
+#: Length of an INSEE commune code.
+COMMUNE_CODE_LENGTH = 5
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?(\d{1,3}([ \u00a0\u202f.]\d{3})+|\d+),\d+\s*$")
+_PLAIN_NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_FLOAT_CODE = re.compile(r"^(\d+)\.0+$")
+
+
+def detect_encoding(path: Path) -> str:
+    """The first of :data:`CSV_ENCODINGS` that decodes the whole file."""
+    data = path.read_bytes()
+    for enc in CSV_ENCODINGS[:-1]:
+        try:
+            data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return enc
+    logger.info("%s: not UTF-8, read as Windows-1252 (Latin-1)", path)
+    return CSV_ENCODINGS[-1]
+
+
+def sniff_separator(path: Path, encoding: str = "utf-8-sig") -> str:
+    """The separator that splits the first lines of a CSV into the same number of fields.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    encoding : str
+        Its encoding.
+
+    Returns
+    -------
+    str
+        One of :data:`CSV_SEPARATORS`; ``,`` for a one-column file.
+
+    Raises
+    ------
+    DataError
+        Two separators split the header and every sniffed line consistently (ambiguous):
+        the caller must name one.
+    """
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        lines = [line.rstrip("\r\n") for _, line in zip(range(SNIFF_LINES), fh, strict=False)]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return ","
+    consistent = []
+    for sep in CSV_SEPARATORS:
+        counts = {_split_count(line, sep) for line in lines}
+        if len(counts) == 1 and counts.pop() > 0:
+            consistent.append(sep)
+    if len(consistent) == 1:
+        return consistent[0]
+    if not consistent:  # ragged lines: fall back to the header's most frequent separator
+        counts_h = {sep: lines[0].count(sep) for sep in CSV_SEPARATORS}
+        best = max(counts_h, key=lambda k: counts_h[k])
+        return best if counts_h[best] > 0 else ","
+    header = {sep: _split_count(lines[0], sep) for sep in consistent}
+    ranked = sorted(consistent, key=lambda sep: -header[sep])
+    if header[ranked[0]] > header[ranked[1]] and ranked[0] == ";":
+        return ";"  # French exports: ';' between fields, ',' inside decimal numbers
+    raise DataError(
+        f"{path}: ambiguous separator, both {format_values(consistent)} split every line "
+        "consistently; give the separator (sep) in the configuration"
+    )
+
+
+def _split_count(line: str, sep: str) -> int:
+    """Number of separators outside double quotes."""
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            count += 1
+    return count
+
+
+def normalise_commune_codes(values: pd.Series, source: str | os.PathLike = "") -> pd.Series:
+    """INSEE commune codes as five-character strings, whatever a spreadsheet did to them.
+
+    ``1001`` and ``1001.0`` become ``01001``; Corsican codes (``2A004``) are kept; blanks stay
+    missing. The number of repaired codes is logged.
+
+    Parameters
+    ----------
+    values : Series
+        Codes as read (strings, integers or floats).
+    source : path-like
+        File name for the log.
+
+    Returns
+    -------
+    Series
+        Strings (missing values stay missing), same index.
+    """
+    text = values.astype("string").str.strip()
+    fixed = text.str.replace(_FLOAT_CODE, r"\1", regex=True)
+    short = fixed.str.fullmatch(r"\d{1,4}").fillna(False).astype(bool)
+    fixed = fixed.where(~short, fixed.str.zfill(COMMUNE_CODE_LENGTH))
+    changed = int((fixed != text).fillna(False).sum())
+    if changed:
+        logger.info(
+            "%s: %d commune code(s) of column %r restored to 5 characters (e.g. %s)",
+            source,
+            changed,
+            values.name,
+            format_values(fixed[(fixed != text).fillna(False)].unique()[:3]),
+        )
+    return fixed.astype(object).where(fixed.notna(), None)
+
+
+def _decimal_commas(df: pd.DataFrame, skip: set[str], source: Path) -> pd.DataFrame:
+    """Convert text columns written with decimal commas (``12,5``) to numbers.
+
+    A column is converted when every non-empty value is a number and at least one has a
+    decimal comma; a column mixing ``12,5`` and ``12.5`` is ambiguous and refused.
+    """
+    for col in df.columns:
+        if col in skip or df[col].dtype != object:
+            continue
+        values = df[col].dropna().astype(str)
+        values = values[values.str.strip() != ""]
+        if values.empty:
+            continue
+        comma = values.str.match(_DECIMAL_COMMA)
+        if not comma.any():
+            continue
+        plain = values.str.match(_PLAIN_NUMBER) & ~values.str.contains(",", regex=False)
+        if not (comma | plain).all():
+            continue  # text that merely contains numbers with commas
+        dotted = plain & values.str.contains(".", regex=False)
+        if dotted.any():
+            raise DataError(
+                f"{source}: column {col!r} mixes decimal commas and decimal points "
+                f"(e.g. {values[comma].iloc[0]!r} and {values[dotted].iloc[0]!r}); fix the file"
+            )
+        cleaned = (
+            df[col]
+            .astype("string")
+            .str.replace(r"[ \u00a0\u202f]", "", regex=True)
+            .str.replace(r"\.(?=\d{3}(\D|$))", "", regex=True)
+            .str.replace(",", ".", regex=False)
+        )
+        df[col] = pd.to_numeric(cleaned, errors="coerce").astype(float)
+        logger.debug("%s: column %r read with decimal commas", source, col)
+    return df
 
 
 def read_csv(
-    path: str | os.PathLike, columns: Iterable[str] = (), code_columns: Iterable[str] = (), **kwargs
+    path: str | os.PathLike,
+    columns: Iterable[str] = (),
+    code_columns: Iterable[str] = (),
+    *,
+    commune_columns: Iterable[str] = (),
+    **kwargs: Any,
 ) -> pd.DataFrame:
-    """Read a CSV file, keeping code columns as strings and checking required columns.
+    """Read a CSV file the way French open data comes, and check the required columns.
+
+    UTF-8 with or without BOM, or Windows-1252/Latin-1; ``,``, ``;``, tab or ``|``
+    separators (sniffed; an ambiguity is an error, never a guess); decimal commas; INSEE
+    commune codes as five-character strings.
 
     Parameters
     ----------
@@ -107,27 +268,173 @@ def read_csv(
     columns : iterable of str
         Columns that must be present.
     code_columns : iterable of str
-        Columns read as strings (INSEE codes keep their leading zeros).
+        Columns read as strings (identifiers keep their leading zeros).
+    commune_columns : iterable of str
+        Columns of INSEE commune codes: read as strings and restored to five characters
+        (``1001`` → ``01001``).
     **kwargs
-        Passed to :func:`pandas.read_csv` (``sep`` is sniffed when not given).
+        Passed to :func:`pandas.read_csv` (``sep`` and ``encoding`` are detected when not
+        given).
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    DataNotFoundError
+        The file is missing.
+    DataError
+        Unreadable file, ambiguous separator, mixed decimal marks, missing columns.
     """
     p = require_file(path)
-    dtype = {c: str for c in code_columns}
+    communes = list(commune_columns)
+    text_cols = list(code_columns) + communes
+    dtype = {c: str for c in text_cols}
+    encoding = kwargs.pop("encoding", None) or detect_encoding(p)
     if kwargs.get("sep") is None:
-        kwargs["sep"] = _sniff_separator(p)
+        kwargs["sep"] = sniff_separator(p, encoding)
     try:
-        df = pd.read_csv(p, dtype=dtype, encoding="utf-8-sig", **kwargs)
+        df = pd.read_csv(p, dtype=dtype, encoding=encoding, **kwargs)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{p}: cannot be read as CSV ({exc})") from exc
     df.columns = [str(c).strip() for c in df.columns]
-    require_columns(df, list(columns) + list(code_columns), p)
+    require_columns(df, list(columns) + text_cols, p)
+    for col in communes:
+        df[col] = normalise_commune_codes(df[col], p)
+    if kwargs.get("decimal") is None:
+        df = _decimal_commas(df, set(text_cols), p)
     return df
 
 
-def read_vector(
-    path: str | os.PathLike, columns: Iterable[str] = (), layer: str | None = None
+def check_geometries(
+    gdf: gpd.GeoDataFrame,
+    source: str | os.PathLike,
+    id_column: str | None = None,
+    *,
+    null: Literal["error", "drop"] = "error",
 ) -> gpd.GeoDataFrame:
-    """Read a vector file (GeoJSON, GeoPackage…) and check its CRS and columns."""
+    """Check a layer's geometries: not empty, no null geometry, coordinates in the CRS range.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The layer, in its declared CRS.
+    source : path-like
+        File name for messages.
+    id_column : str, optional
+        Column naming the features in messages (row numbers otherwise).
+    null : {"error", "drop"}
+        Features without geometry: an error, or dropped with a warning naming them.
+
+    Returns
+    -------
+    GeoDataFrame
+        The layer (without its null geometries with ``null="drop"``).
+
+    Raises
+    ------
+    DataError
+        Empty layer, null or empty geometries (``null="error"``), coordinates outside the
+        declared CRS's area of use (for example longitudes and latitudes in a file declared in
+        Lambert-93).
+    """
+    if len(gdf) == 0:
+        raise DataError(f"{source}: the layer is empty")
+    ids = gdf[id_column].astype(str) if id_column and id_column in gdf else gdf.index.astype(str)
+    geoms = gdf.geometry.to_numpy()
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        msg = (
+            f"{source}: {int(empty.sum())} feature(s) without geometry: "
+            f"{format_values(np.asarray(ids)[empty])}"
+        )
+        if null == "error":
+            raise DataError(msg)
+        logger.warning("%s; left out", msg)
+        gdf, ids, geoms = gdf[~empty], ids[~empty], geoms[~empty]
+        if len(gdf) == 0:
+            raise DataError(f"{source}: the layer has no feature with a geometry")
+    bounds = _crs_bounds(gdf.crs)
+    if bounds is None:
+        return gdf
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    tol_x = CRS_RANGE_TOLERANCE * (bounds[2] - bounds[0])
+    tol_y = CRS_RANGE_TOLERANCE * (bounds[3] - bounds[1])
+    out = (
+        (x0 < bounds[0] - tol_x)
+        | (y0 < bounds[1] - tol_y)
+        | (x1 > bounds[2] + tol_x)
+        | (y1 > bounds[3] + tol_y)
+    )
+    if out.any():
+        raise DataError(
+            f"{source}: {int(out.sum())} feature(s) with coordinates outside the range of the "
+            f"declared CRS {gdf.crs.to_string()} (x {bounds[0]:.0f}…{bounds[2]:.0f}, "
+            f"y {bounds[1]:.0f}…{bounds[3]:.0f}): {format_values(np.asarray(ids)[out])}; "
+            "is the CRS right?"
+        )
+    return gdf
+
+
+#: Share of the CRS's area of use by which coordinates may overflow it (coastal features,
+#: buffers) before :func:`check_geometries` calls them out of range.
+CRS_RANGE_TOLERANCE = 0.05
+
+
+def _crs_bounds(crs: Any) -> tuple[float, float, float, float] | None:
+    """The area of use of a CRS in its own coordinates (None when unknown)."""
+    if crs is None:
+        return None
+    c = pyproj.CRS(crs)
+    area = c.area_of_use
+    if area is None:
+        return None
+    if c.is_geographic:
+        return (area.west, area.south, area.east, area.north)
+    try:
+        tr = pyproj.Transformer.from_crs("EPSG:4326", c, always_xy=True)
+        x0, y0, x1, y1 = tr.transform_bounds(area.west, area.south, area.east, area.north)
+        return (x0, y0, x1, y1)
+    except pyproj.exceptions.ProjError:  # pragma: no cover - exotic CRS
+        return None
+
+
+def read_vector(
+    path: str | os.PathLike,
+    columns: Iterable[str] = (),
+    layer: str | None = None,
+    *,
+    id_column: str | None = None,
+    null_geometries: Literal["error", "drop"] = "error",
+) -> gpd.GeoDataFrame:
+    """Read a vector file (GeoJSON, GeoPackage…) and check its CRS, columns and geometries.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    columns : iterable of str
+        Columns that must be present.
+    layer : str, optional
+        Layer of a multi-layer file.
+    id_column : str, optional
+        Column naming features in geometry errors.
+    null_geometries : {"error", "drop"}
+        Features without geometry: an error, or left out with a warning naming them.
+
+    Returns
+    -------
+    GeoDataFrame
+
+    Raises
+    ------
+    DataNotFoundError
+        The file is missing.
+    DataError
+        Unreadable file, no CRS, missing columns, empty layer, null geometries, coordinates
+        outside the declared CRS's range.
+    """
     p = require_file(path)
     try:
         gdf = gpd.read_file(p, layer=layer) if layer else gpd.read_file(p)
@@ -136,7 +443,7 @@ def read_vector(
     if gdf.crs is None:
         raise DataError(f"{p}: no CRS; set one (e.g. EPSG:4326) before loading")
     require_columns(gdf, columns, p)
-    return gdf
+    return check_geometries(gdf, p, id_column, null=null_geometries)
 
 
 @contextlib.contextmanager

@@ -35,6 +35,10 @@ _TYPE_NAMES = {
 }
 
 
+#: One accepted type or a tuple of them.
+TypeSpec = type | tuple[type, ...]
+
+
 @dataclass(frozen=True)
 class Field:
     """One key of a configuration schema.
@@ -59,12 +63,12 @@ class Field:
         What the key means (shown in errors and documentation).
     """
 
-    type: type | tuple[type, ...]
+    type: TypeSpec
     required: bool = True
     default: Any = None
     choices: tuple | None = None
     check: Callable[[Any], str | None] | None = None
-    items: type | tuple[type, ...] | None = None
+    items: TypeSpec | None = None
     schema: Mapping[str, Field] | None = None
     doc: str = ""
 
@@ -139,35 +143,39 @@ def validate(
                 )
             out[key] = fld.default
             continue
-        value = doc[key]
-        if not _is_instance(value, fld.type):
-            raise ConfigError(
-                f"{source}: key '{dotted}' must be {_type_name(fld.type)}, "
-                f"got {type(value).__name__} {_short(value)}"
-            )
-        if fld.items is not None and isinstance(value, list):
-            for i, item in enumerate(value):
-                if not _is_instance(item, fld.items):
-                    raise ConfigError(
-                        f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
-                    )
-        if fld.choices is not None and value not in fld.choices:
-            raise ConfigError(
-                f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}"
-            )
-        if fld.schema is not None and isinstance(value, Mapping):
-            value = validate(value, fld.schema, source, prefix=dotted + ".")
-        if fld.check is not None:
-            msg = fld.check(value)
-            if msg:
-                raise ConfigError(f"{source}: key '{dotted}' {msg}, got {value!r}")
-        if isinstance(value, float | int) and not isinstance(value, bool) and fld.type is float:
-            value = float(value)
-        out[key] = value
+        out[key] = _check_value(doc[key], fld, source, dotted)
     if allow_extra:
         for k in unknown:
             out[k] = doc[k]
     return out
+
+
+def _check_value(value: Any, fld: Field, source: str | os.PathLike, dotted: str) -> Any:
+    """Check one present value against its field; return it (nested tables validated)."""
+    if not _is_instance(value, fld.type):
+        raise ConfigError(
+            f"{source}: key '{dotted}' must be {_type_name(fld.type)}, "
+            f"got {type(value).__name__} {_short(value)}"
+        )
+    if fld.items is not None and isinstance(value, list):
+        for i, item in enumerate(value):
+            if not _is_instance(item, fld.items):
+                raise ConfigError(
+                    f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
+                )
+    if fld.choices is not None and value not in fld.choices:
+        raise ConfigError(
+            f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}"
+        )
+    if fld.schema is not None and isinstance(value, Mapping):
+        value = validate(value, fld.schema, source, prefix=dotted + ".")
+    if fld.check is not None:
+        msg = fld.check(value)
+        if msg:
+            raise ConfigError(f"{source}: key '{dotted}' {msg}, got {value!r}")
+    if isinstance(value, float | int) and not isinstance(value, bool) and fld.type is float:
+        value = float(value)
+    return value
 
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:

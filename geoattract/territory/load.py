@@ -22,8 +22,7 @@ import shapely
 from geoattract._util.io import read_csv, read_vector
 from geoattract.config.study import StudyConfig, load_study_config
 from geoattract.errors import DataError, format_values
-
-__all__ = ["TerritoryReport", "load_territory", "validate_communes"]
+from geoattract.territory.check import study_departements, study_rows
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +192,7 @@ def load_territory(
     report = TerritoryReport()
 
     src = cfg.input_path("communes")
-    communes = read_vector(src, columns=["code", "nom"])
+    communes = read_vector(src, columns=["code", "nom"], id_column="code")
     communes["code"] = communes["code"].astype(str)
     communes = validate_communes(communes, src, report).to_crs(cfg.crs)
     if "dep" not in communes.columns:
@@ -240,8 +239,80 @@ def load_territory(
     return terr
 
 
+@dataclass(frozen=True)
+class Territory:
+    """Result of the territory stage.
+
+    Attributes
+    ----------
+    communes : GeoDataFrame
+        Study and buffer communes (:func:`load_territory`), EPSG:2154.
+    report : TerritoryReport
+        What validation found and fixed.
+    name : str
+        Study name.
+    buffer_m : float
+        Buffer distance in metres.
+    """
+
+    communes: gpd.GeoDataFrame
+    report: TerritoryReport
+    name: str
+    buffer_m: float
+
+    @property
+    def study(self) -> gpd.GeoDataFrame:
+        """The study communes (``in_study``)."""
+        return study_rows(self.communes)
+
+    @property
+    def departements(self) -> tuple[str, ...]:
+        """Codes of the study départements."""
+        return study_departements(self.communes)
+
+    @property
+    def outline(self) -> shapely.Geometry:
+        """Union of the study communes' polygons."""
+        return shapely.union_all(self.study.geometry.to_numpy())
+
+    @property
+    def town_halls(self) -> gpd.GeoDataFrame:
+        """Town halls of every commune as a point layer (``code``, ``nom``, ``in_study``)."""
+        cols = [
+            c
+            for c in ("code", "nom", "dep", "in_study", "town_hall_replaced")
+            if c in self.communes
+        ]
+        return gpd.GeoDataFrame(
+            self.communes[cols].copy(),
+            geometry=gpd.GeoSeries(self.communes["town_hall"], crs=self.communes.crs),
+            crs=self.communes.crs,
+        )
+
+
+def build_territory(config: StudyConfig) -> Territory:
+    """Run the territory stage: load and validate the study communes and their buffer.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The study configuration.
+
+    Returns
+    -------
+    Territory
+    """
+    communes = load_territory(config)
+    return Territory(
+        communes=communes,
+        report=communes.attrs["report"],
+        name=config.name,
+        buffer_m=float(communes.attrs["buffer_m"]),
+    )
+
+
 def _attach_population(terr: gpd.GeoDataFrame, path, report: TerritoryReport) -> gpd.GeoDataFrame:
-    pop = read_csv(path, columns=["population"], code_columns=["code"])
+    pop = read_csv(path, columns=["population"], commune_columns=["code"])
     dup = pop["code"][pop["code"].duplicated(keep=False)]
     if len(dup):
         raise DataError(
@@ -283,7 +354,7 @@ def _attach_population(terr: gpd.GeoDataFrame, path, report: TerritoryReport) ->
 
 
 def _attach_epci(terr: gpd.GeoDataFrame, path, report: TerritoryReport) -> gpd.GeoDataFrame:
-    epci = read_csv(path, columns=["epci_code", "epci_nom"], code_columns=["code_commune"])
+    epci = read_csv(path, columns=["epci_code", "epci_nom"], commune_columns=["code_commune"])
     epci = epci.drop_duplicates("code_commune").set_index("code_commune")
     terr = terr.copy()
     terr["epci"] = terr["code"].map(epci["epci_code"].astype(str))
@@ -309,7 +380,7 @@ def _attach_epci(terr: gpd.GeoDataFrame, path, report: TerritoryReport) -> gpd.G
 def _attach_town_halls(
     terr: gpd.GeoDataFrame, path, crs: str, tolerance_m: float, report: TerritoryReport
 ) -> gpd.GeoDataFrame:
-    halls = read_vector(path, columns=["code"])
+    halls = read_vector(path, columns=["code"], id_column="code", null_geometries="drop")
     halls["code"] = halls["code"].astype(str)
     halls = halls.to_crs(crs)
     dup = halls["code"][halls["code"].duplicated(keep=False)]
