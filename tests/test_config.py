@@ -92,3 +92,23 @@ def test_stage_sections_get_their_defaults(tiny_study):
     assert cfg.section("accessibility")["housing_threshold_min"] == 20
     assert cfg.section("transition") == {"ev_threshold_min": 15, "rail_catchment_min": 45.0}
     assert cfg.config_file("scoring").name == "scoring.toml"
+
+
+def test_shipped_study_resolved_by_name():
+    from geoattract.config import load_study_config, shipped_studies
+
+    assert "lot-et-garonne" in shipped_studies()
+    cfg = load_study_config("lot-et-garonne")
+    assert cfg.name == "Lot-et-Garonne"
+    assert cfg.path.name == "study.toml"
+    assert cfg.path.parent.name == "lot-et-garonne"
+
+
+def test_unknown_study_name_lists_the_shipped_ones():
+    from geoattract.config import load_study_config
+    from geoattract.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"unknown study 'dordogne'.*shipped studies: .*lot-et-garonne"
+    ):
+        load_study_config("dordogne")

@@ -71,7 +71,9 @@ def test_cut_follows_edge_geometry_and_orientation():
     lines = reached_lines(G, [1], [350 / 60])
     (cut,) = lines.geometry
     assert cut.length == pytest.approx(3500.0, abs=1e-6)
-    np.testing.assert_allclose(np.asarray(cut.coords), [(0.0, 0.0), (3000.0, 0.0), (3000.0, 500.0)], atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(cut.coords), [(0.0, 0.0), (3000.0, 0.0), (3000.0, 500.0)], atol=1e-9
+    )
 
 
 def test_cut_lines_vectorised_fractions():

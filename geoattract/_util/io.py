@@ -217,7 +217,9 @@ def _decimal_commas(df: pd.DataFrame, skip: set[str], source: Path) -> pd.DataFr
     decimal comma; a column mixing ``12,5`` and ``12.5`` is ambiguous and refused.
     """
     for col in df.columns:
-        if col in skip or df[col].dtype != object:
+        if col in skip or not (
+            df[col].dtype == object or pd.api.types.is_string_dtype(df[col].dtype)
+        ):
             continue
         values = df[col].dropna().astype(str)
         values = values[values.str.strip() != ""]

@@ -8,7 +8,18 @@ from geoattract.config.study import (
     check_thresholds,
     load_study_config,
     load_toml,
+    resolve_study_path,
+    shipped_studies,
     validate,
 )
 
-__all__ = ["Field", "StudyConfig", "check_thresholds", "load_study_config", "load_toml", "validate"]
+__all__ = [
+    "Field",
+    "StudyConfig",
+    "check_thresholds",
+    "load_study_config",
+    "load_toml",
+    "resolve_study_path",
+    "shipped_studies",
+    "validate",
+]

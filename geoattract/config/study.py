@@ -23,8 +23,6 @@ from geoattract import settings
 from geoattract._util.io import resolve_data_dir
 from geoattract.errors import ConfigError, DataNotFoundError
 
-__all__ = ["Field", "StudyConfig", "check_thresholds", "load_study_config", "load_toml", "validate"]
-
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -419,6 +417,38 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
 }
 
 
+def shipped_studies() -> list[str]:
+    """Names of the study configurations shipped inside the package."""
+    folder = settings.studies_folder
+    return sorted(d.name for d in folder.iterdir() if (d / STUDY_FILE).is_file())
+
+
+#: File name of a shipped study's main configuration inside its folder.
+STUDY_FILE = "study.toml"
+
+
+def resolve_study_path(path: str | os.PathLike | None) -> Path:
+    """The TOML file of a study given as a path or as the name of a shipped study.
+
+    Raises
+    ------
+    ConfigError
+        A bare name that is neither a file nor a shipped study.
+    """
+    if path is None:
+        return settings.studies_folder / settings.default_study / STUDY_FILE
+    p = Path(path)
+    if p.is_file() or p.suffix.lower() == ".toml" or len(p.parts) > 1:
+        return p
+    shipped = settings.studies_folder / str(path) / STUDY_FILE
+    if shipped.is_file():
+        return shipped
+    raise ConfigError(
+        f"unknown study {str(path)!r}: not a file and not a shipped study; shipped studies: "
+        f"{', '.join(shipped_studies())}"
+    )
+
+
 def load_study_config(
     path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None
 ) -> StudyConfig:
@@ -426,17 +456,25 @@ def load_study_config(
 
     Parameters
     ----------
-    path : path-like, optional
-        TOML file; defaults to :data:`geoattract.settings.default_study_config`
-        (Lot-et-Garonne).
+    path : path-like or str, optional
+        A TOML file, or the name of a study shipped with the package (``lot-et-garonne``,
+        ``france``: see :func:`shipped_studies`); defaults to
+        :data:`geoattract.settings.default_study`.
     data_dir : path-like, optional
         Data folder override; else ``GEOATTRACT_DATA_DIR``; else ``../shared/data/<data_subdir>``.
 
     Returns
     -------
     StudyConfig
+
+    Raises
+    ------
+    ConfigError
+        Unknown study name, invalid TOML, unknown or missing key, wrong type.
+    DataNotFoundError
+        Missing file or data folder.
     """
-    p = Path(path) if path is not None else settings.default_study_config
+    p = resolve_study_path(path)
     doc = load_toml(p)
     schema = dict(STUDY_SCHEMA)
     for name, section in SECTION_SCHEMAS.items():
