@@ -12,12 +12,12 @@ traceback only under ``--verbose``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import traceback
 from collections.abc import Sequence
 
 from geoattract import __version__
+from geoattract.app.logs import configure_console
 from geoattract.errors import DataError, GeoattractError
 
 #: Exit code for an error in the user's input (data, configuration, arguments).
@@ -26,9 +26,28 @@ EXIT_INPUT_ERROR = 2
 EXIT_FAILURE = 1
 
 
+def _verbosity_parser(default: object) -> argparse.ArgumentParser:
+    """-v/-q, accepted before and after the sub-command."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="debug logs and tracebacks on the console",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="only errors, no progress bar"
+    )
+    return parent
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--config", metavar="FILE", help="study configuration TOML (default: Lot-et-Garonne)"
+        "--config",
+        metavar="NAME|FILE",
+        help="a shipped study (lot-et-garonne, france) or a study TOML (default: lot-et-garonne)",
     )
     p.add_argument(
         "--data-dir",
@@ -43,14 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="geoattract",
         description="Territorial attractiveness studies: accessibility over the road network, "
         "transition indicators, composite scores, maps and reports.",
+        parents=[_verbosity_parser(False)],
     )
     parser.add_argument("--version", action="version", version=f"geoattract {__version__}")
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument(
-        "-v", "--verbose", action="store_true", help="progress bars, debug logs, tracebacks"
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        required=True,
+        parser_class=_subparser_class(_verbosity_parser(argparse.SUPPRESS)),
     )
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
         "run",
@@ -230,10 +250,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("geoattract").setLevel(level)
+def _subparser_class(parent: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """Sub-command parsers that also accept -v/-q (after the sub-command)."""
+
+    class SubParser(argparse.ArgumentParser):
+        def __init__(self, **kwargs: object) -> None:
+            kwargs.setdefault("parents", [parent])
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    return SubParser
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars: on a terminal unless -q (always with -v)."""
+    return bool(args.verbose or (not args.quiet and sys.stderr.isatty()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -251,19 +281,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose, args.quiet)
+    configure_console(args.verbose, args.quiet)
     try:
         return int(args.func(args) or 0)
-    except (GeoattractError, FileNotFoundError) as exc:
+    except (GeoattractError, OSError) as exc:
         if args.verbose:
             traceback.print_exc()
-        print(f"geoattract {args.command}: error: {exc}", file=sys.stderr)
+        print(f"geoattract {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         print(
             f"geoattract {args.command}: interrupted; previous outputs left intact", file=sys.stderr
         )
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error on one line; an OS error names its file."""
+    if isinstance(exc, OSError) and not isinstance(exc, GeoattractError):
+        where = exc.filename or ""
+        text = f"{where}: {exc.strerror}" if where and exc.strerror else str(exc)
+    else:
+        text = str(exc)
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":  # pragma: no cover
