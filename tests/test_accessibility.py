@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geoattract.accessibility.decay import decay_from_config, flat_decay, step_decay
-from geoattract.accessibility.metrics import category_accessibility, e2sfca, prepare_inputs
+from geoattract.accessibility import category_accessibility, e2sfca, prepare_inputs
 from geoattract.errors import ConfigError
-from geoattract.facilities.catalogue import Catalogue, Category, Source
+from geoattract.facilities import Catalogue, Category, Source
+from geoattract.network.snapping import SnapRule
 
 
 def test_apl_step_decay_values():
@@ -148,7 +149,7 @@ def _hand_study(extra_gp_at_b: bool = False):
 
 def test_metrics_on_hand_network():
     territory, facilities, catalogue = _hand_study()
-    inputs = prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+    inputs = prepare_inputs(_line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=500))
     acc = category_accessibility(inputs)
     # A: facility in the origin commune → time = the snap times only (24 s + 0 s)
     # B: 120 s on the graph; C: no road to the practice → NaN and flag, never 0
@@ -169,7 +170,7 @@ def test_metrics_on_hand_network():
 def test_counts_never_decrease_with_threshold():
     territory, facilities, catalogue = _hand_study(extra_gp_at_b=True)
     acc = category_accessibility(
-        prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+        prepare_inputs(_line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=500))
     )
     c = acc[["count_gp_1min", "count_gp_2min", "count_gp_3min"]].to_numpy()
     assert (np.diff(c, axis=1) >= 0).all()
@@ -183,7 +184,7 @@ def test_facility_known_by_commune_gets_the_intra_commune_leg():
     facilities["source"] = "bpe"
     facilities["geometry"] = [Point(0, 100)]
     acc = category_accessibility(
-        prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+        prepare_inputs(_line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=500))
     )
     leg = 0.5 * np.sqrt(1e6 / np.pi) / (15 / 3.6)
     # origin A: town-hall leg 24 s + facility leg (24 s to the node + intra-commune 67.70 s)

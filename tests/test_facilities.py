@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from geoattract.config import load_study_config
 from geoattract.errors import ConfigError, DataError
-from geoattract.facilities.catalogue import (
+from geoattract.facilities import (
     FACILITY_COLUMNS,
     MIN_SALES,
     PILLARS,
@@ -141,6 +141,7 @@ def test_catalogue_decays_are_non_increasing(catalogue, times):
 BPE_HEADER = """[bpe]
 files = ["bpe/bpe2024_sante_action_sociale_dep47.csv", "bpe/bpe2024_commerces_dep47.csv"]
 code_files = ["bpe/bpe2024_sante_codes.csv", "bpe/bpe2024_commerces_codes.csv"]
+code_column = "CODGEO"
 """
 
 
@@ -320,10 +321,10 @@ label_fr = "Médecin"
 label_en = "GP"
 sources = [{type = "bpe", typequ = ["D265"]}]
 """,
-        header='[bpe]\nfiles = ["bpe/counts.csv"]\ncode_files = ["bpe/codes.csv"]\n',
+        header='[bpe]\nfiles = ["bpe/counts.csv"]\ncode_files = ["bpe/codes.csv"]\ncode_column = "CODGEO"\n',
     )
     cat = load_catalogue(p, data_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="geoattract.facilities.catalogue"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.facilities"):
         out = load_facilities(territory, cat)
     assert out["code"].tolist() == ["47001"] and out["capacity"].tolist() == [2.0]
     assert out.attrs["report"].unmatched_codes == {"gp": ["47999"]}
@@ -459,8 +460,8 @@ def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
 
 
 # --------------------------------------------------------------------------- housing
-def test_housing_table(territory, data_dir):
-    h = housing_table(territory, data_dir)
+def test_housing_table(territory, catalogue, data_dir):
+    h = housing_table(territory, catalogue.housing, data_dir)
     assert len(h) == len(territory) and (h.index == territory.index).all()
     agen = h.loc[h["code"] == "47001"].iloc[0]
     assert agen["price_m2_house"] == pytest.approx(1786.650219)
@@ -486,7 +487,7 @@ def test_housing_table(territory, data_dir):
     )
     study = h[territory["in_study"].to_numpy()]
     assert int((study["n_sales_house"] == 0).sum()) >= 1
-    assert h.attrs["report"]["dvf_codes_not_in_territory"] == []
+    assert h.attrs["report"]["prices_codes_not_in_territory"] == []
 
 
 def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
@@ -521,7 +522,7 @@ def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
     monkeypatch.setattr(ox, "features_from_polygon", fake_features)
     area = gpd.GeoSeries([shapely.box(0.5, 44.1, 0.7, 44.3)], crs="EPSG:4326").to_crs("EPSG:2154")
     cats = ["pharmacy", "emergency", "hospital", "supermarket", "bakery"]
-    from geoattract.facilities.catalogue import facilities_from_osm_online
+    from geoattract.facilities import facilities_from_osm_online
 
     out = facilities_from_osm_online(area, catalogue, categories=cats)
     assert seen["tags"] == {
@@ -548,7 +549,7 @@ def test_osm_online_network_failure(catalogue, monkeypatch):
     import osmnx as ox
 
     from geoattract.errors import NetworkError
-    from geoattract.facilities.catalogue import facilities_from_osm_online
+    from geoattract.facilities import facilities_from_osm_online
 
     def offline(polygon, tags):
         raise ConnectionError("Name or service not known")
