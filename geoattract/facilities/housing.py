@@ -5,7 +5,7 @@ the ``[housing]`` table of the catalogue TOML (``facilities.toml``)::
 
     [housing.prices]      # one row per commune: median €/m² and number of sales
     file = "indicators/housing_prices.csv"
-    code_column = "code_commune"
+    code_column = "..."
     price_house_column = "..."   price_flat_column = "..."
     sales_house_column = "..."   sales_flat_column = "..."
     vintage = "sales from ... to ..."
