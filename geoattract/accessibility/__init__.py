@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geoattract.accessibility.catchment import PER_INHABITANTS, category_e2sfca, e2sfca
 from geoattract.accessibility.decay import (
     APL_BREAKS_MIN,
     APL_WEIGHTS,
@@ -12,27 +13,40 @@ from geoattract.accessibility.decay import (
     linear_decay,
     step_decay,
 )
-from geoattract.accessibility.metrics import (
-    PER_INHABITANTS,
+from geoattract.accessibility.housing import housing_accessibility
+from geoattract.accessibility.inputs import (
+    TOWN_HALL_SOURCES,
     AccessibilityInputs,
-    category_accessibility,
-    e2sfca,
-    housing_accessibility,
+    default_snap_rule,
+    intra_commune_legs,
     prepare_inputs,
+)
+from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.stage import (
+    Accessibility,
+    accessibility_table,
+    build_accessibility,
 )
 
 __all__ = [
     "APL_BREAKS_MIN",
     "APL_WEIGHTS",
+    "Accessibility",
     "AccessibilityInputs",
     "Decay",
     "PER_INHABITANTS",
+    "TOWN_HALL_SOURCES",
+    "accessibility_table",
+    "build_accessibility",
     "category_accessibility",
+    "category_e2sfca",
     "decay_from_config",
+    "default_snap_rule",
     "e2sfca",
     "flat_decay",
     "gaussian_decay",
     "housing_accessibility",
+    "intra_commune_legs",
     "linear_decay",
     "prepare_inputs",
     "step_decay",

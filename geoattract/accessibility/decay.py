@@ -20,17 +20,6 @@ import numpy as np
 
 from geoattract.errors import ConfigError
 
-__all__ = [
-    "APL_BREAKS_MIN",
-    "APL_WEIGHTS",
-    "Decay",
-    "decay_from_config",
-    "flat_decay",
-    "gaussian_decay",
-    "linear_decay",
-    "step_decay",
-]
-
 #: Upper bounds (minutes) of the APL decay steps.
 APL_BREAKS_MIN: tuple[float, ...] = (10.0, 15.0, 20.0)
 #: Weights of the APL decay steps.
@@ -56,6 +45,7 @@ class Decay:
     func: Callable[[np.ndarray], np.ndarray]
 
     def __call__(self, minutes: np.ndarray) -> np.ndarray:
+        """Weights in [0, 1] of travel times in minutes (0 for NaN or infinite times)."""
         t = np.asarray(minutes, dtype=float)
         w = self.func(np.where(np.isfinite(t), t, np.inf))
         return np.where(np.isfinite(t) & (t <= self.catchment_min), w, 0.0)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from geoattract.facilities.catalogue import (
-    MIN_SALES,
     PILLARS,
     Catalogue,
     Category,
-    FacilityReport,
     Source,
-    facilities_from_osm_online,
-    facilities_from_pbf,
-    housing_table,
     load_catalogue,
-    load_facilities,
 )
+from geoattract.facilities.housing import (
+    MIN_SALES,
+    HousingSources,
+    PriceSource,
+    SocialHousingSource,
+    housing_sources,
+    housing_table,
+)
+from geoattract.facilities.offer import Offer, build_offer
+from geoattract.facilities.osm import facilities_from_osm_online, facilities_from_pbf
 from geoattract.facilities.osm_features import (
     combined_tags,
     feature_ids,
@@ -22,18 +26,27 @@ from geoattract.facilities.osm_features import (
     representative_points,
     tag_values,
 )
+from geoattract.facilities.placement import FACILITY_COLUMNS, FacilityReport
+from geoattract.facilities.sources import load_facilities
 
 __all__ = [
+    "FACILITY_COLUMNS",
+    "MIN_SALES",
+    "PILLARS",
     "Catalogue",
     "Category",
     "FacilityReport",
-    "MIN_SALES",
-    "PILLARS",
+    "HousingSources",
+    "Offer",
+    "PriceSource",
+    "SocialHousingSource",
     "Source",
+    "build_offer",
     "combined_tags",
     "facilities_from_osm_online",
     "facilities_from_pbf",
     "feature_ids",
+    "housing_sources",
     "housing_table",
     "load_catalogue",
     "load_facilities",

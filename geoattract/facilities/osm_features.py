@@ -1,4 +1,4 @@
-"""Internal helpers: match OpenStreetMap features to catalogue categories.
+"""Match OpenStreetMap features to catalogue categories (tags, ids, representative points).
 
 The catalogue's ``osm`` sources say which tags make a facility of a category::
 
@@ -21,8 +21,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["combined_tags", "feature_ids", "match_source", "representative_points", "tag_values"]
-
 #: A tag specification: key → list of accepted values, or ``True`` for any value.
 TagSpec = Mapping[str, Any]
 
@@ -40,17 +38,16 @@ def combined_tags(specs: Iterable[TagSpec]) -> dict[str, list[str] | bool]:
     dict
         ``{key: sorted list of values}``, or ``{key: True}`` when any spec accepts any value.
     """
-    out: dict[str, set[str] | bool] = {}
+    any_value: set[str] = set()
+    accepted: dict[str, set[str]] = {}
     for spec in specs:
         for key, values in spec.items():
-            if values is True or out.get(key) is True:
-                out[key] = True
+            current = accepted.setdefault(key, set())
+            if values is True:
+                any_value.add(key)
                 continue
-            vals = [values] if isinstance(values, str) else list(values)
-            current = out.setdefault(key, set())
-            assert isinstance(current, set)
-            current.update(str(v) for v in vals)
-    return {k: (True if v is True else sorted(v)) for k, v in out.items()}
+            current.update(str(v) for v in ([values] if isinstance(values, str) else values))
+    return {k: (True if k in any_value else sorted(v)) for k, v in accepted.items()}
 
 
 def _parse_tags(value: Any) -> dict[str, Any]:
@@ -144,9 +141,11 @@ def representative_points(geometries: np.ndarray) -> np.ndarray:
 
 def feature_ids(features: pd.DataFrame) -> pd.Series:
     """Stable identifiers ``osm:<element>/<id>`` for osmnx (MultiIndex) or pyrosm (columns)."""
+    element: np.ndarray
+    osm_id: np.ndarray
     if isinstance(features.index, pd.MultiIndex) and features.index.nlevels == 2:
-        element = features.index.get_level_values(0).astype(str)
-        osm_id = features.index.get_level_values(1).astype(str)
+        element = features.index.get_level_values(0).astype(str).to_numpy()
+        osm_id = features.index.get_level_values(1).astype(str).to_numpy()
     elif "osm_type" in features.columns and "id" in features.columns:
         element = features["osm_type"].astype(str).to_numpy()
         osm_id = features["id"].astype(str).to_numpy()

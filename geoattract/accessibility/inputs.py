@@ -1,0 +1,260 @@
+"""Snapped inputs of the accessibility stage: town halls and facilities on the road graph.
+
+Every point joins the network with one :class:`~geoattract.network.snapping.SnapRule` (limit,
+access speed, detour): the study's (``Network.snap_rule``, from ``[network]`` of the study
+file) or, from the Python API without a rule, the package defaults for the graph's kind. A
+facility known only by its commune (BPE counts, tables: placed at the town hall) gets the
+rule's intra-commune leg on top of its access leg, so a facility of the origin commune is not
+at a false 0 minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from geoattract._util.io import require_columns
+from geoattract.network.snapping import SnapRule
+
+if TYPE_CHECKING:
+    # type-only: geoattract.facilities.catalogue imports geoattract.accessibility.decay
+    from geoattract.facilities import Catalogue
+    from geoattract.routing import RoutingGraph
+
+logger = logging.getLogger(__name__)
+
+#: Sources whose facilities are placed at the commune's town hall for want of coordinates.
+TOWN_HALL_SOURCES: tuple[str, ...] = ("bpe", "counts", "table")
+
+#: Columns of the territory :func:`prepare_inputs` reads.
+TERRITORY_COLUMNS: tuple[str, ...] = ("code", "population", "in_study", "town_hall", "geometry")
+
+#: Columns of the facility table :func:`prepare_inputs` reads.
+FACILITY_INPUT_COLUMNS: tuple[str, ...] = (
+    "category",
+    "facility_id",
+    "name",
+    "capacity",
+    "code",
+    "in_study",
+    "geometry",
+)
+
+
+@dataclass
+class AccessibilityInputs:
+    """Snapped inputs of the accessibility stage, reusable by what-if scenarios.
+
+    Attributes
+    ----------
+    rg : RoutingGraph
+        Routing structure of the road graph.
+    communes : DataFrame
+        Territory rows (study and buffer) with ``code``, ``population``, ``in_study``,
+        ``node``, ``snap_m``, ``snap_s``, ``too_far``.
+    facilities : GeoDataFrame
+        Facilities with ``node``, ``snap_m``, ``snap_s`` (access leg plus intra-commune leg)
+        and ``intra_commune_m``; facilities too far from the network are dropped (listed in
+        ``dropped_facilities``).
+    catalogue : Catalogue
+        The facility catalogue.
+    snap_rule : SnapRule
+        The rule the points were snapped with; :meth:`snap` uses it for new points.
+    dropped_facilities : DataFrame
+        ``category``, ``facility_id``, ``name``, ``snap_m`` of the facilities left out.
+    """
+
+    rg: RoutingGraph
+    communes: pd.DataFrame
+    facilities: gpd.GeoDataFrame
+    catalogue: Catalogue
+    snap_rule: SnapRule = field(default_factory=SnapRule)
+    dropped_facilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def snap(
+        self,
+        points: Any,
+        *,
+        ids: Any = None,
+        on_far: Literal["flag", "raise"] = "flag",
+        what: str = "point(s)",
+    ) -> pd.DataFrame:
+        """Snap more points (new facilities, EV stations…) with the inputs' rule.
+
+        Parameters
+        ----------
+        points : GeoSeries, GeoDataFrame or sequence of shapely Points
+            Points in the graph CRS (a GeoSeries in another CRS is reprojected).
+        ids : sequence, optional
+            Identifiers used as the result's index and in messages.
+        on_far : {"flag", "raise"}
+            Points beyond the limit: flagged or a :class:`~geoattract.errors.SnapError`.
+        what : str
+            Name of the points in messages.
+
+        Returns
+        -------
+        DataFrame
+            See :func:`geoattract.network.snap_points`.
+        """
+        nodes = pd.DataFrame({"x": self.rg.x, "y": self.rg.y}, index=self.rg.node_ids)
+        return self.snap_rule.snap(nodes, points, ids=ids, on_far=on_far, what=what)
+
+
+def default_snap_rule(G: nx.MultiDiGraph) -> SnapRule:
+    """Return the package's rule for a graph of ``G``'s kind (schematic or not), without a study."""
+    return SnapRule.from_section({}, schematic=bool(G.graph.get("schematic", False)))
+
+
+def _snap_rule_for(G: nx.MultiDiGraph, snap_rule: SnapRule | None) -> SnapRule:
+    if snap_rule is not None:
+        return snap_rule
+    rule = default_snap_rule(G)
+    if G.graph.get("schematic", False):
+        logger.warning(
+            "prepare_inputs: no snap_rule on the schematic network: package defaults "
+            "(%g m at %g km/h); a study run uses its [network] schematic_snap_* keys "
+            "(pass snap_rule=network.snap_rule or SnapRule.from_section(config.section("
+            "'network'), schematic=True))",
+            rule.max_distance_m,
+            rule.speed_kph,
+        )
+    else:
+        logger.info(
+            "prepare_inputs: package snapping rule (%g m at %g km/h)",
+            rule.max_distance_m,
+            rule.speed_kph,
+        )
+    return rule
+
+
+def _snap_town_halls(
+    G: nx.MultiDiGraph, territory: gpd.GeoDataFrame, rule: SnapRule
+) -> pd.DataFrame:
+    halls = gpd.GeoSeries(territory["town_hall"].values, index=territory.index, crs=territory.crs)
+    codes = territory["code"].astype(str)
+    labels = (
+        territory["nom"].astype(str) + " (" + codes + ")" if "nom" in territory else codes
+    ).to_numpy()
+    snapped = rule.snap(G, halls, ids=labels, what="town halls")
+    return pd.DataFrame(
+        {
+            "code": territory["code"].to_numpy(),
+            "population": territory["population"].to_numpy(dtype=float),
+            "in_study": territory["in_study"].to_numpy(dtype=bool),
+            "node": snapped["node"].to_numpy(),
+            "snap_m": snapped["snap_distance_m"].to_numpy(dtype=float),
+            "snap_s": snapped["snap_time_s"].to_numpy(dtype=float),
+            "too_far": snapped["too_far"].to_numpy(dtype=bool),
+        },
+        index=territory.index,
+    )
+
+
+def intra_commune_legs(
+    facilities: pd.DataFrame, territory: gpd.GeoDataFrame, rule: SnapRule
+) -> np.ndarray:
+    """Intra-commune leg (metres) of each facility: the rule's for those at a town hall, else 0.
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        With ``code`` and ``source`` (a facility of a source in :data:`TOWN_HALL_SOURCES` sits
+        at its commune's town hall); without ``source`` every leg is 0.
+    territory : GeoDataFrame
+        Commune polygons (``code``, geometry in a metric CRS).
+    rule : SnapRule
+        Gives the leg for a commune's area (:meth:`SnapRule.intra_commune_m`).
+
+    Returns
+    -------
+    ndarray of float
+        Aligned on ``facilities``; 0 for a facility with coordinates or an unknown commune.
+    """
+    if "source" not in facilities:
+        return np.zeros(len(facilities))
+    area = territory.set_index("code").geometry.area
+    at_hall = facilities["source"].isin(TOWN_HALL_SOURCES).to_numpy()
+    legs = rule.intra_commune_m(facilities["code"].map(area).to_numpy(dtype=float))
+    return np.where(at_hall & np.isfinite(legs), legs, 0.0)
+
+
+def prepare_inputs(
+    G: nx.MultiDiGraph,
+    territory: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    catalogue: Catalogue,
+    *,
+    snap_rule: SnapRule | None = None,
+    rg: RoutingGraph | None = None,
+) -> AccessibilityInputs:
+    """Snap town halls and facilities to the graph and build the routing structure.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Road graph (graph model of :mod:`geoattract.network`).
+    territory : GeoDataFrame
+        From :func:`geoattract.territory.load_territory` (study and buffer communes).
+    facilities : GeoDataFrame
+        From :func:`geoattract.facilities.load_facilities`.
+    catalogue : Catalogue
+        The facility catalogue.
+    snap_rule : SnapRule, optional
+        Snapping limit, access speed and detour. A study passes its own
+        (``Network.snap_rule``, or ``SnapRule.from_section(config.section("network"),
+        schematic=...)``); None takes the package defaults for the graph's kind
+        (``SnapRule.from_section({}, schematic=G.graph["schematic"])``), which on the
+        schematic network differ from a study run's (a warning says so).
+    rg : RoutingGraph, optional
+        Reuse an existing routing structure.
+
+    Returns
+    -------
+    AccessibilityInputs
+
+    Raises
+    ------
+    DataError
+        A column of the territory or of the facility table is missing.
+    """
+    from geoattract.routing import routing_graph
+
+    require_columns(territory, TERRITORY_COLUMNS, "territory")
+    require_columns(facilities, FACILITY_INPUT_COLUMNS, "facilities")
+    rule = _snap_rule_for(G, snap_rule)
+    rg = routing_graph(G) if rg is None else rg
+    communes = _snap_town_halls(G, territory, rule)
+    labels = facilities["category"].astype(str) + " " + facilities["facility_id"].astype(str)
+    fsnap = rule.snap(G, facilities.geometry, ids=labels.to_numpy(), what="facilities")
+    fac = facilities.copy()
+    fac["node"] = fsnap["node"].to_numpy()
+    fac["snap_m"] = fsnap["snap_distance_m"].to_numpy(dtype=float)
+    intra_m = intra_commune_legs(fac, territory, rule)
+    fac["snap_s"] = fsnap["snap_time_s"].to_numpy(dtype=float)
+    fac["intra_commune_m"] = intra_m
+    fac["snap_s"] = fac["snap_s"] + rule.access_time_s(intra_m)
+    far = fsnap["too_far"].to_numpy(dtype=bool)
+    dropped = pd.DataFrame(fac.loc[far, ["category", "facility_id", "name", "snap_m"]])
+    if far.any():
+        logger.warning(
+            "%d facility(ies) farther than the snapping limit (%g m) from the network are left "
+            "out: %s",
+            int(far.sum()),
+            rule.max_distance_m,
+            dropped.groupby("category").size().to_dict(),
+        )
+    return AccessibilityInputs(
+        rg=rg,
+        communes=communes,
+        facilities=fac.loc[~far].copy(),
+        catalogue=catalogue,
+        snap_rule=rule,
+        dropped_facilities=dropped,
+    )

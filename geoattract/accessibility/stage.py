@@ -1,0 +1,138 @@
+"""The accessibility stage's entry point: snapped inputs and the indicator table of a study."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+
+from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_accessibility
+from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
+from geoattract.accessibility.metrics import category_accessibility
+from geoattract.config.study import StudyConfig
+from geoattract.network.snapping import SnapRule
+
+if TYPE_CHECKING:
+    # type-only: geoattract.facilities.catalogue imports geoattract.accessibility.decay
+    from geoattract.facilities import Offer
+
+#: Columns of the snapped town halls in the accessibility table, by column of
+#: ``AccessibilityInputs.communes``.
+TOWN_HALL_COLUMNS: dict[str, str] = {
+    "snap_m": "town_hall_snap_m",
+    "snap_s": "town_hall_snap_s",
+    "too_far": "town_hall_unsnapped",
+}
+
+
+class RoadNetwork(Protocol):
+    """What the accessibility stage reads of the network stage's result."""
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The road graph."""
+        ...
+
+    @property
+    def snap_rule(self) -> SnapRule:
+        """The study's snapping rule for this graph."""
+        ...
+
+
+@dataclass(frozen=True)
+class Accessibility:
+    """What the accessibility stage hands to the transition and scoring stages.
+
+    Attributes
+    ----------
+    inputs : AccessibilityInputs
+        Routing graph, snapped town halls and facilities, catalogue and snap rule (reused by
+        the transition indicators and by scenarios).
+    table : DataFrame
+        Indicators aligned on the study communes (the study rows of the territory):
+        ``town_hall_snap_m``, ``town_hall_snap_s``, ``town_hall_unsnapped``, the columns of
+        :func:`~geoattract.accessibility.category_accessibility` and, when the offer has
+        housing data, those of :func:`~geoattract.accessibility.housing_accessibility`.
+    """
+
+    inputs: AccessibilityInputs
+    table: pd.DataFrame
+
+
+def accessibility_table(
+    inputs: AccessibilityInputs,
+    housing: pd.DataFrame | None = None,
+    *,
+    housing_threshold_min: float = HOUSING_THRESHOLD_MIN,
+    verbose: bool = False,
+) -> pd.DataFrame:
+    """Every accessibility indicator of the study communes.
+
+    Parameters
+    ----------
+    inputs : AccessibilityInputs
+        From :func:`~geoattract.accessibility.prepare_inputs`.
+    housing : DataFrame, optional
+        From :func:`geoattract.facilities.housing_table`; no housing columns without it.
+    housing_threshold_min : float
+        Catchment of the reachable housing-stock indicators (minutes).
+    verbose : bool
+        Progress bars.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the study rows of the territory: the town hall's snap distance, time and
+        flag (:data:`TOWN_HALL_COLUMNS`), then the category and housing indicators.
+    """
+    acc = category_accessibility(inputs, verbose=verbose)
+    snap = inputs.communes.loc[acc.index, list(TOWN_HALL_COLUMNS)].rename(columns=TOWN_HALL_COLUMNS)
+    parts = [snap, acc]
+    if housing is not None:
+        parts.append(housing_accessibility(inputs, housing, threshold_min=housing_threshold_min))
+    return pd.concat(parts, axis=1)
+
+
+def build_accessibility(
+    config: StudyConfig,
+    territory: gpd.GeoDataFrame,
+    network: RoadNetwork,
+    offer: Offer,
+    *,
+    verbose: bool = False,
+) -> Accessibility:
+    """Snap a study's town halls and facilities with its rule and compute its indicators.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The study; ``[accessibility] housing_threshold_min`` sets the housing catchment.
+    territory : GeoDataFrame
+        Study and buffer communes (:func:`geoattract.territory.load_territory`).
+    network : Network
+        The network stage's result: its ``graph`` and its ``snap_rule`` (from ``[network]``
+        of the study file for the graph's kind).
+    offer : Offer
+        From :func:`geoattract.facilities.build_offer`.
+    verbose : bool
+        Progress bars.
+
+    Returns
+    -------
+    Accessibility
+    """
+    inputs = prepare_inputs(
+        network.graph,
+        territory,
+        offer.facilities,
+        offer.catalogue,
+        snap_rule=network.snap_rule,
+    )
+    threshold = config.section("accessibility").get("housing_threshold_min", HOUSING_THRESHOLD_MIN)
+    table = accessibility_table(
+        inputs, offer.housing, housing_threshold_min=threshold, verbose=verbose
+    )
+    return Accessibility(inputs=inputs, table=table)
