@@ -3,16 +3,6 @@
 from __future__ import annotations
 
 from geoattract.accessibility.catchment import PER_INHABITANTS, category_e2sfca, e2sfca
-from geoattract.accessibility.decay import (
-    APL_BREAKS_MIN,
-    APL_WEIGHTS,
-    Decay,
-    decay_from_config,
-    flat_decay,
-    gaussian_decay,
-    linear_decay,
-    step_decay,
-)
 from geoattract.accessibility.housing import housing_accessibility
 from geoattract.accessibility.inputs import (
     TOWN_HALL_SOURCES,
@@ -26,6 +16,16 @@ from geoattract.accessibility.stage import (
     Accessibility,
     accessibility_table,
     build_accessibility,
+)
+from geoattract.facilities.decay import (
+    APL_BREAKS_MIN,
+    APL_WEIGHTS,
+    Decay,
+    decay_from_config,
+    flat_decay,
+    gaussian_decay,
+    linear_decay,
+    step_decay,
 )
 
 __all__ = [

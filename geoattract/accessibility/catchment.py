@@ -18,9 +18,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from geoattract.accessibility.decay import Decay, decay_from_config
 from geoattract.accessibility.inputs import AccessibilityInputs
 from geoattract.errors import DataError
+from geoattract.facilities.decay import Decay, decay_from_config
 
 logger = logging.getLogger(__name__)
 

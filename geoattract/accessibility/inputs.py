@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -20,12 +20,9 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.io import require_columns
+from geoattract.facilities import Catalogue
 from geoattract.network.snapping import SnapRule
-
-if TYPE_CHECKING:
-    # type-only: geoattract.facilities.catalogue imports geoattract.accessibility.decay
-    from geoattract.facilities import Catalogue
-    from geoattract.routing import RoutingGraph
+from geoattract.routing import RoutingGraph
 
 logger = logging.getLogger(__name__)
 

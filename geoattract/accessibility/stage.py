@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import geopandas as gpd
 import networkx as nx
@@ -13,11 +13,8 @@ from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_acce
 from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
 from geoattract.accessibility.metrics import category_accessibility
 from geoattract.config.study import StudyConfig
+from geoattract.facilities import Offer
 from geoattract.network.snapping import SnapRule
-
-if TYPE_CHECKING:
-    # type-only: geoattract.facilities.catalogue imports geoattract.accessibility.decay
-    from geoattract.facilities import Offer
 
 #: Columns of the snapped town halls in the accessibility table, by column of
 #: ``AccessibilityInputs.communes``.

@@ -26,9 +26,9 @@ import pyogrio
 
 from geoattract import settings
 from geoattract._util.io import read_csv, require_file
-from geoattract.accessibility.decay import Decay, decay_from_config
 from geoattract.config.study import Field, check_thresholds, load_toml, validate
 from geoattract.errors import ConfigError, DataError, format_values
+from geoattract.facilities.decay import Decay, decay_from_config
 from geoattract.facilities.housing import HousingSources, housing_sources
 
 logger = logging.getLogger(__name__)
@@ -107,9 +107,9 @@ class Category:
         ``"count"`` or the unit of the capacity columns (``"births"``, ``"seats"``...).
     thresholds_min : tuple of int
         Travel-time thresholds for counts and isochrones.
-    decay : geoattract.accessibility.decay.Decay
+    decay : geoattract.facilities.decay.Decay
         E2SFCA distance decay (callable on minutes), built from ``decay_spec`` by
-        :func:`geoattract.accessibility.decay.decay_from_config`.
+        :func:`geoattract.facilities.decay.decay_from_config`.
     decay_spec : mapping
         The decay table as written in the catalogue.
     optional : bool
@@ -348,7 +348,7 @@ _CATALOGUE_SCHEMA = {
 
 
 def _build_decay(raw: Mapping[str, Any], source: Path, key: str) -> tuple[Decay, dict[str, Any]]:
-    """Validate a decay table and build it with :func:`geoattract.accessibility.decay.decay_from_config`."""
+    """Validate a decay table and build it with :func:`geoattract.facilities.decay.decay_from_config`."""
     spec = {k: v for k, v in raw.items() if v is not None}
     if spec["type"] == "step":
         breaks, weights = spec.get("breaks_min"), spec.get("weights")

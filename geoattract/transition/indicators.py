@@ -964,7 +964,8 @@ RAIL_CATCHMENT_MIN = 45
 
 def _charging_points(ev: gpd.GeoDataFrame) -> np.ndarray:
     """Charging points per station; a station of unknown size counts as one point (it exists),
-    logged."""
+    logged.
+    """
     pts = ev["nbre_pdc"].to_numpy(float)
     missing = np.isnan(pts)
     if missing.any():
