@@ -22,6 +22,7 @@ import pandas as pd
 from geoattract.errors import ConfigError, DataError
 from geoattract.scoring.config import AGGREGATIONS, ScoringConfig, check_weights
 from geoattract.scoring.model import (
+    ScoreModel,
     base_design,
     evaluate_model,
     prepare_model,
@@ -108,6 +109,21 @@ def rank_scores(scores: pd.Series, codes: pd.Series) -> pd.Series:
     return pd.Series(r, index=scores.index).astype("Int64")
 
 
+def _deterministic(
+    indicators_df: pd.DataFrame,
+    config: ScoringConfig,
+    profile: str,
+    fit_on: pd.DataFrame | None,
+) -> tuple[ScoreModel, np.ndarray, np.ndarray]:
+    """Evaluate a profile with the configured method: its model, pillar and composite scores."""
+    model = prepare_model(
+        indicators_df, config, profile, [config.method["normalisation"]], False, fit_on
+    )
+    design = base_design(model, geometric=config.method["aggregation"] == "geometric")
+    pil, comp = evaluate_model(model, design)
+    return model, pil, comp
+
+
 def pillar_scores(
     indicators_df: pd.DataFrame,
     config: ScoringConfig,
@@ -133,11 +149,7 @@ def pillar_scores(
         Aligned on ``indicators_df.index``; NaN where less than ``min_weight_share`` of the
         pillar's indicator weight is available.
     """
-    model = prepare_model(
-        indicators_df, config, profile, [config.method["normalisation"]], False, fit_on
-    )
-    design = base_design(model, geometric=config.method["aggregation"] == "geometric")
-    pil, _ = evaluate_model(model, design)
+    model, pil, _ = _deterministic(indicators_df, config, profile, fit_on)
     return pd.DataFrame(
         pil[0], index=indicators_df.index, columns=[f"pillar_{p}" for p in model.pillars]
     )
@@ -180,11 +192,7 @@ def composite_scores(
     DataError
         Missing ``code`` or indicator column (the message lists the available columns).
     """
-    model = prepare_model(
-        indicators_df, config, profile, [config.method["normalisation"]], False, fit_on
-    )
-    design = base_design(model, geometric=config.method["aggregation"] == "geometric")
-    pil, comp = evaluate_model(model, design)
+    model, pil, comp = _deterministic(indicators_df, config, profile, fit_on)
     out = pd.DataFrame(index=indicators_df.index)
     out[f"score_{profile}"] = comp[0]
     out[f"rank_{profile}"] = pd.Series(

@@ -100,7 +100,7 @@ class FacilityChange:
     name: str = "Nouvel équipement (scénario)"
 
     def __str__(self) -> str:
-        """Write the edit as on the command line, e.g. ``add gp:47157:2``."""
+        """Write the edit as on the command line, e.g. ``add gp:<code>:2``."""
         cap = "" if self.capacity is None else f":{self.capacity:g}"
         return f"{self.action} {self.category}:{self.code}{cap}"
 
@@ -108,8 +108,8 @@ class FacilityChange:
 def parse_change(text: str, action: str) -> FacilityChange:
     """Parse ``CATEGORY:CODE[:CAPACITY]`` as given on the command line.
 
-    Examples: ``gp:47157:3`` (three GPs in commune 47157), ``maternity:47323`` (the
-    maternity unit of commune 47323, removed whole).
+    Examples: ``gp:<code>:3`` (three GPs in the commune of INSEE code ``<code>``),
+    ``maternity:<code>`` (the maternity units of the commune, removed whole).
 
     Raises
     ------
@@ -120,7 +120,7 @@ def parse_change(text: str, action: str) -> FacilityChange:
     if not m:
         raise DataError(
             f"scenario change {text!r}: expected CATEGORY:CODE[:CAPACITY] with a 5-character "
-            f"INSEE code, e.g. gp:47157:2"
+            f"INSEE code, e.g. gp:<code>:2"
         )
     cap = m["capacity"]
     if cap is not None and not float(cap) > 0:
