@@ -52,13 +52,32 @@ class ScenarioInputs(Protocol):
     ``catalogue``, the ``snap_rule`` (:class:`geoattract.network.SnapRule`) and ``snap``.
     """
 
-    rg: Any
-    communes: pd.DataFrame
-    facilities: gpd.GeoDataFrame
-    catalogue: Any
-    snap_rule: Any
+    @property
+    def rg(self) -> Any:
+        """Routing structure."""
+        ...
 
-    def snap(self, points: Any, *, ids: Any = None, on_far: str = "flag") -> pd.DataFrame:
+    @property
+    def communes(self) -> pd.DataFrame:
+        """Territory rows with ``in_study``, ``node``, ``snap_s``, ``too_far``."""
+        ...
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """Snapped facilities (``category``, ``code``, ``capacity``, ``node``, ``snap_s``…)."""
+        ...
+
+    @property
+    def catalogue(self) -> Any:
+        """Facility catalogue (``ids``)."""
+        ...
+
+    @property
+    def snap_rule(self) -> Any:
+        """The snapping rule (``intra_commune_m``, ``access_time_s``)."""
+        ...
+
+    def snap(self, points: Any, *, on_far: Any = ...) -> pd.DataFrame:
         """Snap points (``node``, ``snap_distance_m``, ``snap_time_s``, ``too_far``)."""
         ...
 

@@ -71,10 +71,17 @@ class SnappedInputs(Protocol):
     ``too_far``, and ``snap``, which snaps more points with the stage's own snapping rule.
     """
 
-    rg: Any
-    communes: pd.DataFrame
+    @property
+    def rg(self) -> Any:
+        """Routing structure (:class:`geoattract.routing.RoutingGraph`)."""
+        ...
 
-    def snap(self, points: Any, *, ids: Any = None, on_far: str = "flag") -> pd.DataFrame:
+    @property
+    def communes(self) -> pd.DataFrame:
+        """Territory rows with ``in_study``, ``node``, ``snap_s``, ``too_far``."""
+        ...
+
+    def snap(self, points: Any) -> pd.DataFrame:
         """Snap points (``node``, ``snap_distance_m``, ``snap_time_s``, ``too_far``)."""
         ...
 
