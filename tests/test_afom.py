@@ -6,16 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoattract.errors import DataError
-from geoattract.scoring.afom import (
+from geoattract import settings
+from geoattract._util.ranks import percentile_rank
+from geoattract.errors import ConfigError, DataError
+from geoattract.scoring import (
     AFOM_COLUMNS,
     afom_epci,
     afom_sentences,
     afom_table,
     format_value_fr,
-    performance_percentile,
+    load_scoring_config,
+    scoring_config_from_dict,
 )
-from geoattract.scoring.core import load_scoring_config, scoring_config_from_dict
 
 
 def doc() -> dict:
@@ -99,11 +101,13 @@ def communes() -> pd.DataFrame:
 def test_percentile_by_hand():
     # lower is better, times 1..8: worse = number of longer times, p = 100 (worse + 1/2) / 8
     # 1 min -> 7.5/8 = 93.75 ; 2 -> 81.25 ; 3 -> 68.75 ; ... ; 8 -> 0.5/8 = 6.25
-    p = performance_percentile(pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8]), "lower_is_better")
+    p = percentile_rank(pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8]), "lower_is_better")
     assert p.tolist() == [93.75, 81.25, 68.75, 56.25, 43.75, 31.25, 18.75, 6.25]
     # ties: six zeros share worse = 0, equal = 6 -> 100 x 3 / 8 = 37.5 ; 1 -> 6.5/8 ; 2 -> 7.5/8
-    q = performance_percentile(pd.Series([0.0, 0, 0, 0, 0, 0, 1, 2, np.nan]), "higher_is_better")
+    q = percentile_rank(pd.Series([0.0, 0, 0, 0, 0, 0, 1, 2, np.nan]), "higher_is_better")
     assert q.tolist()[:8] == [37.5] * 6 + [81.25, 93.75] and np.isnan(q.iloc[8])
+    with pytest.raises(ConfigError, match="unknown direction 'up'"):
+        percentile_rank(pd.Series([1.0]), "up")
 
 
 def test_quartile_rule_by_hand():
@@ -177,7 +181,7 @@ def test_format_value_fr():
 
 
 def test_shipped_afom_rules_validate():
-    cfg = load_scoring_config()
+    cfg = load_scoring_config(settings.config_folder / "scoring.toml")
     kinds = {r["indicator"] for r in cfg.afom["opportunites"]}
     assert {"tr_pvd", "tr_rail_time_min", "tr_organic_farmland"} <= kinds
     assert {"tr_climate_tx35_delta", "env_drought", "env_impervious"} <= {

@@ -2,34 +2,174 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import pandas as pd
 import pytest
 
 from geoattract.errors import DataError
-from geoattract.scoring.scenario import FacilityChange, parse_change, run_scenario
+from geoattract.scoring import (
+    FacilityChange,
+    Scores,
+    build_scores,
+    parse_change,
+    run_scenario,
+    validate_changes,
+)
+from geoattract.transition import TransitionIndicators, build_transition
 
-pytestmark = pytest.mark.slow
+
+@dataclass(frozen=True)
+class StudyParts:
+    """The typed stage results a scenario reuses."""
+
+    territory: Any
+    accessibility: Any
+    transition: TransitionIndicators
+    scores: Scores
+
+
+@dataclass(frozen=True)
+class _Accessibility:
+    inputs: Any
+    table: pd.DataFrame
+
+
+def _with_snap_rule(inputs, rule):
+    """The accessibility inputs with their snapping rule (``AccessibilityInputs.snap_rule``)."""
+    if "snap_rule" in {f.name for f in fields(inputs)}:
+        return inputs
+
+    @dataclass
+    class Inputs(type(inputs)):
+        snap_rule: Any = field(default=None)
+
+    return Inputs(**{f.name: getattr(inputs, f.name) for f in fields(inputs)}, snap_rule=rule)
+
+
+def _accessibility(config, territory):
+    """The accessibility stage's result, through its entry point when it exists."""
+    import geoattract.accessibility as acc_pkg
+
+    if hasattr(acc_pkg, "build_accessibility"):  # the typed stage entry points
+        from geoattract.facilities import build_offer
+        from geoattract.network import build_network
+
+        network = build_network(config, territory)
+        return acc_pkg.build_accessibility(
+            config, territory, network, build_offer(config, territory)
+        )
+    # the stage functions of the current pipeline (geoattract.app.pipeline)
+    from geoattract.accessibility import (
+        category_accessibility,
+        housing_accessibility,
+        prepare_inputs,
+    )
+    from geoattract.facilities.catalogue import housing_table, load_catalogue, load_facilities
+    from geoattract.network.graph import load_graph
+    from geoattract.network.snapping import SnapRule
+
+    G = load_graph("schematic", territory=territory)
+    rule = SnapRule.from_section(config.section("network"), schematic=True)
+    catalogue = load_catalogue(config.config_file("catalogue"), data_dir=config.data_dir)
+    fac = load_facilities(territory, catalogue, config.data_dir)
+    inputs = prepare_inputs(
+        G, territory, fac, catalogue, max_snap_m=rule.max_distance_m, snap_speed_kph=rule.speed_kph
+    )
+    acc = category_accessibility(inputs)
+    threshold = config.section("accessibility")["housing_threshold_min"]
+    housing = housing_accessibility(
+        inputs, housing_table(territory, config.data_dir), threshold_min=threshold
+    )
+    snap = inputs.communes.loc[acc.index, ["snap_m", "snap_s", "too_far"]].rename(
+        columns={
+            "snap_m": "town_hall_snap_m",
+            "snap_s": "town_hall_snap_s",
+            "too_far": "town_hall_unsnapped",
+        }
+    )
+    table = pd.concat([snap, acc, housing], axis=1)
+    return _Accessibility(_with_snap_rule(inputs, rule), table)
+
+
+@pytest.fixture(scope="module")
+def state(study_config, territory):
+    acc = _accessibility(study_config, territory)
+    transition = build_transition(study_config, territory, acc)
+    scores = build_scores(study_config, territory, acc, transition)
+    return StudyParts(territory, acc, transition, scores)
+
+
+def scenario(state, **kwargs):
+    return run_scenario(
+        state.territory, state.accessibility, state.transition, state.scores, **kwargs
+    )
 
 
 def test_parse_change():
     assert parse_change("gp:47157:2", "add") == FacilityChange("gp", "47157", "add", 2.0)
     assert parse_change("maternity:47323", "remove").capacity is None
+    assert str(parse_change("gp:47157:2", "add")) == "add gp:47157:2"
     with pytest.raises(DataError, match="CATEGORY:CODE"):
         parse_change("gp-47157", "add")
     with pytest.raises(DataError, match="capacity must be > 0"):
         parse_change("gp:47001:0", "add")
 
 
+def test_edits_are_refused_at_the_door(study_config, territory):
+    # the checks a command runs before the study: no routing, no scoring
+    from geoattract.facilities.catalogue import load_catalogue
+
+    catalogue = load_catalogue(
+        study_config.config_file("catalogue"), data_dir=study_config.data_dir
+    )
+    t0 = time.perf_counter()
+    with pytest.raises(
+        DataError, match=r"^scenario \(add gp:47999:2\): unknown commune code '47999'"
+    ):
+        validate_changes([parse_change("gp:47999:2", "add")], catalogue, territory)
+    with pytest.raises(DataError, match=r"unknown category 'gpp'"):
+        validate_changes([FacilityChange("gpp", "47001")], catalogue, territory)
+    with pytest.raises(DataError, match="nothing to do"):
+        validate_changes([], catalogue, territory)
+    assert time.perf_counter() - t0 < 1.0
+    # the table of facilities also checks that a removal has something to remove
+    fac = pd.DataFrame({"category": ["gp"], "code": ["47001"], "capacity": [2.0]})
+    validate_changes([FacilityChange("gp", "47001", "remove", 2.0)], catalogue, territory, fac)
+    with pytest.raises(DataError, match="cannot remove 3 from 'gp' in 47001: capacity is 2"):
+        validate_changes([FacilityChange("gp", "47001", "remove", 3.0)], catalogue, territory, fac)
+
+
 def _commune_without_gp(state):
-    fac = state["inputs"].facilities
+    fac = state.accessibility.inputs.facilities
     with_gp = set(fac.loc[fac["category"] == "gp", "code"])
-    ind = state["indicators"]
+    ind = state.scores.indicators
     candidates = ind[~ind["code"].isin(with_gp)].sort_values("e2sfca_gp")
     return candidates.iloc[0]["code"]
 
 
-def test_new_gp_raises_access_and_never_lowers_health(study_state):
-    code = _commune_without_gp(study_state)
-    sc = run_scenario(study_state, add=[FacilityChange("gp", code, capacity=1)])
+@pytest.mark.slow
+def test_stage_results_are_typed_and_aligned(state, territory):
+    study = territory[territory["in_study"]]
+    assert state.transition.table.index.equals(study.index)
+    assert state.scores.indicators.index.equals(study.index)
+    assert state.scores.scores.index.equals(study.index)
+    assert state.transition.params.ev_category == "ev_charging"
+    assert state.transition.params.rail_category == "train_station"
+    assert "tr_ev_points_15min" in state.transition.table.columns
+    # an EPCI with communes in the buffer zone is flagged partial
+    epci = state.scores.epci.set_index("epci")
+    outside = set(territory.loc[~territory["in_study"] & territory["epci"].notna(), "epci"])
+    assert epci["partial"].to_dict() == {e: e in outside for e in epci.index}
+    assert set(state.scores.sensitivity["profile"]) == set(state.scores.config.profiles)
+
+
+@pytest.mark.slow
+def test_new_gp_raises_access_and_never_lowers_health(state):
+    code = _commune_without_gp(state)
+    sc = scenario(state, add=[FacilityChange("gp", code, capacity=1)])
     before = sc.indicators_before.set_index("code")
     after = sc.indicators_after.set_index("code")
     assert after.at[code, "e2sfca_gp"] > before.at[code, "e2sfca_gp"]
@@ -46,8 +186,24 @@ def test_new_gp_raises_access_and_never_lowers_health(study_state):
         assert contrib.to_numpy() == pytest.approx(ch["score_change"].to_numpy(), abs=1e-9)
 
 
-def test_closing_a_maternity_unit(study_state):
-    sc = run_scenario(study_state, remove=[FacilityChange("maternity", "47323", capacity=None)])
+@pytest.mark.slow
+def test_new_facility_at_the_town_hall_gets_the_intra_commune_leg(state):
+    code = _commune_without_gp(state)
+    sc = scenario(state, add=[FacilityChange("gp", code, capacity=1)])
+    row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
+    rule = state.accessibility.inputs.snap_rule
+    area = float(state.territory.set_index("code").geometry.area[code])
+    assert row["intra_commune_m"] == pytest.approx(
+        rule.intra_commune_factor * (area / 3.141592653589793) ** 0.5
+    )
+    assert row["snap_s"] == pytest.approx(
+        row["snap_m"] / (rule.speed_kph / 3.6) + row["intra_commune_m"] / (rule.speed_kph / 3.6)
+    )
+
+
+@pytest.mark.slow
+def test_closing_a_maternity_unit(state):
+    sc = scenario(state, remove=[FacilityChange("maternity", "47323", capacity=None)])
     before = sc.indicators_before.set_index("code")
     after = sc.indicators_after.set_index("code")
     # its own unit, at the town hall: the intra-commune leg of an 81 km² commune, 3.8 min
@@ -58,19 +214,21 @@ def test_closing_a_maternity_unit(study_state):
     assert (ch["pillar_health_change"] <= 1e-9).all()
 
 
-def test_scenario_errors(study_state):
+@pytest.mark.slow
+def test_scenario_errors(state):
     with pytest.raises(DataError, match="unknown category 'gpp'"):
-        run_scenario(study_state, add=[FacilityChange("gpp", "47001")])
+        scenario(state, add=[FacilityChange("gpp", "47001")])
     with pytest.raises(DataError, match="no 'maternity' facility in commune 47002"):
-        run_scenario(study_state, remove=[FacilityChange("maternity", "47002", capacity=None)])
+        scenario(state, remove=[FacilityChange("maternity", "47002", capacity=None)])
     with pytest.raises(DataError, match="nothing to do"):
-        run_scenario(study_state)
+        scenario(state)
 
 
-def test_new_station_moves_the_transition_pillar(study_state):
+@pytest.mark.slow
+def test_new_station_moves_the_transition_pillar(state):
     # Lagarrigue (47129) has no station; its rail time and service come from the network stage
-    before_t = study_state["indicators"].set_index("code").at["47129", "tr_rail_time_min"]
-    sc = run_scenario(study_state, add=[FacilityChange("train_station", "47129")])
+    before_t = state.scores.indicators.set_index("code").at["47129", "tr_rail_time_min"]
+    sc = scenario(state, add=[FacilityChange("train_station", "47129")])
     after = sc.indicators_after.set_index("code")
     assert after.at["47129", "time_train_station_min"] < 3
     assert after.at["47129", "tr_rail_time_min"] < before_t
@@ -80,9 +238,10 @@ def test_new_station_moves_the_transition_pillar(study_state):
     assert (ch["pillar_transition_change"] >= -1e-9).all()
 
 
-def test_gain_beyond_the_baseline_range_is_flagged(study_state):
+@pytest.mark.slow
+def test_gain_beyond_the_baseline_range_is_flagged(state):
     # 300 more GPs in Agen push its counts past the best baseline value: the capped gain is flagged
-    sc = run_scenario(study_state, add=[FacilityChange("gp", "47001", capacity=300)])
+    sc = scenario(state, add=[FacilityChange("gp", "47001", capacity=300)])
     ch = sc.changes["general"].set_index("code")
     assert ch.at["47001", "beyond_baseline_range"]
     assert ch["beyond_baseline_range"].dtype == bool

@@ -1,4 +1,4 @@
-"""Tests of geoattract.scoring.core: hand-computed scores, properties, validation, Monte Carlo, EPCI."""
+"""Tests of geoattract.scoring: hand-computed scores, properties, validation, Monte Carlo, EPCI."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from geoattract import settings as ga_settings
+from geoattract._util.ranks import percentile_rank
 from geoattract.errors import ConfigError, DataError
-from geoattract.scoring.core import (
-    DEFAULT_SCORING_CONFIG,
+from geoattract.scoring import (
     aggregate,
     composite_scores,
     epci_scores,
@@ -29,6 +30,9 @@ from geoattract.scoring.core import (
     sensitivity,
     winsorise,
 )
+
+#: The study's scoring configuration, shipped inside the package.
+SCORING_TOML = ga_settings.config_folder / "scoring.toml"
 
 # --------------------------------------------------------------------------------------------
 # the 3-commune x 3-indicator example
@@ -253,7 +257,7 @@ def test_low_coverage_indicator_left_out(caplog):
     df["i3"] = [np.nan, np.nan, 4.0]
     doc = small_doc()
     doc["method"]["min_coverage"] = 0.5
-    with caplog.at_level(logging.WARNING, logger="geoattract.scoring.core"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.scoring.model"):
         out = composite_scores(df, scoring_config_from_dict(doc), "p")
     assert "i3" in caplog.text
     assert out.attrs["indicators"] == ["i1", "i2"]
@@ -394,13 +398,9 @@ def test_minmax_invariant_to_units(df, agg, a, b, col):
 
 @settings(max_examples=80, deadline=None)
 @given(tables(allow_nan=True, min_rows=1), METHODS, AGGS, st.sampled_from([0.3, 0.5, 1.0]))
-def test_scores_within_0_100_and_ranks_permutation(df, method, agg, share):
+def test_ranks_are_a_permutation_ordered_by_score(df, method, agg, share):
     out = composite_scores(df, _cfg(method, agg, share), "p")
     s = out["score_p"].dropna()
-    assert ((s >= 0) & (s <= 100)).all()
-    for c in ("pillar_a_p", "pillar_b_p"):
-        p = out[c].dropna()
-        assert ((p >= 0) & (p <= 100)).all()
     ranks = out["rank_p"].dropna().astype(int)
     assert sorted(ranks) == list(range(1, len(s) + 1))
     assert out["rank_p"].isna().equals(out["score_p"].isna())
@@ -474,7 +474,7 @@ def test_epci_scores_population_weighted_by_hand():
 
 @pytest.fixture(scope="module")
 def shipped():
-    return load_scoring_config()
+    return load_scoring_config(SCORING_TOML)
 
 
 def synthetic(cfg, n=40, seed=3) -> pd.DataFrame:
@@ -498,8 +498,8 @@ def synthetic(cfg, n=40, seed=3) -> pd.DataFrame:
     return df
 
 
-def test_scoring_toml_loads_and_validates(shipped):
-    assert DEFAULT_SCORING_CONFIG.name == "scoring.toml"
+def test_scoring_toml_loads_and_validates(shipped, study_config):
+    assert study_config.config_file("scoring") == SCORING_TOML.resolve()
     assert set(shipped.profiles) == {
         "general",
         "jeunes",
@@ -518,12 +518,6 @@ def test_scoring_toml_loads_and_validates(shipped):
     }
     for name, prof in shipped.profiles.items():
         assert len(prof["rationale"]) > 80, name
-        assert all(w >= 0 for w in prof["pillars"].values())
-    assert (
-        shipped.method["normalisation"] == "minmax"
-        and shipped.method["aggregation"] == "arithmetic"
-    )
-    assert shipped.method["winsorise"] == []
     ind_w, pil_w = shipped.profile_weights("familles")
     assert ind_w["time_school_primary_min"] > ind_w["time_bakery_min"]
     assert shipped.montecarlo["threshold_alternatives"]["count_gp_20min"] == [
@@ -533,7 +527,7 @@ def test_scoring_toml_loads_and_validates(shipped):
 
 
 def test_bad_toml_names_key(tmp_path):
-    text = DEFAULT_SCORING_CONFIG.read_text(encoding="utf-8").replace(
+    text = SCORING_TOML.read_text(encoding="utf-8").replace(
         'normalisation = "minmax"', 'normalisation = "softmax"'
     )
     p = tmp_path / "scoring.toml"
@@ -630,3 +624,63 @@ def test_zscore_of_a_tiny_spread_does_not_underflow():
     np.testing.assert_allclose(tiny, unit)
     # n = 2: z = ±1/√2 → 50 ± 50·0.7071/3
     np.testing.assert_allclose(unit, [50 - 50 * np.sqrt(0.5) / 3, 50 + 50 * np.sqrt(0.5) / 3])
+
+
+# --------------------------------------------------------------------------------------------
+# units, directions, labels, the one percentile-rank rule
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["minmax", "zscore", "rank", "distance_to_reference"])
+@pytest.mark.parametrize("factor", [60.0, 1000.0])
+def test_a_unit_change_leaves_scores_unchanged(method, factor):
+    # minutes -> seconds (x 60) or km -> m (x 1000) on every indicator: every method is
+    # scale-free (distance_to_reference too, its reference being then the scaled mean)
+    doc = small_doc(normalisation=method)
+    for spec in doc["indicators"].values():
+        spec.pop("reference", None)
+    cfg = scoring_config_from_dict(doc)
+    df = small_df()
+    scaled = df.assign(**{c: df[c] * factor for c in ("i1", "i2", "i3")})
+    a = composite_scores(df, cfg, "p")
+    b = composite_scores(scaled, cfg, "p")
+    np.testing.assert_allclose(b["score_p"], a["score_p"], rtol=1e-12)
+    assert b["rank_p"].tolist() == a["rank_p"].tolist()
+
+
+def test_scores_move_with_each_indicator_in_its_direction():
+    # minmax, arithmetic: B (i1 = 20) scores 41.346; raising i1 (higher is better) to 25 adds
+    # 0.5 x 25 = 12.5 points of pillar a, lowering i2 (lower is better) from 10 to 5 adds
+    # 0.5 x 0.5 x 50 = 12.5 points; the opposite moves take them away
+    cfg = scoring_config_from_dict(small_doc())
+    base = composite_scores(small_df(), cfg, "p").loc[11, "score_p"]
+    assert base == pytest.approx((50 + (50 + 200 / 13) / 2) / 2)
+    for col, value, delta in (("i1", 25.0, 12.5), ("i1", 15.0, -12.5), ("i2", 5.0, 12.5)):
+        df = small_df()
+        df.loc[11, col] = value
+        after = composite_scores(df, cfg, "p").loc[11, "score_p"]
+        assert after - base == pytest.approx(delta), (col, value)
+
+
+def test_labels_come_from_the_configuration():
+    cfg = scoring_config_from_dict(small_doc())
+    assert cfg.indicator_label("i2") == "indicateur 2"
+    assert cfg.pillar_label("b") == "B"
+    assert cfg.profile_label("p") == "P"
+    assert cfg.indicator_label("time_gym_min", default="time_gym_min") == "time_gym_min"
+    with pytest.raises(ConfigError, match="unknown indicator 'i9'"):
+        cfg.indicator_label("i9")
+
+
+def test_rank_normalisation_and_afom_percentile_count_the_same_way():
+    # 7 values with ties, lower is better: the rank normalisation (mid-rank on an n - 1 scale)
+    # is the AFOM percentile p = 100 (worse + equal / 2) / n rescaled: 100 (p n / 100 - 1/2) / (n - 1)
+    s = pd.Series([4.0, 1.0, 4.0, 9.0, 2.0, 4.0, 7.0], name="t")
+    p = percentile_rank(s, "lower_is_better")
+    # 1 -> 6 worse -> 100 x 6.5 / 7 ; the three 4s -> 2 worse, 3 equal -> 100 x 3.5 / 7 = 50
+    assert p.tolist() == pytest.approx(
+        [50.0, 100 * 6.5 / 7, 50.0, 100 * 0.5 / 7, 100 * 5.5 / 7, 50.0, 100 * 1.5 / 7]
+    )
+    n = len(s)
+    expected = 100 * (p * n / 100 - 0.5) / (n - 1)
+    np.testing.assert_allclose(normalise(s, "rank", "lower_is_better"), expected, atol=1e-12)

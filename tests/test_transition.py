@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -15,11 +16,11 @@ import shapely
 
 from geoattract import settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
-from geoattract.transition.indicators import (
-    DEFAULT_REGISTRY,
+from geoattract.transition import (
     Indicator,
     ev_charging_points,
     load_indicator_registry,
+    load_point_sources,
     raster_indicators,
     registry_table,
     table_indicators,
@@ -28,6 +29,9 @@ from geoattract.transition.indicators import (
 )
 
 DATA = settings.repo_root.parent / "shared" / "data" / "lot-et-garonne"
+#: The study's registry, shipped inside the package.
+REGISTRY = settings.config_folder / "indicators.toml"
+SOURCES = load_point_sources(REGISTRY)
 ENV_CSV = "indicators/environment_health_social_communes_47.csv"
 REF_TIF = "climate/drias2020_ALADIN63_CNRM-CM5_REF_heat_dep47buffer_8km_EPSG27572.tif"
 RCP_TIF = "climate/drias2020_ALADIN63_CNRM-CM5_RCP45_H1_heat_dep47buffer_8km_EPSG27572.tif"
@@ -40,7 +44,7 @@ def study_communes(territory: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def indicators(territory):
-    return transition_indicators(territory, data_dir=DATA)
+    return transition_indicators(territory, REGISTRY, DATA)
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -58,17 +62,56 @@ REQUIRED_IDS = {
 }
 
 
-def test_default_registry_has_the_required_indicators():
-    reg = load_indicator_registry()
+def test_study_registry_has_the_required_indicators():
+    reg = load_indicator_registry(REGISTRY)
     by_pillar = {p: {i.id for i in reg if i.pillar == p} for p in REQUIRED_IDS}
     for pillar, ids in REQUIRED_IDS.items():
         assert ids <= by_pillar[pillar]
     table = registry_table(reg)
     assert "tr_climate_tx35_delta" in table.index and "env_forest_cover" in table.index
-    assert table.loc["env_impervious", "direction"] == "lower_is_better"
-    assert table.loc["env_forest_cover", "column"] == "Couvert Forestier"
-    assert table.loc["tr_climate_heatwave_delta", "column"] == "NORTXHWD"
     assert table["unit"].str.len().gt(0).all() and table["vintage"].str.len().gt(0).all()
+
+
+def test_registry_table_by_hand():
+    # a table indicator shows its column, a raster its band; the index is the output column
+    table_ind = Indicator(
+        id="forest",
+        label_fr="Forêt",
+        label_en="Forest",
+        pillar="environment",
+        kind="table",
+        source="t.csv",
+        unit="%",
+        direction="higher_is_better",
+        vintage="2022",
+        column="Couvert",
+        code_column="code",
+    )
+    raster_ind = replace(
+        table_ind, id="heat", pillar="transition", kind="raster", column=None, band="TX35"
+    )
+    table = registry_table([table_ind, raster_ind])
+    assert list(table.index) == ["env_forest", "tr_heat"]
+    assert table["column"].tolist() == ["Couvert", "TX35"]
+    assert table["pillar"].tolist() == ["environment", "transition"]
+
+
+def test_point_sources_of_the_study_and_missing_table(tmp_path):
+    assert SOURCES.rail.passengers_column() == "Total Voyageurs 2019"
+    assert SOURCES.rail.passengers_column(2020) == "Total Voyageurs 2020"
+    assert SOURCES.ev_charging.power_per_kw == 1000.0
+    reg = write_registry(tmp_path, [{}])
+    with pytest.raises(ConfigError, match=r"missing table \[ev_charging\]"):
+        load_point_sources(reg)
+    text = (tmp_path / "indicators.toml").read_text()
+    bad = text + '[ev_charging]\nfile = "x.geojson"\nvintage = "v"\nid_column = "id"\n'
+    with pytest.raises(ConfigError, match=r"missing key 'ev_charging\.points_column'"):
+        load_point_sources(write_registry(tmp_path, bad))
+
+
+def test_data_folder_is_required(territory):
+    with pytest.raises(DataError, match="data_dir is required"):
+        table_indicators(territory, REGISTRY, None)
 
 
 ENTRY = """
@@ -189,7 +232,7 @@ def test_table_join_flags_missing_and_reports_unmatched_codes(tmp_path, caplog):
         .replace("code_insee", "insee")
         + 'sep = ","\n',
     )
-    with caplog.at_level(logging.WARNING, logger="geoattract.transition.indicators"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.transition.report"):
         out = table_indicators(tiny_territory(), reg, data)
     assert list(out.index) == [10, 11, 12]
     assert out["env_v"].iloc[0] == 12.5
@@ -298,7 +341,7 @@ def test_table_values_match_the_source_file(indicators, territory):
 
 
 def test_ev_charging_points_real_file(territory):
-    ev = ev_charging_points(DATA, communes=territory)
+    ev = ev_charging_points(SOURCES.ev_charging, DATA, territory)
     assert ev.crs.to_epsg() == 2154
     assert ev["nbre_pdc"].dtype == np.int64 and (ev["nbre_pdc"] >= 1).all()
     # ids left duplicated are exactly the ones reported as listed at distinct places
@@ -337,7 +380,8 @@ def test_ev_duplicates_dropped_and_outside_station_kept(tmp_path):
         geometry=[shapely.box(0.50, 44.30, 0.51, 44.31), shapely.box(0.51, 44.30, 0.52, 44.31)],
         crs="EPSG:4326",
     )
-    ev = ev_charging_points(DATA, path=path, communes=communes)
+    source = replace(SOURCES.ev_charging, file=str(path))
+    ev = ev_charging_points(source, DATA, communes)
     assert ev["station_id"].tolist() == ["A", "B", "C"]
     assert ev["nbre_pdc"].tolist() == [2, 4, 1]
     assert ev["power_kw"].tolist() == [50.0, 7.4, 3.7]  # the higher power of the two A records
@@ -347,11 +391,11 @@ def test_ev_duplicates_dropped_and_outside_station_kept(tmp_path):
     gj["features"][2]["properties"]["nbre_pdc"] = "2.5"
     path.write_text(json.dumps(gj))
     with pytest.raises(DataError, match=r"nbre_pdc.*'2.5'"):
-        ev_charging_points(DATA, path=path, communes=communes)
+        ev_charging_points(source, DATA, communes)
 
 
 def test_train_stations_join_ridership_on_normalised_uic():
-    st = train_stations(DATA)
+    st = train_stations(SOURCES.rail, DATA)
     agen = st.set_index("uic").loc["87586008"]  # "0087586008" in the station file
     assert agen["code"] == "47001" and agen["drg_segment"] == "A"
     assert agen["ridership"] == 1_211_323  # Total Voyageurs 2019 in the ridership file
@@ -368,9 +412,81 @@ def test_train_stations_join_ridership_on_normalised_uic():
     assert st["ridership_missing"].sum() == 1
     assert (st.loc[~st["ridership_missing"], "service_weight"] >= 0).all()
     with pytest.raises(DataError, match=r"Total Voyageurs 2030.*available"):
-        train_stations(DATA, year=2030)
+        train_stations(SOURCES.rail, DATA, year=2030)
 
 
-def test_default_registry_path_is_in_the_repository():
-    assert DEFAULT_REGISTRY == settings.config_folder / "indicators.toml"
-    assert DEFAULT_REGISTRY.is_file()
+def test_study_registry_ships_in_the_package(study_config):
+    assert study_config.config_file("indicators") == REGISTRY.resolve()
+    assert REGISTRY.is_file()
+
+
+# --- network indicators on a hand-made line graph --------------------------------------------
+
+
+class LineInputs:
+    """Four nodes 1 km apart on a line, 60 s per edge both ways; access legs at 36 km/h."""
+
+    def __init__(self):
+        from geoattract.network.snapping import SnapRule
+        from geoattract.routing import routing_graph_from_arrays
+
+        u = np.array([0, 1, 1, 2, 2, 3])
+        v = np.array([1, 0, 2, 1, 3, 2])
+        self.rg = routing_graph_from_arrays(
+            u,
+            v,
+            np.full(6, 60.0),
+            x=np.array([0.0, 1000.0, 2000.0, 3000.0]) + 500_000.0,
+            y=np.full(4, 6_400_000.0),
+            node_ids=np.array([0, 1, 2, 3]),
+        )
+        self.rule = SnapRule(max_distance_m=500.0, speed_kph=36.0)
+        # A at node 0, B at node 3 with a 30 s access leg, C not snapped
+        self.communes = pd.DataFrame(
+            {
+                "code": ["99001", "99002", "99003"],
+                "in_study": [True, True, True],
+                "node": pd.array([0, 3, pd.NA], dtype="Int64"),
+                "snap_s": [0.0, 30.0, np.nan],
+                "too_far": [False, False, True],
+            },
+            index=[5, 6, 7],
+        )
+
+    def snap(self, points, *, ids=None, on_far="flag"):
+        nodes = pd.DataFrame({"x": self.rg.x, "y": self.rg.y}, index=self.rg.node_ids)
+        return self.rule.snap(nodes, points, ids=ids, on_far=on_far)
+
+
+def _points(xy, **columns):
+    geom = [shapely.Point(500_000.0 + x, 6_400_000.0 + y) for x, y in xy]
+    return gpd.GeoDataFrame(columns, geometry=geom, crs="EPSG:2154")
+
+
+def test_network_indicators_by_hand():
+    from geoattract.transition import network_indicators
+
+    # EV: 4 points at node 1; 2 points 100 m off node 3 (10 s access leg)
+    ev = _points([(1000, 0), (3000, 100)], nbre_pdc=[4, 2])
+    # stations: S1 at node 2 (weight 6), S2 50 m off node 0 (5 s, unknown ridership),
+    # S3 at node 3 but closed
+    st = _points(
+        [(2000, 0), (0, 50), (3000, 0)],
+        service_weight=[6.0, np.nan, 9.0],
+        active=[True, True, False],
+    )
+    out = network_indicators(LineInputs(), ev, st, ev_threshold_min=2, rail_catchment_min=3)
+    # A: EV at node 1 in 60 s, the other at 180 + 10 s; 4 points within 120 s
+    # B: EV 30 + 10 = 40 s, the other 30 + 120 = 150 s; 2 points within 120 s
+    assert out["tr_ev_time_min"].iloc[:2].tolist() == pytest.approx([1.0, 40 / 60])
+    assert out["tr_ev_points_2min"].iloc[:2].tolist() == [4, 2]
+    # rail, S3 closed: A reaches S2 in 5 s, S1 in 120 s; B reaches S1 in 30 + 60 = 90 s
+    assert out["tr_rail_time_min"].iloc[:2].tolist() == pytest.approx([5 / 60, 1.5])
+    # service within 180 s: A 6 (1 - 120/180) = 2 (S2 unknown adds nothing: partial);
+    # B 6 (1 - 90/180) = 3 (S2 at 30 + 180 + 5 s is out of the catchment: not partial)
+    assert out["tr_rail_service"].iloc[:2].tolist() == pytest.approx([2.0, 3.0])
+    assert out["tr_rail_service_partial"].tolist() == [True, False, False]
+    # C (town hall not snapped): NaN and flagged everywhere
+    for col in ("tr_ev_time_min", "tr_ev_points_2min", "tr_rail_time_min", "tr_rail_service"):
+        assert np.isnan(out.loc[7, col]) and out.loc[7, f"{col}_missing"], col
+        assert not out.loc[[5, 6], f"{col}_missing"].any(), col

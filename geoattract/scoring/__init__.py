@@ -1,4 +1,8 @@
-"""Stage 7, composite scores: normalisation, aggregation, uncertainty, sensitivity, AFOM and what-if scenarios."""
+"""Stage 7, composite scores: normalisation, aggregation, uncertainty, sensitivity, EPCI, AFOM and what-if scenarios.
+
+The pipeline calls :func:`build_scores`, which returns a :class:`Scores`;
+:func:`run_scenario` reuses a finished study's typed results.
+"""
 
 from __future__ import annotations
 
@@ -9,57 +13,67 @@ from geoattract.scoring.afom import (
     afom_sentences,
     afom_table,
     format_value_fr,
-    performance_percentile,
 )
-from geoattract.scoring.core import (
-    AGGREGATIONS,
-    DIRECTIONS,
-    NORMALISATIONS,
-    ScoringConfig,
+from geoattract.scoring.aggregate import (
+    REFERENCE_PROFILE,
     aggregate,
     composite_scores,
-    epci_scores,
-    load_scoring_config,
-    monte_carlo_all_profiles,
-    monte_carlo_ranks,
-    normalise,
     pillar_scores,
     rank_scores,
     score_all_profiles,
     score_changes,
-    scoring_config_from_dict,
-    sensitivity,
-    winsorise,
 )
+from geoattract.scoring.config import (
+    AGGREGATIONS,
+    NORMALISATIONS,
+    ScoringConfig,
+    load_scoring_config,
+    scoring_config_from_dict,
+)
+from geoattract.scoring.epci import epci_scores
+from geoattract.scoring.model import usable_indicators
+from geoattract.scoring.normalise import normalise, winsorise
 from geoattract.scoring.scenario import (
     FacilityChange,
     ScenarioResult,
     parse_change,
     run_scenario,
+    validate_changes,
+)
+from geoattract.scoring.stage import IDENTITY_COLUMNS, Scores, build_scores, indicator_table
+from geoattract.scoring.uncertainty import (
+    MC_QUANTILES,
+    monte_carlo_all_profiles,
+    monte_carlo_ranks,
+    sensitivity,
 )
 
 __all__ = [
     "AFOM_COLUMNS",
     "AFOM_KINDS",
     "AGGREGATIONS",
-    "DIRECTIONS",
-    "FacilityChange",
+    "IDENTITY_COLUMNS",
+    "MC_QUANTILES",
     "NORMALISATIONS",
+    "REFERENCE_PROFILE",
+    "FacilityChange",
     "ScenarioResult",
+    "Scores",
     "ScoringConfig",
     "afom_epci",
     "afom_sentences",
     "afom_table",
     "aggregate",
+    "build_scores",
     "composite_scores",
     "epci_scores",
     "format_value_fr",
+    "indicator_table",
     "load_scoring_config",
     "monte_carlo_all_profiles",
     "monte_carlo_ranks",
     "normalise",
     "parse_change",
-    "performance_percentile",
     "pillar_scores",
     "rank_scores",
     "run_scenario",
@@ -67,5 +81,7 @@ __all__ = [
     "score_changes",
     "scoring_config_from_dict",
     "sensitivity",
+    "usable_indicators",
+    "validate_changes",
     "winsorise",
 ]

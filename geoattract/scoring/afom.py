@@ -5,9 +5,10 @@
   département, a *faiblesse* when it is in the least favourable one. "Favourable" follows the
   indicator's direction.
 * **Opportunités / menaces** (external, transition and climate): the rules of
-  ``[[afom.opportunites]]`` and ``[[afom.menaces]]`` in ``data/scoring.toml``.
+  ``[[afom.opportunites]]`` and ``[[afom.menaces]]`` in the study's ``scoring.toml``.
 
 Position in the département is the direction-aware *mid-rank percentile*
+(:func:`geoattract._util.ranks.percentile_rank`)
 ``p = 100 (worse + equal / 2) / n`` where ``worse`` counts communes with a strictly less
 favourable value and ``equal`` those with the same value (the commune included); ``n`` counts
 communes with a value. Top quantile: ``p >= 100 (1 - q)``; bottom: ``p <= 100 q``. Ties share
@@ -26,18 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geoattract._util.ranks import percentile_rank
 from geoattract.errors import ConfigError, DataError, format_values
-from geoattract.scoring.core import ScoringConfig, _used_indicators, epci_scores
-
-__all__ = [
-    "AFOM_COLUMNS",
-    "AFOM_KINDS",
-    "afom_epci",
-    "afom_sentences",
-    "afom_table",
-    "format_value_fr",
-    "performance_percentile",
-]
+from geoattract.scoring.config import ScoringConfig
+from geoattract.scoring.epci import epci_scores
+from geoattract.scoring.model import usable_indicators
 
 logger = logging.getLogger(__name__)
 
@@ -73,39 +67,6 @@ _TOL: float = 1e-9
 
 #: Space used as French thousands separator and before units and "%".
 _SPACE: str = " "
-
-
-def performance_percentile(s: pd.Series, direction: str) -> pd.Series:
-    """Direction-aware mid-rank percentile of each value within the series (100 = best).
-
-    ``p = 100 (worse + equal / 2) / n``, with ``worse`` the number of values strictly less
-    favourable, ``equal`` the number of equal values (itself included), ``n`` the number of
-    non-missing values.
-
-    Parameters
-    ----------
-    s : Series
-        Indicator values.
-    direction : str
-        ``"higher_is_better"`` or ``"lower_is_better"``.
-
-    Returns
-    -------
-    Series
-        Percentiles in (0, 100), NaN where ``s`` is NaN; same index.
-    """
-    if direction not in ("higher_is_better", "lower_is_better"):
-        raise ConfigError(f"unknown direction {direction!r} for {s.name!r}")
-    x = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
-    base = np.sort(x[np.isfinite(x)])
-    n = base.size
-    if n == 0:
-        return pd.Series(np.nan, index=s.index, name=s.name)
-    left = np.searchsorted(base, x, side="left")
-    right = np.searchsorted(base, x, side="right")
-    worse = left if direction == "higher_is_better" else n - right
-    p = 100.0 * (worse + (right - left) / 2) / n
-    return pd.Series(np.where(np.isnan(x), np.nan, p), index=s.index, name=s.name)
 
 
 def format_value_fr(value: float, unit: str = "") -> str:
@@ -221,7 +182,7 @@ def afom_table(
             f"afom_table: missing indicator column(s) {format_values(sorted(absent))} used by "
             f"[afom] rules in {config.source}; available columns: {format_values(df.columns, limit=80)}"
         )
-    used = set(_used_indicators(df, config, df))
+    used = set(usable_indicators(df, config))
     internal = [
         c
         for c, spec in config.indicators.items()
@@ -240,7 +201,7 @@ def afom_table(
         spec = config.indicators[col]
         values = pd.to_numeric(df[col], errors="coerce").astype(float)
         if col not in pct_cache:
-            pct_cache[col] = performance_percentile(values, spec["direction"])
+            pct_cache[col] = percentile_rank(values, spec["direction"])
         pct = pct_cache[col]
         hit = _match(rule, values, pct, q).fillna(False).astype(bool) & values.notna()
         if not hit.any():
@@ -278,7 +239,7 @@ def afom_epci(df: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     """AFOM findings per EPCI, EPCIs compared with each other.
 
     Each EPCI's indicator is the population-weighted mean of its communes' values (missing
-    commune values left out), see :func:`geoattract.scoring.core.epci_scores`; then
+    commune values left out), see :func:`geoattract.scoring.epci.epci_scores`; then
     :func:`afom_table` runs on the EPCI table (for a 0/1 indicator such as ``tr_pvd`` the
     value becomes the share of the population living in member communes).
 
@@ -298,7 +259,7 @@ def afom_epci(df: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     epci = epci_scores(df, columns=cols)
     # an indicator too sparse at commune level (min_coverage) must not come back through the
     # EPCI means of a few communes: it stays missing for every EPCI
-    used = set(_used_indicators(df, config, df))
+    used = set(usable_indicators(df, config))
     for c in cols:
         if c not in used:
             epci[c] = np.nan

@@ -4,11 +4,15 @@ A scenario edits the facility table of a finished study (a new health centre in 
 the closure of a maternity unit), recomputes the accessibility columns of the edited
 categories only — the road graph, the snapped town halls and every other indicator are
 reused — and scores the new indicator table with the baseline's normalisation statistics
-(fixed goal-posts, see :func:`geoattract.scoring.core.score_changes`), so that a change in one
-commune does not move the others' normalised values.
+(fixed goal-posts, see :func:`geoattract.scoring.aggregate.score_changes`), so that a change
+in one commune does not move the others' normalised values.
 
 A new facility is placed at the town hall of its commune unless a point is given, and
-snapped like the others.
+snapped with the accessibility stage's snapping rule; at the town hall it also gets the
+rule's intra-commune leg, like every facility known only by its commune.
+
+Edits are checked by :func:`validate_changes` before any heavy work: an unknown category or
+commune, or nothing to remove, fails at once with a one-line message naming the edit.
 """
 
 from __future__ import annotations
@@ -16,24 +20,75 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from geoattract import settings
-from geoattract.errors import DataError, format_values
+from geoattract.errors import ConfigError, DataError, format_values
+from geoattract.scoring.aggregate import REFERENCE_PROFILE, score_changes
 
-__all__ = ["FacilityChange", "ScenarioResult", "parse_change", "run_scenario"]
+if TYPE_CHECKING:
+    from geoattract.scoring.stage import Scores
+    from geoattract.transition import TransitionIndicators
 
 logger = logging.getLogger(__name__)
 
 _CHANGE_RE = re.compile(
     r"^(?P<category>[a-z_0-9]+):(?P<code>[0-9AB]{5})(?::(?P<capacity>[0-9.]+))?$"
 )
+
+#: Actions of a :class:`FacilityChange`.
+ACTIONS: tuple[str, ...] = ("add", "remove")
+
+
+class ScenarioInputs(Protocol):
+    """What a scenario needs of the accessibility inputs (``Accessibility.inputs``).
+
+    :class:`geoattract.accessibility.AccessibilityInputs` provides it: a dataclass with the
+    snapped ``facilities`` and town halls (``communes``), the routing structure ``rg``, the
+    ``catalogue``, the ``snap_rule`` (:class:`geoattract.network.SnapRule`) and ``snap``.
+    """
+
+    @property
+    def rg(self) -> Any:
+        """Routing structure."""
+        ...
+
+    @property
+    def communes(self) -> pd.DataFrame:
+        """Territory rows with ``in_study``, ``node``, ``snap_s``, ``too_far``."""
+        ...
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """Snapped facilities (``category``, ``code``, ``capacity``, ``node``, ``snap_s``…)."""
+        ...
+
+    @property
+    def catalogue(self) -> Any:
+        """Facility catalogue (``ids``)."""
+        ...
+
+    @property
+    def snap_rule(self) -> Any:
+        """The snapping rule (``intra_commune_m``, ``access_time_s``)."""
+        ...
+
+    def snap(self, points: Any, *, on_far: Any = ...) -> pd.DataFrame:
+        """Snap points (``node``, ``snap_distance_m``, ``snap_time_s``, ``too_far``)."""
+        ...
+
+
+class ScenarioAccessibility(Protocol):
+    """The accessibility stage's result, as a scenario uses it."""
+
+    @property
+    def inputs(self) -> ScenarioInputs:
+        """The snapped inputs."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,10 +101,10 @@ class FacilityChange:
         Catalogue category id (``gp``, ``maternity``…).
     code : str
         INSEE code of the commune.
+    action : {"add", "remove"}
     capacity : float
         Capacity added, or removed (``None`` removes every facility of the category in the
         commune).
-    action : {"add", "remove"}
     point : shapely Point, optional
         Location of an added facility (EPSG:2154); the town hall by default.
     name : str
@@ -63,17 +118,28 @@ class FacilityChange:
     point: Any = None
     name: str = "Nouvel équipement (scénario)"
 
+    def __str__(self) -> str:
+        """Write the edit as on the command line, e.g. ``add gp:<code>:2``."""
+        cap = "" if self.capacity is None else f":{self.capacity:g}"
+        return f"{self.action} {self.category}:{self.code}{cap}"
+
 
 def parse_change(text: str, action: str) -> FacilityChange:
     """Parse ``CATEGORY:CODE[:CAPACITY]`` as given on the command line.
 
-    Examples: ``gp:47157:3`` (three GPs in Marmande), ``maternity:47323`` (the maternity unit
-    of Villeneuve-sur-Lot, removed whole).
+    Examples: ``gp:<code>:3`` (three GPs in the commune of INSEE code ``<code>``),
+    ``maternity:<code>`` (the maternity units of the commune, removed whole).
+
+    Raises
+    ------
+    DataError
+        A malformed edit or a capacity that is not positive.
     """
     m = _CHANGE_RE.match(text.strip())
     if not m:
         raise DataError(
-            f"scenario change {text!r}: expected CATEGORY:CODE[:CAPACITY], e.g. gp:47157:2"
+            f"scenario change {text!r}: expected CATEGORY:CODE[:CAPACITY] with a 5-character "
+            f"INSEE code, e.g. gp:<code>:2"
         )
     cap = m["capacity"]
     if cap is not None and not float(cap) > 0:
@@ -83,6 +149,70 @@ def parse_change(text: str, action: str) -> FacilityChange:
     return FacilityChange(m["category"], m["code"], "remove", float(cap) if cap else None)
 
 
+def _check_removal(e: FacilityChange, facilities: pd.DataFrame) -> None:
+    here = (facilities["category"] == e.category) & (facilities["code"] == e.code)
+    if not here.any():
+        raise DataError(f"scenario ({e}): no {e.category!r} facility in commune {e.code} to remove")
+    if e.capacity is not None:
+        have = float(facilities.loc[here, "capacity"].iloc[0])
+        if have < e.capacity:
+            raise DataError(
+                f"scenario ({e}): cannot remove {e.capacity:g} from {e.category!r} in "
+                f"{e.code}: capacity is {have:g}"
+            )
+
+
+def validate_changes(
+    edits: Sequence[FacilityChange],
+    catalogue: Any,
+    territory: gpd.GeoDataFrame,
+    facilities: pd.DataFrame | None = None,
+) -> None:
+    """Check scenario edits before any heavy work.
+
+    Cheap enough to call at the door of a command, before the study runs: each edit must name
+    a category of the catalogue and a commune of the territory, with a positive capacity.
+    With the facility table, a removal must also find something to remove.
+
+    Parameters
+    ----------
+    edits : sequence of FacilityChange
+        The edits (at least one).
+    catalogue : Catalogue
+        Facility catalogue (its ``ids``).
+    territory : GeoDataFrame
+        Study and buffer communes (``code``).
+    facilities : DataFrame, optional
+        Facility table (``category``, ``code``, ``capacity``); checks the removals.
+
+    Raises
+    ------
+    DataError
+        One line naming the edit and the faulty value: nothing to do, unknown action,
+        unknown category, unknown commune, capacity not > 0, nothing to remove.
+    """
+    if not edits:
+        raise DataError("scenario: nothing to do; give at least one facility to add or remove")
+    ids = list(catalogue.ids)
+    codes = set(territory["code"].astype(str))
+    for e in edits:
+        if e.action not in ACTIONS:
+            raise DataError(f"scenario ({e}): unknown action {e.action!r}; one of {ACTIONS}")
+        if e.category not in ids:
+            raise DataError(
+                f"scenario ({e}): unknown category {e.category!r}; known: {format_values(ids, 40)}"
+            )
+        if e.code not in codes:
+            raise DataError(
+                f"scenario ({e}): unknown commune code {e.code!r}: not a commune of the "
+                f"territory ({len(codes)} communes)"
+            )
+        if e.capacity is not None and not e.capacity > 0:
+            raise DataError(f"scenario ({e}): the capacity must be > 0, got {e.capacity!r}")
+        if facilities is not None and e.action == "remove":
+            _check_removal(e, facilities)
+
+
 @dataclass
 class ScenarioResult:
     """Outcome of :func:`run_scenario`.
@@ -90,14 +220,16 @@ class ScenarioResult:
     Attributes
     ----------
     changes : dict
-        Profile → DataFrame from :func:`geoattract.scoring.core.score_changes` (score and rank
-        change per commune, by pillar), with ``nom``.
+        Profile → DataFrame from :func:`~geoattract.scoring.aggregate.score_changes` (score
+        and rank change per commune, by pillar), with ``nom`` and ``beyond_baseline_range``.
     indicators_before, indicators_after : DataFrame
         The indicator tables compared.
     categories : list of str
         Categories recomputed.
     facilities : GeoDataFrame
         The edited facility table.
+    edits : list of FacilityChange
+        The edits applied.
     """
 
     changes: dict[str, pd.DataFrame]
@@ -107,93 +239,88 @@ class ScenarioResult:
     facilities: gpd.GeoDataFrame
     edits: list[FacilityChange] = field(default_factory=list)
 
-    def summary(self, profile: str = "general", n: int = 10) -> pd.DataFrame:
-        """The ``n`` communes whose score moves most for ``profile``."""
+    def summary(self, profile: str = REFERENCE_PROFILE, n: int = 10) -> pd.DataFrame:
+        """Return the ``n`` communes whose score moves most for ``profile``."""
         ch = self.changes[profile]
         moved = ch.loc[ch["score_change"].abs().sort_values(ascending=False).index]
         return moved.head(n)
 
 
-def _apply_changes(
-    inputs: Any,
-    territory: gpd.GeoDataFrame,
-    edits: Sequence[FacilityChange],
-) -> gpd.GeoDataFrame:
-    from geoattract.accessibility.metrics import INTRA_COMMUNE_FACTOR
-
-    fac = inputs.facilities
-    catalogue = inputs.catalogue
-    out = fac.copy()
-    halls = territory.set_index("code")["town_hall"]
-    for e in edits:
-        if e.category not in catalogue.ids:
-            raise DataError(
-                f"scenario: unknown category {e.category!r}; known: {format_values(catalogue.ids, 40)}"
-            )
-        if e.code not in halls.index:
-            raise DataError(f"scenario: unknown commune code {e.code!r}")
-        in_cat = (out["category"] == e.category) & (out["code"] == e.code)
-        if e.action == "remove":
-            if not in_cat.any():
-                raise DataError(
-                    f"scenario: no {e.category!r} facility in commune {e.code} to remove"
-                )
-            if e.capacity is None:
-                out = out.loc[~in_cat]
-            else:
-                idx = out.index[in_cat][0]
-                left = float(out.at[idx, "capacity"]) - e.capacity
-                if left < 0:
-                    raise DataError(
-                        f"scenario: cannot remove {e.capacity:g} from {e.category!r} in {e.code}: "
-                        f"capacity is {out.at[idx, 'capacity']:g}"
-                    )
-                out.at[idx, "capacity"] = left
-                out = out.loc[out["capacity"] > 0]
-            continue
-        point = e.point if e.point is not None else halls[e.code]
-        template = out.loc[out["category"] == e.category].iloc[0]
-        sn = inputs.snap([point], on_far="raise")
-        # placed at the town hall for want of an address: the same intra-commune leg as the
-        # facilities known by commune only (see geoattract.accessibility.metrics)
-        intra_m = 0.0
-        if e.point is None:
-            area = float(territory.set_index("code").geometry.area[e.code])
-            intra_m = INTRA_COMMUNE_FACTOR * (area / 3.141592653589793) ** 0.5
-        speed = (inputs.snap_speed_kph or settings.snap_speed_kph) / 3.6
-        row = {
-            "category": e.category,
-            "facility_id": f"scenario-{e.category}-{e.code}-{len(out)}",
-            "name": e.name,
-            "capacity": 1.0 if e.capacity is None else float(e.capacity),
-            "capacity_missing": False,
-            "code": e.code,
-            "in_study": bool(territory.set_index("code").at[e.code, "in_study"]),
-            "source": "scenario",
-            "node": sn["node"].iloc[0],
-            "snap_m": float(sn["snap_distance_m"].iloc[0]),
-            "snap_s": float(sn["snap_time_s"].iloc[0]) + intra_m / speed,
-            "intra_commune_m": intra_m,
-            "geometry": point,
-        }
-        new = gpd.GeoDataFrame(
-            [{k: row.get(k, template.get(k)) for k in out.columns}],
-            geometry="geometry",
-            crs=out.crs,
+def _remove(out: gpd.GeoDataFrame, e: FacilityChange) -> gpd.GeoDataFrame:
+    in_cat = (out["category"] == e.category) & (out["code"] == e.code)
+    if not in_cat.any():
+        raise DataError(f"scenario ({e}): no {e.category!r} facility in commune {e.code} to remove")
+    if e.capacity is None:
+        return out.loc[~in_cat]
+    idx = out.index[in_cat][0]
+    left = float(out.at[idx, "capacity"]) - e.capacity
+    if left < 0:
+        raise DataError(
+            f"scenario ({e}): cannot remove {e.capacity:g} from {e.category!r} in {e.code}: "
+            f"capacity is {out.at[idx, 'capacity']:g}"
         )
-        out = pd.concat([out, new], ignore_index=True)
+    out.at[idx, "capacity"] = left
+    return out.loc[out["capacity"] > 0]
+
+
+def _new_facility(
+    inputs: ScenarioInputs,
+    communes: gpd.GeoDataFrame,
+    out: gpd.GeoDataFrame,
+    e: FacilityChange,
+) -> gpd.GeoDataFrame:
+    """One added facility as a row of the facility table, snapped with the stage's rule."""
+    rule = inputs.snap_rule
+    point = e.point if e.point is not None else communes.at[e.code, "town_hall"]
+    same = out.loc[out["category"] == e.category]
+    template = same.iloc[0] if len(same) else pd.Series(dtype=object)
+    sn = inputs.snap([point], on_far="raise")
+    # placed at the town hall for want of an address: the same intra-commune leg as the
+    # facilities known by commune only
+    intra_m = 0.0
+    if e.point is None:
+        intra_m = float(rule.intra_commune_m(float(communes.geometry.area[e.code])))
+    row = {
+        "category": e.category,
+        "facility_id": f"scenario-{e.category}-{e.code}-{len(out)}",
+        "name": e.name,
+        "capacity": 1.0 if e.capacity is None else float(e.capacity),
+        "capacity_missing": False,
+        "code": e.code,
+        "in_study": bool(communes.at[e.code, "in_study"]),
+        "source": "scenario",
+        "node": sn["node"].iloc[0],
+        "snap_m": float(sn["snap_distance_m"].iloc[0]),
+        "snap_s": float(sn["snap_time_s"].iloc[0]) + float(rule.access_time_s(intra_m)),
+        "intra_commune_m": intra_m,
+        "geometry": point,
+    }
+    return gpd.GeoDataFrame(
+        [{k: row.get(k, template.get(k)) for k in out.columns}],
+        geometry="geometry",
+        crs=out.crs,
+    )
+
+
+def _apply_changes(
+    inputs: ScenarioInputs, territory: gpd.GeoDataFrame, edits: Sequence[FacilityChange]
+) -> gpd.GeoDataFrame:
+    fac = inputs.facilities
+    out = fac.copy()
+    communes = territory.set_index("code")
+    for e in edits:
+        if e.action == "remove":
+            out = _remove(out, e)
+        else:
+            out = pd.concat([out, _new_facility(inputs, communes, out, e)], ignore_index=True)
     out.attrs = dict(fac.attrs)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=fac.crs)
-
-
-#: Catalogue categories that also feed the network indicators of the transition pillar.
-TRANSITION_CATEGORIES = {"ev_charging", "train_station"}
 
 
 def _edit_points(
     points: gpd.GeoDataFrame,
     edits: Sequence[FacilityChange],
-    category: str,
+    category: str | None,
     territory: gpd.GeoDataFrame,
     new_row: Mapping[str, Any],
     size_column: str | None = None,
@@ -231,40 +358,64 @@ def _edit_points(
 
 
 def _transition_after(
-    state: Mapping[str, Any], inputs: Any, edits: Sequence[FacilityChange]
+    territory: gpd.GeoDataFrame,
+    inputs: ScenarioInputs,
+    transition: TransitionIndicators,
+    edits: Sequence[FacilityChange],
 ) -> pd.DataFrame:
     """Network indicators of the transition pillar after the EV / station edits.
 
     A new station's service level is unknown: it gets the median ``service_weight`` of the
     existing stations (documented imputation, logged).
     """
-    from geoattract.transition.indicators import network_indicators
+    from geoattract.transition import network_indicators
 
-    stations = state["stations"]
+    params = transition.params
+    stations = transition.stations
     median_weight = float(np.nanmedian(stations["service_weight"].to_numpy(float)))
-    if any(e.category == "train_station" and e.action == "add" for e in edits):
+    if any(e.category == params.rail_category and e.action == "add" for e in edits):
         logger.info("scenario: new station(s) get the median service weight %.2f", median_weight)
     ev = _edit_points(
-        state["ev_points"],
+        transition.ev_points,
         edits,
-        "ev_charging",
-        state["territory"],
+        params.ev_category,
+        territory,
         {"station_id": "scenario", "code_missing": False},
         size_column="nbre_pdc",
     )
     st = _edit_points(
         stations,
         edits,
-        "train_station",
-        state["territory"],
+        params.rail_category,
+        territory,
         {"name": "Nouvelle gare (scénario)", "active": True, "service_weight": median_weight},
     )
-    params = state.get("transition_params", {})
-    return network_indicators(inputs, ev, st, **params)
+    return network_indicators(
+        inputs,
+        ev,
+        st,
+        ev_threshold_min=params.ev_threshold_min,
+        rail_catchment_min=params.rail_catchment_min,
+    )
+
+
+def _beyond_baseline(
+    before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]
+) -> pd.Series:
+    """Communes with an indicator moved past the baseline range (its gain is capped at 0/100)."""
+    beyond = pd.Series(False, index=before.index)
+    for c in changed:
+        b = pd.to_numeric(before[c], errors="coerce")
+        a = pd.to_numeric(after[c], errors="coerce")
+        beyond |= (a > b.max()) | (a < b.min())
+    return beyond
 
 
 def run_scenario(
-    state: Mapping[str, Any],
+    territory: gpd.GeoDataFrame,
+    accessibility: ScenarioAccessibility,
+    transition: TransitionIndicators,
+    scores: Scores,
     *,
     add: Iterable[FacilityChange] = (),
     remove: Iterable[FacilityChange] = (),
@@ -274,10 +425,16 @@ def run_scenario(
 
     Parameters
     ----------
-    state : mapping
-        The stage outputs of a study: ``StudyResult.data`` from
-        :func:`geoattract.app.pipeline.run_study` (``inputs``, ``indicators``, ``territory``,
-        ``catalogue``, ``scoring_config``).
+    territory : GeoDataFrame
+        Study and buffer communes (``code``, ``in_study``, ``town_hall``, polygons).
+    accessibility : Accessibility
+        The accessibility stage's result: its ``inputs`` (facilities, snapped town halls,
+        routing structure, catalogue, snapping rule).
+    transition : TransitionIndicators
+        The transition stage's result: its EV points, stations and parameters, for edits of
+        their catalogue categories (``params.ev_category``, ``params.rail_category``).
+    scores : Scores
+        The scoring stage's result: its indicator table and scoring configuration.
     add, remove : iterable of FacilityChange
         Facilities to add and to remove (see :func:`parse_change`).
     profiles : sequence of str, optional
@@ -290,25 +447,34 @@ def run_scenario(
     Raises
     ------
     DataError
-        Unknown category or commune, nothing to remove, a new facility too far from the network.
+        Unknown category or commune, nothing to remove, a new facility too far from the
+        network (checked before any routing).
+    ConfigError
+        Unknown profile.
     """
-    from dataclasses import replace
-
-    from geoattract.accessibility.metrics import category_accessibility
-    from geoattract.scoring.core import score_changes
+    from geoattract.accessibility import category_accessibility
 
     edits = [replace(c, action="add") for c in add] + [replace(c, action="remove") for c in remove]
-    if not edits:
-        raise DataError("scenario: nothing to do; give at least one facility to add or remove")
-    inputs = state["inputs"]
-    before = state["indicators"]
-    scfg = state["scoring_config"]
-    fac = _apply_changes(inputs, state["territory"], edits)
+    inputs = accessibility.inputs
+    validate_changes(edits, inputs.catalogue, territory, inputs.facilities)
+    scfg = scores.config
+    wanted = list(profiles) if profiles else list(scfg.profiles)
+    unknown = [p for p in wanted if p not in scfg.profiles]
+    if unknown:
+        raise ConfigError(
+            f"scenario: unknown profile(s) {format_values(unknown)}; profiles: "
+            f"{format_values(scfg.profiles)}"
+        )
+    before = scores.indicators
+    fac = _apply_changes(inputs, territory, edits)
     cats = sorted({e.category for e in edits})
-    new_inputs = replace(inputs, facilities=fac)
-    recomputed = category_accessibility(new_inputs, cats)
-    if TRANSITION_CATEGORIES & set(cats) and "ev_points" in state and "stations" in state:
-        recomputed = pd.concat([recomputed, _transition_after(state, new_inputs, edits)], axis=1)
+    new_inputs = replace(inputs, facilities=fac)  # type: ignore[type-var]
+    recomputed = category_accessibility(cast(Any, new_inputs), cats)
+    network_cats = {transition.params.ev_category, transition.params.rail_category} - {None}
+    if network_cats & set(cats):
+        recomputed = pd.concat(
+            [recomputed, _transition_after(territory, new_inputs, transition, edits)], axis=1
+        )
     after = before.copy()
     for col in recomputed.columns:
         if col in after.columns:
@@ -325,13 +491,9 @@ def run_scenario(
     names = before["nom"] if "nom" in before.columns else None
     # scores are normalised with the baseline's goal-posts: a value beyond the baseline range
     # is capped at 0 or 100, so its gain (or loss) past the cap is not shown; flag it
-    beyond = pd.Series(False, index=before.index)
-    for c in changed:
-        b = pd.to_numeric(before[c], errors="coerce")
-        a = pd.to_numeric(after[c], errors="coerce")
-        beyond |= (a > b.max()) | (a < b.min())
+    beyond = _beyond_baseline(before, after, changed)
     changes = {}
-    for profile in profiles or list(scfg.profiles):
+    for profile in wanted:
         ch = score_changes(before, after, scfg, profile)
         if names is not None:
             ch.insert(1, "nom", names)
@@ -345,8 +507,3 @@ def run_scenario(
         facilities=fac,
         edits=edits,
     )
-
-
-def point_of(code: str, territory: gpd.GeoDataFrame) -> shapely.Point:
-    """Town hall of a commune (where new facilities go by default)."""
-    return territory.set_index("code").at[code, "town_hall"]

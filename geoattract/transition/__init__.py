@@ -1,22 +1,42 @@
-"""Stage 6, transition indicators: indicator registry, tables, zonal statistics of rasters, EV and rail access."""
+"""Stage 6, transition indicators: indicator registry, tables, zonal statistics of rasters, EV and rail access.
+
+The pipeline calls :func:`build_transition`, which returns a :class:`TransitionIndicators`.
+"""
 
 from __future__ import annotations
 
-from geoattract.transition.indicators import (
-    DEFAULT_REGISTRY,
-    DIRECTIONS,
+from geoattract.transition.network import (
+    EV_DUPLICATE_TOLERANCE_M,
+    EV_THRESHOLD_MIN,
+    RAIL_CATCHMENT_MIN,
+    STATION_COLUMNS,
+    SnappedInputs,
+    TransitionParams,
+    ev_charging_points,
+    network_indicators,
+    train_stations,
+)
+from geoattract.transition.rasters import raster_indicators
+from geoattract.transition.registry import (
     KINDS,
     PILLAR_PREFIX,
+    EvChargingSource,
     Indicator,
-    TransitionReport,
-    ev_charging_points,
+    PointSources,
+    RailSource,
     load_indicator_registry,
-    raster_indicators,
+    load_point_sources,
     registry_table,
-    table_indicators,
-    train_stations,
+    resolve_registry,
+)
+from geoattract.transition.report import TransitionReport
+from geoattract.transition.stage import (
+    AccessibilityResult,
+    TransitionIndicators,
+    build_transition,
     transition_indicators,
 )
+from geoattract.transition.tables import numeric_values, table_indicators
 from geoattract.transition.zonal import (
     STATS,
     raster_band_names,
@@ -24,18 +44,32 @@ from geoattract.transition.zonal import (
 )
 
 __all__ = [
-    "DEFAULT_REGISTRY",
-    "DIRECTIONS",
-    "Indicator",
+    "EV_DUPLICATE_TOLERANCE_M",
+    "EV_THRESHOLD_MIN",
     "KINDS",
     "PILLAR_PREFIX",
+    "RAIL_CATCHMENT_MIN",
+    "STATION_COLUMNS",
     "STATS",
+    "AccessibilityResult",
+    "EvChargingSource",
+    "Indicator",
+    "PointSources",
+    "RailSource",
+    "SnappedInputs",
+    "TransitionIndicators",
+    "TransitionParams",
     "TransitionReport",
+    "build_transition",
     "ev_charging_points",
     "load_indicator_registry",
+    "load_point_sources",
+    "network_indicators",
+    "numeric_values",
     "raster_band_names",
     "raster_indicators",
     "registry_table",
+    "resolve_registry",
     "table_indicators",
     "train_stations",
     "transition_indicators",

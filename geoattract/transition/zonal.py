@@ -40,8 +40,6 @@ from tqdm.auto import tqdm
 
 from geoattract.errors import DataError, DataNotFoundError, format_values
 
-__all__ = ["STATS", "raster_band_names", "zonal_stats"]
-
 logger = logging.getLogger(__name__)
 
 #: Statistics :func:`zonal_stats` computes: area-weighted ``"mean"`` of each band, or the
@@ -239,7 +237,7 @@ class _WindowReader:
                 self.block_win = win
                 self.block, self.block_mask = self._read(win)
 
-    def window(self, bounds: Sequence[float]) -> Window | None:
+    def window(self, bounds: Sequence[float] | np.ndarray) -> Window | None:
         """Whole-cell window covering ``bounds``, clipped to the raster; None when outside."""
         minx, miny, maxx, maxy = bounds
         w = from_bounds(minx, miny, maxx, maxy, transform=self.src.transform)
@@ -262,7 +260,7 @@ class _WindowReader:
 
     def read(self, win: Window) -> tuple[np.ndarray, np.ndarray]:
         """Values (bands × rows × cols, float64) and invalid mask of ``win``."""
-        if self.block is not None:
+        if self.block is not None and self.block_win is not None and self.block_mask is not None:
             r0 = int(win.row_off - self.block_win.row_off)
             c0 = int(win.col_off - self.block_win.col_off)
             sl = (slice(None), slice(r0, r0 + int(win.height)), slice(c0, c0 + int(win.width)))

@@ -1,0 +1,187 @@
+"""The transition stage: every indicator of the registry for the study communes.
+
+:func:`transition_indicators` joins the table and raster indicators
+(:mod:`~geoattract.transition.tables`, :mod:`~geoattract.transition.rasters`);
+:func:`build_transition`, the pipeline's entry point, adds the network indicators
+(:mod:`~geoattract.transition.network`) and returns a :class:`TransitionIndicators`.
+
+Output columns are ``tr_<id>`` (pillar "transition") and ``env_<id>`` (pillar
+"environment"), each followed by a boolean ``<column>_missing``; nothing is imputed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import geopandas as gpd
+import pandas as pd
+
+from geoattract.config.study import StudyConfig
+from geoattract.transition.network import (
+    SnappedInputs,
+    TransitionParams,
+    ev_charging_points,
+    network_indicators,
+    train_stations,
+)
+from geoattract.transition.rasters import raster_indicators
+from geoattract.transition.registry import Indicator, load_point_sources, resolve_registry
+from geoattract.transition.report import TransitionReport, data_folder, study_rows
+from geoattract.transition.tables import table_indicators
+
+logger = logging.getLogger(__name__)
+
+
+class AccessibilityResult(Protocol):
+    """What the transition and scoring stages need of the accessibility stage's result.
+
+    :class:`geoattract.accessibility.Accessibility` provides it: ``inputs`` (the snapped
+    town halls and facilities, the routing structure, the catalogue and the snapping rule)
+    and ``table`` (the accessibility indicators, aligned on the study communes).
+    """
+
+    @property
+    def inputs(self) -> SnappedInputs:
+        """The snapped inputs (:class:`geoattract.accessibility.AccessibilityInputs`)."""
+        ...
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Accessibility indicators, indexed like the study communes."""
+        ...
+
+
+@dataclass(frozen=True)
+class TransitionIndicators:
+    """Result of the transition stage.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Indexed like the study communes: the table and raster indicators of the registry
+        (registry order, each with its ``_missing`` flag), then the network indicators.
+    ev_points : GeoDataFrame
+        EV charging stations (:func:`~geoattract.transition.network.ev_charging_points`).
+    stations : GeoDataFrame
+        Passenger stations (:func:`~geoattract.transition.network.train_stations`).
+    params : TransitionParams
+        Thresholds of the network indicators and the catalogue categories that move them.
+    report : TransitionReport
+        What joining the table and raster sources found.
+    """
+
+    table: pd.DataFrame
+    ev_points: gpd.GeoDataFrame
+    stations: gpd.GeoDataFrame
+    params: TransitionParams
+    report: TransitionReport
+
+
+def transition_indicators(
+    territory: gpd.GeoDataFrame,
+    registry: Sequence[Indicator] | str | os.PathLike,
+    data_dir: str | os.PathLike,
+    *,
+    verbose: bool = False,
+) -> pd.DataFrame:
+    """Every table and raster indicator of the registry for the study communes.
+
+    Parameters
+    ----------
+    territory : GeoDataFrame
+        Study and buffer communes (``code``, ``in_study``).
+    registry : list of Indicator or path-like
+        The indicators, or the registry file.
+    data_dir : path-like
+        Data folder the source paths are relative to.
+    verbose : bool
+        Progress bars.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the study rows of ``territory``; ``code`` then the ``tr_*`` / ``env_*``
+        columns in registry order, each followed by its ``_missing`` flag (membership
+        indicators have none). ``attrs["report"]`` holds the merged :class:`TransitionReport`.
+    """
+    indicators = resolve_registry(registry)
+    ddir = data_folder(data_dir)
+    study = study_rows(territory)
+    tables = table_indicators(territory, indicators, ddir)
+    rasters = raster_indicators(territory, indicators, ddir, verbose=verbose)
+    both = pd.concat([tables, rasters], axis=1)
+    order: list[str] = []
+    for ind in indicators:
+        col = ind.output_column
+        order.append(col)
+        if f"{col}_missing" in both.columns:
+            order.append(f"{col}_missing")
+    out = pd.concat([study[["code"]].astype({"code": str}), both[order]], axis=1)
+    report = tables.attrs["report"].merge(rasters.attrs["report"])
+    out.attrs["report"] = report
+    logger.info(
+        "transition indicators: %d columns for %d communes; %s",
+        len(indicators),
+        len(out),
+        report.summary().replace("\n", "; "),
+    )
+    return out
+
+
+def build_transition(
+    config: StudyConfig,
+    territory: gpd.GeoDataFrame,
+    accessibility: AccessibilityResult,
+    *,
+    verbose: bool = False,
+) -> TransitionIndicators:
+    """Run the transition stage of a study.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The study: its ``indicators`` registry file (``[configs]``), its data folder and its
+        ``[transition]`` section (``ev_threshold_min``, ``rail_catchment_min``).
+    territory : GeoDataFrame
+        Study and buffer communes (``code``, ``in_study``, polygons).
+    accessibility : AccessibilityResult
+        The accessibility stage's result; its ``inputs`` route to the EV charging points and
+        the stations with the stage's own snapping rule.
+    verbose : bool
+        Progress bars.
+
+    Returns
+    -------
+    TransitionIndicators
+    """
+    registry_file = config.config_file("indicators")
+    table = transition_indicators(territory, registry_file, config.data_dir, verbose=verbose)
+    sources = load_point_sources(registry_file)
+    section = config.section("transition")
+    params = TransitionParams(
+        ev_threshold_min=section["ev_threshold_min"],
+        rail_catchment_min=section["rail_catchment_min"],
+        ev_category=sources.ev_charging.category,
+        rail_category=sources.rail.category,
+    )
+    ev = ev_charging_points(sources.ev_charging, config.data_dir, territory)
+    stations = train_stations(sources.rail, config.data_dir)
+    net = network_indicators(
+        accessibility.inputs,
+        ev,
+        stations,
+        ev_threshold_min=params.ev_threshold_min,
+        rail_catchment_min=params.rail_catchment_min,
+    )
+    report = table.attrs["report"]
+    return TransitionIndicators(
+        table=pd.concat([table.drop(columns=["code"]), net], axis=1),
+        ev_points=ev,
+        stations=stations,
+        params=params,
+        report=report,
+    )
