@@ -37,11 +37,11 @@ from geoattract._util.io import read_csv
 from geoattract.config.study import Field, validate
 from geoattract.errors import format_values
 from geoattract.facilities.tables import (
-    check_territory,
     index_by_code,
     numeric_values,
     study_departement,
 )
+from geoattract.territory import check_territory
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def housing_table(
     DataNotFoundError
         A file is missing.
     """
-    check_territory(territory)
+    check_territory(territory, town_halls=True, what="offer")
     ddir = Path(data_dir)
     threshold = sources.min_sales if min_sales is None else min_sales
     codes = territory["code"].astype(str)

@@ -38,11 +38,11 @@ from geoattract.facilities.placement import (
     select_categories,
 )
 from geoattract.facilities.tables import (
-    check_territory,
     index_by_code,
     normalise_codes,
     numeric_values,
 )
+from geoattract.territory import check_territory
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ def load_facilities(
     DataNotFoundError
         A source file is missing.
     """
-    check_territory(territory)
+    check_territory(territory, town_halls=True, what="offer")
     if source not in SOURCE_MODES:
         raise ValueError(f"source must be 'files' or 'osm', got {source!r}")
     ddir = Path(data_dir) if data_dir is not None else catalogue.data_dir

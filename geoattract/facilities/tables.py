@@ -13,7 +13,6 @@ import os
 import geopandas as gpd
 import pandas as pd
 
-from geoattract._util.io import require_columns
 from geoattract.errors import DataError, format_values
 
 #: Length of an INSEE commune code.
@@ -106,26 +105,6 @@ def index_by_code(df: pd.DataFrame, code_column: str, path: str | os.PathLike) -
             f"{path}: duplicate codes in column {code_column!r}: {format_values(sorted(set(dup)))}"
         )
     return df.set_index(code_column)
-
-
-def check_territory(territory: gpd.GeoDataFrame) -> None:
-    """Check that ``territory`` is a territory layer the offer stage can place facilities in.
-
-    Raises
-    ------
-    DataError
-        Not a GeoDataFrame, missing ``code``, ``in_study``, ``town_hall`` or geometry, no
-        CRS, or no study commune.
-    """
-    if not isinstance(territory, gpd.GeoDataFrame):
-        raise DataError(
-            f"territory must be a GeoDataFrame (from load_territory), got {type(territory).__name__}"
-        )
-    require_columns(territory, ["code", "in_study", "town_hall", "geometry"], "territory")
-    if territory.crs is None:
-        raise DataError("territory: layer has no CRS")
-    if not territory["in_study"].any():
-        raise DataError("territory: no commune has in_study = True")
 
 
 def study_departement(territory: gpd.GeoDataFrame) -> str:

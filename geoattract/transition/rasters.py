@@ -16,8 +16,9 @@ import geopandas as gpd
 import pandas as pd
 
 from geoattract.errors import DataError, format_values
+from geoattract.territory import check_territory, study_rows
 from geoattract.transition.registry import Indicator, resolve_registry
-from geoattract.transition.report import TransitionReport, data_folder, study_rows
+from geoattract.transition.report import TransitionReport, data_folder
 from geoattract.transition.zonal import raster_band_names, zonal_stats
 
 
@@ -86,7 +87,7 @@ def raster_indicators(
     """
     indicators = resolve_registry(registry)
     ddir = data_folder(data_dir)
-    study = study_rows(territory)
+    study = study_rows(check_territory(territory, what="transition indicators"))
     report = TransitionReport()
     out = pd.DataFrame(index=study.index)
     stats = _BandStats(study, ddir, report, verbose)

@@ -138,44 +138,6 @@ class TransitionReport:
         return out
 
 
-def study_rows(territory: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Select the study communes of a territory (``in_study`` rows; every row without it).
-
-    Raises
-    ------
-    DataError
-        Not a GeoDataFrame, no ``code`` column, duplicate codes or no study commune.
-    """
-    if not isinstance(territory, gpd.GeoDataFrame):
-        raise DataError(f"territory must be a GeoDataFrame, got {type(territory).__name__}")
-    if "code" not in territory.columns:
-        raise DataError(
-            f"territory: missing column 'code'; available: {format_values(territory.columns, limit=40)}"
-        )
-    study = (
-        territory[territory["in_study"].astype(bool)]
-        if "in_study" in territory.columns
-        else territory
-    )
-    codes = study["code"].astype(str)
-    dup = codes[codes.duplicated(keep=False)]
-    if len(dup):
-        raise DataError(f"territory: duplicate commune codes {format_values(sorted(set(dup)))}")
-    if study.empty:
-        raise DataError("territory: no study commune (column 'in_study' is False everywhere)")
-    return study
-
-
-def study_departements(territory: gpd.GeoDataFrame, study: gpd.GeoDataFrame) -> set[str]:
-    """Codes of the study départements: ``attrs["departement"]``, else ``dep``, else the code prefix."""
-    dep = territory.attrs.get("departement")
-    if dep:
-        return {str(dep)}
-    if "dep" in study.columns:
-        return set(study["dep"].astype(str))
-    return set(study["code"].astype(str).str[:2])
-
-
 def data_folder(data_dir: str | os.PathLike) -> Path:
     """Check the data folder, which must be given and exist (no study is assumed).
 

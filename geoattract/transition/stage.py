@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoattract.config.study import StudyConfig
+from geoattract.territory import check_territory, study_rows
 from geoattract.transition.network import (
     SnappedInputs,
     TransitionParams,
@@ -30,7 +31,7 @@ from geoattract.transition.network import (
 )
 from geoattract.transition.rasters import raster_indicators
 from geoattract.transition.registry import Indicator, load_point_sources, resolve_registry
-from geoattract.transition.report import TransitionReport, data_folder, study_rows
+from geoattract.transition.report import TransitionReport, data_folder
 from geoattract.transition.tables import table_indicators
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def transition_indicators(
     """
     indicators = resolve_registry(registry)
     ddir = data_folder(data_dir)
-    study = study_rows(territory)
+    study = study_rows(check_territory(territory, what="transition indicators"))
     tables = table_indicators(territory, indicators, ddir)
     rasters = raster_indicators(territory, indicators, ddir, verbose=verbose)
     both = pd.concat([tables, rasters], axis=1)

@@ -18,12 +18,11 @@ import pandas as pd
 
 from geoattract._util.io import read_csv
 from geoattract.errors import DataError, format_values
+from geoattract.territory import check_territory, study_departements, study_rows
 from geoattract.transition.registry import Indicator, resolve_registry
 from geoattract.transition.report import (
     TransitionReport,
     data_folder,
-    study_departements,
-    study_rows,
 )
 
 
@@ -132,8 +131,8 @@ def table_indicators(
     """
     indicators = resolve_registry(registry)
     ddir = data_folder(data_dir)
-    study = study_rows(territory)
-    deps = study_departements(territory, study)
+    study = study_rows(check_territory(territory, what="transition indicators"))
+    deps = set(study_departements(territory))
     codes = study["code"].astype(str)
     report = TransitionReport()
     out = pd.DataFrame(index=study.index)
