@@ -181,7 +181,7 @@ def prepare_inputs(
     Parameters
     ----------
     G : networkx.MultiDiGraph
-        Road graph (graph model of :mod:`geoattract.network.graph`).
+        Road graph (graph model of :mod:`geoattract.network.model`).
     territory : GeoDataFrame
         From :func:`geoattract.territory.load.load_territory` (study and buffer communes).
     facilities : GeoDataFrame
