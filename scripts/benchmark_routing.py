@@ -70,12 +70,14 @@ QUICK_SIZE = 5_000
 def load_case(case: str):
     """Edge arrays, coordinates, origins and a networkx builder for a case name."""
     if case == "schematic47":
-        from geoattract.network.graph import schematic_network, town_hall_nodes
+        from geoattract.config import load_study_config
+        from geoattract.network import build_network, town_hall_nodes
         from geoattract.routing.engine import routing_graph
         from geoattract.territory.load import load_territory
 
-        territory = load_territory()
-        G = schematic_network(territory)
+        config = load_study_config()
+        territory = load_territory(config)
+        G = build_network(config, territory, source="schematic").graph
         rg = routing_graph(G)
         study = set(territory.loc[territory["in_study"], "code"])
         halls = town_hall_nodes(G)

@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import networkx as nx
 import osmnx as ox
@@ -23,11 +24,16 @@ import requests
 import shapely
 from shapely.geometry import box
 
+from geoattract import network as gr
 from geoattract import settings
+from geoattract.app import commands
+from geoattract.config import load_study_config
 from geoattract.errors import DataError, DataNotFoundError, NetworkError
 from geoattract.network import cache as _cache
-from geoattract.network import graph as gr
+from geoattract.network import osm
+from geoattract.network.caption import date_fr
 from geoattract.network.speeds import DRIVE_HIGHWAYS, parse_maxspeed
+from geoattract.territory.load import load_territory
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm-samples"
 TEST_PBF = Path(pyrosm.get_data("test_pbf"))
@@ -56,8 +62,17 @@ def assert_model(G: nx.MultiDiGraph) -> None:
     """The package's graph model: attributes present, travel times valid, strongly connected."""
     assert isinstance(G, nx.MultiDiGraph)
     assert G.graph["crs"] == "EPSG:2154"
-    for key in ("source", "source_date", "params", "schematic", "dropped_nodes", "dropped_km"):
+    for key in (
+        "source",
+        "source_date",
+        "kind",
+        "params",
+        "schematic",
+        "dropped_nodes",
+        "dropped_km",
+    ):
         assert key in G.graph
+    assert G.graph["kind"] in gr.GRAPH_KINDS
     json.loads(G.graph["params"])
     assert nx.is_strongly_connected(G)
     for _, d in G.nodes(data=True):
@@ -125,7 +140,7 @@ def test_helsinki_speeds_from_maxspeed():
 
 
 def test_osm_xml_gives_the_same_graph_as_pbf(osm_xml, caplog):
-    with caplog.at_level(logging.WARNING, logger="geoattract.network.graph"):
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.osm"):
         X = gr.graph_from_osm_xml(osm_xml)
     assert "clipped extract" in caplog.text  # the sample's ways reference clipped nodes
     assert_model(X)
@@ -204,8 +219,9 @@ def test_gpkg_round_trip(tmp_path):
     for u, v, k, d in G.edges(keys=True, data=True):
         assert H.edges[u, v, k]["travel_time"] == pytest.approx(d["travel_time"])
         assert H.edges[u, v, k]["highway"] == d["highway"]
-    for key in ("source", "source_date", "params", "schematic", "dropped_nodes"):
+    for key in ("source", "source_date", "kind", "params", "schematic", "dropped_nodes"):
         assert H.graph[key] == G.graph[key]
+    assert gr.network_caption(H) == gr.network_caption(G)
     assert gr.graph_summary(H)["road_km"] == pytest.approx(gr.graph_summary(G)["road_km"])
 
 
@@ -235,8 +251,8 @@ def test_cache_hit_and_invalidation(caplog, monkeypatch):
     assert meta["version"] == _cache.CACHE_VERSION and meta["key"] == pickles[0].stem
 
     calls = []
-    real = gr._read_pbf
-    monkeypatch.setattr(gr, "_read_pbf", lambda *a: calls.append(1) or real(*a))
+    real = osm._read_pbf
+    monkeypatch.setattr(osm, "_read_pbf", lambda *a: calls.append(1) or real(*a))
     G2 = gr.graph_from_pbf(TEST_PBF)  # from the cache: no parsing
     assert calls == []
     assert nx.utils.graphs_equal(G1, G2)
@@ -325,7 +341,7 @@ def test_online_errors_are_translated(monkeypatch, exc, match):
         seen["timeout"] = ox.settings.requests_timeout
         raise exc
 
-    monkeypatch.setattr(gr, "_probe_overpass", lambda url: None)
+    monkeypatch.setattr(osm, "_probe_overpass", lambda url: None)
     monkeypatch.setattr(ox, "graph_from_polygon", fake)
     monkeypatch.setattr(ox.settings, "requests_timeout", 7)
     with pytest.raises(NetworkError, match=match):
@@ -377,9 +393,104 @@ def test_filter_drivable_and_summary():
     assert s["travel_time_missing"] == 0 and s["maxspeed_edge_share"] == 0.0
 
 
-def test_network_command_writes_gpkg(tmp_path):
+def test_network_command_writes_gpkg(tmp_path, monkeypatch):
+    clock = iter([100.0, 102.5])  # perf_counter before and after the build
+    monkeypatch.setattr(commands, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     out = tmp_path / "roads.gpkg"
-    summary = gr.network_command(str(TEST_PBF), out=out)
+    summary = commands.network_command(str(TEST_PBF), out=out)
     assert summary["out"] == str(out) and out.exists()
     assert (summary["nodes"], summary["edges"]) == (224, 476)
-    assert summary["build_seconds"] >= 0
+    assert summary["build_seconds"] == 2.5
+    assert {k: v for k, v in summary.items() if k not in ("build_seconds", "out")} == (
+        gr.graph_summary(gr.graph_from_file(out))
+    )
+
+
+# ---------------------------------------------------------------------------- caption
+
+
+def test_date_fr():
+    assert date_fr("2019-01-23 (latest edit)") == "23 janvier 2019"
+    assert date_fr("2022-12-01 17:08:18") == "1er décembre 2022"
+    assert date_fr("2025") == "2025"
+    assert date_fr("2024-13-01") == "2024-13-01"  # not a month: left as it is
+
+
+def test_caption_of_osm_samples():
+    P = gr.graph_from_pbf(TEST_PBF)
+    assert gr.network_caption(P) == gr.NetworkCaption(
+        source="OpenStreetMap PBF test.osm.pbf",
+        kind="osm",
+        vintage="2019-01-23 (latest edit)",
+        schematic=False,
+    )
+    assert (
+        gr.network_caption(P).text_fr
+        == "Réseau routier OpenStreetMap (extrait du 23 janvier 2019)."
+    )
+    # a GraphML written by OSMnx holds OpenStreetMap data; its vintage is its creation date
+    F = gr.graph_from_file(SAMPLES / "maisons_laffitte_osmnx.graphml")
+    caption = gr.network_caption(F)
+    assert (caption.kind, caption.vintage) == ("osm", "2022-12-22 17:08:18")
+    assert caption.text_fr == "Réseau routier OpenStreetMap (extrait du 22 décembre 2022)."
+
+
+def test_caption_of_other_graphs(tmp_path):
+    G = gr.graph_from_file(_write_graphml(tmp_path / "roads.graphml", with_highway=True))
+    caption = gr.network_caption(G)
+    assert caption.kind == "file"  # not written by OSMnx
+    assert caption.text_fr.startswith("Réseau routier : GraphML roads.graphml (")
+    # notes are a clause of the same sentence, and survive a GeoPackage round trip
+    G.graph["notes"] = "sans les rues locales"
+    out = gr.save_graph_gpkg(G, tmp_path / "roads.gpkg")
+    H = gr.graph_from_file(out)
+    assert H.graph["notes"] == "sans les rues locales"
+    when = date_fr(G.graph["source_date"])
+    assert gr.network_caption(H).text_fr == (
+        f"Réseau routier : GraphML roads.graphml ({when}) ; sans les rues locales."
+    )
+    # a graph saved before the kind attribute existed
+    old = nx.MultiDiGraph(source="schematic (commune geometry)", source_date="2025", schematic=True)
+    assert gr.network_caption(old).kind == "schematic"
+    assert gr.network_caption(old).text_fr == gr.SCHEMATIC_CAPTION_FR
+    with pytest.raises(DataError, match="'roads'"):
+        gr.network_caption(nx.MultiDiGraph(source="x", kind="roads"))
+
+
+# ---------------------------------------------------------------------------- stage entry point
+
+
+def test_resolve_source(tiny_study, tmp_path):
+    toml, data = tiny_study(toml_extra='[network]\nsource = "roads/x.osm.pbf"\n')
+    cfg = load_study_config(toml, data_dir=data)
+    assert gr.resolve_source(cfg) == str(data.resolve() / "roads" / "x.osm.pbf")
+    assert gr.resolve_source(cfg, "Online") == "online"
+    assert gr.resolve_source(cfg, tmp_path / "a.graphml") == str(tmp_path / "a.graphml")
+    toml, data = tiny_study()
+    assert (
+        gr.resolve_source(load_study_config(toml, data_dir=data)) == "schematic"
+    )  # the schema's default
+
+
+def test_load_graph_needs_a_territory():
+    with pytest.raises(DataError, match="'schematic' needs the territory"):
+        gr.load_graph("schematic")
+    with pytest.raises(DataError, match="'online' needs the territory"):
+        gr.load_graph("online")
+
+
+def test_build_network_on_an_osm_sample(tiny_study):
+    sample = SAMPLES / "maisons_laffitte_osmnx.graphml"
+    toml, data = tiny_study(
+        toml_extra=(
+            f'[network]\nsource = "{sample}"\nsnap_max_distance_m = 1500.0\n'
+            "snap_speed_kph = 20.0\nsnap_detour = 1.3\nschematic_snap_max_distance_m = 9000.0\n"
+        )
+    )
+    cfg = load_study_config(toml, data_dir=data)
+    net = gr.build_network(cfg, load_territory(cfg))
+    assert (net.graph.number_of_nodes(), net.graph.number_of_edges()) == (652, 1209)
+    assert net.summary == gr.graph_summary(net.graph)
+    assert net.caption.text_fr == "Réseau routier OpenStreetMap (extrait du 22 décembre 2022)."
+    assert not net.schematic
+    assert net.snap_rule == gr.SnapRule(max_distance_m=1500.0, speed_kph=20.0, detour=1.3)

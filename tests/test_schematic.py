@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from geoattract import network as gr
 from geoattract import settings
-from geoattract.errors import DataError
-from geoattract.network import graph as gr
+from geoattract.config import load_study_config
+from geoattract.errors import ConfigError, DataError
+from geoattract.territory.load import load_territory
 
 AGEN, MARMANDE, NERAC, VILLENEUVE = "47001", "47157", "47195", "47323"
 
@@ -21,9 +26,13 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
 
 
+#: The study's ``[network] schematic_poles``: prefecture and sub-prefectures.
+POLES = [AGEN, MARMANDE, NERAC, VILLENEUVE]
+
+
 @pytest.fixture(scope="module")
-def schematic(territory):
-    return gr.schematic_network(territory)
+def schematic(territory, study_config):
+    return gr.schematic_network(territory, poles=study_config.section("network")["schematic_poles"])
 
 
 def _minutes(G, a, b):
@@ -96,7 +105,8 @@ def test_travel_times_between_prefecture_and_sub_prefectures(schematic):
 
 
 def test_two_builds_are_identical(schematic, territory):
-    again = gr.schematic_network(territory.sample(frac=1.0, random_state=3))  # shuffled rows
+    shuffled = territory.sample(frac=1.0, random_state=3)
+    again = gr.schematic_network(shuffled, poles=POLES[::-1])
     assert list(again.nodes(data=True)) == list(schematic.nodes(data=True))
     e1 = [
         (u, v, k, {a: b for a, b in d.items() if a != "geometry"})
@@ -192,3 +202,88 @@ def test_gpkg_round_trip_of_schematic(schematic, tmp_path):
         schematic.number_of_edges(),
     )
     assert _minutes(H, AGEN, MARMANDE) == pytest.approx(_minutes(schematic, AGEN, MARMANDE))
+
+
+# ---------------------------------------------------------------------------- poles
+
+
+def test_study_poles_give_the_measured_network(schematic, study_config):
+    """The 47 network with ``schematic_poles`` set is the one measured before the key existed."""
+    assert study_config.section("network")["schematic_poles"] == POLES
+    assert json.loads(schematic.graph["params"])["poles"] == POLES
+    summary = gr.graph_summary(schematic)
+    assert (summary["nodes"], summary["edges"]) == (4631, 13712)
+    assert summary["km_by_class"] == {
+        "primary": 38.937,
+        "secondary": 1522.116,
+        "tertiary": 17075.356,
+    }
+
+
+def test_poles_derived_from_population(territory):
+    # the four most populous study communes: Agen 32,801, Villeneuve-sur-Lot 22,350,
+    # Marmande 17,328, Tonneins 9,459 (Nérac, 6,992, is a sub-prefecture but smaller)
+    assert gr.default_poles(territory) == (AGEN, MARMANDE, "47310", VILLENEUVE)
+    G = gr.schematic_network(territory)
+    assert json.loads(G.graph["params"])["poles"] == [AGEN, MARMANDE, "47310", VILLENEUVE]
+    assert gr.graph_summary(G)["km_by_class"] == {
+        "primary": 38.937,
+        "secondary": 1507.44,
+        "tertiary": 17090.032,
+    }
+
+
+def test_default_poles_by_hand():
+    table = pd.DataFrame(
+        {
+            "code": ["01001", "01002", "01003", "02001", "02002", "03001"],
+            "dep": ["01", "01", "01", "02", "02", "03"],
+            "population": [100.0, 300.0, 300.0, 50.0, np.nan, 9000.0],
+            "in_study": [True, True, True, True, True, False],
+        }
+    )
+    # two per département, ties to the smaller code, no population → never a pole,
+    # buffer communes (03001) never poles
+    assert gr.default_poles(table, per_departement=2) == ("01002", "01003", "02001")
+    assert gr.default_poles(table.drop(columns=["dep", "in_study"]), per_departement=1) == (
+        "03001",
+    )
+    # without the study's key, the toy's three communes are all poles: every link secondary
+    G = gr.schematic_network(_toy(False))
+    assert {d["highway"] for *_, d in G.edges(data=True)} == {"secondary"}
+
+
+def test_build_network_with_study_poles(tiny_study):
+    """Tiny study: Alpha 99001 (1,000 inhabitants) – Beta 99002 (250) – Gamma 98001 (40)."""
+    network = (
+        '[network]\nschematic_poles = ["99001"]\n'
+        "schematic_snap_max_distance_m = 3000.0\nschematic_snap_speed_kph = 30.0\n"
+    )
+    toml, data = tiny_study(toml_extra=network)
+    cfg = load_study_config(toml, data_dir=data)
+    net = gr.build_network(cfg, load_territory(cfg))
+    th = gr.town_hall_nodes(net.graph)
+    assert (net.graph.number_of_nodes(), net.graph.number_of_edges()) == (5, 8)
+    # Alpha–Beta touches the pole: secondary; Beta–Gamma (smaller pop 40): tertiary
+    assert {d["highway"] for *_, d in net.graph.out_edges(th["99001"], data=True)} == {"secondary"}
+    assert {d["highway"] for *_, d in net.graph.out_edges(th["98001"], data=True)} == {"tertiary"}
+    assert net.summary == gr.graph_summary(net.graph)
+    assert net.caption == gr.NetworkCaption(
+        source="schematic (commune geometry)", kind="schematic", vintage="2025", schematic=True
+    )
+    assert net.caption.text_fr == (
+        "Réseau routier schématique, construit à partir des limites communales (aucune donnée "
+        "OpenStreetMap disponible hors ligne) : temps de trajet indicatifs."
+    )
+    assert net.snap_rule == gr.SnapRule(max_distance_m=3000.0, speed_kph=30.0)
+    # without the key both study communes (dep 99) are poles: Beta–Gamma becomes secondary
+    toml, data = tiny_study()
+    cfg = load_study_config(toml, data_dir=data)
+    G = gr.build_network(cfg, load_territory(cfg)).graph
+    assert {d["highway"] for *_, d in G.edges(data=True)} == {"secondary"}
+
+
+def test_poles_key_must_list_codes(tiny_study):
+    toml, data = tiny_study(toml_extra="[network]\nschematic_poles = [47001]\n")
+    with pytest.raises(ConfigError, match="schematic_poles"):
+        load_study_config(toml, data_dir=data)

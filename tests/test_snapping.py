@@ -19,7 +19,7 @@ from shapely.geometry import LineString, Point
 
 from geoattract import settings
 from geoattract.errors import DataError, SnapError
-from geoattract.network.graph import graph_from_pbf
+from geoattract.network import graph_from_pbf
 from geoattract.network.snapping import snap_points
 
 

@@ -155,15 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
-    from geoattract.config.study import load_study_config
-    from geoattract.network.graph import network_command
+    from geoattract.app.commands import network_command
 
     if args.out is not None and not args.out.lower().endswith(".gpkg"):
         raise DataError(f"{args.out}: --out must be a GeoPackage file ending in .gpkg")
-    data_dir = None
-    if args.source.lower() in ("schematic", "online"):
-        data_dir = load_study_config(args.config, data_dir=args.data_dir).data_dir
-    summary = network_command(args.source, args.out, data_dir=data_dir)
+    summary = network_command(args.source, args.out, config=args.config, data_dir=args.data_dir)
     if not args.quiet:
         width = max(len(k) for k in summary)
         for key, value in summary.items():

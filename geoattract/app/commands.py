@@ -1,4 +1,4 @@
-"""Back ends of the planner's commands (``isochrones``, ``compare``, ``scenario``).
+"""Back ends of the planner's commands (``network``, ``isochrones``, ``compare``, ``scenario``).
 
 They return data (and text for the terminal); :mod:`geoattract.app.cli` only parses arguments
 and prints. Scripts can call them directly.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "compare_command",
     "compare_table",
     "isochrones_command",
+    "network_command",
     "resolve_codes",
     "scenario_command",
 ]
@@ -86,8 +88,7 @@ def isochrones_command(
     verbose: bool = False,
 ) -> tuple[Path, gpd.GeoDataFrame]:
     """Isochrones of the given communes written to ``out`` (.geojson or .gpkg)."""
-    from geoattract.app.pipeline import _network_source
-    from geoattract.network.graph import load_graph
+    from geoattract.network import build_network
     from geoattract.routing.isochrones import isochrones_for_communes
     from geoattract.territory.load import load_territory
 
@@ -98,8 +99,7 @@ def isochrones_command(
         raise DataError(f"{path}: output must end in .geojson or .gpkg")
     terr = load_territory(cfg)
     wanted = resolve_codes(codes, terr[terr["in_study"]])
-    source = _network_source(cfg)
-    G = load_graph(source, territory=terr)
+    G = build_network(cfg, terr).graph
     sub = terr.copy()
     sub["in_study"] = sub["code"].isin(wanted)
     iso = isochrones_for_communes(G, sub, minutes=minutes or cfg.thresholds_min, verbose=verbose)
@@ -264,3 +264,46 @@ def scenario_command(
     if np.isfinite(ch["score_change"]).any():
         lines.append("")
     return "\n".join(lines)
+
+
+def network_command(
+    source: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    config: StudyConfig | str | os.PathLike | None = None,
+    data_dir: Any = None,
+) -> dict[str, Any]:
+    """Back end of ``geoattract network --source FILE|schematic|online [--out FILE.gpkg]``.
+
+    Parameters
+    ----------
+    source : str or path-like
+        As in :func:`geoattract.network.load_graph`; "schematic" and "online" use the study's
+        territory and ``[network]`` section (a file is read as it is, not clipped).
+    out : path-like, optional
+        GeoPackage to write with :func:`geoattract.network.save_graph_gpkg`.
+    config : StudyConfig or path-like, optional
+        The study (for "schematic" and "online").
+    data_dir : path-like, optional
+        Data folder of the study.
+
+    Returns
+    -------
+    dict
+        :func:`geoattract.network.graph_summary` plus ``build_seconds`` and ``out`` (path
+        or None).
+    """
+    from geoattract.network import build_network, graph_summary, load_graph, save_graph_gpkg
+    from geoattract.territory.load import load_territory
+
+    t0 = time.perf_counter()
+    text = str(source)
+    if text.lower() in ("schematic", "online"):
+        cfg = _config(config, data_dir)
+        G = build_network(cfg, load_territory(cfg), source=text).graph
+    else:
+        G = load_graph(text)
+    summary = graph_summary(G)
+    summary["build_seconds"] = round(time.perf_counter() - t0, 3)
+    summary["out"] = str(save_graph_gpkg(G, out)) if out is not None else None
+    return summary

@@ -110,28 +110,18 @@ def _stage_territory(ctx: _Context) -> None:
     )
 
 
-def _network_source(cfg: StudyConfig) -> str:
-    source = str(cfg.section("network").get("source", "schematic"))
-    if source.lower() in ("schematic", "online"):
-        return source.lower()
-    path = Path(source)
-    return str(path if path.is_absolute() else cfg.data_dir / path)
-
-
 def _stage_network(ctx: _Context) -> None:
-    from geoattract.network.graph import graph_summary, load_graph
+    from geoattract.network import build_network
 
-    source = _network_source(ctx.config)
-    terr = ctx.data["territory"]
-    polygon = shapely.union_all(terr.geometry.values) if source != "schematic" else None
-    G = load_graph(source, territory=terr, polygon=polygon)
+    net = build_network(ctx.config, ctx.data["territory"])
+    G = net.graph
+    ctx.data["network"] = net
     ctx.data["graph"] = G
-    summary = graph_summary(G)
-    ctx.data["network_summary"] = summary
-    schematic = bool(G.graph.get("schematic", False))
+    ctx.data["network_summary"] = net.summary
+    schematic = net.caption.schematic
     ctx.metadata.update(
         {
-            "network_source": str(G.graph.get("source", source)),
+            "network_source": net.caption.source,
             "network_source_date": str(G.graph.get("source_date", "")),
             "schematic": str(schematic),
             "network_nodes": str(G.number_of_nodes()),

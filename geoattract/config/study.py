@@ -392,6 +392,15 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
         "snap_detour": Field(float, required=False, default=None, check=_at_least_one),
         "schematic_snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "schematic_poles": Field(
+            list,
+            items=str,
+            required=False,
+            default=None,
+            doc="commune codes of the prefecture and sub-prefectures: links of the schematic "
+            "network touching them are at least 'secondary' (default: the most populous "
+            "study communes)",
+        ),
     },
     "accessibility": {
         "housing_threshold_min": Field(

@@ -1,32 +1,48 @@
-"""Stage 2, road network: the graph model, its loaders (OSM, files, line layers, schematic), speeds and snapping."""
+"""Stage 2, road network: the graph model, its loaders (OSM, files, schematic), speeds and snapping.
+
+Modules: :mod:`~geoattract.network.model` (graph model, summary, export),
+:mod:`~geoattract.network.caption` (the French caption of a graph),
+:mod:`~geoattract.network.osm` (Overpass, ``.osm.pbf``, ``.osm``),
+:mod:`~geoattract.network.files` (GraphML, GeoPackage),
+:mod:`~geoattract.network.schematic` (offline fallback), :mod:`~geoattract.network.load`
+(dispatch and the stage entry point :func:`build_network`), :mod:`~geoattract.network.speeds`,
+:mod:`~geoattract.network.snapping` and :mod:`~geoattract.network.cache`.
+"""
 
 from __future__ import annotations
 
-from geoattract.network.graph import (
-    DETOUR_FACTOR,
+from geoattract.network.caption import SCHEMATIC_CAPTION_FR, NetworkCaption, network_caption
+from geoattract.network.files import graph_from_file
+from geoattract.network.load import Network, build_network, load_graph, resolve_source
+from geoattract.network.model import (
     GRAPH_CRS,
-    LOT_ET_GARONNE_POLES,
-    MIN_SHARED_BORDER_M,
-    SCHEMATIC_LINK_CLASSES,
-    SCHEMATIC_SOURCE,
-    SCHEMATIC_SPEEDS,
-    filter_drivable,
-    graph_from_file,
-    graph_from_osm_online,
-    graph_from_osm_xml,
-    graph_from_pbf,
+    GRAPH_KINDS,
     graph_summary,
     graph_to_gdfs,
     largest_scc,
-    load_graph,
-    network_command,
     road_km,
     save_graph_gpkg,
+)
+from geoattract.network.osm import (
+    filter_drivable,
+    graph_from_osm_online,
+    graph_from_osm_xml,
+    graph_from_pbf,
+)
+from geoattract.network.schematic import (
+    DETOUR_FACTOR,
+    MIN_SHARED_BORDER_M,
+    SCHEMATIC_LINK_CLASSES,
+    SCHEMATIC_POLES_PER_DEPARTEMENT,
+    SCHEMATIC_SOURCE,
+    SCHEMATIC_SPEEDS,
+    default_poles,
     schematic_network,
     town_hall_nodes,
 )
 from geoattract.network.snapping import (
     SNAP_COLUMNS,
+    SnapRule,
     node_coordinates,
     snap_points,
 )
@@ -50,18 +66,24 @@ __all__ = [
     "DRIVE_HIGHWAYS",
     "FRENCH_DEFAULT_SPEEDS",
     "GRAPH_CRS",
+    "GRAPH_KINDS",
     "HIGHWAY_RANK",
-    "LOT_ET_GARONNE_POLES",
     "MAXSPEED_ZONES",
     "MIN_SHARED_BORDER_M",
     "MPH_TO_KPH",
+    "SCHEMATIC_CAPTION_FR",
     "SCHEMATIC_LINK_CLASSES",
+    "SCHEMATIC_POLES_PER_DEPARTEMENT",
     "SCHEMATIC_SOURCE",
     "SCHEMATIC_SPEEDS",
     "SNAP_COLUMNS",
+    "Network",
+    "NetworkCaption",
     "SnapRule",
     "add_edge_speeds",
     "add_edge_travel_times",
+    "build_network",
+    "default_poles",
     "filter_drivable",
     "graph_from_file",
     "graph_from_osm_online",
@@ -73,9 +95,10 @@ __all__ = [
     "largest_scc",
     "load_graph",
     "main_highway",
-    "network_command",
+    "network_caption",
     "node_coordinates",
     "parse_maxspeed",
+    "resolve_source",
     "road_km",
     "save_graph_gpkg",
     "schematic_network",

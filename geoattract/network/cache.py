@@ -31,7 +31,7 @@ from geoattract._util.io import write_bytes_atomic, write_text_atomic
 logger = logging.getLogger(__name__)
 
 #: Bump when the graph model or a loader changes: every older entry becomes stale.
-CACHE_VERSION: int = 1
+CACHE_VERSION: int = 2
 
 #: Sub-folder of ``settings.cache_folder`` holding graph entries.
 GRAPH_SUBFOLDER: str = "graphs"

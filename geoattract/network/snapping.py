@@ -27,8 +27,6 @@ from scipy.spatial import cKDTree
 from geoattract import settings
 from geoattract.errors import DataError, SnapError, format_values
 
-__all__ = ["SNAP_COLUMNS", "SnapRule", "node_coordinates", "snap_points"]
-
 logger = logging.getLogger(__name__)
 
 #: Columns of the DataFrame :func:`snap_points` returns.
@@ -83,7 +81,7 @@ class SnapRule:
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any] | None, *, schematic: bool) -> SnapRule:
-        """The rule a study's ``[network]`` section sets for a graph of the given kind.
+        """Make the rule a study's ``[network]`` section sets for a graph of the given kind.
 
         Parameters
         ----------

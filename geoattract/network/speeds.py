@@ -14,26 +14,12 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import networkx as nx
 import numpy as np
 
 from geoattract.errors import DataError, format_values
-
-__all__ = [
-    "DEFAULT_FALLBACK_SPEED_KPH",
-    "DRIVE_HIGHWAYS",
-    "FRENCH_DEFAULT_SPEEDS",
-    "HIGHWAY_RANK",
-    "MAXSPEED_ZONES",
-    "MPH_TO_KPH",
-    "add_edge_speeds",
-    "add_edge_travel_times",
-    "highway_classes",
-    "main_highway",
-    "parse_maxspeed",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +54,7 @@ DEFAULT_FALLBACK_SPEED_KPH: float = 40.0
 
 #: Highway classes kept in a drive network (the osmnx "drive" classes): every class of the
 #: speed table except ``service`` (driveways, parking aisles), which
-#: :func:`geoattract.network.graph.filter_drivable` keeps only when asked.
+#: :func:`geoattract.network.osm.filter_drivable` keeps only when asked.
 DRIVE_HIGHWAYS: frozenset[str] = frozenset(k for k in FRENCH_DEFAULT_SPEEDS if k != "service")
 
 #: Importance of each highway class (0 = most important); used to pick one class for an
@@ -157,9 +143,9 @@ def main_highway(value: object) -> str:
 
     Parameters
     ----------
-    value : str or list of str
+    value : str, list of str or scalar
         The ``highway`` attribute (osmnx gives a list for merged ways; GraphML may store the
-        list as its string representation).
+        list as its string representation); another scalar is taken as its string.
 
     Returns
     -------
@@ -175,8 +161,10 @@ def main_highway(value: object) -> str:
             values = [t.strip(" '\"") for t in text[1:-1].split(",")]
         else:
             return text
-    else:
+    elif isinstance(value, Iterable):
         values = [str(v) for v in value]
+    else:
+        return str(value)
     values = [v for v in values if v]
     if not values:
         return ""
@@ -184,7 +172,7 @@ def main_highway(value: object) -> str:
 
 
 def highway_classes(value: object) -> list[str]:
-    """Return every class of a ``highway`` attribute (a list, its string form or one class)."""
+    """Return every class of a ``highway`` attribute (a list, its string form or one value)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     if isinstance(value, str):
@@ -192,7 +180,9 @@ def highway_classes(value: object) -> list[str]:
         if text.startswith("[") and text.endswith("]"):
             return [t.strip(" '\"") for t in text[1:-1].split(",") if t.strip(" '\"")]
         return [text] if text else []
-    return [str(v) for v in value]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 def add_edge_speeds(
