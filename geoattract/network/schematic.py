@@ -19,13 +19,13 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point
 
 from geoattract.errors import DataError, format_values
-from geoattract.network.model import GRAPH_CRS, finalize_graph
+from geoattract.network.model import finalize_graph
+from geoattract.territory import check_territory
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,13 @@ def schematic_network(
         On missing columns, a geographic CRS, duplicate codes, empty town halls or bad
         parameters.
     """
-    _check_territory(territory)
+    check_territory(
+        territory,
+        ["population"],
+        town_halls=True,
+        study=poles is not None,
+        what="schematic network",
+    )
     speeds = dict(SCHEMATIC_SPEEDS if speeds is None else speeds)
     classes = tuple(sorted(((float(p), str(c)) for p, c in link_classes), reverse=True))
     _check_parameters(detour_factor, min_shared_border_m, classes, speeds)
@@ -350,26 +356,6 @@ def _border_point(line: Any) -> Point:
         return shapely.point_on_surface(line)
     longest = max(lines, key=lambda g: (g.length, g.wkt))
     return longest.interpolate(0.5, normalized=True)
-
-
-def _check_territory(territory: gpd.GeoDataFrame) -> None:
-    """Check the territory: columns, projected CRS, unique codes, town halls (network stage)."""
-    missing = [c for c in TERRITORY_COLUMNS if c not in territory.columns]
-    if missing:
-        raise DataError(f"territory: missing column(s) {format_values(missing)}")
-    if territory.crs is None or pyproj.CRS(territory.crs).is_geographic:
-        raise DataError(
-            f"territory: needs a projected CRS in metres ({GRAPH_CRS}); got {territory.crs}"
-        )
-    dup = territory["code"][territory["code"].duplicated()]
-    if len(dup):
-        raise DataError(f"territory: duplicate commune code(s) {format_values(sorted(set(dup)))}")
-    halls = territory["town_hall"]
-    bad = territory["code"][halls.isna() | shapely.is_empty(halls.to_numpy())]
-    if len(bad):
-        raise DataError(f"territory: commune(s) without a town hall point: {format_values(bad)}")
-    if len(territory) == 0:
-        raise DataError("territory: no commune")
 
 
 def town_hall_nodes(G: nx.MultiDiGraph) -> dict[str, int]:

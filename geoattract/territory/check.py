@@ -12,7 +12,7 @@ from geoattract._util.io import require_columns
 from geoattract.errors import DataError, format_values
 
 #: Columns every stage may rely on in a territory.
-CORE_COLUMNS: tuple[str, ...] = ("code", "in_study", "geometry")
+CORE_COLUMNS: tuple[str, ...] = ("code", "geometry")
 
 
 def check_territory(
@@ -20,6 +20,7 @@ def check_territory(
     columns: Iterable[str] = (),
     *,
     town_halls: bool = False,
+    study: bool = True,
     what: str = "territory",
 ) -> gpd.GeoDataFrame:
     """Check a territory GeoDataFrame before a stage uses it.
@@ -32,6 +33,8 @@ def check_territory(
         Columns the caller needs besides :data:`CORE_COLUMNS`.
     town_halls : bool
         Require a town-hall point for every commune.
+    study : bool
+        Require an ``in_study`` column with at least one study commune.
     what : str
         Name used in messages (the caller's function).
 
@@ -51,13 +54,16 @@ def check_territory(
             f"{what}: the territory must be a GeoDataFrame (from load_territory), got "
             f"{type(territory).__name__}"
         )
-    needed = list(CORE_COLUMNS) + list(columns) + (["town_hall"] if town_halls else [])
+    needed = list(CORE_COLUMNS) + list(columns)
+    needed += (["town_hall"] if town_halls else []) + (["in_study"] if study else [])
     require_columns(territory, dict.fromkeys(needed), what)
     if territory.crs is None or pyproj.CRS(territory.crs).is_geographic:
         raise DataError(
             f"{what}: the territory needs a projected CRS in metres; got {territory.crs}"
         )
-    if len(territory) == 0 or not territory["in_study"].astype(bool).any():
+    if len(territory) == 0:
+        raise DataError(f"{what}: the territory has no commune")
+    if study and not territory["in_study"].astype(bool).any():
         raise DataError(f"{what}: the territory has no study commune (in_study = True)")
     dup = territory["code"][territory["code"].duplicated()]
     if len(dup):
