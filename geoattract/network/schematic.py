@@ -288,7 +288,7 @@ def schematic_network(
         territory,
         ["population"],
         town_halls=True,
-        study=poles is not None,
+        study=False,
         what="schematic network",
     )
     speeds = dict(SCHEMATIC_SPEEDS if speeds is None else speeds)
