@@ -15,6 +15,8 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from geoattract import __version__
 from geoattract.app.logs import configure_console
@@ -185,7 +187,7 @@ def _cmd_isochrones(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         config=args.config,
         data_dir=args.data_dir,
-        verbose=args.verbose,
+        verbose=_progress(args),
     )
     if not args.quiet:
         print(f"{len(iso)} isochrone(s) written to {path}")
@@ -203,7 +205,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         results=args.results,
         config=args.config,
         data_dir=args.data_dir,
-        verbose=args.verbose,
+        verbose=_progress(args),
     )
     print(table)
     if args.html and not args.quiet:
@@ -222,7 +224,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
         out=args.out,
         config=args.config,
         data_dir=args.data_dir,
-        verbose=args.verbose,
+        verbose=_progress(args),
     )
     print(text)
     return 0
@@ -235,15 +237,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.config,
         data_dir=args.data_dir,
         out_dir=args.out,
-        verbose=args.verbose,
-        isochrone_codes=args.isochrones_for,
+        progress=_progress(args),
+        isochrone_communes=args.isochrones_for,
     )
     if not args.quiet:
-        print(f"geoattract run: {result.config.name} → {result.out_dir}")
-        for label, path in result.files.items():
-            print(f"  {label:<24} {path}")
-        print(result.timing_summary())
+        print(run_summary(result))
     return 0
+
+
+def run_summary(result: Any) -> str:
+    """Short summary of a run: stages with times, what was written, warnings."""
+    total = sum(result.timings.values())
+    lines = [f"geoattract run: {result.config.name} → {result.out_dir} ({total:.0f} s)"]
+    lines += [f"  {name:<14} {secs:7.1f} s" for name, secs in result.timings.items()]
+    files = sorted(str(Path(p).relative_to(result.out_dir)) for p in result.files.values())
+    maps = [f for f in files if f.endswith(".html") and f not in ("index.html", "report.html")]
+    static = [f for f in files if f.startswith("static/")]
+    others = [f for f in files if f not in maps and f not in static]
+    lines.append(
+        f"  written: {', '.join(others)}; {len(maps)} interactive maps, {len(static)} printable maps"
+    )
+    n = len(result.warnings)
+    log = Path(result.out_dir) / "run.log"
+    lines.append(
+        f"  {n} warning(s) shown above; details in {log}" if n else f"  no warning; log in {log}"
+    )
+    lines.append(f"  open {Path(result.out_dir) / 'index.html'}")
+    return "\n".join(lines)
 
 
 def _subparser_class(parent: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:

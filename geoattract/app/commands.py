@@ -6,7 +6,6 @@ and prints. Scripts can call them directly.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import time
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.io import atomic_path, write_text_atomic
+from geoattract.app.codes import resolve_codes
 from geoattract.config.study import StudyConfig, load_study_config
 from geoattract.errors import DataError
 
@@ -33,49 +33,28 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Stages a comparison or a scenario does not need (they only need the scores).
-SCORE_ONLY_SKIP = ("isochrones", "maps", "index")
 
-#: Close names suggested for an unknown commune.
-N_SUGGESTIONS = 5
+def check_writable_file(path: str | os.PathLike) -> Path:
+    """Check, at the door, that a file can be written at ``path`` (its folder exists and is writable).
+
+    Raises
+    ------
+    DataError
+        The folder is missing or not writable.
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"{p}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{p}: folder {folder} is not writable (permission denied)")
+    return p
 
 
 def _config(config: StudyConfig | str | os.PathLike | None, data_dir: Any) -> StudyConfig:
     return (
         config if isinstance(config, StudyConfig) else load_study_config(config, data_dir=data_dir)
     )
-
-
-def resolve_codes(names: Sequence[str], communes: pd.DataFrame) -> list[str]:
-    """INSEE codes of the given codes or exact names (case-insensitive).
-
-    Raises
-    ------
-    DataError
-        For an unknown code or name, suggesting close names and codes.
-    """
-    codes = communes["code"].astype(str).tolist()
-    by_name = {str(n).casefold(): c for n, c in zip(communes["nom"], codes, strict=True)}
-    display = {str(n).casefold(): str(n) for n in communes["nom"]}
-    out = []
-    for name in names:
-        if name in codes:
-            out.append(name)
-            continue
-        if name.casefold() in by_name:
-            out.append(by_name[name.casefold()])
-            continue
-        labels = [f"{n} ({c})" for n, c in zip(communes["nom"], codes, strict=True)]
-        close = difflib.get_close_matches(name, codes, n=N_SUGGESTIONS, cutoff=0.6)
-        close_names = difflib.get_close_matches(
-            name.casefold(), list(by_name), n=N_SUGGESTIONS, cutoff=0.5
-        )
-        hints = [lab for lab in labels if lab.split(" (")[-1].rstrip(")") in close]
-        hints += [f"{display[n]} ({by_name[n]})" for n in close_names]
-        hints = list(dict.fromkeys(hints))[:N_SUGGESTIONS]
-        hint = f"; did you mean {', '.join(hints)}?" if hints else ""
-        raise DataError(f"unknown commune {name!r} (not a study commune code or name){hint}")
-    return out
 
 
 def isochrones_command(
@@ -114,10 +93,10 @@ def isochrones_command(
 
 
 def _scores(
-    results: str | os.PathLike | None, cfg: StudyConfig, verbose: bool
+    results: str | os.PathLike | None, cfg: StudyConfig, progress: bool
 ) -> tuple[pd.DataFrame, Any]:
     """The scored commune table: from a previous run's ``communes.gpkg``, else recomputed."""
-    from geoattract.scoring.core import load_scoring_config
+    from geoattract.scoring import load_scoring_config
 
     folder = Path(results) if results is not None else Path(cfg.study["output_dir"])
     gpkg = folder / "communes.gpkg"
@@ -131,11 +110,11 @@ def _scores(
         raise DataError(
             f"{gpkg}: no scored commune layer; run `geoattract run --out {folder}` first"
         )
-    from geoattract.app.pipeline import run_study
+    from geoattract.app.pipeline import compute_study
 
     logger.info("no previous results in %s: computing the scores (without maps)", folder)
-    res = run_study(cfg, skip=SCORE_ONLY_SKIP, publish=False, verbose=verbose)
-    return res.data["communes_out"], scfg
+    state = compute_study(cfg, isochrones=False, progress=progress)
+    return state.communes_layer(), scfg
 
 
 def compare_table(
@@ -226,19 +205,43 @@ def scenario_command(
     data_dir: Any = None,
     verbose: bool = False,
 ) -> str:
-    """Run a what-if scenario on the study and return the text summary."""
-    from geoattract.app.pipeline import run_study
-    from geoattract.scoring.scenario import parse_change, run_scenario
+    """Run a what-if scenario on the study and return the text summary.
+
+    Every edit, the profile and the output path are checked before the study is computed.
+    """
+    from dataclasses import replace
+
+    from geoattract.app.pipeline import compute_study
+    from geoattract.facilities import build_offer
+    from geoattract.scoring import load_scoring_config, run_scenario, validate_changes
+    from geoattract.scoring.scenario import parse_change
+    from geoattract.territory import build_territory
 
     adds = [parse_change(a, "add") for a in add]
     removes = [parse_change(r, "remove") for r in remove]
     if not adds and not removes:
         raise DataError("scenario: give at least one --add or --remove")
     cfg = _config(config, data_dir)
-    res = run_study(cfg, skip=SCORE_ONLY_SKIP, publish=False, verbose=verbose)
-    sc = run_scenario(res.data, add=adds, remove=removes)
-    if profile not in sc.changes:
-        raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(sc.changes)}")
+    scfg = load_scoring_config(cfg.config_file("scoring"))
+    if profile not in scfg.profiles:
+        raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(scfg.profiles)}")
+    if out is not None:
+        check_writable_file(out)
+    territory = build_territory(cfg)
+    offer = build_offer(cfg, territory.communes)
+    edits = [replace(e, action="add") for e in adds] + [
+        replace(e, action="remove") for e in removes
+    ]
+    validate_changes(edits, offer.catalogue, territory.communes, offer.facilities)
+    state = compute_study(cfg, isochrones=False, progress=verbose)
+    sc = run_scenario(
+        state.territory.communes,
+        state.accessibility,
+        state.transition,
+        state.scores,
+        add=adds,
+        remove=removes,
+    )
     if out is not None:
         frames = [ch.assign(profile=p) for p, ch in sc.changes.items()]
         write_text_atomic(out, pd.concat(frames, ignore_index=True).to_csv(index=False))

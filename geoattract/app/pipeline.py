@@ -1,76 +1,89 @@
 """The main job: run every stage of a study and write its outputs.
 
-:func:`run_study` chains the stages (territory → network → facilities → accessibility →
-transition → scoring → maps and report). Each stage is a plain function of the previous
-results; the runner only times them, shows one progress bar per stage when ``verbose`` and
-writes the outputs.
+:func:`compute_study` chains the stages; each takes the typed results of the stages it needs,
+so the order follows from the data::
 
-Outputs are staged in a temporary folder inside the output folder and moved into place
-only once every stage has succeeded, each file with an atomic :func:`os.replace`: a failed or
-interrupted run leaves the previous outputs intact and readable.
+    territory → network → offer → accessibility → isochrones → transition → scores
+
+:func:`run_study` wraps it: it checks the inputs and the output folder at the door, writes every
+output into a staging folder and publishes them atomically (:mod:`geoattract.app.publish`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
-import pandas as pd
-import shapely
 from tqdm.auto import tqdm
 
-from geoattract._util.io import write_gpkg_atomic, write_text_atomic
-from geoattract.config.study import StudyConfig, load_study_config
-from geoattract.errors import ConfigError
-from geoattract.territory.load import load_territory
-
-__all__ = ["StudyResult", "run_study"]
+from geoattract.accessibility import Accessibility, build_accessibility
+from geoattract.app.codes import resolve_codes
+from geoattract.app.logs import run_log
+from geoattract.app.publish import OutputFolder
+from geoattract.app.state import StudyState
+from geoattract.config import StudyConfig, load_study_config
+from geoattract.facilities import build_offer
+from geoattract.network import Network, build_network
+from geoattract.routing import isochrones_for_communes
+from geoattract.scoring import build_scores
+from geoattract.territory import Territory, build_territory
+from geoattract.transition import build_transition
 
 logger = logging.getLogger(__name__)
 
-#: Caption carried by every output made on the schematic network.
-SCHEMATIC_NOTE = (
-    "Réseau routier schématique, construit à partir des limites communales (aucune donnée "
-    "OpenStreetMap disponible hors ligne) : temps de trajet indicatifs. / Schematic road network "
-    "built from commune geometry: travel times are indicative."
-)
+T = TypeVar("T")
 
-#: Prefix of the staging folder created inside the output folder during a run.
-STAGING_PREFIX = ".staging-"
+#: Stages of :func:`compute_study`, in order (for the progress bar and the timings).
+STAGE_NAMES: tuple[str, ...] = (
+    "territory",
+    "network",
+    "facilities",
+    "accessibility",
+    "isochrones",
+    "transition",
+    "scoring",
+)
 
 
 @dataclass
 class StudyResult:
-    """Everything a run produced, for scripts and tests.
+    """What a run produced, for scripts and tests.
 
     Attributes
     ----------
-    config : StudyConfig
+    state : StudyState
+        The typed stage results.
     out_dir : Path
         Folder the outputs were written to.
     files : dict
-        Output label → path.
+        Output label → path (empty when nothing was published).
     timings : dict
         Stage name → seconds.
-    data : dict
-        Stage outputs kept in memory (``territory``, ``graph``, ``communes``…).
+    warnings : list of str
+        Warnings logged during the run.
     """
 
-    config: StudyConfig
+    state: StudyState
     out_dir: Path
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> StudyConfig:
+        """The study configuration used."""
+        return self.state.config
+
+    @property
+    def communes(self) -> gpd.GeoDataFrame:
+        """The ``communes`` layer (as written to ``communes.gpkg``)."""
+        return self.state.communes_layer()
 
     def timing_summary(self) -> str:
         """A small table of stage durations."""
@@ -80,412 +93,141 @@ class StudyResult:
         return "\n".join(lines)
 
 
-Stage = Callable[["_Context"], None]
+class _Stages:
+    """Run and time the stages, with one progress bar over them."""
+
+    def __init__(self, names: Sequence[str], progress: bool) -> None:
+        self.timings: dict[str, float] = {}
+        self.bar = tqdm(total=len(names), desc="geoattract", unit="stage", disable=not progress)
+
+    def run(self, name: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        result = func(*args, **kwargs)
+        self.timings[name] = time.perf_counter() - t0
+        logger.info("stage %s done in %.2f s", name, self.timings[name])
+        self.bar.update()
+        return result
+
+    def close(self) -> None:
+        self.bar.close()
 
 
-@dataclass
-class _Context:
-    config: StudyConfig
-    staging: Path
-    verbose: bool
-    data: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)
-    metadata: dict[str, str] = field(default_factory=dict)
+def load_config(
+    config: StudyConfig | str | os.PathLike | None, data_dir: str | os.PathLike | None = None
+) -> StudyConfig:
+    """A validated configuration from a config object, a shipped study name or a TOML file."""
+    if isinstance(config, StudyConfig):
+        return config
+    return load_study_config(config, data_dir=data_dir)
 
 
-def _stage_territory(ctx: _Context) -> None:
-    terr = load_territory(ctx.config)
-    ctx.data["territory"] = terr
-    study = terr[terr["in_study"]].copy()
-    ctx.data["communes"] = study
-    ctx.metadata.update(
-        {
-            "study": ctx.config.name,
-            "name": ctx.config.name,
-            "sources": json.dumps(ctx.config.raw.get("sources", []), ensure_ascii=False),
-            "departement": ctx.config.departement,
-            "buffer_km": str(ctx.config.buffer_m / 1000),
-            "territory_report": terr.attrs["report"].summary(),
-        }
-    )
+def isochrone_codes(
+    config: StudyConfig, territory: Territory, codes: Sequence[str] | None = None
+) -> list[str]:
+    """Communes whose isochrones the maps show, checked against the study (at the door).
 
-
-def _stage_network(ctx: _Context) -> None:
-    from geoattract.network import build_network
-
-    net = build_network(ctx.config, ctx.data["territory"])
-    G = net.graph
-    ctx.data["network"] = net
-    ctx.data["graph"] = G
-    ctx.data["network_summary"] = net.summary
-    schematic = net.caption.schematic
-    ctx.metadata.update(
-        {
-            "network_source": net.caption.source,
-            "network_source_date": str(G.graph.get("source_date", "")),
-            "schematic": str(schematic),
-            "network_nodes": str(G.number_of_nodes()),
-            "network_edges": str(G.number_of_edges()),
-        }
-    )
-    if schematic:
-        ctx.metadata["schematic_note"] = SCHEMATIC_NOTE
-        logger.warning("road network: SCHEMATIC (built from commune geometry): %s", SCHEMATIC_NOTE)
-    else:
-        logger.info("road network: %s (%s)", G.graph.get("source"), G.graph.get("source_date"))
-
-
-def _stage_facilities(ctx: _Context) -> None:
-    from geoattract.facilities.catalogue import housing_table, load_catalogue, load_facilities
-
-    catalogue = load_catalogue(ctx.config.config_file("catalogue"), data_dir=ctx.config.data_dir)
-    fac = load_facilities(
-        ctx.data["territory"], catalogue, ctx.config.data_dir, verbose=ctx.verbose
-    )
-    ctx.data["catalogue"] = catalogue
-    ctx.data["facilities"] = fac
-    ctx.data["housing"] = housing_table(ctx.data["territory"], ctx.config.data_dir)
-
-
-def _snap_params(ctx: _Context) -> dict[str, float | None]:
-    net = ctx.config.section("network")
-    if ctx.data["graph"].graph.get("schematic"):
-        return {
-            "max_snap_m": net.get("schematic_snap_max_distance_m"),
-            "snap_speed_kph": net.get("schematic_snap_speed_kph"),
-        }
-    return {
-        "max_snap_m": net.get("snap_max_distance_m"),
-        "snap_speed_kph": net.get("snap_speed_kph"),
-    }
-
-
-def _stage_accessibility(ctx: _Context) -> None:
-    from geoattract.accessibility.metrics import (
-        category_accessibility,
-        housing_accessibility,
-        prepare_inputs,
-    )
-
-    inputs = prepare_inputs(
-        ctx.data["graph"],
-        ctx.data["territory"],
-        ctx.data["facilities"],
-        ctx.data["catalogue"],
-        **_snap_params(ctx),
-    )
-    ctx.data["inputs"] = inputs
-    acc = category_accessibility(inputs, verbose=ctx.verbose)
-    threshold = ctx.config.section("accessibility")["housing_threshold_min"]
-    housing = housing_accessibility(inputs, ctx.data["housing"], threshold_min=threshold)
-    snap = inputs.communes.loc[acc.index, ["snap_m", "snap_s", "too_far"]].rename(
-        columns={
-            "snap_m": "town_hall_snap_m",
-            "snap_s": "town_hall_snap_s",
-            "too_far": "town_hall_unsnapped",
-        }
-    )
-    ctx.data["accessibility"] = pd.concat([snap, acc, housing], axis=1)
-
-
-def _stage_isochrones(ctx: _Context) -> None:
-    from geoattract.routing.isochrones import isochrones_for_communes
-
-    iso = isochrones_for_communes(
-        ctx.data["graph"],
-        ctx.data["territory"],
-        minutes=ctx.config.thresholds_min,
-        rg=ctx.data["inputs"].rg,
-        verbose=ctx.verbose,
-    )
-    ctx.data["isochrones"] = iso
-    path = ctx.staging / "isochrones.gpkg"
-    write_gpkg_atomic(path, {"isochrones": iso}, metadata=ctx.metadata)
-    ctx.files["isochrones.gpkg"] = path
-
-
-def _stage_transition(ctx: _Context) -> None:
-    from geoattract.transition.indicators import (
-        ev_charging_points,
-        network_indicators,
-        train_stations,
-        transition_indicators,
-    )
-
-    cfg = ctx.config
-    tr = transition_indicators(
-        ctx.data["territory"], cfg.config_file("indicators"), cfg.data_dir, verbose=ctx.verbose
-    )
-    section = cfg.section("transition")
-    params = {
-        "ev_threshold_min": section["ev_threshold_min"],
-        "rail_catchment_min": section["rail_catchment_min"],
-    }
-    ev = ev_charging_points(cfg.data_dir, communes=ctx.data["territory"])
-    stations = train_stations(cfg.data_dir)
-    ctx.data.update(ev_points=ev, stations=stations, transition_params=params)
-    net = network_indicators(ctx.data["inputs"], ev, stations, **params)
-    ctx.data["transition"] = pd.concat([tr.drop(columns=["code"], errors="ignore"), net], axis=1)
-
-
-def _stage_scoring(ctx: _Context) -> None:
-    from geoattract.scoring.afom import afom_epci, afom_sentences, afom_table
-    from geoattract.scoring.core import (
-        epci_scores,
-        load_scoring_config,
-        monte_carlo_all_profiles,
-        score_all_profiles,
-        sensitivity,
-    )
-
-    scfg = load_scoring_config(ctx.config.config_file("scoring"))
-    ctx.data["scoring_config"] = scfg
-    communes = ctx.data["communes"]
-    base = communes[["code", "nom", "population", "epci", "epci_nom"]]
-    indicators = pd.concat([base, ctx.data["accessibility"], ctx.data["transition"]], axis=1)
-    ctx.data["indicators"] = indicators
-    section = ctx.config.section("scoring")
-    scores = score_all_profiles(indicators, scfg)
-    mc = monte_carlo_all_profiles(
-        indicators, scfg, n=section.get("montecarlo_draws"), seed=section.get("seed")
-    )
-    ctx.data["scores"] = pd.concat([scores, mc], axis=1)
-    sens = [
-        sensitivity(
-            indicators, scfg, profile, n=section.get("sensitivity_draws"), seed=section.get("seed")
-        )
-        .rename_axis("input")
-        .reset_index()
-        .assign(profile=profile)
-        for profile in scfg.profiles
-    ]
-    ctx.data["sensitivity"] = pd.concat(sens, ignore_index=True)
-    table = pd.concat([indicators, ctx.data["scores"]], axis=1)
-    # rank intervals do not aggregate (a mean of commune quantiles is no EPCI quantile): the
-    # EPCI table carries scores, ranks and pillars only
-    columns = [
-        c
-        for c in table.columns
-        if c.startswith(("score_", "pillar_")) and not c.endswith(("_p05", "_median", "_p95"))
-    ]
-    epci = epci_scores(table, columns=columns)
-    terr = ctx.data["territory"]
-    outside = terr.loc[~terr["in_study"] & terr["epci"].notna(), "epci"]
-    epci["partial"] = epci["epci"].isin(set(outside))  # EPCI straddling the département
-    ctx.data["epci"] = epci
-    afom = afom_table(indicators, scfg)
-    ctx.data["afom"] = afom
-    ctx.data["afom_epci"] = afom_epci(indicators, scfg)
-    ctx.data["afom_sentences"] = afom_sentences(afom)
-
-
-def _meta(ctx: _Context) -> dict[str, Any]:
-    """Metadata the maps and the report show: study, sources, method, schematic flag."""
-    G = ctx.data.get("graph")
-    schematic = bool(G.graph.get("schematic")) if G is not None else False
-    sources = [dict(s) for s in ctx.config.raw.get("sources", [])]
-    catalogue = ctx.data.get("catalogue")
-    labels = {c.id: c.label_fr for c in catalogue} if catalogue is not None else {}
-    net = (
-        "schématique (limites communales)"
-        if schematic
-        else str(G.graph.get("source"))
-        if G
-        else "?"
-    )
-    method = (
-        f"Réseau routier : {net}. Chaque commune est représentée par sa mairie, rattachée au "
-        "nœud le plus proche du réseau ; le temps du trajet d'accès est ajouté.\n\n"
-        "Accessibilité : temps au plus proche équipement de chaque catégorie, nombre d'équipements "
-        "à moins de 10, 20 et 30 minutes, et accessibilité potentielle localisée (E2SFCA, "
-        "convention APL de la DREES pour les médecins généralistes) pour 100 000 habitants. Les "
-        "équipements situés hors du département (zone tampon de "
-        f"{ctx.config.buffer_m / 1000:g} km) comptent.\n\n"
-        "Scores : normalisation min-max 0-100, agrégation pondérée par piliers (services, santé, "
-        "culture, logement, transition, environnement) selon le Handbook OCDE/JRC ; six profils "
-        "de population. Incertitude : Monte Carlo sur les poids (Dirichlet), la normalisation et "
-        "les seuils de temps ; rang médian et intervalle 5-95 %. Sensibilité : indices de Sobol."
-    )
-    return {
-        "name": ctx.config.name,
-        "schematic": schematic,
-        "schematic_caption": SCHEMATIC_NOTE,
-        "sources": sources,
-        "method": method,
-        "category_labels": labels,
-    }
-
-
-def _stage_maps(ctx: _Context) -> None:
-    from geoattract.outputs.maps import make_maps, make_static_maps
-    from geoattract.outputs.report import write_report
-
-    communes = ctx.data["communes_out"]
-    meta = _meta(ctx)
-    ctx.data["meta"] = meta
-    outline = gpd.GeoDataFrame(
-        geometry=[shapely.union_all(communes.geometry.values)], crs=communes.crs
-    )
-    codes = ctx.data.get("isochrone_codes") or ctx.config.section("maps").get("isochrone_communes")
-    if codes:
-        from geoattract.app.commands import resolve_codes
-
-        codes = resolve_codes(codes, communes)
-    maps = make_maps(
-        communes,
-        ctx.data.get("isochrones"),
-        ctx.data.get("facilities"),
-        outline,
-        meta,
-        ctx.staging,
-        isochrone_codes=codes,
-        verbose=ctx.verbose,
-    )
-    for key, path in maps.items():
-        ctx.files[f"{key}.html"] = path
-    static = make_static_maps(
-        communes, meta, ctx.staging / "static", outline=outline, verbose=ctx.verbose
-    )
-    for key, path in static.items():
-        ctx.files[f"static/{key}.png"] = path
-    report = write_report(
-        ctx.staging,
-        communes,
-        epci_table=ctx.data.get("epci"),
-        afom=ctx.data.get("afom_sentences"),
-        sensitivity=ctx.data.get("sensitivity"),
-        static_maps=static,
-        meta=meta,
-    )
-    ctx.files["report.html"] = report
-
-
-#: French labels of the index page, by output file name (maps get theirs from the column).
-INDEX_LABELS = {
-    "report.html": "Rapport d'étude (HTML autonome)",
-    "communes.gpkg": "Communes : indicateurs, scores et rangs (GeoPackage, couche communes)",
-    "isochrones.gpkg": "Isochrones 10/20/30 min de chaque commune (GeoPackage)",
-    "territory.gpkg": "Territoire d'étude et zone tampon (GeoPackage)",
-    "epci.csv": "Scores par EPCI (CSV)",
-    "afom.csv": "AFOM par commune (CSV)",
-    "afom_epci.csv": "AFOM par EPCI (CSV)",
-    "afom.json": "AFOM : phrases par commune (JSON)",
-    "sensitivity.csv": "Analyse de sensibilité (indices de Sobol, CSV)",
-    "run.json": "Résumé de l'exécution (JSON)",
-}
-
-
-def _stage_index(ctx: _Context) -> None:
-    from geoattract.outputs.maps import column_label
-    from geoattract.outputs.report import write_index
-
-    summary = {
-        "study": ctx.config.name,
-        "files": sorted(p.relative_to(ctx.staging).as_posix() for p in ctx.files.values())
-        + ["index.html", "run.json"],
-        "metadata": ctx.metadata,
-    }
-    path = ctx.staging / "run.json"
-    write_text_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False))
-    ctx.files["run.json"] = path
-    labels = {}
-    for name, p in ctx.files.items():
-        if name.endswith(".html") and name not in INDEX_LABELS:
-            stem = Path(name).stem
-            label = (
-                "Carte — isochrones" if stem == "isochrones" else f"Carte — {column_label(stem)}"
-            )
-        elif name.startswith("static/"):
-            label = f"Carte imprimable — {column_label(Path(name).stem)}"
-        else:
-            label = INDEX_LABELS.get(name, name)
-        labels[label] = p
-    ctx.files["index.html"] = write_index(
-        ctx.staging, labels, ctx.data.get("meta", {"name": ctx.config.name})
-    )
-
-
-#: Strengths and weaknesses listed per commune in the map tooltips.
-AFOM_TOOLTIP_ITEMS = 3
-
-
-def _afom_summary(afom: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
-    """``afom_atouts`` / ``afom_faiblesses``: the strongest findings per commune, as short text.
-
-    The AFOM table is sorted by strength within each commune and kind, so the first rows are
-    the most striking.
+    Raises
+    ------
+    DataError
+        An unknown code or name (close names suggested).
     """
-    out = pd.DataFrame(index=codes.index)
-    for kind, col in (("atout", "afom_atouts"), ("faiblesse", "afom_faiblesses")):
-        rows = afom[afom["kind"] == kind]
-        top = rows.groupby("code", sort=False)["label"].apply(
-            lambda s: " ; ".join(s.head(AFOM_TOOLTIP_ITEMS))
+    wanted = codes or config.section("maps").get("isochrone_communes") or []
+    return resolve_codes(list(wanted), territory.study) if wanted else []
+
+
+def compute_study(
+    config: StudyConfig,
+    *,
+    isochrones: bool = True,
+    isochrone_communes: Sequence[str] | None = None,
+    progress: bool = False,
+    stages: _Stages | None = None,
+) -> StudyState:
+    """Run every stage of a study in memory and return their typed results.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The study.
+    isochrones : bool
+        Compute the isochrones of every study commune.
+    isochrone_communes : sequence of str, optional
+        Codes or names checked right after the territory stage (see :func:`isochrone_codes`).
+    progress : bool
+        Progress bars.
+    stages : _Stages, optional
+        Timer shared with the caller.
+
+    Returns
+    -------
+    StudyState
+    """
+    own = stages is None
+    st = stages if stages is not None else _Stages(STAGE_NAMES, progress)
+    try:
+        territory = st.run("territory", build_territory, config)
+        isochrone_codes(config, territory, isochrone_communes)  # fail fast on a bad code
+        network = st.run("network", build_network, config, territory.communes)
+        offer = st.run("facilities", build_offer, config, territory.communes, verbose=progress)
+        access = st.run(
+            "accessibility",
+            build_accessibility,
+            config,
+            territory.communes,
+            network,
+            offer,
+            verbose=progress,
         )
-        out[col] = codes.map(top).fillna("")
-    return out
-
-
-def _stage_write(ctx: _Context) -> None:
-    communes = ctx.data["communes"]
-    parts = [communes.drop(columns=["town_hall"])]
-    for key in ("accessibility", "transition", "scores"):
-        if key in ctx.data:
-            parts.append(ctx.data[key].drop(columns=[c for c in ("code",) if c in ctx.data[key]]))
-    table = pd.concat(parts, axis=1)
-    if "afom" in ctx.data:
-        table = pd.concat([table, _afom_summary(ctx.data["afom"], table["code"])], axis=1)
-    table = gpd.GeoDataFrame(table, geometry="geometry", crs=communes.crs)
-    ctx.data["communes_out"] = table
-    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {"communes": _gpkg_ready(table)}
-    if "facilities" in ctx.data:
-        layers["facilities"] = _gpkg_ready(ctx.data["facilities"])
-    path = ctx.staging / "communes.gpkg"
-    write_gpkg_atomic(path, layers, metadata=ctx.metadata)
-    ctx.files["communes.gpkg"] = path
-    terr = _gpkg_ready(ctx.data["territory"])
-    path = ctx.staging / "territory.gpkg"
-    write_gpkg_atomic(path, {"territory": terr}, metadata=ctx.metadata)
-    ctx.files["territory.gpkg"] = path
-    for key, name in (
-        ("epci", "epci.csv"),
-        ("afom", "afom.csv"),
-        ("afom_epci", "afom_epci.csv"),
-        ("sensitivity", "sensitivity.csv"),
-    ):
-        if key in ctx.data:
-            path = ctx.staging / name
-            write_text_atomic(path, ctx.data[key].to_csv(index=False))
-            ctx.files[name] = path
-    if "afom_sentences" in ctx.data:
-        path = ctx.staging / "afom.json"
-        write_text_atomic(
-            path, json.dumps(ctx.data["afom_sentences"], indent=1, ensure_ascii=False)
+        iso = (
+            st.run(
+                "isochrones",
+                build_isochrones,
+                config,
+                territory,
+                network,
+                access,
+                progress=progress,
+            )
+            if isochrones
+            else None
         )
-        ctx.files["afom.json"] = path
+        transition = st.run(
+            "transition", build_transition, config, territory.communes, access, verbose=progress
+        )
+        scores = st.run("scoring", build_scores, config, territory.communes, access, transition)
+    finally:
+        if own:
+            st.close()
+    return StudyState(
+        config=config,
+        territory=territory,
+        network=network,
+        offer=offer,
+        accessibility=access,
+        transition=transition,
+        scores=scores,
+        isochrones=iso,
+    )
 
 
-def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Drop or convert columns a GeoPackage cannot hold (extra geometry columns → WKT)."""
-    out = gdf.copy()
-    for col in out.columns:
-        if col != out.geometry.name and isinstance(out[col], gpd.GeoSeries):
-            out[col] = out[col].to_wkt()
-    return out
-
-
-#: The stages of :func:`run_study`, in order.
-STAGES: list[tuple[str, Stage]] = [
-    ("territory", _stage_territory),
-    ("network", _stage_network),
-    ("facilities", _stage_facilities),
-    ("accessibility", _stage_accessibility),
-    ("isochrones", _stage_isochrones),
-    ("transition", _stage_transition),
-    ("scoring", _stage_scoring),
-    ("write", _stage_write),
-    ("maps", _stage_maps),
-    ("index", _stage_index),
-]
+def build_isochrones(
+    config: StudyConfig,
+    territory: Territory,
+    network: Network,
+    accessibility: Accessibility,
+    *,
+    progress: bool,
+) -> gpd.GeoDataFrame:
+    """Isochrones of every study commune, on the routing graph of the accessibility stage."""
+    return isochrones_for_communes(
+        network.graph,
+        territory.communes,
+        minutes=config.thresholds_min,
+        rg=accessibility.inputs.rg,
+        snap_rule=network.snap_rule,
+        verbose=progress,
+    )
 
 
 def run_study(
@@ -493,102 +235,62 @@ def run_study(
     *,
     data_dir: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
-    verbose: bool = False,
-    skip: Iterable[str] = (),
+    progress: bool = False,
     publish: bool = True,
-    isochrone_codes: Sequence[str] | None = None,
+    isochrone_communes: Sequence[str] | None = None,
 ) -> StudyResult:
-    """Run the whole study pipeline and write its outputs.
+    """Run the whole study and write its outputs.
 
     Parameters
     ----------
-    config : StudyConfig or path-like, optional
-        Study configuration or its TOML file; defaults to Lot-et-Garonne.
+    config : StudyConfig, str or path-like, optional
+        The study: a configuration, the name of a shipped study (``lot-et-garonne``,
+        ``france``) or a TOML file; defaults to ``lot-et-garonne``.
     data_dir : path-like, optional
         Data folder override.
     out_dir : path-like, optional
         Output folder; defaults to the configuration's ``study.output_dir`` (``maps/``).
-    verbose : bool
-        Show one progress bar per stage.
-    skip : iterable of str
-        Stages to leave out (e.g. ``("isochrones", "maps")`` for a quick scenario base);
-        later stages that need their outputs skip the missing parts.
+    progress : bool
+        Progress bars over the stages and the long loops.
     publish : bool
-        Move the outputs into ``out_dir`` (False keeps results in memory only).
-    isochrone_codes : sequence of str, optional
-        Communes whose isochrones the maps show (default ``[maps] isochrone_communes``, else
-        the most populous communes).
+        Write and publish the outputs (False: compute in memory only, nothing written).
+    isochrone_communes : sequence of str, optional
+        Communes whose isochrones the maps show (default ``[maps] isochrone_communes``).
 
     Returns
     -------
     StudyResult
+
+    Raises
+    ------
+    ConfigError, DataError
+        Bad configuration or input, unwritable or busy output folder: raised before any heavy
+        work, leaving the previous outputs untouched.
     """
-    cfg = (
-        config if isinstance(config, StudyConfig) else load_study_config(config, data_dir=data_dir)
-    )
+    from geoattract.app.write import write_outputs
+
+    cfg = load_config(config, data_dir)
     out = Path(out_dir) if out_dir is not None else Path(cfg.study["output_dir"])
-    if publish:
-        out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out if publish else None))
-    ctx = _Context(config=cfg, staging=staging, verbose=verbose)
-    if isochrone_codes:
-        ctx.data["isochrone_codes"] = list(isochrone_codes)
-    result = StudyResult(config=cfg, out_dir=out)
-    try:
-        skipped = set(skip)
-        unknown = skipped - {name for name, _ in STAGES}
-        if unknown:
-            raise ConfigError(
-                f"run_study: unknown stage(s) {sorted(unknown)}; stages: {[n for n, _ in STAGES]}"
-            )
-        stages = [(n, f) for n, f in STAGES if n not in skipped]
-        bar = tqdm(stages, desc="geoattract run", unit="stage", disable=not verbose)
-        for name, stage in bar:
-            bar.set_postfix_str(name)
-            t0 = time.perf_counter()
-            stage(ctx)
-            result.timings[name] = time.perf_counter() - t0
-            logger.info("stage %s done in %.2f s", name, result.timings[name])
+    with OutputFolder(out, publish=publish) as folder:
+        with run_log(folder.staging / "run.log") as warnings:
+            stages = _Stages((*STAGE_NAMES, "outputs"), progress)
+            try:
+                state = compute_study(
+                    cfg,
+                    isochrone_communes=isochrone_communes,
+                    progress=progress,
+                    stages=stages,
+                )
+                result = StudyResult(state=state, out_dir=out, timings=stages.timings)
+                if publish:
+                    codes = isochrone_codes(cfg, state.territory, isochrone_communes)
+                    staged = stages.run(
+                        "outputs", write_outputs, state, folder.staging, codes, stages.timings
+                    )
+            finally:
+                stages.close()
         if publish:
-            result.files = _publish(ctx.files, staging, out)
-    finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(staging)
-    result.data = ctx.data
+            staged["run.log"] = folder.staging / "run.log"
+            result.files = folder.publish(staged)
+        result.warnings = list(warnings.messages)
     return result
-
-
-def _previous_outputs(out: Path) -> set[str]:
-    """Relative paths the previous run wrote, from its ``run.json`` manifest (empty if none)."""
-    try:
-        files = json.loads((out / "run.json").read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError, AttributeError):
-        return set()
-    return {
-        f
-        for f in files
-        if isinstance(f, str) and ".." not in Path(f).parts and not Path(f).is_absolute()
-    }
-
-
-def _publish(files: dict[str, Path], staging: Path, out: Path) -> dict[str, Path]:
-    """Move staged files into the output folder, each with an atomic rename.
-
-    Files the previous run listed in its ``run.json`` manifest and this run did not produce
-    are removed afterwards, so a re-run replaces the outputs cleanly; files the user put in
-    the folder are never touched.
-    """
-    previous = _previous_outputs(out)
-    published: dict[str, Path] = {}
-    for label, path in files.items():
-        rel = path.relative_to(staging)
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        published[label] = target
-    current = {p.relative_to(out).as_posix() for p in published.values()}
-    for stale in sorted(previous - current):
-        with contextlib.suppress(FileNotFoundError):
-            (out / stale).unlink()
-            logger.info("removed %s, left by the previous run and no longer produced", stale)
-    return published

@@ -1,0 +1,267 @@
+"""Write a study's outputs into the staging folder: GeoPackages, tables, maps, report, index.
+
+Every fact comes from one place: labels from the study's TOML (:class:`~geoattract.outputs.Labels`),
+the network caption from the graph's metadata (:class:`~geoattract.network.NetworkCaption`),
+sources and method text from the configuration actually used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geoattract import __version__
+from geoattract._util.io import write_gpkg_atomic, write_text_atomic
+from geoattract.app.state import StudyState
+from geoattract.outputs import (
+    Labels,
+    ReportContext,
+    columns_table,
+    make_basemap,
+    make_maps,
+    make_static_maps,
+    method_paragraphs,
+    roads_from_graph,
+    write_index,
+    write_report,
+)
+from geoattract.transition import load_indicator_registry
+
+logger = logging.getLogger(__name__)
+
+#: French labels of the index page, by output file name (maps get theirs from the column).
+INDEX_LABELS: dict[str, str] = {
+    "report.html": "Rapport d'étude (HTML autonome)",
+    "communes.gpkg": "Communes : indicateurs, scores et rangs (GeoPackage)",
+    "isochrones.gpkg": "Isochrones de chaque commune (GeoPackage)",
+    "territory.gpkg": "Territoire d'étude, zone tampon et mairies (GeoPackage)",
+    "columns.csv": "Description des colonnes (CSV)",
+    "epci.csv": "Scores par EPCI (CSV)",
+    "afom.csv": "AFOM par commune (CSV)",
+    "afom_epci.csv": "AFOM par EPCI (CSV)",
+    "afom.json": "AFOM : phrases par commune (JSON)",
+    "sensitivity.csv": "Analyse de sensibilité (indices de Sobol, CSV)",
+    "run.json": "Résumé de l'exécution (JSON)",
+    "run.log": "Journal de l'exécution (texte)",
+}
+
+#: CSV tables of the scoring stage, by file name.
+SCORE_TABLES: dict[str, str] = {
+    "epci.csv": "epci",
+    "afom.csv": "afom",
+    "afom_epci.csv": "afom_epci",
+    "sensitivity.csv": "sensitivity",
+}
+
+
+def report_context(state: StudyState) -> ReportContext:
+    """Labels, network caption, sources and method text of a study, for maps and the report."""
+    cfg = state.config
+    scfg = state.scores.config
+    registry = load_indicator_registry(cfg.config_file("indicators"))
+    labels = Labels.from_configs(scfg, state.offer.catalogue, registry)
+    method = method_paragraphs(
+        scfg,
+        labels,
+        caption=state.network.caption,
+        buffer_km=state.territory.buffer_m / 1000,
+        draws=cfg.section("scoring").get("montecarlo_draws"),
+    )
+    return ReportContext.build(
+        cfg.name,
+        labels=labels,
+        caption=state.network.caption,
+        sources=cfg.raw.get("sources", []),
+        method=method,
+    )
+
+
+def run_metadata(state: StudyState) -> dict[str, Any]:
+    """What a run used, as JSON values: study, network, snapping rule, territory findings."""
+    cfg = state.config
+    net = state.network
+    rule = net.snap_rule
+    report = state.territory.report
+    return {
+        "study": cfg.name,
+        "config": str(cfg.path),
+        "geoattract_version": __version__,
+        "departements": list(state.territory.departements),
+        "buffer_km": state.territory.buffer_m / 1000,
+        "study_communes": len(state.territory.study),
+        "buffer_communes": len(state.territory.communes) - len(state.territory.study),
+        "network": {
+            "source": net.caption.source,
+            "kind": net.caption.kind,
+            "vintage": net.caption.vintage,
+            "schematic": net.caption.schematic,
+            "caption": net.caption.text_fr,
+            "nodes": net.graph.number_of_nodes(),
+            "edges": net.graph.number_of_edges(),
+            "snap_max_distance_m": rule.max_distance_m,
+            "snap_speed_kph": rule.speed_kph,
+            "snap_detour": rule.detour,
+        },
+        "territory_report": {k: v for k, v in vars(report).items() if v},
+        "sources": [dict(s) for s in cfg.raw.get("sources", [])],
+    }
+
+
+def _gpkg_metadata(meta: Mapping[str, Any]) -> dict[str, str]:
+    """Flatten the run metadata into the key/value ``metadata`` table of a GeoPackage."""
+    out: dict[str, str] = {}
+    for key, value in meta.items():
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                out[f"{key}.{k}"] = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        else:
+            out[key] = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return out
+
+
+def write_outputs(
+    state: StudyState,
+    staging: Path,
+    isochrone_codes: Sequence[str],
+    timings: Mapping[str, float],
+) -> dict[str, Path]:
+    """Write every output of a study into ``staging``.
+
+    Parameters
+    ----------
+    state : StudyState
+        The typed stage results.
+    staging : Path
+        The staging folder.
+    isochrone_codes : sequence of str
+        Communes whose isochrones the maps show.
+    timings : mapping
+        Stage timings recorded in ``run.json``.
+
+    Returns
+    -------
+    dict
+        Output name (relative path) → staged path.
+    """
+    files: dict[str, Path] = {}
+    communes = state.communes_layer()
+    context = report_context(state)
+    meta = run_metadata(state)
+    files.update(_write_layers(state, communes, context, meta, staging))
+    files.update(_write_tables(state, staging))
+    files.update(_write_maps(state, communes, context, staging, isochrone_codes))
+    manifest = {
+        "study": state.config.name,
+        "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "files": sorted([*files, "index.html", "run.json", "run.log"]),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "metadata": meta,
+    }
+    files["run.json"] = write_text_atomic(
+        staging / "run.json", json.dumps(manifest, indent=2, ensure_ascii=False)
+    )
+    linked = {**files, "run.log": staging / "run.log"}
+    files["index.html"] = write_index(staging, _index_labels(linked, context), context)
+    return files
+
+
+def _write_layers(
+    state: StudyState,
+    communes: gpd.GeoDataFrame,
+    context: ReportContext,
+    meta: Mapping[str, Any],
+    staging: Path,
+) -> dict[str, Path]:
+    columns = columns_table(list(communes.columns), context.labels, caption=state.network.caption)
+    gmeta = _gpkg_metadata(meta)
+    halls = state.territory.town_halls
+    layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
+        "communes": communes,
+        "facilities": state.offer.facilities,
+        "town_halls": halls[halls["in_study"]],
+        "columns": columns,
+    }
+    out = {
+        "communes.gpkg": write_gpkg_atomic(staging / "communes.gpkg", layers, metadata=gmeta),
+        "columns.csv": write_text_atomic(staging / "columns.csv", columns.to_csv(index=False)),
+    }
+    territory = state.territory.communes.drop(columns=["town_hall"])
+    out["territory.gpkg"] = write_gpkg_atomic(
+        staging / "territory.gpkg", {"territory": territory, "town_halls": halls}, metadata=gmeta
+    )
+    if state.isochrones is not None:
+        out["isochrones.gpkg"] = write_gpkg_atomic(
+            staging / "isochrones.gpkg", {"isochrones": state.isochrones}, metadata=gmeta
+        )
+    return out
+
+
+def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for name, attr in SCORE_TABLES.items():
+        table = getattr(state.scores, attr)
+        out[name] = write_text_atomic(staging / name, table.to_csv(index=False))
+    out["afom.json"] = write_text_atomic(
+        staging / "afom.json",
+        json.dumps(state.scores.afom_sentences, indent=1, ensure_ascii=False),
+    )
+    return out
+
+
+def _write_maps(
+    state: StudyState,
+    communes: gpd.GeoDataFrame,
+    context: ReportContext,
+    staging: Path,
+    isochrone_codes: Sequence[str],
+) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    maps_cfg = state.config.section("maps")
+    basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+    maps = make_maps(
+        communes,
+        context,
+        staging,
+        isochrones=state.isochrones,
+        facilities=state.offer.facilities,
+        basemap=basemap,
+        isochrone_codes=list(isochrone_codes) or None,
+        tiles=maps_cfg.get("tiles"),
+    )
+    out.update({f"{key}.html": path for key, path in maps.items()})
+    static = make_static_maps(communes, context, staging / "static", basemap=basemap)
+    out.update({f"static/{key}.png": path for key, path in static.items()})
+    out["report.html"] = write_report(
+        staging,
+        communes,
+        context,
+        epci_table=state.scores.epci,
+        afom=state.scores.afom_sentences,
+        sensitivity=state.scores.sensitivity,
+        static_maps=static,
+    )
+    return out
+
+
+def _index_labels(files: Mapping[str, Path], context: ReportContext) -> dict[str, Path]:
+    labels: dict[str, Path] = {}
+    column = context.labels.column
+    for name, path in files.items():
+        if name in INDEX_LABELS:
+            label = INDEX_LABELS[name]
+        elif name.startswith("static/"):
+            label = f"Carte imprimable — {column(Path(name).stem)}"
+        elif name.endswith(".html"):
+            stem = Path(name).stem
+            label = "Carte — isochrones" if stem == "isochrones" else f"Carte — {column(stem)}"
+        else:
+            label = name
+        labels[label] = path
+    return labels
