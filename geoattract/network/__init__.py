@@ -25,10 +25,41 @@ from geoattract.network.graph import (
     schematic_network,
     town_hall_nodes,
 )
+from geoattract.network.calibrate import (
+    Holdout,
+    Reference,
+    calibrate,
+    read_reference,
+)
+from geoattract.network.calibration import CalibrationResult
+from geoattract.network.lines import (
+    LineNetwork,
+    graph_from_lines,
+    is_line_layer,
+    line_network,
+    read_calibration,
+    read_lines,
+)
+from geoattract.network.presets import (
+    BDTOPO,
+    LINE_SPEEDS,
+    PRESETS,
+    ROUTE500,
+    TRAVELMAPPING,
+    LinePreset,
+    get_preset,
+)
 from geoattract.network.snapping import (
+    LINES_SNAP_DETOUR,
+    LINES_SNAP_MAX_DISTANCE_M,
+    LINES_SNAP_SPEED_KPH,
     SNAP_COLUMNS,
+    SnapReport,
+    SnapRule,
     node_coordinates,
     snap_points,
+    snap_report,
+    snappable_nodes,
 )
 from geoattract.network.speeds import (
     DEFAULT_FALLBACK_SPEED_KPH,
@@ -45,6 +76,30 @@ from geoattract.network.speeds import (
 )
 
 __all__ = [
+    "BDTOPO",
+    "LINES_SNAP_DETOUR",
+    "LINES_SNAP_MAX_DISTANCE_M",
+    "LINES_SNAP_SPEED_KPH",
+    "LINE_SPEEDS",
+    "PRESETS",
+    "ROUTE500",
+    "TRAVELMAPPING",
+    "CalibrationResult",
+    "Holdout",
+    "LineNetwork",
+    "LinePreset",
+    "Reference",
+    "SnapReport",
+    "calibrate",
+    "get_preset",
+    "graph_from_lines",
+    "is_line_layer",
+    "line_network",
+    "read_calibration",
+    "read_lines",
+    "read_reference",
+    "snap_report",
+    "snappable_nodes",
     "DEFAULT_FALLBACK_SPEED_KPH",
     "DETOUR_FACTOR",
     "DRIVE_HIGHWAYS",

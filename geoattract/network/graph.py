@@ -282,7 +282,7 @@ def filter_drivable(G: nx.MultiDiGraph, *, include_service: bool = False) -> nx.
 
 
 def _simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """osmnx topological simplification keeping summed lengths and travel times."""
+    """Osmnx topological simplification keeping summed lengths and travel times."""
     import osmnx as ox
 
     aggs = {name: sum for name in SIMPLIFY_SUMS}
