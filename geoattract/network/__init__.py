@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from geoattract.network.calibrate import (
+    Holdout,
+    Reference,
+    calibrate,
+    read_reference,
+)
+from geoattract.network.calibration import CalibrationResult
 from geoattract.network.graph import (
     DETOUR_FACTOR,
     GRAPH_CRS,
@@ -25,13 +32,6 @@ from geoattract.network.graph import (
     schematic_network,
     town_hall_nodes,
 )
-from geoattract.network.calibrate import (
-    Holdout,
-    Reference,
-    calibrate,
-    read_reference,
-)
-from geoattract.network.calibration import CalibrationResult
 from geoattract.network.lines import (
     LineNetwork,
     graph_from_lines,

@@ -173,7 +173,9 @@ def read_reference(
             )
         kind, orig, dest = "to_one", df["code"], pd.Series(destination, index=df.index)
     else:
-        raise DataError(f"{source}: needs columns origin, destination or code; got {list(df.columns)}")
+        raise DataError(
+            f"{source}: needs columns origin, destination or code; got {list(df.columns)}"
+        )
     bad = ~np.isfinite(minutes) | (minutes <= 0)
     if bad.any():
         raise DataError(
@@ -220,9 +222,7 @@ class Holdout:
             held = tuple(sorted(rng.choice(deps, size=count, replace=False))) if count else ()
         out |= to_one & trips["origin_dep"].isin(held).to_numpy()
         pairs = ~to_one
-        communes = sorted(
-            set(trips.loc[pairs, "origin"]) | set(trips.loc[pairs, "destination"])
-        )
+        communes = sorted(set(trips.loc[pairs, "origin"]) | set(trips.loc[pairs, "destination"]))
         n_held = round(self.commune_share * len(communes))
         chosen = set(rng.choice(communes, size=n_held, replace=False)) if n_held else set()
         out |= pairs & (
@@ -308,7 +308,7 @@ class _Router:
 
 
 def _fastest(edges: np.ndarray, u: np.ndarray, v: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """The edges kept among ``edges``: no self-loop, the lightest of each parallel group."""
+    """Keep, among ``edges``, no self-loop and the lightest edge of each parallel group."""
     e = edges[u[edges] != v[edges]]
     order = e[np.lexsort((weight[e], v[e], u[e]))]
     first = np.ones(order.size, dtype=bool)
@@ -386,8 +386,10 @@ def _class_speeds(net: LineNetwork) -> dict[str, float]:
     out = {}
     for k, c in enumerate(net.classes):
         on = (net.klass == k) & ~net.speed_from_column
-        out[c] = float(np.median(net.speed_kph[on])) if on.any() else float(
-            np.median(net.speed_kph[net.klass == k])
+        out[c] = (
+            float(np.median(net.speed_kph[on]))
+            if on.any()
+            else float(np.median(net.speed_kph[net.klass == k]))
         )
     return out
 
@@ -415,9 +417,7 @@ def _trips(
     known = trips["origin"].isin(located) & trips["destination"].isin(located)
     dropped = {"unknown_commune": int((~known).sum())}
     if dropped["unknown_commune"]:
-        missing = sorted(
-            (set(trips["origin"]) | set(trips["destination"])) - set(located)
-        )
+        missing = sorted((set(trips["origin"]) | set(trips["destination"])) - set(located))
         logger.warning(
             "%d reference trip(s) name communes without location: %s",
             dropped["unknown_commune"],
@@ -472,9 +472,7 @@ def _iterate(
     for _ in range(max_iterations):
         t0 = time.perf_counter()
         use = train & np.isfinite(lengths).all(axis=1)
-        new = _fit(
-            params, initial, lengths[use], access[use], dense[use], ref_s[use], weight[use]
-        )
+        new = _fit(params, initial, lengths[use], access[use], dense[use], ref_s[use], weight[use])
         change = float(np.abs(new.vector()[:-1] - params.vector()[:-1]).max())
         params = new
         lengths = router.decompose(params.pace)
@@ -548,9 +546,9 @@ def calibrate(
     refs = [r if isinstance(r, Reference) else read_reference(r) for r in references]
     if not refs:
         raise DataError("calibrate: give at least one reference table")
-    table = communes if isinstance(communes, pd.DataFrame) else read_national_communes(
-        communes
-    ).table
+    table = (
+        communes if isinstance(communes, pd.DataFrame) else read_national_communes(communes).table
+    )
     trips, dropped = _trips(net, refs, table, dense_density_per_km2)
     if trips.empty:
         raise DataError("calibrate: no reference trip has both communes near the network")

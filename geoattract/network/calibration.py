@@ -62,9 +62,7 @@ class Parameters:
     @classmethod
     def initial(cls, net: LineNetwork, speeds: Mapping[str, float]) -> Parameters:
         """Preset speeds at the prior detours, line-network access leg, no delay."""
-        pace = np.array(
-            [DETOUR_PRIORS.get(c, 1.0) / (float(speeds[c]) / 3.6) for c in net.classes]
-        )
+        pace = np.array([DETOUR_PRIORS.get(c, 1.0) / (float(speeds[c]) / 3.6) for c in net.classes])
         return cls(net.classes, pace, LINES_SNAP_DETOUR / (LINES_SNAP_SPEED_KPH / 3.6), 0.0)
 
     def speeds_kph(self) -> dict[str, float]:
@@ -167,16 +165,19 @@ class CalibrationResult:
         rows = []
         for (ref, held), part in self.trips.groupby(["reference", "holdout"], sort=True):
             for stage in ("before", "after"):
-                figs = error_figures(
-                    part["ref_min"].to_numpy(), part[f"{stage}_min"].to_numpy()
-                )
+                figs = error_figures(part["ref_min"].to_numpy(), part[f"{stage}_min"].to_numpy())
                 rows.append(
-                    {"reference": ref, "set": "holdout" if held else "train", "stage": stage, **figs}
+                    {
+                        "reference": ref,
+                        "set": "holdout" if held else "train",
+                        "stage": stage,
+                        **figs,
+                    }
                 )
         return pd.DataFrame(rows)
 
     def worst(self, n: int = WORST_PAIRS, *, holdout: bool = True) -> pd.DataFrame:
-        """The ``n`` trips with the largest relative error after calibration."""
+        """Return the ``n`` trips with the largest relative error after calibration."""
         part = self.trips[self.trips["holdout"] == holdout].copy()
         part["rel_error"] = part["after_min"] / part["ref_min"] - 1.0
         order = part["rel_error"].abs().sort_values(ascending=False).index[:n]
@@ -184,7 +185,7 @@ class CalibrationResult:
         return part.loc[order, [*cols, "ref_min", "after_min", "rel_error"]]
 
     def calibration_table(self) -> dict[str, Any]:
-        """The ``[calibration]`` table of the TOML file (see :func:`read_calibration`)."""
+        """Return the ``[calibration]`` table of the TOML file (see ``read_calibration``)."""
         figures = self.figures()
         fit: dict[str, Any] = {
             "loss": "soft_l1 on log(model / reference)",
@@ -231,7 +232,7 @@ class CalibrationResult:
         return write_text_atomic(path, text)
 
     def report_text(self) -> str:
-        """A plain-text report: parameters, error tables before/after, worst held-out pairs."""
+        """Return a plain-text report: values, error tables before/after, worst held-out pairs."""
         p, q = self.initial, self.params
         last = self.iterations[-1]["largest_log_change"] if self.iterations else np.nan
         lines = [
@@ -303,5 +304,3 @@ def to_toml(doc: Mapping[str, Any], prefix: str = "") -> str:
     for key, value in tables.items():
         out.append(to_toml(value, f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)))
     return "\n".join(out)
-
-

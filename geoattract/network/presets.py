@@ -271,7 +271,7 @@ def get_preset(preset: str | LinePreset) -> LinePreset:
 
 
 def detect_preset(columns: Iterable[str]) -> LinePreset | None:
-    """The preset whose identifying columns are all present (case-insensitive), if any."""
+    """Return the preset whose identifying columns are all present (any case), if any."""
     present = {str(c).lower() for c in columns}
     for preset in PRESETS.values():
         if preset.detect and preset.detect <= present:

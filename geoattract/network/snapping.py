@@ -133,7 +133,7 @@ class SnapRule:
     def for_graph(
         cls, G: nx.MultiDiGraph | Mapping[str, Any], section: Mapping[str, Any] | None = None
     ) -> SnapRule:
-        """The rule for a given graph: its kind decides the defaults, the section overrides.
+        """Return the rule for a graph: its kind decides the defaults, the section overrides.
 
         Schematic graphs use the ``schematic_snap_*`` keys. Line networks (graph attribute
         ``kind="lines"``) use :data:`LINES_SNAP_MAX_DISTANCE_M` and the access leg the graph

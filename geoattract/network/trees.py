@@ -71,7 +71,7 @@ def path_sums(
     in_values: np.ndarray,
     reached: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Sums of edge values along the shortest-path tree that ``dist`` describes.
+    """Sum edge values along the shortest-path tree that ``dist`` describes.
 
     Parameters
     ----------
@@ -103,8 +103,8 @@ def path_sums(
     counts = in_ptr[reached + 1] - starts
     total = int(counts.sum())
     heads = np.repeat(reached, counts)
-    edges = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(
-        starts, counts
+    edges = (
+        np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
     )
     tails = in_tail[edges]
     weight = in_weight[edges]

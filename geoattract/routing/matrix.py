@@ -99,7 +99,7 @@ class ODNetwork:
 def _fastest_parallel(
     u: np.ndarray, v: np.ndarray, seconds: np.ndarray, metres: np.ndarray
 ) -> np.ndarray:
-    """Indices of the edges kept: no self-loop, one per node pair (fastest, then shortest)."""
+    """Keep no self-loop and one edge per node pair (the fastest, then the shortest)."""
     idx = np.flatnonzero(u != v)
     order = idx[np.lexsort((metres[idx], seconds[idx], v[idx], u[idx]))]
     first = np.ones(order.size, dtype=bool)
@@ -110,7 +110,7 @@ def _fastest_parallel(
 def od_network(
     network: nx.MultiDiGraph | LineNetwork | ODNetwork | RoutingGraph,
 ) -> ODNetwork:
-    """The routing structure of :func:`od_matrix` for a graph, a line network or a routing graph.
+    """Build the routing structure of :func:`od_matrix` for a graph, line network or routing graph.
 
     Parameters
     ----------
@@ -134,6 +134,7 @@ def od_network(
         nan = np.full(network.n_edges, np.nan)
         nodes = pd.DataFrame({"x": network.x, "y": network.y}, index=network.node_ids)
         return ODNetwork(network, nan, nan.copy(), nodes, {})
+    snappable: np.ndarray | None
     if isinstance(network, LineNetwork):
         u, v = network.u, network.v
         seconds, metres = network.travel_time, network.length
@@ -148,17 +149,18 @@ def od_network(
         v = np.fromiter((index[b] for _, b, _ in edges), dtype=np.int64, count=len(edges))
         seconds = np.array([_number(d.get("travel_time")) for _, _, d in edges])
         metres = np.array([_number(d.get("length")) for _, _, d in edges])
-        node_ids = np.asarray(ids) if ids and all(isinstance(n, int) for n in ids) else None
-        if node_ids is None:
+        if ids and all(isinstance(n, int) for n in ids):
+            node_ids = np.asarray(ids, dtype=np.int64)
+        else:
             node_ids = np.empty(len(ids), dtype=object)
             node_ids[:] = ids
         data = [network.nodes[n] for n in ids]
         x = np.array([d.get("x", np.nan) for d in data], dtype=float)
         y = np.array([d.get("y", np.nan) for d in data], dtype=float)
         flags = [d.get("snappable") for d in data]
-        snappable = None if all(f is None for f in flags) else np.array(
-            [True if f is None else bool(f) for f in flags]
-        )
+        snappable = None
+        if any(f is not None for f in flags):
+            snappable = np.array([True if f is None else bool(f) for f in flags])
         attrs = dict(network.graph)
     else:
         raise RoutingError(
@@ -166,10 +168,18 @@ def od_network(
             f"got {type(network).__name__}"
         )
     keep = _fastest_parallel(u, v, seconds, metres)
-    common = {"n_nodes": len(x), "x": x, "y": y, "node_ids": node_ids}
-    rg = routing_graph_from_arrays(u[keep], v[keep], seconds[keep], **common)
+    rg = routing_graph_from_arrays(
+        u[keep], v[keep], seconds[keep], n_nodes=len(x), x=x, y=y, node_ids=node_ids
+    )
     by_length = routing_graph_from_arrays(
-        u[keep], v[keep], np.nan_to_num(metres[keep], nan=0.0), weight="length", **common
+        u[keep],
+        v[keep],
+        np.nan_to_num(metres[keep], nan=0.0),
+        n_nodes=len(x),
+        x=x,
+        y=y,
+        node_ids=node_ids,
+        weight="length",
     )
     if not (
         np.array_equal(rg.indices, by_length.indices)
@@ -233,7 +243,9 @@ def _snap_side(
     )
 
 
-def _incoming(onet: ODNetwork, reverse: bool) -> tuple[np.ndarray, ...]:
+def _incoming(
+    onet: ODNetwork, reverse: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Edges entering each node in the search direction: (ptr, tail, weight, length).
 
     A forward search enters ``q`` through the reverse adjacency of ``q``; a search on the
@@ -375,8 +387,8 @@ def _route(
         src_side.pos[src_side.ok]
     )
     groups = {int(k): v.to_numpy() for k, v in members_of}
-    incoming = _incoming(onet, reverse)
-    parts = []
+    in_ptr, in_tail, in_weight, in_length = _incoming(onet, reverse)
+    parts: list[tuple[np.ndarray, ...]] = []
     dist = np.full(rg.n_nodes, np.inf)
     for start in range(0, sources.size, SOURCES_PER_BATCH):
         batch = sources[start : start + SOURCES_PER_BATCH]
@@ -388,7 +400,7 @@ def _route(
         for i, node in enumerate(batch.tolist()):
             reached = table.target[bounds[i] : bounds[i + 1]]
             dist[reached] = table.time[bounds[i] : bounds[i + 1]]
-            metres = path_sums(dist, *incoming, reached=reached)
+            metres = path_sums(dist, in_ptr, in_tail, in_weight, in_length, reached)
             parts.append(_pairs_for_source(src_side, tgt_side, groups[node], dist, metres, reverse))
             dist[reached] = np.inf
     return parts
@@ -425,7 +437,7 @@ def _assemble(
 
 
 def communes_selection(sel: str, communes: NationalCommunes | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The communes named by a selection, as points indexed by code.
+    """Select the communes named by ``sel``, as points indexed by code.
 
     Parameters
     ----------
@@ -504,7 +516,7 @@ def dense_delays(points: gpd.GeoDataFrame, attrs: Mapping[str, Any]) -> pd.Serie
 def load_network(
     source: str | os.PathLike, *, data_dir: str | os.PathLike | None = None
 ) -> LineNetwork | nx.MultiDiGraph:
-    """A line network (arrays) for a line layer, otherwise the graph of ``load_graph``."""
+    """Load a line layer as a line network (arrays), any other source with ``load_graph``."""
     if is_line_layer(source):
         return line_network(source)
     return load_graph(source, data_dir=data_dir)

@@ -157,7 +157,9 @@ def read_national_communes(
         table=table,
         no_polygon=tuple(sorted(communes.index[no_poly])),
         halls_missing=tuple(sorted(communes.index[~has_hall & ~no_poly])),
-        halls_replaced={c: round(float(d), 1) for c, d in zip(communes.index[far], dist[far], strict=True)},
+        halls_replaced={
+            c: round(float(d), 1) for c, d in zip(communes.index[far], dist[far], strict=True)
+        },
         no_location=tuple(sorted(communes.index[~has_hall & no_poly])),
     )
     logger.info("national communes from %s: %s", p, result.summary())
