@@ -272,3 +272,27 @@ def test_path_sums_follow_the_fastest_path_not_the_shortest():
     ptr, order = incoming_csr(4, tail, head)
     sums = path_sums(dist, ptr, tail[order], weight[order], metres[order])
     assert sums[:3].tolist() == [0.0, 700.0, 300.0] and np.isnan(sums[3])
+
+
+def test_line_ending_on_an_interior_vertex_splits_the_other_line():
+    # a motorway drawn through an exit vertex (1000, 0); a link starts exactly on it
+    gdf = gpd.GeoDataFrame(
+        {"highway": ["motorway", "motorway_link", "secondary"]},
+        geometry=[
+            LineString([(0, 0), (1000, 0), (3000, 0)]),
+            LineString([(1000, 0), (1000, 500)]),
+            LineString([(1000, 500), (0, 0)]),
+        ],
+        crs=2154,
+    )
+    net = line_network(gdf, columns={"class": "highway"}, calibration=None)
+    assert net.attrs["split_vertices"] == 1
+    assert (net.n_nodes, net.n_edges) == (4, 8)  # the motorway is now two pieces
+    assert sorted(net.geometry_length.round(3).tolist()) == sorted(
+        [1000.0] * 2 + [2000.0] * 2 + [500.0] * 2 + [round(math.hypot(1000, 500), 3)] * 2
+    )
+    unsplit = line_network(gdf, columns={"class": "highway"}, split_at_vertices=False)
+    # unsplit, the link's start is a dead end touching the motorway nowhere
+    assert unsplit.attrs["split_vertices"] == 0 and unsplit.n_edges == 6
+    exit_node = int(np.flatnonzero((unsplit.x == 1000) & (unsplit.y == 0))[0])
+    assert np.count_nonzero(unsplit.u == exit_node) == 1

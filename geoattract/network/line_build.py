@@ -193,8 +193,42 @@ class _Lines:
     dropped: dict[str, int]
 
 
-def _clean_lines(gdf: gpd.GeoDataFrame, spec: LinePreset, where: str) -> _Lines:
-    """Classify, drop what is not a road, split multi-part lines, force 2D."""
+def _split_at_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Split lines at interior vertices that are exactly another line's end point.
+
+    Returns the pieces, the index of the line each piece comes from, and the number of
+    vertices split. A split vertex ends one piece and starts the next (it is duplicated);
+    coordinates are compared exactly (a complex view makes each pair one sortable value).
+    """
+    n = len(geoms)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    first = np.searchsorted(index, np.arange(n))
+    last = np.r_[first[1:], len(index)] - 1
+    is_end = np.zeros(len(coords), dtype=bool)
+    is_end[first] = True
+    is_end[last] = True
+    keys = np.ascontiguousarray(coords).view(np.complex128).ravel()
+    end_keys = np.unique(keys[is_end])
+    at = np.minimum(np.searchsorted(end_keys, keys), end_keys.size - 1)
+    split = ~is_end & (end_keys[at] == keys)
+    if not split.any():
+        return geoms, np.arange(n), 0
+    before = np.cumsum(split) - split  # split vertices strictly before each vertex
+    per_line = before[last] - before[first] + split[last]
+    offset = np.r_[0, np.cumsum(per_line + 1)[:-1]]
+    piece = offset[index] + before - before[first][index]
+    cut = np.flatnonzero(split)
+    all_piece = np.r_[piece, piece[cut] + 1]
+    sequence = np.r_[np.arange(len(coords), dtype=float), cut - 0.5]
+    order = np.lexsort((sequence, all_piece))
+    pieces = shapely.linestrings(np.r_[coords, coords[cut]][order], indices=all_piece[order])
+    return np.asarray(pieces, dtype=object), np.repeat(np.arange(n), per_line + 1), int(cut.size)
+
+
+def _clean_lines(
+    gdf: gpd.GeoDataFrame, spec: LinePreset, where: str, split_at_vertices: bool
+) -> _Lines:
+    """Classify, drop what is not a road, split multi-part lines and at shared vertices."""
     cols = column_map(c for c in gdf.columns if c != gdf.geometry.name)
     highway = _classify(gdf, spec, cols, where)
     direction = _directions(gdf, spec, cols)
@@ -223,6 +257,16 @@ def _clean_lines(gdf: gpd.GeoDataFrame, spec: LinePreset, where: str) -> _Lines:
     if (kinds != 1).any():
         bad = sorted(set(kinds[kinds != 1].tolist()))
         raise DataError(f"{where}: expected LineStrings; found geometry type ids {bad}")
+    splits = 0
+    if split_at_vertices:
+        geoms, owner, splits = _split_at_vertices(np.asarray(geoms, dtype=object))
+        idx = idx[owner]
+        if splits:
+            logger.info(
+                "%d interior vertices are another line's end point: their lines are split there",
+                splits,
+            )
+    dropped["split_vertices"] = splits
     return _Lines(
         geoms=np.asarray(geoms, dtype=object),
         highway=highway[idx],
@@ -241,9 +285,10 @@ def build_arrays(
     snap_tolerance_m: float,
     speeds: Mapping[str, float],
     detours: Mapping[str, float],
+    split_at_vertices: bool = True,
 ) -> tuple[LineNetwork, dict[str, Any]]:
     """Build the network arrays and the figures for the graph attributes."""
-    lines = _clean_lines(gdf, spec, where)
+    lines = _clean_lines(gdf, spec, where, split_at_vertices)
     if len(lines.geoms) == 0:
         raise NetworkError(f"{where}: no road line left after classification")
     coords, index, ends = _line_ends(lines.geoms)
@@ -344,5 +389,6 @@ def build_arrays(
         "dropped_km": round(dropped_km / 1000.0, 3),
         "dropped_empty": lines.dropped["empty"],
         "dropped_not_a_road": lines.dropped["not_a_road"],
+        "split_vertices": lines.dropped["split_vertices"],
     }
     return net, figures

@@ -71,7 +71,7 @@ logger = logging.getLogger(__name__)
 LINES_KIND: str = "lines"
 
 #: Bump when the array layout or a building rule changes: older cache entries become stale.
-LINES_FORMAT_VERSION: int = 1
+LINES_FORMAT_VERSION: int = 2
 
 #: Value of ``calibration`` meaning "the calibration file of the preset, if it has one".
 DEFAULT_CALIBRATION: str = "default"
@@ -345,6 +345,7 @@ def line_network(
     calibration: str | os.PathLike | Mapping[str, Any] | None = DEFAULT_CALIBRATION,
     layer: str | None = None,
     polygon: Any = None,
+    split_at_vertices: bool = True,
 ) -> LineNetwork:
     """Build the network of a line layer in arrays (see the module docstring for the rules).
 
@@ -372,6 +373,10 @@ def line_network(
         Study area (EPSG:2154 for a bare geometry): only lines intersecting it are used. The
         national layer's largest component is the mainland; Corsica (833 nodes) needs a
         polygon around it.
+    split_at_vertices : bool
+        Split a line at an interior vertex that is exactly another line's end point (the
+        Travel Mapping interchange links start on interior vertices of the motorway lines:
+        without the split, 671 of the 822 exits would lead nowhere).
 
     Returns
     -------
@@ -398,6 +403,7 @@ def line_network(
         "calibration": calib or {},
         "layer": layer,
         "polygon": None if area is None else area.wkt,
+        "split_at_vertices": bool(split_at_vertices),
         "format": LINES_FORMAT_VERSION,
     }
 
@@ -411,7 +417,13 @@ def line_network(
             polygon=area,
         )
         net, figures = build_arrays(
-            gdf, spec, where=where, snap_tolerance_m=snap_tolerance_m, speeds=table, detours=detour
+            gdf,
+            spec,
+            where=where,
+            snap_tolerance_m=snap_tolerance_m,
+            speeds=table,
+            detours=detour,
+            split_at_vertices=split_at_vertices,
         )
         attrs = {
             "crs": settings.default_crs,
@@ -526,6 +538,7 @@ def graph_from_lines(
     calibration: str | os.PathLike | Mapping[str, Any] | None = DEFAULT_CALIBRATION,
     layer: str | None = None,
     polygon: Any = None,
+    split_at_vertices: bool = True,
 ) -> nx.MultiDiGraph:
     """Road graph of a line layer, in the package's graph model.
 
@@ -554,5 +567,6 @@ def graph_from_lines(
         calibration=calibration,
         layer=layer,
         polygon=polygon,
+        split_at_vertices=split_at_vertices,
     )
     return net.to_graph()
