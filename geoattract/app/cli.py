@@ -39,6 +39,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_communes(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--communes",
+        metavar="FILE.gpkg",
+        help="national communes (layers communes, mairies); default the shared one",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -97,11 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="sel_to", required=True, metavar="SEL", help="destinations")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
     p.add_argument("--max-minutes", type=float, default=None, help="leave out longer pairs")
-    p.add_argument(
-        "--communes",
-        metavar="FILE.gpkg",
-        help="national communes (layers communes, mairies); default the shared one",
-    )
+    _add_communes(p)
     p.add_argument("--data-dir", metavar="DIR", help="shared data folder")
     p.set_defaults(func=_cmd_matrix)
 
@@ -122,11 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DEPS",
         help="comma-separated origin départements held out (default: a random 30 %%)",
     )
-    p.add_argument(
-        "--communes",
-        metavar="FILE.gpkg",
-        help="national communes (layers communes, mairies); default the shared one",
-    )
+    _add_communes(p)
     p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser(
