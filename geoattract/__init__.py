@@ -57,6 +57,9 @@ _LAZY = {
     "add_edge_travel_times": "network.speeds",
     "parse_maxspeed": "network.speeds",
     "snap_points": "network.snapping",
+    "graph_from_lines": "network.lines",
+    "line_network": "network.lines",
+    "calibrate": "network.calibrate",
     "synthetic_road_graph": "routing.synthetic",
     # routing and isochrones
     "routing_graph": "routing.engine",
@@ -67,6 +70,7 @@ _LAZY = {
     "reach": "routing.engine",
     "isochrones": "routing.isochrones",
     "isochrones_for_communes": "routing.isochrones",
+    "od_matrix": "routing.matrix",
     # offer and accessibility
     "load_catalogue": "facilities",
     "load_facilities": "facilities",

@@ -4,6 +4,8 @@ Sub-commands::
 
     geoattract run        run the whole study and write maps, report and GeoPackages
     geoattract network    build a road graph from a source and print its summary
+    geoattract matrix     drive times and road distances between communes (CSV)
+    geoattract calibrate  fit a line network's speeds to reference drive times
 
 Exit code 0 on success; on bad input a one-line error and a non-zero code (2), with the
 traceback only under ``--verbose``.
@@ -58,6 +60,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_communes(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--communes",
+        metavar="FILE.gpkg",
+        help="national communes (layers communes, mairies); default the shared one",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -104,6 +114,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="FILE.gpkg", help="save the graph (layers nodes, edges)")
     p.set_defaults(func=_cmd_network)
+
+    p = sub.add_parser(
+        "matrix",
+        help="drive times and road distances between communes",
+        description="Origin-destination table (origin, destination, minutes, km) between the "
+        "town halls of two commune selections: 'all', a département (38, 2A) or a "
+        "comma-separated list of département and commune codes.",
+    )
+    p.add_argument("--network", required=True, metavar="SOURCE", help="line layer or graph source")
+    p.add_argument("--from", dest="sel_from", required=True, metavar="SEL", help="origins")
+    p.add_argument("--to", dest="sel_to", required=True, metavar="SEL", help="destinations")
+    p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
+    p.add_argument("--max-minutes", type=float, default=None, help="leave out longer pairs")
+    _add_communes(p)
+    p.add_argument("--data-dir", metavar="DIR", help="shared data folder")
+    p.set_defaults(func=_cmd_matrix)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit a line network's speeds to reference drive times",
+        description="Fit class speeds, access leg and dense-commune delay of a line network to "
+        "tables of reference drive times between communes; print the error figures and "
+        "optionally write the [calibration] TOML.",
+    )
+    p.add_argument("--network", required=True, metavar="SOURCE", help="line layer")
+    p.add_argument(
+        "--reference", action="append", required=True, metavar="FILE.csv", help="reference times"
+    )
+    p.add_argument("--out", metavar="FILE.toml", help="write the fitted values")
+    p.add_argument(
+        "--holdout-dep",
+        metavar="DEPS",
+        help="comma-separated origin départements held out (default: a random 30 %%)",
+    )
+    _add_communes(p)
+    p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser(
         "isochrones",
@@ -175,6 +221,43 @@ def _cmd_network(args: argparse.Namespace) -> int:
                     )
             else:
                 print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    from geoattract.routing.matrix import matrix_command
+
+    summary = matrix_command(
+        args.network,
+        args.sel_from,
+        args.sel_to,
+        args.out,
+        communes=args.communes,
+        max_minutes=args.max_minutes,
+        data_dir=args.data_dir,
+    )
+    if not args.quiet:
+        print(
+            f"{summary['pairs']:,} pairs ({summary['missing_pairs']:,} of "
+            f"{summary['expected_pairs']:,} unreachable or beyond the limit) written to "
+            f"{summary['out']} in {summary['load_seconds'] + summary['route_seconds']:.1f} s"
+        )
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from geoattract.network.calibrate import Holdout, calibrate
+
+    holdout = Holdout()
+    if args.holdout_dep:
+        holdout = Holdout(departements=tuple(d.strip() for d in args.holdout_dep.split(",")))
+    result = calibrate(
+        args.network, args.reference, holdout=holdout, out=args.out, communes=args.communes
+    )
+    if not args.quiet:
+        print(result.report_text())
+        if args.out:
+            print(f"calibration written to {args.out}")
     return 0
 
 

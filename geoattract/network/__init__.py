@@ -1,4 +1,4 @@
-"""Stage 2, road network: the graph model, its loaders (OSM, files, schematic), speeds and snapping.
+"""Stage 2, road network: the graph model, its loaders (OSM, files, line layers, schematic), speeds and snapping.
 
 Modules: :mod:`~geoattract.network.model` (graph model, summary, export),
 :mod:`~geoattract.network.caption` (the French caption of a graph),
@@ -11,8 +11,23 @@ Modules: :mod:`~geoattract.network.model` (graph model, summary, export),
 
 from __future__ import annotations
 
+from geoattract.network.calibrate import (
+    Holdout,
+    Reference,
+    calibrate,
+    read_reference,
+)
+from geoattract.network.calibration import CalibrationResult
 from geoattract.network.caption import SCHEMATIC_CAPTION_FR, NetworkCaption, network_caption
 from geoattract.network.files import graph_from_file
+from geoattract.network.lines import (
+    LineNetwork,
+    graph_from_lines,
+    is_line_layer,
+    line_network,
+    read_calibration,
+    read_lines,
+)
 from geoattract.network.load import Network, build_network, load_graph, resolve_source
 from geoattract.network.model import (
     GRAPH_CRS,
@@ -29,6 +44,15 @@ from geoattract.network.osm import (
     graph_from_osm_xml,
     graph_from_pbf,
 )
+from geoattract.network.presets import (
+    BDTOPO,
+    LINE_SPEEDS,
+    PRESETS,
+    ROUTE500,
+    TRAVELMAPPING,
+    LinePreset,
+    get_preset,
+)
 from geoattract.network.schematic import (
     DETOUR_FACTOR,
     MIN_SHARED_BORDER_M,
@@ -41,10 +65,16 @@ from geoattract.network.schematic import (
     town_hall_nodes,
 )
 from geoattract.network.snapping import (
+    LINES_SNAP_DETOUR,
+    LINES_SNAP_MAX_DISTANCE_M,
+    LINES_SNAP_SPEED_KPH,
     SNAP_COLUMNS,
+    SnapReport,
     SnapRule,
     node_coordinates,
     snap_points,
+    snap_report,
+    snappable_nodes,
 )
 from geoattract.network.speeds import (
     DEFAULT_FALLBACK_SPEED_KPH,
@@ -61,6 +91,30 @@ from geoattract.network.speeds import (
 )
 
 __all__ = [
+    "BDTOPO",
+    "LINES_SNAP_DETOUR",
+    "LINES_SNAP_MAX_DISTANCE_M",
+    "LINES_SNAP_SPEED_KPH",
+    "LINE_SPEEDS",
+    "PRESETS",
+    "ROUTE500",
+    "TRAVELMAPPING",
+    "CalibrationResult",
+    "Holdout",
+    "LineNetwork",
+    "LinePreset",
+    "Reference",
+    "SnapReport",
+    "calibrate",
+    "get_preset",
+    "graph_from_lines",
+    "is_line_layer",
+    "line_network",
+    "read_calibration",
+    "read_lines",
+    "read_reference",
+    "snap_report",
+    "snappable_nodes",
     "DEFAULT_FALLBACK_SPEED_KPH",
     "DETOUR_FACTOR",
     "DRIVE_HIGHWAYS",

@@ -56,56 +56,50 @@ def cache_key(kind: str, identity: Mapping[str, Any], params: Mapping[str, Any])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _paths(key: str) -> tuple[Path, Path]:
+def _paths(key: str, suffix: str = ".pickle") -> tuple[Path, Path]:
     folder = Path(settings.cache_folder) / GRAPH_SUBFOLDER
-    return folder / f"{key}.pickle", folder / f"{key}.json"
+    return folder / f"{key}{suffix}", folder / f"{key}.json"
 
 
-def _discard(key: str, reason: str) -> None:
+def _discard(key: str, reason: str, suffix: str = ".pickle") -> None:
     logger.warning(
         "graph cache entry %s is unusable (%s); it is removed and rebuilt", key[:12], reason
     )
-    for p in _paths(key):
+    for p in _paths(key, suffix):
         p.unlink(missing_ok=True)
 
 
-def load(key: str) -> nx.MultiDiGraph | None:
-    """Return the cached graph for ``key``, or None when absent, disabled or invalid."""
+def load_payload(key: str, suffix: str) -> bytes | None:
+    """Return the checked bytes of the entry ``<key><suffix>``, or None (absent, disabled, bad).
+
+    The sidecar must name the same key and :data:`CACHE_VERSION` and hold the SHA-256 of the
+    payload; an entry failing a check is logged, deleted and reported absent.
+    """
     if not settings.use_cache:
         return None
-    data_path, meta_path = _paths(key)
+    data_path, meta_path = _paths(key, suffix)
     if not data_path.exists() and not meta_path.exists():
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         payload = data_path.read_bytes()
     except (OSError, ValueError) as exc:
-        _discard(key, f"unreadable: {exc}")
+        _discard(key, f"unreadable: {exc}", suffix)
         return None
     if meta.get("key") != key or meta.get("version") != CACHE_VERSION:
-        _discard(key, "key or cache version mismatch")
+        _discard(key, "key or cache version mismatch", suffix)
         return None
     if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
-        _discard(key, "checksum mismatch")
+        _discard(key, "checksum mismatch", suffix)
         return None
-    try:
-        graph = pickle.loads(payload)  # our own cache folder, checksum verified
-    except Exception as exc:  # a corrupt pickle raises many types
-        _discard(key, f"cannot be unpickled: {exc}")
-        return None
-    if not isinstance(graph, nx.MultiDiGraph):
-        _discard(key, f"holds a {type(graph).__name__}, not a MultiDiGraph")
-        return None
-    logger.info("graph loaded from cache %s", data_path)
-    return graph
+    return payload
 
 
-def store(key: str, graph: nx.MultiDiGraph, description: Mapping[str, Any]) -> None:
-    """Write ``graph`` and its sidecar atomically (no-op when the cache is disabled)."""
+def store_payload(key: str, payload: bytes, description: Mapping[str, Any], suffix: str) -> None:
+    """Write ``payload`` as ``<key><suffix>`` and its sidecar atomically (no-op when disabled)."""
     if not settings.use_cache:
         return
-    data_path, meta_path = _paths(key)
-    payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
+    data_path, meta_path = _paths(key, suffix)
     meta = {
         "key": key,
         "version": CACHE_VERSION,
@@ -118,6 +112,31 @@ def store(key: str, graph: nx.MultiDiGraph, description: Mapping[str, Any]) -> N
         write_text_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True, default=str))
     except OSError as exc:
         logger.warning("cannot write graph cache entry %s: %s", data_path, exc)
+
+
+def load(key: str) -> nx.MultiDiGraph | None:
+    """Return the cached graph for ``key``, or None when absent, disabled or invalid."""
+    payload = load_payload(key, ".pickle")
+    if payload is None:
+        return None
+    try:
+        graph = pickle.loads(payload)  # our own cache folder, checksum verified
+    except Exception as exc:  # a corrupt pickle raises many types
+        _discard(key, f"cannot be unpickled: {exc}")
+        return None
+    if not isinstance(graph, nx.MultiDiGraph):
+        _discard(key, f"holds a {type(graph).__name__}, not a MultiDiGraph")
+        return None
+    logger.info("graph loaded from cache %s", _paths(key)[0])
+    return graph
+
+
+def store(key: str, graph: nx.MultiDiGraph, description: Mapping[str, Any]) -> None:
+    """Write ``graph`` and its sidecar atomically (no-op when the cache is disabled)."""
+    if not settings.use_cache:
+        return
+    payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
+    store_payload(key, payload, description, ".pickle")
 
 
 def cached_graph(

@@ -7,6 +7,10 @@ conservative). The routing stage adds it to the graph travel time at both ends o
 
 Points farther than ``max_distance_m`` from every node are not snapped: they are reported
 by id (a warning listing them, or :class:`~geoattract.errors.SnapError`).
+
+When the nodes carry a boolean ``snappable`` attribute (graphs built from line layers, see
+:mod:`geoattract.network.lines`), points join only snappable nodes: a motorway node has no
+access between interchanges. :func:`snap_report` summarises the snap distances for logs.
 """
 
 from __future__ import annotations
@@ -37,6 +41,26 @@ SNAP_COLUMNS: tuple[str, ...] = ("node", "snap_distance_m", "snap_time_s", "too_
 #: facility known only by its commune: 0.5·√(area/π) is close to the mean distance from a
 #: point of a disc to its centre (2/3 of the radius), rounded down for town centres.
 INTRA_COMMUNE_FACTOR: float = 0.5
+
+#: Snapping limit (m) on graphs built from classified-road line layers: they have no local
+#: street, so a town hall may lie a few km from the nearest junction of a numbered road (all
+#: 319 town halls of Lot-et-Garonne lie within 3.5 km of a non-motorway node of the Travel
+#: Mapping layer).
+LINES_SNAP_MAX_DISTANCE_M: float = 10_000.0
+
+#: Access-leg speed (km/h) on line networks without a calibration: the leg is a real drive on
+#: unlisted local roads, slower than the classified roads.
+LINES_SNAP_SPEED_KPH: float = 30.0
+
+#: Access-leg detour on line networks without a calibration: road distance over straight-line
+#: distance of local roads (circuity 1.2–1.4, Ballou et al. 2002; Boscoe et al. 2012).
+LINES_SNAP_DETOUR: float = 1.3
+
+#: Graph attribute ``kind`` of line networks (see :data:`geoattract.network.lines.LINES_KIND`).
+LINES_GRAPH_KIND: str = "lines"
+
+#: How many of the farthest points :func:`snap_report` names.
+SNAP_REPORT_FARTHEST: int = 5
 
 
 @dataclass(frozen=True)
@@ -105,6 +129,44 @@ class SnapRule:
         }
         return cls(**{k: float(v) for k, v in values.items() if v is not None})
 
+    @classmethod
+    def for_graph(
+        cls, G: nx.MultiDiGraph | Mapping[str, Any], section: Mapping[str, Any] | None = None
+    ) -> SnapRule:
+        """Return the rule for a graph: its kind decides the defaults, the section overrides.
+
+        Schematic graphs use the ``schematic_snap_*`` keys. Line networks (graph attribute
+        ``kind="lines"``) use :data:`LINES_SNAP_MAX_DISTANCE_M` and the access leg the graph
+        carries from its calibration (``snap_speed_kph``, ``snap_detour``), or
+        :data:`LINES_SNAP_SPEED_KPH` and :data:`LINES_SNAP_DETOUR`; ``snap_*`` keys of the
+        section win. Other graphs take :meth:`from_section`.
+
+        Parameters
+        ----------
+        G : networkx.MultiDiGraph or mapping
+            The road graph (its ``graph`` attributes are read) or those attributes (e.g.
+            :attr:`geoattract.network.lines.LineNetwork.attrs`).
+        section : mapping, optional
+            The validated ``[network]`` section of the study.
+
+        Returns
+        -------
+        SnapRule
+        """
+        attrs = G.graph if isinstance(G, nx.Graph) else G
+        if attrs.get("kind") != LINES_GRAPH_KIND:
+            return cls.from_section(section, schematic=bool(attrs.get("schematic", False)))
+        section = section or {}
+        values = {
+            "max_distance_m": LINES_SNAP_MAX_DISTANCE_M,
+            "speed_kph": attrs.get("snap_speed_kph", LINES_SNAP_SPEED_KPH),
+            "detour": attrs.get("snap_detour", LINES_SNAP_DETOUR),
+        }
+        for key in values:
+            if section.get("snap_" + key) is not None:
+                values[key] = section["snap_" + key]
+        return cls(**{k: float(v) for k, v in values.items()})
+
     def access_time_s(self, distance_m: Any) -> np.ndarray:
         """Seconds of an access leg of the given straight-line distance(s)."""
         return np.asarray(distance_m, dtype=float) * self.detour / (self.speed_kph / 3.6)
@@ -164,7 +226,8 @@ def node_coordinates(
             raise DataError(f"graph nodes lack the attribute {exc.args[0]!r}") from exc
         crs = G_or_nodes.graph.get("crs")
     elif isinstance(G_or_nodes, pd.DataFrame):
-        ids = G_or_nodes.index.to_numpy(dtype=object)
+        index = G_or_nodes.index
+        ids = index.to_numpy(dtype=np.int64 if index.dtype.kind in "iu" else object)
         if {"x", "y"} <= set(G_or_nodes.columns):
             xy = G_or_nodes[["x", "y"]].to_numpy(dtype=float)
         elif isinstance(G_or_nodes, gpd.GeoDataFrame):
@@ -186,9 +249,33 @@ def node_coordinates(
     if not np.isfinite(xy).all():
         bad = ids[~np.isfinite(xy).all(axis=1)]
         raise DataError(f"snap_points: nodes with missing coordinates: {format_values(bad)}")
-    if all(isinstance(i, int | np.integer) for i in ids):
+    if ids.dtype == object and all(isinstance(i, int | np.integer) for i in ids):
         ids = ids.astype(np.int64)
     return ids, xy, crs
+
+
+def snappable_nodes(G_or_nodes: nx.MultiDiGraph | pd.DataFrame) -> np.ndarray | None:
+    """Bool per node (in :func:`node_coordinates` order): may a point join it? None if unknown.
+
+    Parameters
+    ----------
+    G_or_nodes : networkx graph or DataFrame
+        A graph whose nodes may carry ``snappable``, or a nodes table with a ``snappable``
+        column. On a graph, nodes without the attribute count as snappable.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        None when no node carries the flag (every node is snappable).
+    """
+    if isinstance(G_or_nodes, nx.Graph):
+        flags = [d.get("snappable") for _, d in G_or_nodes.nodes(data=True)]
+        if all(f is None for f in flags):
+            return None
+        return np.array([True if f is None else bool(f) for f in flags], dtype=bool)
+    if isinstance(G_or_nodes, pd.DataFrame) and "snappable" in G_or_nodes.columns:
+        return G_or_nodes["snappable"].fillna(True).to_numpy(dtype=bool)
+    return None
 
 
 def snap_points(
@@ -203,6 +290,9 @@ def snap_points(
     what: str = "point(s)",
 ) -> pd.DataFrame:
     """Snap each point to its nearest graph node (k-d tree on node coordinates).
+
+    When the nodes carry ``snappable`` (:func:`snappable_nodes`), only those nodes are
+    candidates (the k-d tree holds them alone).
 
     Parameters
     ----------
@@ -248,6 +338,11 @@ def snap_points(
     if on_far not in ("flag", "raise"):
         raise DataError(f"snap_points: on_far must be 'flag' or 'raise'; got {on_far!r}")
     node_ids, xy, graph_crs = node_coordinates(G_or_nodes)
+    allowed = snappable_nodes(G_or_nodes)
+    if allowed is not None:
+        if not allowed.any():
+            raise DataError("snap_points: no node of the graph is snappable")
+        node_ids, xy = node_ids[allowed], xy[allowed]
 
     if isinstance(points, gpd.GeoDataFrame):
         points = points.geometry
@@ -303,4 +398,92 @@ def snap_points(
     return pd.DataFrame(
         {"node": node_col, "snap_distance_m": dist, "snap_time_s": snap_time, "too_far": too_far},
         index=index,
+    )
+
+
+@dataclass(frozen=True)
+class SnapReport:
+    """Snap distances of a set of points, for logs and reports.
+
+    Attributes
+    ----------
+    n : int
+        Points snapped (too-far points included).
+    median_m, p90_m, max_m : float
+        Median, 90th percentile and largest snap distance (m).
+    too_far : int
+        Points beyond the snapping limit.
+    farthest : tuple of (id, name, metres)
+        The farthest points, farthest first.
+    """
+
+    n: int
+    median_m: float
+    p90_m: float
+    max_m: float
+    too_far: int
+    farthest: tuple[tuple[Any, str, float], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-friendly)."""
+        return {
+            "n": self.n,
+            "median_m": self.median_m,
+            "p90_m": self.p90_m,
+            "max_m": self.max_m,
+            "too_far": self.too_far,
+            "farthest": [list(f) for f in self.farthest],
+        }
+
+    def __str__(self) -> str:
+        """One line: ``n points: median … m, 90 % … m, max … m; farthest: …``."""
+        far = ", ".join(
+            f"{name} ({pid}) {d / 1000:.1f} km" if name else f"{pid} {d / 1000:.1f} km"
+            for pid, name, d in self.farthest
+        )
+        return (
+            f"{self.n} points: snap distance median {self.median_m:.0f} m, 90 % "
+            f"{self.p90_m:.0f} m, max {self.max_m:.0f} m, {self.too_far} beyond the limit; "
+            f"farthest: {far}"
+        )
+
+
+def snap_report(
+    snapped: pd.DataFrame,
+    names: Mapping[Any, str] | pd.Series | None = None,
+    *,
+    farthest: int = SNAP_REPORT_FARTHEST,
+) -> SnapReport:
+    """Summarise the snap distances of :func:`snap_points`' result.
+
+    Parameters
+    ----------
+    snapped : DataFrame
+        The result of :func:`snap_points` (column ``snap_distance_m``, ``too_far``).
+    names : mapping or Series, optional
+        Point id → name, to name the farthest points.
+    farthest : int
+        How many of the farthest points to list.
+
+    Returns
+    -------
+    SnapReport
+        ``str(report)`` is a one-line summary for logs.
+    """
+    dist = snapped["snap_distance_m"].to_numpy(dtype=float)
+    if dist.size == 0:
+        return SnapReport(0, np.nan, np.nan, np.nan, 0, ())
+    order = np.argsort(-dist, kind="stable")[:farthest]
+    lookup = dict(names.items()) if names is not None else {}
+    labels = snapped.index.to_numpy(dtype=object)
+    far = tuple(
+        (labels[i], str(lookup.get(labels[i], "")), round(float(dist[i]), 1)) for i in order
+    )
+    return SnapReport(
+        n=int(dist.size),
+        median_m=round(float(np.median(dist)), 1),
+        p90_m=round(float(np.percentile(dist, 90)), 1),
+        max_m=round(float(dist.max()), 1),
+        too_far=int(snapped["too_far"].sum()) if "too_far" in snapped else 0,
+        farthest=far,
     )

@@ -24,12 +24,28 @@ from geoattract.routing.isochrones import (
     isochrones_for_communes,
     reached_lines,
 )
+from geoattract.routing.matrix import (
+    MATRIX_COLUMNS,
+    ODNetwork,
+    communes_selection,
+    dense_delays,
+    matrix_command,
+    od_matrix,
+    od_network,
+)
 from geoattract.routing.synthetic import (
     synthetic_road_arrays,
     synthetic_road_graph,
 )
 
 __all__ = [
+    "MATRIX_COLUMNS",
+    "ODNetwork",
+    "communes_selection",
+    "dense_delays",
+    "matrix_command",
+    "od_matrix",
+    "od_network",
     "BUFFER_M",
     "FacilityAccess",
     "ISOCHRONE_COLUMNS",

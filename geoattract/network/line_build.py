@@ -1,0 +1,394 @@
+"""Building the arrays of a line network: classes, directions, nodes, edges, components.
+
+Every step is vectorised (numpy, shapely, pandas): classification by ordered rules on
+columns, direction codes, end points grouped into nodes (exact coordinates, optionally merged
+within a tolerance), two directed edges per line unless one-way, class speeds and detours,
+snappable nodes and the largest strongly connected component
+(:func:`scipy.sparse.csgraph.connected_components`). See
+:mod:`geoattract.network.lines` for the public entry points.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from geoattract.errors import DataError, NetworkError, format_values
+from geoattract.network.line_model import LineNetwork, class_values
+from geoattract.network.presets import BOTH, FORWARD, REVERSE, LinePreset
+from geoattract.network.speeds import DEFAULT_FALLBACK_SPEED_KPH
+
+logger = logging.getLogger(__name__)
+
+_DIRECTION_CODE = {BOTH: 0, FORWARD: 1, REVERSE: 2}
+
+
+def column_map(columns: Any) -> dict[str, str]:
+    """Lower-case name → actual name of the columns of a layer."""
+    return {str(c).lower(): str(c) for c in columns}
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Values as stripped strings (object dtype); integral floats lose ``.0``; missing → NaN.
+
+    The distinct values are converted once (:func:`pandas.factorize`), not every row.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    texts = []
+    for value in uniques.tolist():
+        if isinstance(value, float) and value == round(value):
+            texts.append(str(int(value)))
+        else:
+            texts.append(str(value).strip())
+    table = np.array([*texts, np.nan], dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype=object)
+
+
+def _classify(
+    gdf: gpd.GeoDataFrame, spec: LinePreset, cols: Mapping[str, str], where: str
+) -> np.ndarray:
+    """Class of every line (object array, None when no rule matches or a piece is excluded)."""
+    n = len(gdf)
+
+    def text(name: str) -> pd.Series:
+        actual = cols.get(name.lower())
+        if actual is None:
+            raise DataError(
+                f"{where}: column {name!r} needed by the line preset {spec.name!r} is missing; "
+                f"columns: {format_values(sorted(cols.values()))}"
+            )
+        return _as_text(gdf[actual])
+
+    if spec.class_column is not None:
+        out = text(spec.class_column).to_numpy(dtype=object, copy=True)
+        out[pd.isna(out) | (out == "")] = None
+    else:
+        out = np.full(n, None, dtype=object)
+        free = np.ones(n, dtype=bool)
+        cache: dict[str, np.ndarray] = {}
+        for rule in spec.class_rules:
+            hit = free.copy()
+            for col, values in rule.when.items():
+                if col not in cache:
+                    cache[col] = text(col).to_numpy(dtype=object)
+                hit &= np.isin(cache[col], list(values))
+            out[hit] = rule.highway
+            free &= ~hit
+    for col, values in spec.exclude.items():
+        actual = cols.get(col.lower())
+        if actual is not None:
+            out[np.isin(_as_text(gdf[actual]).to_numpy(dtype=object), list(values))] = None
+    return out
+
+
+def _directions(gdf: gpd.GeoDataFrame, spec: LinePreset, cols: Mapping[str, str]) -> np.ndarray:
+    """Direction code per line: 0 both, 1 forward, 2 reverse."""
+    codes = np.zeros(len(gdf), dtype=np.int8)
+    actual = next((cols[c.lower()] for c in spec.oneway_column if c.lower() in cols), None)
+    if actual is None:
+        if spec.oneway_column:
+            logger.info("no direction column (%s): every line is two-way", spec.oneway_column)
+        return codes
+    values = _as_text(gdf[actual])
+    lower = {k.lower(): _DIRECTION_CODE[d] for k, d in spec.oneway_values.items()}
+    mapped = values.str.lower().map(lower).fillna(-1).to_numpy(dtype=np.int64)
+    unknown = mapped < 0
+    if unknown.any():
+        logger.info(
+            "%d line(s) with an unknown %s value are two-way: %s",
+            int(unknown.sum()),
+            actual,
+            format_values(sorted(values[unknown].astype(str).unique())),
+        )
+    codes[:] = np.where(unknown, 0, mapped)
+    return codes
+
+
+def _merge_endpoints(xy: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Node coordinates and the node of every end point; the number of end points merged.
+
+    Exact coordinates first (sorted by x then y, equal neighbours grouped); then, with a
+    tolerance, the distinct points closer than it are grouped by single linkage (k-d tree
+    pairs, connected components) and placed at their mean.
+    """
+    order = np.lexsort((xy[:, 1], xy[:, 0]))
+    sxy = xy[order]
+    new = np.ones(len(sxy), dtype=bool)
+    new[1:] = (sxy[1:, 0] != sxy[:-1, 0]) | (sxy[1:, 1] != sxy[:-1, 1])
+    inverse = np.empty(len(xy), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    pts = sxy[new]
+    if tolerance <= 0 or len(pts) < 2:
+        return pts, inverse, 0
+    pairs = cKDTree(pts).query_pairs(r=tolerance, output_type="ndarray")
+    if pairs.size == 0:
+        return pts, inverse, 0
+    n = len(pts)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    n_groups, group = connected_components(graph, directed=False)
+    # Number the merged nodes in the order of their first member (coordinate order).
+    first = np.full(n_groups, n, dtype=np.int64)
+    np.minimum.at(first, group, np.arange(n))
+    rank = np.empty(n_groups, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(n_groups)
+    group = rank[group]
+    counts = np.bincount(group, minlength=n_groups)
+    merged = np.c_[
+        np.bincount(group, weights=pts[:, 0], minlength=n_groups) / counts,
+        np.bincount(group, weights=pts[:, 1], minlength=n_groups) / counts,
+    ]
+    return merged, group[inverse], int(n - n_groups)
+
+
+def _line_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat coordinates of the lines, their line index, and the first/last vertex positions."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    first = np.searchsorted(index, np.arange(len(geoms)))
+    last = np.r_[first[1:], len(index)] - 1
+    return coords, index, np.c_[first, last]
+
+
+def _move_ends(
+    coords: np.ndarray, index: np.ndarray, ends: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """Lines rebuilt with their first and last vertices moved to ``start`` and ``end``."""
+    coords = coords.copy()
+    coords[ends[:, 0]] = start
+    coords[ends[:, 1]] = end
+    out = np.empty(len(ends), dtype=object)
+    out[:] = np.asarray(shapely.linestrings(coords, indices=index), dtype=object)
+    return out
+
+
+def _largest_component(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Bool per node: in the largest strongly connected component (ties: smallest node)."""
+    graph = coo_matrix((np.ones(u.size), (u, v)), shape=(n, n)).tocsr()
+    _, label = connected_components(graph, directed=True, connection="strong")
+    sizes = np.bincount(label)
+    first = np.full(sizes.size, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    best = min(range(sizes.size), key=lambda c: (-sizes[c], first[c]))
+    return label == best
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Cleaned lines: geometry, class, direction, speed, name."""
+
+    geoms: np.ndarray
+    highway: np.ndarray
+    direction: np.ndarray
+    speed: np.ndarray
+    refs: np.ndarray | None
+    dropped: dict[str, int]
+
+
+def _split_at_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Split lines at interior vertices that are exactly another line's end point.
+
+    Returns the pieces, the index of the line each piece comes from, and the number of
+    vertices split. A split vertex ends one piece and starts the next (it is duplicated);
+    coordinates are compared exactly (a complex view makes each pair one sortable value).
+    """
+    n = len(geoms)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    first = np.searchsorted(index, np.arange(n))
+    last = np.r_[first[1:], len(index)] - 1
+    is_end = np.zeros(len(coords), dtype=bool)
+    is_end[first] = True
+    is_end[last] = True
+    keys = np.ascontiguousarray(coords).view(np.complex128).ravel()
+    end_keys = np.unique(keys[is_end])
+    at = np.minimum(np.searchsorted(end_keys, keys), end_keys.size - 1)
+    split = ~is_end & (end_keys[at] == keys)
+    if not split.any():
+        return geoms, np.arange(n), 0
+    before = np.cumsum(split) - split  # split vertices strictly before each vertex
+    per_line = before[last] - before[first] + split[last]
+    offset = np.r_[0, np.cumsum(per_line + 1)[:-1]]
+    piece = offset[index] + before - before[first][index]
+    cut = np.flatnonzero(split)
+    all_piece = np.r_[piece, piece[cut] + 1]
+    sequence = np.r_[np.arange(len(coords), dtype=float), cut - 0.5]
+    order = np.lexsort((sequence, all_piece))
+    pieces = shapely.linestrings(np.r_[coords, coords[cut]][order], indices=all_piece[order])
+    return np.asarray(pieces, dtype=object), np.repeat(np.arange(n), per_line + 1), int(cut.size)
+
+
+def _clean_lines(
+    gdf: gpd.GeoDataFrame, spec: LinePreset, where: str, split_at_vertices: bool
+) -> _Lines:
+    """Classify, drop what is not a road, split multi-part lines and at shared vertices."""
+    cols = column_map(c for c in gdf.columns if c != gdf.geometry.name)
+    highway = _classify(gdf, spec, cols, where)
+    direction = _directions(gdf, spec, cols)
+    speed = np.full(len(gdf), np.nan)
+    if spec.speed_column and spec.speed_column.lower() in cols:
+        speed = pd.to_numeric(gdf[cols[spec.speed_column.lower()]], errors="coerce").to_numpy(
+            dtype=float
+        )
+    refs = None
+    if spec.name_column and spec.name_column.lower() in cols:
+        refs = _as_text(gdf[cols[spec.name_column.lower()]]).fillna("").to_numpy(dtype=object)
+    geoms = gdf.geometry.to_numpy()
+    empty = pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), None, geoms))
+    no_class = pd.isna(highway)
+    keep = ~empty & ~no_class
+    dropped = {"empty": int(empty.sum()), "not_a_road": int((~empty & no_class).sum())}
+    geoms = geoms[keep]
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+    idx = np.flatnonzero(keep)
+    kinds = shapely.get_type_id(geoms)
+    if (kinds != 1).any():  # multi-part lines: one line per part
+        parts, owner = shapely.get_parts(geoms, return_index=True)
+        geoms, idx = np.asarray(parts, dtype=object), idx[owner]
+        kinds = shapely.get_type_id(geoms)
+    if (kinds != 1).any():
+        bad = sorted(set(kinds[kinds != 1].tolist()))
+        raise DataError(f"{where}: expected LineStrings; found geometry type ids {bad}")
+    splits = 0
+    if split_at_vertices:
+        geoms, owner, splits = _split_at_vertices(np.asarray(geoms, dtype=object))
+        idx = idx[owner]
+        if splits:
+            logger.info(
+                "%d interior vertices are another line's end point: their lines are split there",
+                splits,
+            )
+    dropped["split_vertices"] = splits
+    return _Lines(
+        geoms=np.asarray(geoms, dtype=object),
+        highway=highway[idx],
+        direction=direction[idx],
+        speed=speed[idx],
+        refs=None if refs is None else refs[idx],
+        dropped=dropped,
+    )
+
+
+def build_arrays(
+    gdf: gpd.GeoDataFrame,
+    spec: LinePreset,
+    *,
+    where: str,
+    snap_tolerance_m: float,
+    speeds: Mapping[str, float],
+    detours: Mapping[str, float],
+    split_at_vertices: bool = True,
+) -> tuple[LineNetwork, dict[str, Any]]:
+    """Build the network arrays and the figures for the graph attributes."""
+    lines = _clean_lines(gdf, spec, where, split_at_vertices)
+    if len(lines.geoms) == 0:
+        raise NetworkError(f"{where}: no road line left after classification")
+    coords, index, ends = _line_ends(lines.geoms)
+    m = len(lines.geoms)
+    nodes, endpoint_node, merged = _merge_endpoints(
+        np.vstack([coords[ends[:, 0]], coords[ends[:, 1]]]), snap_tolerance_m
+    )
+    a, b = endpoint_node[:m], endpoint_node[m:]
+    geoms = lines.geoms
+    if merged:
+        geoms = _move_ends(coords, index, ends, nodes[a], nodes[b])
+        logger.info(
+            "line ends within %.1f m merged: %d end point(s) joined a neighbour",
+            snap_tolerance_m,
+            merged,
+        )
+    loops = a == b
+    geom_len = shapely.length(geoms)
+    fwd = (lines.direction != 2) & ~loops
+    bwd = (lines.direction != 1) & ~loops
+    feature = np.r_[np.flatnonzero(fwd), np.flatnonzero(bwd)]
+    reverse = np.r_[np.zeros(int(fwd.sum()), bool), np.ones(int(bwd.sum()), bool)]
+    u = np.where(reverse, b[feature], a[feature])
+    v = np.where(reverse, a[feature], b[feature])
+
+    keep_node = _largest_component(len(nodes), u, v)
+    keep_edge = keep_node[u]  # an edge of the component has both ends in it
+    used = np.zeros(m, dtype=bool)
+    used[feature] = True
+    kept = np.zeros(m, dtype=bool)
+    kept[feature[keep_edge]] = True
+    kept_features = np.flatnonzero(kept)
+    dropped_features = np.flatnonzero(used & ~kept)
+    new_node = np.cumsum(keep_node) - 1
+    new_feature = np.full(m, -1, dtype=np.int64)
+    new_feature[kept_features] = np.arange(kept_features.size)
+    codes, names = pd.factorize(lines.highway[kept_features], sort=True)
+    feat_class = np.full(m, -1, dtype=np.int64)
+    feat_class[kept_features] = codes
+    classes = tuple(str(c) for c in names)
+    feature = feature[keep_edge]
+    klass = feat_class[feature].astype(np.int16)
+    speed_col = lines.speed[feature]
+    from_column = np.isfinite(speed_col) & (speed_col > 0)
+    class_speed = class_values(classes, speeds, "speed")
+    missing = [c for c, s in zip(classes, class_speed, strict=True) if np.isnan(s)]
+    if missing:
+        logger.info(
+            "line classes without a speed (%.0f km/h used): %s",
+            DEFAULT_FALLBACK_SPEED_KPH,
+            format_values(missing),
+        )
+        class_speed = np.where(np.isnan(class_speed), DEFAULT_FALLBACK_SPEED_KPH, class_speed)
+    class_detour = np.nan_to_num(class_values(classes, detours, "detour", 1.0), nan=1.0)
+    speed = np.where(from_column, speed_col, class_speed[klass])
+    length = geom_len[feature] * class_detour[klass]
+    unsnappable = np.array([c in spec.unsnappable for c in classes], dtype=bool)
+    snappable = np.zeros(len(nodes), dtype=bool)
+    ok = ~unsnappable[klass]
+    snappable[new_node[u[keep_edge][ok]]] = True
+    snappable[new_node[v[keep_edge][ok]]] = True
+    snappable = snappable[: int(keep_node.sum())]
+    net = LineNetwork(
+        x=nodes[keep_node, 0].copy(),
+        y=nodes[keep_node, 1].copy(),
+        snappable=snappable,
+        u=new_node[u[keep_edge]],
+        v=new_node[v[keep_edge]],
+        feature=new_feature[feature],
+        reverse=reverse[keep_edge],
+        klass=klass,
+        classes=classes,
+        geometry_length=geom_len[feature],
+        length=length,
+        speed_kph=speed,
+        travel_time=length / (speed / 3.6),
+        speed_from_column=from_column,
+        geometries=geoms[kept_features],
+        refs=None if lines.refs is None else lines.refs[kept_features],
+        attrs={},
+    )
+    dropped_nodes = int((~keep_node).sum())
+    dropped_detour = pd.Series(lines.highway[dropped_features]).map(detours).fillna(1.0)
+    dropped_km = float((geom_len[dropped_features] * dropped_detour.to_numpy(float)).sum())
+    log = logger.warning if dropped_nodes > 0.05 * len(nodes) else logger.info
+    log(
+        "largest strongly connected component: kept %d of %d nodes; dropped %d nodes, %.2f km "
+        "of road",
+        net.n_nodes,
+        len(nodes),
+        dropped_nodes,
+        dropped_km / 1000.0,
+    )
+    figures = {
+        "snap_merged": merged,
+        "self_loops": int(loops.sum()),
+        "dropped_nodes": dropped_nodes,
+        "dropped_km": round(dropped_km / 1000.0, 3),
+        "dropped_empty": lines.dropped["empty"],
+        "dropped_not_a_road": lines.dropped["not_a_road"],
+        "split_vertices": lines.dropped["split_vertices"],
+    }
+    return net, figures

@@ -1,0 +1,572 @@
+"""Road graphs from line layers: one LineString per road piece between two junctions.
+
+Classified-road layers (Travel Mapping, IGN ROUTE 500, IGN BD TOPO ``troncon_de_route``)
+describe a network as lines whose end points meet at junctions. :func:`graph_from_lines`
+turns such a layer into the package's graph model; :func:`line_network` does the same work
+in arrays (a :class:`LineNetwork`) for callers that route directly on arrays (national
+origin–destination matrices, the calibration), without the cost of a networkx graph.
+
+Rules, all vectorised (numpy / shapely), no Python loop over features:
+
+* **nodes** are the distinct end points (exact coordinates). With ``snap_tolerance_m > 0``,
+  end points closer than the tolerance are merged (single linkage) into one node at their
+  mean position, and the line ends are moved onto it; the number of end points merged is
+  logged and stored in the graph attribute ``snap_merged``;
+* **edges**: two directed edges per piece (the reverse one with the reversed geometry)
+  unless the preset's direction column says forward only or reverse only; ``length`` is the
+  geometry length (m, EPSG:2154) times the class detour factor (1 unless calibrated);
+* **speeds**: the piece's speed column when the preset has one and the value is > 0,
+  otherwise the class speed (preset table, then the calibration, then the ``speeds``
+  argument); ``travel_time = length / (speed_kph / 3.6)``;
+* **snappable nodes**: a node is ``snappable`` when at least one incident edge belongs to a
+  class a point may join (not ``motorway`` nor ``motorway_link``);
+* the **largest strongly connected component** is kept, computed on the arrays with
+  :func:`scipy.sparse.csgraph.connected_components` (the same rule and graph attributes as
+  :func:`geoattract.network.largest_scc`, which would cost seconds on 350,000 edges).
+
+Builds from files are cached on disk (arrays, see :mod:`geoattract.network.cache`), keyed by
+the file identity and every parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import pyogrio
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geoattract import settings
+from geoattract._util.io import require_file
+from geoattract.errors import DataError, format_values
+from geoattract.network import cache as _cache
+from geoattract.network.line_build import build_arrays, column_map
+from geoattract.network.line_model import LineNetwork
+from geoattract.network.presets import (
+    BOTH,
+    FORWARD,
+    REVERSE,
+    ClassRule,
+    LinePreset,
+    detect_preset,
+    get_preset,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Graph attribute ``kind`` of graphs built from line layers.
+LINES_KIND: str = "lines"
+
+#: Bump when the array layout or a building rule changes: older cache entries become stale.
+LINES_FORMAT_VERSION: int = 2
+
+#: Value of ``calibration`` meaning "the calibration file of the preset, if it has one".
+DEFAULT_CALIBRATION: str = "default"
+
+#: Package folder of the shipped calibration files.
+CALIBRATION_PACKAGE: str = "geoattract.network"
+CALIBRATION_FOLDER: str = "data"
+
+#: Direction values accepted in a direction column given through ``columns={"oneway": …}``
+#: (OSM ``oneway`` values and their English words), besides the preset's own values.
+GENERIC_ONEWAY_VALUES: Mapping[str, str] = {
+    "yes": FORWARD,
+    "true": FORWARD,
+    "1": FORWARD,
+    "forward": FORWARD,
+    "-1": REVERSE,
+    "reverse": REVERSE,
+    "backward": REVERSE,
+    "no": BOTH,
+    "false": BOTH,
+    "0": BOTH,
+    "both": BOTH,
+}
+
+#: Keys of the ``columns`` argument of :func:`graph_from_lines`.
+COLUMN_ROLES: tuple[str, ...] = ("class", "oneway", "speed", "name")
+
+
+# --------------------------------------------------------------------------------------
+# Array form
+# --------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------
+# Calibration files
+# --------------------------------------------------------------------------------------
+
+
+def read_calibration(path: str | os.PathLike | None = None, *, name: str | None = None) -> dict:
+    """Read the ``[calibration]`` table of a calibration TOML file.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A TOML file written by :func:`geoattract.network.calibrate.calibrate`.
+    name : str, optional
+        Instead of ``path``, the name of a file shipped in ``geoattract/network/data``.
+
+    Returns
+    -------
+    dict
+        The table: ``speeds_kph`` and ``detour`` (class → value), ``access_speed_kph``,
+        ``access_detour``, ``dense_delay_min``, ``dense_density_per_km2`` and the fit
+        figures.
+
+    Raises
+    ------
+    DataError
+        When the file is not TOML or has no ``[calibration]`` table with ``speeds_kph``.
+    """
+    if name is not None:
+        text = (
+            resources.files(CALIBRATION_PACKAGE)
+            .joinpath(CALIBRATION_FOLDER, name)
+            .read_text(encoding="utf-8")
+        )
+        where = f"{CALIBRATION_PACKAGE}/{CALIBRATION_FOLDER}/{name}"
+    elif path is not None:
+        p = require_file(path, "calibration file")
+        text = p.read_text(encoding="utf-8")
+        where = str(p)
+    else:
+        raise DataError("read_calibration: give a path or a name")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{where}: not a TOML file ({exc})") from exc
+    table = doc.get("calibration")
+    if not isinstance(table, dict) or not isinstance(table.get("speeds_kph"), dict):
+        raise DataError(f"{where}: no [calibration] table with a speeds_kph table")
+    return table
+
+
+def _preset_calibration(preset: LinePreset | None, calibration: Any) -> dict | None:
+    if calibration is None or calibration is False:
+        return None
+    if isinstance(calibration, Mapping):
+        return dict(calibration)
+    if calibration == DEFAULT_CALIBRATION:
+        if preset is None or preset.calibration is None:
+            return None
+        return read_calibration(name=preset.calibration)
+    return read_calibration(calibration)
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------
+
+
+def _resolve_spec(
+    available: Mapping[str, str],
+    preset: str | LinePreset | None,
+    columns: Mapping[str, str] | None,
+    where: str,
+) -> LinePreset:
+    """Return the preset to use, with the ``columns`` overrides applied."""
+    spec = get_preset(preset) if preset is not None else detect_preset(available)
+    columns = dict(columns or {})
+    unknown = set(columns) - set(COLUMN_ROLES)
+    if unknown:
+        raise DataError(
+            f"graph_from_lines: unknown key(s) in columns: {format_values(sorted(unknown))}; "
+            f"use {format_values(COLUMN_ROLES)}"
+        )
+    if spec is None:
+        if "class" not in columns:
+            raise DataError(
+                f"{where}: no line preset recognised from the columns "
+                f"{format_values(sorted(available.values()))}; give preset= "
+                "('travelmapping', 'bdtopo', 'route500') or columns={'class': …}"
+            )
+        spec = LinePreset(name="custom", label="line layer", class_column=columns["class"])
+    changes: dict[str, Any] = {}
+    if "class" in columns:
+        changes.update(class_column=columns["class"], class_rules=())
+    if "oneway" in columns:
+        changes.update(
+            oneway_column=(columns["oneway"],),
+            oneway_values={**GENERIC_ONEWAY_VALUES, **spec.oneway_values},
+        )
+    if "speed" in columns:
+        changes["speed_column"] = columns["speed"]
+    if "name" in columns:
+        changes["name_column"] = columns["name"]
+    return replace(spec, **changes) if changes else spec
+
+
+def _source_columns(source: Any, layer: str | None) -> tuple[dict[str, str], str]:
+    if isinstance(source, gpd.GeoDataFrame):
+        return column_map(c for c in source.columns if c != source.geometry.name), "GeoDataFrame"
+    p = require_file(source, "line layer")
+    try:
+        info = pyogrio.read_info(p, layer=layer)
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise DataError(f"{p}: cannot be read as a vector layer ({exc})") from exc
+    return column_map(info["fields"]), str(p)
+
+
+def read_lines(
+    source: str | os.PathLike | gpd.GeoDataFrame,
+    *,
+    columns: list[str] | None = None,
+    layer: str | None = None,
+    polygon: BaseGeometry | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a line layer (GeoPackage, Shapefile, GeoJSON, GeoParquet) in EPSG:2154.
+
+    Parameters
+    ----------
+    source : path-like or GeoDataFrame
+        The layer (a GeoDataFrame is reprojected when needed, not copied otherwise).
+    columns : list of str, optional
+        Columns to read (all when not given).
+    layer : str, optional
+        Layer of a multi-layer file.
+    polygon : shapely geometry, optional
+        Area in EPSG:2154: only lines intersecting it are kept (files are read through its
+        bounding box).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+
+    Raises
+    ------
+    DataNotFoundError, DataError
+        Missing file, unreadable layer or no CRS.
+    """
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source
+        where = "GeoDataFrame"
+    else:
+        p = require_file(source, "line layer")
+        where = str(p)
+        try:
+            if p.suffix.lower() in {".parquet", ".geoparquet"}:
+                gdf = gpd.read_parquet(
+                    p, columns=None if columns is None else [*columns, "geometry"]
+                )
+            else:
+                bbox = None
+                if polygon is not None and pyogrio.read_info(p, layer=layer)["crs"] == (
+                    settings.default_crs
+                ):
+                    bbox = tuple(polygon.bounds)
+                gdf = gpd.read_file(p, layer=layer, columns=columns, bbox=bbox)
+        except Exception as exc:  # pyogrio / pyarrow raise several unrelated types
+            raise DataError(f"{p}: cannot be read as a line layer ({exc})") from exc
+    if gdf.crs is None:
+        raise DataError(f"{where}: no CRS; set one (e.g. EPSG:2154) before loading")
+    if pyproj.CRS(gdf.crs) != pyproj.CRS(settings.default_crs):
+        gdf = gdf.to_crs(settings.default_crs)
+    if polygon is not None:
+        gdf = gdf[shapely.intersects(gdf.geometry.to_numpy(), polygon)]
+    return gdf
+
+
+def _area(polygon: Any) -> BaseGeometry | None:
+    """Return a polygon in EPSG:2154 from a shapely geometry (in EPSG:2154) or a GeoSeries."""
+    if polygon is None:
+        return None
+    if isinstance(polygon, gpd.GeoSeries | gpd.GeoDataFrame):
+        series = polygon.geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon
+        if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
+            series = series.to_crs(settings.default_crs)
+        polygon = series.union_all()
+    if not isinstance(polygon, BaseGeometry) or polygon.is_empty:
+        raise DataError(
+            f"polygon must be a non-empty shapely geometry or GeoSeries; got {type(polygon).__name__}"
+        )
+    shapely.prepare(polygon)
+    return polygon
+
+
+# --------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------
+
+
+def _speed_tables(
+    spec: LinePreset,
+    calibration: Mapping[str, Any] | None,
+    speeds: Mapping[str, float] | None,
+    detours: Mapping[str, float] | None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    table = dict(spec.speeds)
+    detour: dict[str, float] = {}
+    if calibration:
+        table.update({k: float(v) for k, v in calibration.get("speeds_kph", {}).items()})
+        detour.update({k: float(v) for k, v in calibration.get("detour", {}).items()})
+    table.update({k: float(v) for k, v in (speeds or {}).items()})
+    detour.update({k: float(v) for k, v in (detours or {}).items()})
+    return table, detour
+
+
+def _snap_defaults(calibration: Mapping[str, Any] | None) -> dict[str, float]:
+    """Access-leg values carried by the graph (from the calibration, when there is one)."""
+    if not calibration:
+        return {}
+    out = {}
+    if "access_speed_kph" in calibration:
+        out["snap_speed_kph"] = float(calibration["access_speed_kph"])
+    if "access_detour" in calibration:
+        out["snap_detour"] = float(calibration["access_detour"])
+    if "dense_delay_min" in calibration:
+        out["dense_delay_min"] = float(calibration["dense_delay_min"])
+    if "dense_density_per_km2" in calibration:
+        out["dense_density_per_km2"] = float(calibration["dense_density_per_km2"])
+    return out
+
+
+def line_network(
+    source: str | os.PathLike | gpd.GeoDataFrame,
+    *,
+    preset: str | LinePreset | None = None,
+    columns: Mapping[str, str] | None = None,
+    snap_tolerance_m: float = 0.0,
+    speeds: Mapping[str, float] | None = None,
+    detours: Mapping[str, float] | None = None,
+    calibration: str | os.PathLike | Mapping[str, Any] | None = DEFAULT_CALIBRATION,
+    layer: str | None = None,
+    polygon: Any = None,
+    split_at_vertices: bool = True,
+) -> LineNetwork:
+    """Build the network of a line layer in arrays (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    source : path-like or GeoDataFrame
+        GeoPackage, Shapefile, GeoJSON or GeoParquet file, or a GeoDataFrame of LineStrings.
+    preset : str or LinePreset, optional
+        ``"travelmapping"``, ``"bdtopo"``, ``"route500"`` or a custom preset; detected from
+        the columns when not given.
+    columns : mapping, optional
+        Overrides of the preset's columns: keys ``class``, ``oneway``, ``speed``, ``name``.
+    snap_tolerance_m : float
+        Line ends closer than this are merged into one node (0: exact coordinates only).
+    speeds : mapping of class to km/h, optional
+        Class speeds replacing the preset's and the calibration's.
+    detours : mapping of class to factor ≥ 1, optional
+        Length multipliers per class (the geometry is shorter than the road).
+    calibration : "default", path, mapping or None
+        ``"default"``: the preset's shipped calibration (Travel Mapping); a TOML path or an
+        already read ``[calibration]`` table; None: no calibration.
+    layer : str, optional
+        Layer of a multi-layer file.
+    polygon : Polygon, MultiPolygon or GeoSeries, optional
+        Study area (EPSG:2154 for a bare geometry): only lines intersecting it are used. The
+        national layer's largest component is the mainland; Corsica (833 nodes) needs a
+        polygon around it.
+    split_at_vertices : bool
+        Split a line at an interior vertex that is exactly another line's end point (the
+        Travel Mapping interchange links start on interior vertices of the motorway lines:
+        without the split, 671 of the 822 exits would lead nowhere).
+
+    Returns
+    -------
+    LineNetwork
+
+    Raises
+    ------
+    DataNotFoundError, DataError, NetworkError
+        Missing file, unknown preset or column, bad parameters, no road left.
+    """
+    if not snap_tolerance_m >= 0:
+        raise DataError(f"snap_tolerance_m must be >= 0; got {snap_tolerance_m!r}")
+    available, where = _source_columns(source, layer)
+    spec = _resolve_spec(available, preset, columns, where)
+    area = _area(polygon)
+    calib = _preset_calibration(spec, calibration)
+    table, detour = _speed_tables(spec, calib, speeds, detours)
+    params = {
+        "preset": spec.name,
+        "spec": _canonical(spec),
+        "snap_tolerance_m": float(snap_tolerance_m),
+        "speeds": table,
+        "detours": detour,
+        "calibration": calib or {},
+        "layer": layer,
+        "polygon": None if area is None else area.wkt,
+        "split_at_vertices": bool(split_at_vertices),
+        "format": LINES_FORMAT_VERSION,
+    }
+
+    def build() -> LineNetwork:
+        t0 = time.perf_counter()
+        wanted = sorted(available[c] for c in spec.columns() if c in available)
+        gdf = read_lines(
+            source,
+            columns=None if where == "GeoDataFrame" else wanted,
+            layer=layer,
+            polygon=area,
+        )
+        net, figures = build_arrays(
+            gdf,
+            spec,
+            where=where,
+            snap_tolerance_m=snap_tolerance_m,
+            speeds=table,
+            detours=detour,
+            split_at_vertices=split_at_vertices,
+        )
+        attrs = {
+            "crs": settings.default_crs,
+            "source": f"{spec.label} {Path(where).name}" if where != "GeoDataFrame" else spec.label,
+            "source_date": _file_date(where),
+            "kind": LINES_KIND,
+            "preset": spec.name,
+            "schematic": False,
+            "params": json.dumps(
+                {
+                    k: params[k]
+                    for k in ("preset", "snap_tolerance_m", "speeds", "detours", "layer")
+                },
+                sort_keys=True,
+                default=str,
+            ),
+            "calibrated": bool(calib),
+            **figures,
+            **_snap_defaults(calib),
+        }
+        net = replace(net, attrs=attrs)
+        logger.info(
+            "line network from %s: %d nodes, %d edges, %.1f km of road, built in %.1f s",
+            where,
+            net.n_nodes,
+            net.n_edges,
+            net.road_km(),
+            time.perf_counter() - t0,
+        )
+        return net
+
+    if where == "GeoDataFrame":
+        return build()
+    key = _cache.cache_key(LINES_KIND, _cache.file_identity(where), params)
+    payload = _cache.load_payload(key, ".npz")
+    if payload is not None:
+        try:
+            net = LineNetwork.from_bytes(payload)
+            logger.info("line network loaded from cache (%s)", key[:12])
+            return net
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("line network cache entry %s is unusable (%s); rebuilt", key[:12], exc)
+    net = build()
+    _cache.store_payload(key, net.to_bytes(), {"kind": LINES_KIND, "source": where}, ".npz")
+    return net
+
+
+def _canonical(value: Any) -> Any:
+    """Return a JSON-able, order-independent form of a preset (sets sorted), for cache keys."""
+    if isinstance(value, LinePreset | ClassRule):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, set | frozenset):
+        return sorted(str(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+#: Layer names of a graph GeoPackage written by ``save_graph_gpkg`` (not a line layer).
+GRAPH_GPKG_LAYERS: frozenset[str] = frozenset({"nodes", "edges"})
+
+#: File suffixes a line layer may have.
+LINE_LAYER_SUFFIXES: tuple[str, ...] = (
+    ".gpkg",
+    ".shp",
+    ".geojson",
+    ".json",
+    ".fgb",
+    ".parquet",
+    ".geoparquet",
+)
+
+
+def is_line_layer(path: str | os.PathLike) -> bool:
+    """Whether a file is a line layer for :func:`graph_from_lines`.
+
+    True for an existing vector file (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GeoParquet)
+    whose first layer holds (multi)line strings, except a graph GeoPackage written by
+    ``save_graph_gpkg`` (layers ``nodes`` and ``edges``).
+    """
+    p = Path(path)
+    if not p.is_file() or not p.name.lower().endswith(LINE_LAYER_SUFFIXES):
+        return False
+    if p.suffix.lower() in {".parquet", ".geoparquet"}:
+        return True
+    try:
+        layers = pyogrio.list_layers(p)
+    except Exception:  # pyogrio raises several unrelated types for unreadable files
+        return False
+    names = {str(name).lower() for name, _ in layers}
+    if GRAPH_GPKG_LAYERS <= names or len(layers) == 0:
+        return False
+    return "linestring" in str(layers[0][1]).lower()
+
+
+def _file_date(where: str) -> str:
+    if where == "GeoDataFrame":
+        return ""
+    return datetime.fromtimestamp(Path(where).stat().st_mtime, UTC).date().isoformat()
+
+
+def graph_from_lines(
+    source: str | os.PathLike | gpd.GeoDataFrame,
+    *,
+    preset: str | LinePreset | None = None,
+    columns: Mapping[str, str] | None = None,
+    snap_tolerance_m: float = 0.0,
+    speeds: Mapping[str, float] | None = None,
+    detours: Mapping[str, float] | None = None,
+    calibration: str | os.PathLike | Mapping[str, Any] | None = DEFAULT_CALIBRATION,
+    layer: str | None = None,
+    polygon: Any = None,
+    split_at_vertices: bool = True,
+) -> nx.MultiDiGraph:
+    """Road graph of a line layer, in the package's graph model.
+
+    Parameters are those of :func:`line_network`. Node ids are ``0..n-1`` (end points in
+    coordinate order); nodes carry ``x``, ``y`` (EPSG:2154) and ``snappable``; edges
+    ``length`` (m), ``highway``, ``speed_kph``, ``travel_time`` (s), ``speed_source``,
+    ``geometry`` and ``ref`` (road number, when the layer has one).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Strongly connected. Graph attributes: ``crs``, ``source``, ``source_date``,
+        ``kind="lines"``, ``preset``, ``schematic=False``, ``params`` (JSON), ``calibrated``,
+        ``snap_merged`` (end points merged by the tolerance), ``self_loops``,
+        ``dropped_nodes``, ``dropped_km``, ``dropped_empty``, ``dropped_not_a_road`` and, when
+        calibrated, ``snap_speed_kph``, ``snap_detour``, ``dense_delay_min``,
+        ``dense_density_per_km2``.
+    """
+    net = line_network(
+        source,
+        preset=preset,
+        columns=columns,
+        snap_tolerance_m=snap_tolerance_m,
+        speeds=speeds,
+        detours=detours,
+        calibration=calibration,
+        layer=layer,
+        polygon=polygon,
+        split_at_vertices=split_at_vertices,
+    )
+    return net.to_graph()
