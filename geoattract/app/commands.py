@@ -197,7 +197,7 @@ def compare_command(
     verbose: bool = False,
 ) -> str:
     """Text of the side-by-side comparison (and the HTML page when ``html`` is given)."""
-    from geoattract.outputs.report import compare_html
+    from geoattract.outputs import compare_html
 
     cfg = _config(config, data_dir)
     table, scfg = _scores(results, cfg, verbose)

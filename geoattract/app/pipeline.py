@@ -289,53 +289,62 @@ def _stage_scoring(ctx: _Context) -> None:
     ctx.data["afom_sentences"] = afom_sentences(afom)
 
 
-def _meta(ctx: _Context) -> dict[str, Any]:
-    """Metadata the maps and the report show: study, sources, method, schematic flag."""
+def _meta(ctx: _Context) -> Any:
+    """Context the maps and the report show: study, labels, network caption, sources, method."""
+    from types import SimpleNamespace
+
+    from geoattract.outputs import Labels, ReportContext, method_paragraphs
+    from geoattract.transition.indicators import load_indicator_registry
+
     G = ctx.data.get("graph")
     schematic = bool(G.graph.get("schematic")) if G is not None else False
-    sources = [dict(s) for s in ctx.config.raw.get("sources", [])]
-    catalogue = ctx.data.get("catalogue")
-    labels = {c.id: c.label_fr for c in catalogue} if catalogue is not None else {}
-    net = (
-        "schématique (limites communales)"
+    source = str(G.graph.get("source", "")) if G is not None else ""
+    vintage = str(G.graph.get("source_date", "")) if G is not None else ""
+    # stand-in for network.NetworkCaption (same attributes) until the network stage has it
+    caption = SimpleNamespace(
+        text_fr=SCHEMATIC_NOTE.split(" / ")[0]
         if schematic
-        else str(G.graph.get("source"))
-        if G
-        else "?"
+        else f"Réseau routier : {source} ({vintage}).",
+        schematic=schematic,
+        source=source,
+        vintage=vintage,
     )
-    method = (
-        f"Réseau routier : {net}. Chaque commune est représentée par sa mairie, rattachée au "
-        "nœud le plus proche du réseau ; le temps du trajet d'accès est ajouté.\n\n"
-        "Accessibilité : temps au plus proche équipement de chaque catégorie, nombre d'équipements "
-        "à moins de 10, 20 et 30 minutes, et accessibilité potentielle localisée (E2SFCA, "
-        "convention APL de la DREES pour les médecins généralistes) pour 100 000 habitants. Les "
-        "équipements situés hors du département (zone tampon de "
-        f"{ctx.config.buffer_m / 1000:g} km) comptent.\n\n"
-        "Scores : normalisation min-max 0-100, agrégation pondérée par piliers (services, santé, "
-        "culture, logement, transition, environnement) selon le Handbook OCDE/JRC ; six profils "
-        "de population. Incertitude : Monte Carlo sur les poids (Dirichlet), la normalisation et "
-        "les seuils de temps ; rang médian et intervalle 5-95 %. Sensibilité : indices de Sobol."
+    scfg = ctx.data.get("scoring_config")
+    labels = Labels.from_configs(
+        scfg,
+        ctx.data.get("catalogue"),
+        load_indicator_registry(ctx.config.config_file("indicators")),
     )
-    return {
-        "name": ctx.config.name,
-        "schematic": schematic,
-        "schematic_caption": SCHEMATIC_NOTE,
-        "sources": sources,
-        "method": method,
-        "category_labels": labels,
-    }
+    method = method_paragraphs(
+        scfg,
+        labels,
+        caption=caption,
+        buffer_km=ctx.config.buffer_m / 1000,
+        draws=ctx.config.section("scoring").get("montecarlo_draws"),
+    )
+    return ReportContext.build(
+        ctx.config.name,
+        labels=labels,
+        caption=caption,
+        sources=ctx.config.raw.get("sources", []),
+        method=method,
+    )
 
 
 def _stage_maps(ctx: _Context) -> None:
-    from geoattract.outputs.maps import make_maps, make_static_maps
-    from geoattract.outputs.report import write_report
+    from geoattract.outputs import (
+        make_basemap,
+        make_maps,
+        make_static_maps,
+        roads_from_graph,
+        write_report,
+    )
 
     communes = ctx.data["communes_out"]
-    meta = _meta(ctx)
-    ctx.data["meta"] = meta
-    outline = gpd.GeoDataFrame(
-        geometry=[shapely.union_all(communes.geometry.values)], crs=communes.crs
-    )
+    context = _meta(ctx)
+    ctx.data["context"] = context
+    G = ctx.data.get("graph")
+    basemap = make_basemap(ctx.data["territory"], roads_from_graph(G) if G is not None else None)
     codes = ctx.data.get("isochrone_codes") or ctx.config.section("maps").get("isochrone_communes")
     if codes:
         from geoattract.app.commands import resolve_codes
@@ -343,29 +352,30 @@ def _stage_maps(ctx: _Context) -> None:
         codes = resolve_codes(codes, communes)
     maps = make_maps(
         communes,
-        ctx.data.get("isochrones"),
-        ctx.data.get("facilities"),
-        outline,
-        meta,
+        context,
         ctx.staging,
+        isochrones=ctx.data.get("isochrones"),
+        facilities=ctx.data.get("facilities"),
+        basemap=basemap,
         isochrone_codes=codes,
+        tiles=ctx.config.section("maps").get("tiles"),
         verbose=ctx.verbose,
     )
     for key, path in maps.items():
         ctx.files[f"{key}.html"] = path
     static = make_static_maps(
-        communes, meta, ctx.staging / "static", outline=outline, verbose=ctx.verbose
+        communes, context, ctx.staging / "static", basemap=basemap, verbose=ctx.verbose
     )
     for key, path in static.items():
         ctx.files[f"static/{key}.png"] = path
     report = write_report(
         ctx.staging,
         communes,
+        context,
         epci_table=ctx.data.get("epci"),
         afom=ctx.data.get("afom_sentences"),
         sensitivity=ctx.data.get("sensitivity"),
         static_maps=static,
-        meta=meta,
     )
     ctx.files["report.html"] = report
 
@@ -386,8 +396,10 @@ INDEX_LABELS = {
 
 
 def _stage_index(ctx: _Context) -> None:
-    from geoattract.outputs.maps import column_label
-    from geoattract.outputs.report import write_index
+    from geoattract.outputs import write_index
+
+    context = ctx.data.get("context") or _meta(ctx)
+    column_label = context.labels.column
 
     summary = {
         "study": ctx.config.name,
@@ -410,9 +422,7 @@ def _stage_index(ctx: _Context) -> None:
         else:
             label = INDEX_LABELS.get(name, name)
         labels[label] = p
-    ctx.files["index.html"] = write_index(
-        ctx.staging, labels, ctx.data.get("meta", {"name": ctx.config.name})
-    )
+    ctx.files["index.html"] = write_index(ctx.staging, labels, context)
 
 
 #: Strengths and weaknesses listed per commune in the map tooltips.
