@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from geoattract.outputs.assets import asset_folders, external_resources, inline_web_assets
 from geoattract.outputs.basemap import Basemap, main_roads, make_basemap, roads_from_graph
-from geoattract.outputs.classify import ClassBreaks, classify, palette_colours
+from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
 from geoattract.outputs.columns import columns_table
 from geoattract.outputs.compare import compare_html, radar_svg
 from geoattract.outputs.context import DataSource, ReportContext, method_paragraphs

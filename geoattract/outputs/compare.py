@@ -16,7 +16,7 @@ import pandas as pd
 
 from geoattract._util.io import write_text_atomic
 from geoattract.errors import DataError, format_values
-from geoattract.outputs.classify import CATEGORY_COLOURS
+from geoattract.outputs.classes import CATEGORY_COLOURS
 from geoattract.outputs.html import esc, page, rank_text, table
 from geoattract.outputs.labels import Labels, detect_pillars
 

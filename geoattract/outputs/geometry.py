@@ -63,7 +63,11 @@ def simplify(gdf: gpd.GeoDataFrame, tolerance: float, coverage: bool) -> gpd.Geo
 
 
 def to_web(
-    gdf: gpd.GeoDataFrame, tolerance: float = SIMPLIFY_TOLERANCE_M, *, coverage: bool = False
+    gdf: gpd.GeoDataFrame,
+    tolerance: float = SIMPLIFY_TOLERANCE_M,
+    *,
+    coverage: bool = False,
+    decimals: int = COORD_DECIMALS,
 ) -> gpd.GeoDataFrame:
     """Simplify in the projected CRS, reproject to EPSG:4326 and round the coordinates.
 
@@ -75,11 +79,13 @@ def to_web(
         Simplification tolerance in metres (0 keeps the geometry).
     coverage : bool
         The layer is a coverage (communes): simplify shared borders together.
+    decimals : int
+        Decimals kept on longitude and latitude.
 
     Returns
     -------
     GeoDataFrame
-        A copy in EPSG:4326 with coordinates rounded to :data:`COORD_DECIMALS` decimals.
+        A copy in EPSG:4326 with coordinates rounded to ``decimals`` decimals.
     """
     if gdf.crs is None:
         raise DataError("layer has no CRS; expected a projected CRS such as EPSG:2154")
@@ -87,7 +93,7 @@ def to_web(
     if out.crs.is_projected:
         out = out.set_geometry(simplify(out, tolerance, coverage))
     out = out.to_crs(4326)
-    rounded = shapely.transform(out.geometry.values, lambda xy: np.round(xy, COORD_DECIMALS))
+    rounded = shapely.transform(out.geometry.values, lambda xy: np.round(xy, decimals))
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=out.crs))
 
 

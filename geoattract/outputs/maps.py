@@ -2,7 +2,7 @@
 
 Choices (see ``docs/maps.md``):
 
-* classes and colours from :mod:`geoattract.outputs.classify` (quantiles, YlGnBu), facility
+* classes and colours from :mod:`geoattract.outputs.classes` (quantiles, YlGnBu), facility
   categories in the Okabe-Ito palette, both colour-blind safe;
 * geometries simplified and coordinates rounded (:mod:`geoattract.outputs.geometry`) so that
   each file stays under :data:`MAP_SIZE_BUDGET_BYTES`;
@@ -36,7 +36,7 @@ from geoattract.errors import format_values
 from geoattract.outputs import html as _html
 from geoattract.outputs.assets import external_resources, inline_web_assets
 from geoattract.outputs.basemap import Basemap, add_basemap, map_page
-from geoattract.outputs.classify import (
+from geoattract.outputs.classes import (
     CATEGORY_COLOURS,
     DEFAULT_K,
     DEFAULT_SCHEME,
@@ -438,7 +438,7 @@ def choropleth_map(
     title : str, optional
         Map title (default: French label of the column).
     scheme, k : str, int
-        mapclassify scheme and number of classes (see :func:`~geoattract.outputs.classify`).
+        mapclassify scheme and number of classes (see :func:`~geoattract.outputs.classes`).
     isochrones : GeoDataFrame, optional
         ``code``, ``minutes``, geometry (and ``area_km2``, ``population_reached``); drawn for
         ``isochrone_codes`` (default: the most populous communes), one layer per threshold.

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from geoattract._util.io import write_bytes_atomic
 from geoattract.outputs.basemap import Basemap, draw_basemap
-from geoattract.outputs.classify import DEFAULT_K, DEFAULT_SCHEME, MISSING_COLOUR, PALETTE, classify
+from geoattract.outputs.classes import DEFAULT_K, DEFAULT_SCHEME, MISSING_COLOUR, PALETTE, classify
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.geometry import check_crs_columns
 from geoattract.outputs.labels import Labels, map_columns
