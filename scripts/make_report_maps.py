@@ -41,7 +41,7 @@ CAPTION_KEYS = ("network_caption", "schematic_note")
 
 
 def read_meta(gpkg: Path) -> dict:
-    """Study metadata from the ``metadata`` key/value table, if the GeoPackage has one."""
+    """Read the study metadata from the ``metadata`` key/value table, if there is one."""
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
     if "metadata" not in layers:
         return {}
@@ -63,7 +63,7 @@ def read_meta(gpkg: Path) -> dict:
 
 
 def study_labels(config: Path | None) -> Labels:
-    """Labels of a study configuration (scoring, facility catalogue, indicator registry)."""
+    """Read the labels of a study configuration (scoring, catalogue, indicator registry)."""
     from geoattract.facilities.catalogue import load_catalogue
     from geoattract.scoring.core import load_scoring_config
     from geoattract.transition.indicators import load_indicator_registry
@@ -77,7 +77,7 @@ def study_labels(config: Path | None) -> Labels:
 
 
 def read_context(gpkg: Path, labels: Labels) -> ReportContext:
-    """The maps' context: name, sources and network caption from the GeoPackage metadata."""
+    """Build the maps' context: name, sources, network caption from the GeoPackage metadata."""
     meta = read_meta(gpkg)
     text = next((str(meta[k]) for k in CAPTION_KEYS if meta.get(k)), "")
     caption = (

@@ -68,6 +68,7 @@ def study_labels() -> outputs.Labels:
         load_indicator_registry(cfg.config_file("indicators")),
     )
 
+
 #: Isochrone disc radius per minute of travel (synthetic: 36 km/h as the crow flies).
 ISO_M_PER_MIN = 600.0
 
@@ -156,9 +157,7 @@ def inputs():
 def written_maps(inputs, tmp_path_factory):
     communes, iso, fac, base, context = inputs
     out = tmp_path_factory.mktemp("maps")
-    return out, plot.make_maps(
-        communes, context, out, isochrones=iso, facilities=fac, basemap=base
-    )
+    return out, plot.make_maps(communes, context, out, isochrones=iso, facilities=fac, basemap=base)
 
 
 def _geojson_layers(m: folium.Map) -> list[folium.GeoJson]:
@@ -216,7 +215,9 @@ def test_column_labels_come_from_the_study_toml(inputs):
     assert lab.unit("count_cinema_20min") == "sites"
     assert lab.unit("count_gp_20min") == "équipements"
     assert lab.unit("e2sfca_cinema") == "fauteuils pour 100 000 hab."
-    assert lab.column("outside_unknown_gp") == "Médecin généraliste : offre hors département inconnue"
+    assert (
+        lab.column("outside_unknown_gp") == "Médecin généraliste : offre hors département inconnue"
+    )
     # indicators.toml (registry) first, then scoring.toml [indicators]
     assert lab.column("tr_cyclability") == "Cyclabilité de la voirie"
     assert lab.column("env_forest_cover_missing") == "Couvert forestier : donnée manquante"

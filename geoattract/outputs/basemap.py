@@ -38,6 +38,11 @@ ROAD_STYLES: dict[str, tuple[str, float]] = {
 #: Number of main towns (largest population of the study) named on the basemap.
 N_TOWN_NAMES: int = 8
 
+#: Smallest distance between two named towns, metres: a suburb next to a larger town (Le
+#: Passage beside Agen) is not named, so the labels do not cover each other at the zoom of a
+#: département map.
+MIN_TOWN_SPACING_M: float = 12_000.0
+
 #: Fill and border colours of the neighbouring communes.
 NEIGHBOUR_FILL: str = "#eeeeee"
 NEIGHBOUR_BORDER: str = "#c8c8c8"
@@ -53,7 +58,7 @@ ROAD_TOLERANCE_M: float = 50.0
 
 #: CSS of the town names (a white halo keeps them readable on any fill).
 TOWN_CSS: str = (
-    ".ga-town{font:600 12px/1.1 system-ui,Arial,sans-serif;color:#222;white-space:nowrap;"
+    ".ga-town{font:600 12px/1.1 system-ui,Arial,sans-serif;color:#222;width:max-content;"
     "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;pointer-events:none;"
     "transform:translate(-50%,-50%)}"
 )
@@ -188,20 +193,34 @@ def make_basemap(
         geometry=[shapely.union_all(study.geometry.values)], crs=territory.crs
     )
     neighbours = territory.loc[~in_study, [territory.geometry.name]]
-    towns = None
-    if "population" in study.columns and n_towns > 0:
-        top = study.sort_values(["population", "code"], ascending=[False, True]).head(n_towns)
-        if "town_hall" in top.columns:
-            points = gpd.GeoSeries(top["town_hall"], crs=territory.crs)
-        else:
-            points = top.geometry.representative_point()
-        towns = gpd.GeoDataFrame({"nom": top["nom"].to_numpy()}, geometry=points.to_numpy())
-        towns = towns.set_crs(territory.crs)
+    towns = _main_towns(study, n_towns) if "population" in study.columns else None
     return Basemap(
         outline=outline,
         neighbours=neighbours if not neighbours.empty else None,
         roads=main_roads(roads),
         towns=towns,
+    )
+
+
+def _main_towns(study: gpd.GeoDataFrame, n_towns: int) -> gpd.GeoDataFrame | None:
+    """Pick the ``n_towns`` most populous communes at least :data:`MIN_TOWN_SPACING_M` apart."""
+    ordered = study.sort_values(["population", "code"], ascending=[False, True])
+    if "town_hall" in ordered.columns:
+        points = gpd.GeoSeries(ordered["town_hall"], crs=study.crs)
+    else:
+        points = ordered.geometry.representative_point()
+    kept: list[int] = []
+    for i, point in enumerate(points):
+        if len(kept) >= n_towns:
+            break
+        if all(point.distance(points.iloc[j]) >= MIN_TOWN_SPACING_M for j in kept):
+            kept.append(i)
+    if not kept:
+        return None
+    return gpd.GeoDataFrame(
+        {"nom": ordered["nom"].iloc[kept].to_numpy()},
+        geometry=points.iloc[kept].to_numpy(),
+        crs=study.crs,
     )
 
 

@@ -21,7 +21,7 @@ from geoattract.errors import DataError, DataNotFoundError, format_values
 from geoattract.outputs import html as _html
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, page, rank_text, table
-from geoattract.outputs.labels import Labels, detect_profiles
+from geoattract.outputs.labels import Labels, capitalise, detect_profiles
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ a.csv{font-size:.9em}
 def _header(col: str, labels: Labels) -> str:
     if col in COLUMN_HEADERS:
         return COLUMN_HEADERS[col]
+    if " " in col:  # already a French header, not a column name
+        return col
     return labels.column(col)
 
 
@@ -187,7 +189,7 @@ def sensitivity_summary(sensitivity: pd.DataFrame, labels: Labels) -> pd.DataFra
     for profile, part in sensitivity.groupby("profile", sort=False):
         row: dict[str, object] = {"Profil": labels.profile(str(profile))}
         for rec in part.itertuples(index=False):
-            factor = SENSITIVITY_FACTORS.get(str(rec.input), str(rec.input))
+            factor = capitalise(SENSITIVITY_FACTORS.get(str(rec.input), str(rec.input)))
             row[f"{factor} — 1er ordre"] = rec.first_order
             row[f"{factor} — total"] = rec.total_order
         rows.append(row)
