@@ -282,3 +282,77 @@ def test_afom_long_table_is_grouped_by_commune(inputs, tmp_path):
     agen = afom[afom.index("Agen (47001)") :]
     agen = agen[: agen.index("</details>")]
     assert agen.count("<li>") == 2 and "Faiblesse : &lt;peu&gt; de médecins." in agen
+
+
+# ------------------------------------------------------------------------------ columns table
+
+
+def test_columns_table_describes_the_patterns(inputs):
+    from geoattract.outputs import columns_table
+
+    labels = inputs[4].labels
+    cols = [
+        "code",
+        "count_gp_20min",
+        "count_cinema_30min",
+        "e2sfca_maternity",
+        "outside_unknown_gp",
+        "tr_cyclability",
+        "tr_cyclability_missing",
+        "tr_ev_points_15min",
+        "social_housing_20min_per_1000",
+        "score_jeunes",
+        "rank_jeunes_p95",
+        "pillar_housing_saisonniers",
+        "missing_pillars_general",
+        "mystery",
+    ]
+    table = columns_table(cols, labels, caption=Caption(SCHEMATIC_TEXT)).set_index("column")
+    assert list(table.columns) == ["label_fr", "unit", "definition", "source"]
+    assert list(table.index) == cols
+    row = table.loc["count_gp_20min"]
+    assert row["label_fr"] == "Médecin généraliste à moins de 20 min"
+    assert row["unit"] == "équipements"
+    assert row["source"] == (
+        "bpe D265 ; calcul geoattract sur le réseau schématique (limites communales) (COG 2025)"
+    )
+    assert table.loc["count_cinema_30min", "unit"] == "sites"
+    assert table.loc["e2sfca_maternity", "unit"] == "accouchements pour 100 000 hab."
+    assert "inconnue (et non nulle)" in table.loc["outside_unknown_gp", "definition"]
+    # registry indicators: label, unit and the source with its vintage, from indicators.toml
+    assert table.loc["tr_cyclability", "source"] == (
+        "indicators/environment_health_social_communes_47.csv (compiled 2021–2023)"
+    )
+    assert table.loc["tr_cyclability_missing", "label_fr"] == (
+        "Cyclabilité de la voirie : donnée manquante"
+    )
+    assert table.loc["tr_ev_points_15min", "label_fr"] == "Points de recharge à moins de 15 min"
+    assert table.loc["score_jeunes", "label_fr"] == "Score — Jeunes (15-29 ans)"
+    assert table.loc["rank_jeunes_p95", "definition"] == (
+        "Rang (1 = le meilleur) du profil Jeunes (15-29 ans) : 95e centile des tirages Monte Carlo."
+    )
+    assert table.loc["pillar_housing_saisonniers", "label_fr"] == (
+        "Pilier — Logement (profil Travailleurs saisonniers)"
+    )
+    assert table.loc["missing_pillars_general", "label_fr"] == (
+        "Piliers manquants — profil Population générale"
+    )
+    # an unknown column is listed, never described by a guess
+    assert table.loc["mystery", "definition"] == ""
+
+
+@pytest.mark.slow
+def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs):
+    """Every one of the 391 columns of the real run's communes layer is described."""
+    import pyogrio
+
+    from geoattract.outputs import columns_table
+
+    columns = [*pyogrio.read_info(study_run / "communes.gpkg", layer="communes")["fields"]]
+    columns.append("geometry")
+    table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT))
+    assert len(table) == len(columns) == 391
+    undescribed = table.loc[table["definition"] == "", "column"].tolist()
+    assert undescribed == []
+    assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend
+    assert (table["source"] != "").all()

@@ -169,6 +169,9 @@ NETWORK_TIME_COLUMNS: dict[str, tuple[str, str]] = {
 
 _COLUMNS = ["column", "label_fr", "unit", "definition", "source"]
 
+#: Definition of a ``<column>_missing`` flag.
+MISSING_DEFINITION = "Valeur manquante (jamais remplacée par 0)."
+
 
 def _row(column: str, label: str, unit: str, definition: str, source: str) -> dict[str, str]:
     return dict(zip(_COLUMNS, [column, label, unit, definition, source], strict=True))
@@ -200,10 +203,8 @@ def _category_row(column: str, labels: Labels, network: str) -> dict[str, str] |
         }
         m = re.fullmatch(rf"count_{re.escape(cid)}_(\d+)min", column)
         if m:
-            defs[column] = (
-                f"Nombre d'équipements ({cat.label}, en {labels.unit(column)}) atteints en "
-                f"moins de {m[1]} min de trajet."
-            )
+            what = "d'équipements" if cat.capacity == "count" else "de sites"
+            defs[column] = f"Nombre {what} ({cat.label}) atteints en moins de {m[1]} min de trajet."
         if column in defs:
             source = f"{cat.source} ; {network}" if cat.source else network
             return _row(column, labels.column(column), labels.unit(column), defs[column], source)
@@ -239,29 +240,16 @@ def _scoring_row(column: str, labels: Labels) -> dict[str, str] | None:
 
 
 def _indicator_row(column: str, labels: Labels, network: str) -> dict[str, str] | None:
-    missing = column.endswith("_missing")
-    base = column.removesuffix("_missing")
-    row: dict[str, str] | None
-    if base in NETWORK_TIME_COLUMNS:
-        label, what = NETWORK_TIME_COLUMNS[base]
-        row = _row(base, label, "min", f"Temps de trajet en voiture à la plus proche {what}.", "")
-        row["source"] = network
-    elif (ind := labels.indicators.get(base)) is not None:
+    if column in NETWORK_TIME_COLUMNS:
+        label, what = NETWORK_TIME_COLUMNS[column]
+        definition = f"Temps de trajet en voiture à la plus proche {what}."
+        return _row(column, label, "min", definition, network)
+    row = _threshold_row(column, network)
+    ind = labels.indicators.get(column)
+    if row is None and ind is not None:
         vintage = f" ({ind.vintage})" if ind.vintage else ""
         source = f"{ind.source}{vintage}" if ind.source else "configuration des scores"
-        row = _row(base, ind.label, ind.unit, f"{ind.label}.", source)
-    else:
-        row = _threshold_row(base, network)
-    if row is None:
-        return None
-    if missing:
-        return _row(
-            column,
-            f"{row['label_fr']} : donnée manquante",
-            "oui/non",
-            "Valeur manquante (jamais remplacée par 0).",
-            row["source"],
-        )
+        row = _row(column, ind.label, ind.unit, f"{ind.label}.", source)
     return row
 
 
@@ -308,15 +296,24 @@ def columns_table(
         lambda c: _scoring_row(c, labels),
         lambda c: _indicator_row(c, labels, network),
     ]
+
+    def describe(column: str) -> dict[str, str] | None:
+        return next((r for resolve in resolvers if (r := resolve(column)) is not None), None)
+
     rows = []
-    for column in layer_columns:
-        for resolve in resolvers:
-            row = resolve(str(column))
-            if row is not None:
-                rows.append(row)
-                break
-        else:
-            rows.append(_row(str(column), humanise(str(column)), "", "", ""))
+    for column in map(str, layer_columns):
+        row = describe(column)
+        if row is None and column.endswith("_missing"):
+            base = describe(column.removesuffix("_missing"))
+            if base is not None:
+                row = _row(
+                    column,
+                    f"{base['label_fr']} : donnée manquante",
+                    "oui/non",
+                    MISSING_DEFINITION,
+                    base["source"],
+                )
+        rows.append(row or _row(column, humanise(column), "", "", ""))
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
