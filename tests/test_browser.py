@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from test_plot import EVIL_IMG, SCHEMATIC_TEXT, make_inputs
 
-from geoattract.outputs import assets, classes, maps, report
+from geoattract.outputs import assets, classes, controls, maps, report
 
 pytestmark = pytest.mark.browser
 
@@ -335,7 +335,7 @@ def test_real_score_map_draws_offline(browser, study_run, shots):
     colours = classes.palette_colours(5)
     assert len(swatches) == 5
     for colour in colours:
-        filled = _count(pixels, _blend(colour, maps.BACKGROUND_COLOUR, maps.CHOROPLETH_OPACITY))
+        filled = _count(pixels, _blend(colour, controls.BACKGROUND_COLOUR, maps.CHOROPLETH_OPACITY))
         assert filled >= MIN_CLASS_PIXELS, (colour, filled)
         assert _count(pixels, colour) >= MIN_LEGEND_PIXELS, colour
     assert log.errors == [], log.errors

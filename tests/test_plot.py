@@ -22,7 +22,7 @@ from matplotlib.colors import to_rgb
 
 from geoattract import outputs, settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
-from geoattract.outputs import assets, basemap, classes, geometry, labels, static
+from geoattract.outputs import assets, basemap, classes, geometry, labels, layers, static
 from geoattract.outputs import maps as plot
 from geoattract.outputs.html import rank_text
 
@@ -430,14 +430,14 @@ def test_map_html_has_french_layers_legend_and_no_unused_assets(written_maps):
 
 def test_facility_counts_use_the_unit_of_the_category():
     caps = pd.Series([32.0, 2.0, np.nan])  # BPE rows group several GPs; NaN = one facility
-    assert plot.facility_total(caps, "count") == (35.0, 0)
-    assert plot.facility_layer_name(
+    assert layers.facility_total(caps, "count") == (35.0, 0)
+    assert layers.facility_layer_name(
         "Médecin généraliste", 3, 35.0, "équipements", 0, counted=True
     ) == ("Médecin généraliste (35 équipements)")
     seats = pd.Series([1200.0, 350.0, np.nan])
-    assert plot.facility_total(seats, "seats") == (1550.0, 1)
+    assert layers.facility_total(seats, "seats") == (1550.0, 1)
     assert (
-        plot.facility_layer_name("Cinéma", 3, 1550.0, "fauteuils", 1, counted=False)
+        layers.facility_layer_name("Cinéma", 3, 1550.0, "fauteuils", 1, counted=False)
         == "Cinéma (3 sites, 1\u202f550 fauteuils, 1 de capacité inconnue)"
     )
 
