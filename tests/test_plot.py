@@ -480,6 +480,8 @@ def test_main_roads_from_a_classified_graph():
     assert roads["highway"].tolist() == ["motorway", "trunk"]
     assert roads.length.tolist() == [1000.0, 1000.0]
     assert basemap.main_roads(roads[roads["highway"] == "secondary"]) is None
+    G.graph["schematic"] = True  # links between town halls, whatever their class
+    assert basemap.roads_from_graph(G).empty
 
 
 def test_missing_column_is_named(inputs):
@@ -657,3 +659,25 @@ def test_map_with_thousands_of_facilities_stays_under_budget(inputs):
     assert sizes[0] < plot.MAP_SIZE_BUDGET_BYTES
     # markers are compact rows (about 150 bytes each), not one JS block per marker
     assert sizes[0] - sizes[1] < 200 * n
+
+
+def test_basemap_roads_from_the_real_road_layer(inputs):
+    """Main roads of the offline road layer in Lot-et-Garonne: the A62 (about 80 km) and the
+    national roads (91 km), as the data README measures them; départementales left out."""
+    from geoattract.config.study import load_study_config
+    from geoattract.territory.load import load_territory
+
+    territory = load_territory()
+    roads = gpd.read_file(
+        load_study_config().data_dir.parent / "roads" / "france_roads_travelmapping.gpkg",
+        layer="roads",
+        bbox=tuple(territory.total_bounds),
+        columns=["route", "highway"],
+    )
+    base = basemap.make_basemap(territory, roads)
+    assert set(base.roads["highway"]) == {"motorway", "trunk"}
+    km = base.roads.clip(base.outline).length.groupby(base.roads["highway"]).sum() / 1000
+    assert km["motorway"] == pytest.approx(80.3, abs=0.5)
+    assert km["trunk"] == pytest.approx(90.7, abs=0.5)
+    m = plot.choropleth_map(inputs[0], "score_general", inputs[4], basemap=base)
+    assert "Routes principales" in plot.render_map_html(m, offline=False)

@@ -130,7 +130,8 @@ def roads_from_graph(G: Any, classes: Sequence[str] = MAIN_ROAD_CLASSES) -> gpd.
     """Extract the main roads of a road graph (``x``/``y`` nodes, ``highway`` edges).
 
     A two-way road is drawn once; an edge without ``geometry`` is the straight line between
-    its nodes.
+    its nodes. A schematic graph (``G.graph["schematic"]``) links town halls, not roads: it
+    gives no road.
 
     Parameters
     ----------
@@ -146,6 +147,9 @@ def roads_from_graph(G: Any, classes: Sequence[str] = MAIN_ROAD_CLASSES) -> gpd.
     """
     seen: set[tuple[Any, Any]] = set()
     rows: list[tuple[str, Any]] = []
+    crs = G.graph.get("crs", "EPSG:2154")
+    if G.graph.get("schematic"):  # links between town halls, not roads: nothing to draw
+        return gpd.GeoDataFrame({"highway": []}, geometry=[], crs=crs)
     for u, v, d in G.edges(data=True):
         highway = str(d.get("highway", ""))
         if highway not in classes or (v, u) in seen or (u, v) in seen:
@@ -156,7 +160,6 @@ def roads_from_graph(G: Any, classes: Sequence[str] = MAIN_ROAD_CLASSES) -> gpd.
             a, b = G.nodes[u], G.nodes[v]
             geom = shapely.LineString([(a["x"], a["y"]), (b["x"], b["y"])])
         rows.append((highway, geom))
-    crs = G.graph.get("crs", "EPSG:2154")
     return gpd.GeoDataFrame(
         {"highway": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=crs
     )

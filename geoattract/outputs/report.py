@@ -60,8 +60,9 @@ SENSITIVITY_FACTORS: dict[str, str] = {
 
 #: Extra CSS of the report: the tables stay within the page width (about 1,000 px).
 REPORT_CSS = """
-table.compact{font-size:.85em;max-width:100%}
-table.compact th{max-width:9em;white-space:normal;vertical-align:bottom}
+table.compact{font-size:.85em;max-width:min(100%,960px)}
+table.compact th{white-space:normal;vertical-align:bottom}
+table.compact th:first-child{width:15em}
 a.csv{font-size:.9em}
 .caption.network{background:#eef3f8;border-color:#9db4cc}
 """
