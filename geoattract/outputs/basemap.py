@@ -230,8 +230,9 @@ def _main_towns(study: gpd.GeoDataFrame, n_towns: int) -> gpd.GeoDataFrame | Non
 def add_basemap(m: folium.Map, basemap: Basemap | None, *, under: bool) -> None:
     """Add the basemap layers to a folium map.
 
-    Call it twice: with ``under=True`` before the data (neighbouring communes, main roads),
-    with ``under=False`` after it (outline, town names), so the data sits in between.
+    Call it twice: with ``under=True`` before the data (neighbouring communes), with
+    ``under=False`` after it (main roads, outline, town names), so the data sits in between
+    and the roads stay visible over the choropleth.
 
     Parameters
     ----------
@@ -246,8 +247,8 @@ def add_basemap(m: folium.Map, basemap: Basemap | None, *, under: bool) -> None:
         return
     if under:
         _add_neighbours(m, basemap.neighbours)
-        _add_roads(m, basemap.roads)
         return
+    _add_roads(m, basemap.roads)
     if basemap.outline is not None:
         web = to_web(basemap.outline[[basemap.outline.geometry.name]], SIMPLIFY_TOLERANCE_M)
         folium.GeoJson(
@@ -287,7 +288,7 @@ def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None) -> None:
         folium.GeoJson(
             geojson(web[web["highway"] == cls], []),
             interactive=False,
-            style_function=lambda _f, c=colour, w=width: {"color": c, "weight": w},
+            style_function=lambda _f, c=colour, w=width: {"color": c, "weight": w, "opacity": 0.9},
         ).add_to(group)
     group.add_to(m)
 
@@ -316,7 +317,7 @@ def draw_basemap(ax: Any, basemap: Basemap | None, *, under: bool) -> None:
     basemap : Basemap or None
         The layers.
     under : bool
-        Neighbours and roads (True) or outline and town names (False).
+        Neighbours (True) or roads, outline and town names (False).
     """
     if basemap is None:
         return
@@ -325,11 +326,11 @@ def draw_basemap(ax: Any, basemap: Basemap | None, *, under: bool) -> None:
             basemap.neighbours.plot(
                 ax=ax, color=NEIGHBOUR_FILL, edgecolor=NEIGHBOUR_BORDER, linewidth=0.3
             )
-        if basemap.roads is not None:
-            for cls, part in basemap.roads.groupby("highway"):
-                colour, width = ROAD_STYLES.get(str(cls), ("#888888", 1.0))
-                part.plot(ax=ax, color=colour, linewidth=width * 0.4)
         return
+    if basemap.roads is not None:
+        for cls, part in basemap.roads.groupby("highway"):
+            colour, width = ROAD_STYLES.get(str(cls), ("#888888", 1.0))
+            part.plot(ax=ax, color=colour, linewidth=width * 0.4)
     if basemap.outline is not None:
         basemap.outline.boundary.plot(ax=ax, color="#222222", linewidth=1.2)
     if basemap.towns is not None:
