@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_plot import EVIL_IMG, SCHEMATIC_TEXT, make_inputs
+from test_plot import EVIL_IMG, PROFILE_LABELS_FR, SCHEMATIC_TEXT, make_inputs
 
 from geoattract.outputs import assets, classes, controls, maps, report
 
@@ -353,14 +353,7 @@ def test_real_report_epci_section_fits_the_page(browser, study_run, shots):
     assert box is not None and box["width"] <= 1000, box
     headers = [h.strip() for h in table.locator("th").all_inner_texts()]
     assert headers[:3] == ["EPCI", "Communes", "Population"]
-    assert headers[3:] == [
-        "Population générale",
-        "Jeunes (15-29 ans)",
-        "Familles avec enfants",
-        "Personnels médicaux et soignants",
-        "Travailleurs saisonniers",
-        "Télétravailleurs",
-    ]
+    assert headers[3:] == PROFILE_LABELS_FR
     assert table.locator("tbody tr").count() == 12  # the EPCI of Lot-et-Garonne
     assert page.get_by_text("Tableau complet par EPCI", exact=False).is_visible()
     top = box["y"] + page.evaluate("() => window.scrollY") - 120

@@ -28,6 +28,15 @@ from geoattract.outputs.html import rank_text
 
 PROFILES = ["general", "jeunes", "familles", "personnel_medical", "saisonniers", "teletravailleurs"]
 PILLARS = ["services", "health", "culture", "housing", "transition", "environment"]
+#: label_fr of the profiles in scoring.toml, in PROFILES order.
+PROFILE_LABELS_FR = [
+    "Population générale",
+    "Jeunes (15-29 ans)",
+    "Familles avec enfants",
+    "Personnels médicaux et soignants",
+    "Travailleurs saisonniers",
+    "Télétravailleurs",
+]
 EVIL_SCRIPT = "<script>alert(1)</script>"
 EVIL_IMG = "<img src=x onerror=alert(1)>"
 #: Real catalogue categories of the test facilities, with their labels in facilities.toml.

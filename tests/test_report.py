@@ -10,7 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_plot import EVIL_IMG, EVIL_SCRIPT, PILLARS, PROFILES, SCHEMATIC_TEXT, Caption, make_inputs
+from test_plot import (
+    EVIL_IMG,
+    EVIL_SCRIPT,
+    PILLARS,
+    PROFILE_LABELS_FR,
+    PROFILES,
+    SCHEMATIC_TEXT,
+    Caption,
+    make_inputs,
+)
 
 from geoattract.errors import DataError, DataNotFoundError
 from geoattract.outputs import ReportContext, compare, static
@@ -140,17 +149,7 @@ def test_epci_section_shows_scores_per_profile_and_links_the_full_table(report_h
     section = _section(report_html, "epci")
     headers = re.findall(r"<th>([^<]+)</th>", section)
     # 3 identity columns + one score per profile, not the 40 pillar columns
-    assert headers == [
-        "EPCI",
-        "Communes",
-        "Population",
-        "Population générale",
-        "Jeunes (15-29 ans)",
-        "Familles avec enfants",
-        "Personnels médicaux et soignants",
-        "Travailleurs saisonniers",
-        "Télétravailleurs",
-    ]
+    assert headers == ["EPCI", "Communes", "Population", *PROFILE_LABELS_FR]
     best = epci.sort_values("score_general", ascending=False).iloc[0]
     first = re.search(r"<tbody>\s*<tr><td>([^<]+)</td>", section)[1]
     assert first == html.escape(best["epci_nom"] + (" *" if best["partial"] else ""))

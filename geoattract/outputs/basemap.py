@@ -15,7 +15,6 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-import pandas as pd
 import shapely
 from branca.element import Figure
 
@@ -347,10 +346,3 @@ def draw_basemap(ax: Any, basemap: Basemap | None, *, under: bool) -> None:
                 fontweight="bold",
                 path_effects=halo,
             )
-
-
-def study_bounds(basemap: Basemap | None, data: gpd.GeoDataFrame) -> pd.Series:
-    """Bounds the map frames: the study outline when known, else the data."""
-    frame = basemap.outline if basemap is not None and basemap.outline is not None else data
-    minx, miny, maxx, maxy = frame.total_bounds
-    return pd.Series({"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy})
