@@ -309,8 +309,8 @@ def _epci_html(epci_table: pd.DataFrame | None, labels: Labels) -> str:
     decimals = {c: 1 for c in summary.columns if c.startswith("score_")}
     numeric = ["n_communes", "population", *decimals]
     out = [
-        '<p class="note">Score moyen des communes de chaque EPCI par profil (0–100), pondéré '
-        "comme dans le tableau complet ; classement selon le premier profil.</p>",
+        '<p class="note">Score de chaque profil (0–100) : moyenne des scores des communes de '
+        "l'EPCI, pondérée par leur population ; EPCI classés selon le premier profil.</p>",
         table(summary, headers, numeric=numeric, decimals=decimals).replace(
             "<table>", '<table class="compact">', 1
         ),
