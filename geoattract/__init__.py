@@ -104,13 +104,16 @@ _LAZY = {
     "run_scenario": "scoring",
     "validate_changes": "scoring",
     # maps and reports
-    "choropleth_map": "outputs.maps",
-    "isochrone_map": "outputs.maps",
-    "make_maps": "outputs.maps",
-    "make_static_maps": "outputs.maps",
-    "write_report": "outputs.report",
-    "write_index": "outputs.report",
-    "compare_html": "outputs.report",
+    "choropleth_map": "outputs",
+    "isochrone_map": "outputs",
+    "make_maps": "outputs",
+    "make_static_maps": "outputs",
+    "write_report": "outputs",
+    "write_index": "outputs",
+    "compare_html": "outputs",
+    "columns_table": "outputs",
+    "Labels": "outputs",
+    "ReportContext": "outputs",
     # the main job
     "run_study": "app.pipeline",
 }

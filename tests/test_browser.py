@@ -3,31 +3,30 @@
 Requirements (installed by ``.ci/run``):
 
 * ``/usr/bin/chromium`` (Debian package ``chromium``); Playwright's own browsers are not used;
-* the Python package ``playwright`` (dev dependency);
-* the Leaflet assets that folium loads from CDNs, which are unreachable offline: the
-  ``dist/`` folders of the npm packages ``leaflet@1.9.3`` and ``leaflet.markercluster@1.1.0``
-  (the versions folium 0.20 pins), taken from ``$GEOATTRACT_WEB_ASSETS`` or from the cache
-  folder, where they are fetched once with ``npm pack``.
+* the Python package ``playwright`` (dev dependency).
 
-Locally a missing requirement skips these tests; under CI (``CI`` set) it fails them.
+Every page is opened with the network blocked: each request that is not a ``file:`` or
+``data:`` URL is aborted and recorded. The maps inline Leaflet (from the XStatic packages)
+and draw their own offline basemap, so they must work that way. The real study's map is also
+checked by a screenshot: the pixels of each class colour are counted, so a page that builds
+its DOM but draws nothing fails.
+
+Screenshots are written to ``$GEOATTRACT_SCREENSHOTS`` when set (to look at them), else to a
+temporary folder. Locally a missing requirement skips these tests; under CI (``CI`` set) it
+fails them.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
-from test_plot import EVIL_IMG, make_inputs
+from test_plot import EVIL_IMG, PROFILE_LABELS_FR, SCHEMATIC_TEXT, make_inputs
 
-from geoattract import settings
-from geoattract.outputs import maps as plot
-from geoattract.outputs import report as report
+from geoattract.outputs import assets, classes, controls, maps, report
 
 pytestmark = pytest.mark.browser
 
@@ -42,21 +41,33 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: Seconds allowed for ``npm pack`` of the two asset packages.
-NPM_TIMEOUT_S = 180
 #: Milliseconds allowed for a page to build its map.
 PAGE_TIMEOUT_MS = 30_000
+#: Viewport of every page.
+VIEWPORT = {"width": 1280, "height": 800}
 
+#: Layer control of the synthetic map, in drawing order (facility counts hand-summed in
+#: test_plot: capacities 1 + i % 4).
 EXPECTED_LAYERS = [
-    "Score — Familles",
+    "Communes voisines (zone tampon)",
+    "Score — Familles avec enfants",
     "Isochrones 30 min",
     "Isochrones 20 min",
     "Isochrones 10 min",
-    "Équipements — Médecins généralistes (14)",
-    "Équipements — Pharmacies (13)",
-    "Équipements — Écoles (13)",
+    "Médecin généraliste (35 équipements)",
+    "Pharmacie (33 équipements)",
+    "École maternelle ou élémentaire (32 équipements)",
     "Limite départementale",
+    "Villes principales",
 ]
+
+#: Largest per-channel difference between a screenshot pixel and an expected colour.
+COLOUR_TOLERANCE = 6
+#: Pixels of each class colour the real score map must show (the 319 communes fill about
+#: 300,000 pixels of the 1280 × 800 window: about 60,000 per quintile).
+MIN_CLASS_PIXELS = 10_000
+#: Pixels of each pure class colour in the legend (18 × 12 swatches less their border).
+MIN_LEGEND_PIXELS = 100
 
 
 def _unavailable(reason: str):
@@ -65,58 +76,7 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-def _npm_packages() -> list[str]:
-    """npm package specs matching the CDN URLs of plot.WEB_ASSETS (leaflet@x, markercluster@y)."""
-    urls = " ".join(plot.WEB_ASSETS)
-    leaflet = re.search(r"/leaflet@([\d.]+)/", urls)[1]
-    cluster = re.search(r"leaflet\.markercluster/([\d.]+)/", urls)[1]
-    return [f"leaflet@{leaflet}", f"leaflet.markercluster@{cluster}"]
-
-
-def _assets_complete(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in plot.WEB_ASSETS.values())
-
-
 @pytest.fixture(scope="session")
-def web_assets() -> Path:
-    env = os.environ.get("GEOATTRACT_WEB_ASSETS")
-    if env:
-        if not _assets_complete(Path(env)):
-            _unavailable(f"GEOATTRACT_WEB_ASSETS={env} lacks {sorted(plot.WEB_ASSETS.values())}")
-        return Path(env)
-    specs = _npm_packages()
-    folder = Path(settings.cache_folder) / "web-assets" / "+".join(specs)
-    if _assets_complete(folder):
-        return folder
-    npm = shutil.which("npm")
-    if npm is None:
-        _unavailable("npm is not installed and no Leaflet assets are cached")
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            subprocess.run(
-                [npm, "pack", *specs],
-                cwd=tmp,
-                check=True,
-                capture_output=True,
-                timeout=NPM_TIMEOUT_S,
-            )
-        except (subprocess.SubprocessError, OSError) as exc:
-            _unavailable(f"npm pack {' '.join(specs)} failed: {exc}")
-        staging = Path(tmp) / "dist"
-        for tgz in Path(tmp).glob("*.tgz"):
-            with tarfile.open(tgz) as tar:
-                for member in tar.getmembers():
-                    if member.isfile() and member.name.startswith("package/dist/"):
-                        member.name = member.name.removeprefix("package/dist/")
-                        tar.extract(member, staging, filter="data")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(staging, folder)
-    assert _assets_complete(folder), sorted(p.name for p in folder.iterdir())
-    return folder
-
-
-@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.is_file():
         _unavailable(f"{CHROMIUM} not found (apt-get install -y chromium)")
@@ -130,45 +90,41 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory) -> Path:
+    folder = os.environ.get("GEOATTRACT_SCREENSHOTS")
+    out = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, web_assets):
-    """An output folder: offline maps (inlined Leaflet), CDN maps, report and index."""
-    communes, iso, fac, outline, meta = make_inputs()
+def site(tmp_path_factory):
+    """An output folder: offline maps (the default), CDN maps, report and index."""
+    communes, iso, fac, base, context = make_inputs()
     root = tmp_path_factory.mktemp("site")
-    offline = plot.make_maps(
-        communes, iso, fac, outline, meta, root / "maps", tiles=None, asset_dir=web_assets
+    offline = maps.make_maps(
+        communes, context, root / "maps", isochrones=iso, facilities=fac, basemap=base
     )
-    cdn = {
-        "score_familles": plot.make_maps(
-            communes[
-                [
-                    "code",
-                    "nom",
-                    "population",
-                    "geometry",
-                    "score_familles",
-                    "rank_familles",
-                    "rank_familles_p05",
-                    "rank_familles_p95",
-                ]
-            ],
-            iso,
-            fac,
-            outline,
-            meta,
-            root / "cdn",
-            tiles=None,
-        )["score_familles"]
-    }
-    rep = report.write_report(root, communes, meta=meta)
+    cdn = maps.make_maps(
+        communes,
+        context,
+        root / "cdn",
+        isochrones=iso,
+        facilities=fac,
+        basemap=base,
+        columns=["score_familles"],
+        offline=False,
+    )
+    rep = report.write_report(root, communes, context)
     files = {
         "Rapport": rep,
         **{
-            plot.column_label(k) if k != "isochrones" else "Isochrones": v
+            context.labels.column(k) if k != "isochrones" else "Isochrones": v
             for k, v in offline.items()
         },
     }
-    index = report.write_index(root, files, meta)
+    index = report.write_index(root, files, context)
     return {
         "root": root,
         "offline": offline,
@@ -211,40 +167,65 @@ class PageLog:
 
 
 def _open(browser, path: Path, serve=None):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(PAGE_TIMEOUT_MS)
     log = PageLog(page, serve)
     page.goto(path.as_uri())
     return page, log
 
 
-def _check_map(page, log, n_communes: int, expected_layers: list[str]) -> None:
+def _layer_labels(page) -> list[str]:
+    texts = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    return [t.strip() for t in texts]
+
+
+def _check_map(page, log, n_communes: int, expected_layers: list[str] | None) -> None:
     page.wait_for_selector(".leaflet-container")
     page.wait_for_load_state("load")
     assert page.locator(".leaflet-container").count() == 1
-    labels = [
-        t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    ]
-    assert labels == expected_layers
+    if expected_layers is not None:
+        assert _layer_labels(page) == expected_layers
     assert page.locator("path.leaflet-interactive").count() >= n_communes
     assert log.errors == [], log.errors
 
 
-def test_offline_map_renders_without_errors(browser, site):
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        return np.asarray(im.convert("RGB"), dtype=int)
+
+
+def _count(pixels: np.ndarray, colour: str | tuple[float, float, float]) -> int:
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(colour) if isinstance(colour, str) else colour) * 255
+    return int((np.abs(pixels - rgb).max(axis=2) <= COLOUR_TOLERANCE).sum())
+
+
+def _blend(colour: str, under: str, opacity: float) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    top, bottom = np.array(to_rgb(colour)), np.array(to_rgb(under))
+    return tuple(opacity * top + (1 - opacity) * bottom)
+
+
+def test_offline_map_renders_without_errors(browser, site, shots):
     page, log = _open(browser, site["offline"]["score_familles"])
     _check_map(page, log, len(site["communes"]), EXPECTED_LAYERS)
     assert log.outside == []  # fully self-contained: no request at all
-    assert page.get_by_text(plot.SCHEMATIC_CAPTION).is_visible()
+    assert page.get_by_text(SCHEMATIC_TEXT).is_visible()
     assert "Quantiles (5 classes)" in page.locator(".ga-legend").inner_text()
+    assert page.locator(".ga-town", has_text="Agen").is_visible()
+    page.screenshot(path=str(shots / "synthetic_score_familles.png"))
     # switching the 10-minute isochrones on draws the 4 discs
     before = page.locator("path.leaflet-interactive").count()
     page.get_by_label("Isochrones 10 min").check()
     assert page.locator("path.leaflet-interactive").count() == before + 4
     # switching every facility layer on starts the clusters: 40 facilities, shown as cluster
     # icons (div.marker-cluster) or single circle markers
-    for label in EXPECTED_LAYERS:
-        if label.startswith("Équipements"):
-            page.get_by_label(label).check()
+    for label in EXPECTED_LAYERS[5:8]:
+        page.get_by_label(label).check()
     page.wait_for_timeout(500)
     clusters = page.evaluate("""() => Array.from(document.querySelectorAll('.marker-cluster span'))
         .reduce((n, el) => n + parseInt(el.textContent, 10), 0)""")
@@ -279,11 +260,16 @@ def test_hostile_name_in_tooltip_is_inert(browser, site):
     page.close()
 
 
-def test_default_cdn_map_works_when_assets_are_served(browser, site, web_assets):
-    serve = {url: web_assets / name for url, name in plot.WEB_ASSETS.items()}
+def test_cdn_map_works_when_assets_are_served(browser, site):
+    """``offline=False`` keeps folium's CDN tags; served from the packaged files, it works."""
+    html = site["cdn"]["score_familles"].read_text(encoding="utf-8")
+    urls = assets.external_resources(html)
+    folders = assets.asset_folders()
+    files = {f.name: f for folder in folders for f in folder.iterdir()}
+    serve = {url: files[url.rsplit("/", 1)[-1]] for url in urls}
     page, log = _open(browser, site["cdn"]["score_familles"], serve)
     _check_map(page, log, len(site["communes"]), EXPECTED_LAYERS)
-    assert sorted(log.served) == sorted(plot.WEB_ASSETS)
+    assert sorted(log.served) == sorted(urls) and len(urls) == 5
     assert log.outside == []
     page.close()
 
@@ -293,7 +279,7 @@ def test_index_links_open_working_pages(browser, site):
     links = page.locator("a")
     assert links.count() == len(site["files"])
     assert log.errors == []
-    page.get_by_role("link", name="Score — Jeunes").click()
+    page.get_by_role("link", name="Score — Jeunes (15-29 ans)").click()
     page.wait_for_load_state("load")
     assert page.url.endswith("/maps/score_jeunes.html")
     page.wait_for_selector(".leaflet-container")
@@ -302,5 +288,79 @@ def test_index_links_open_working_pages(browser, site):
     page.get_by_role("link", name="Rapport").click()
     page.wait_for_load_state("load")
     assert page.locator("h1").inner_text().startswith("Attractivité des communes")
+    assert log.errors == [] and log.outside == []
+    page.close()
+
+
+# ------------------------------------------------------------------- the real study outputs
+
+
+@pytest.mark.slow
+def test_real_outputs_make_no_request_to_any_host(study_run):
+    """No script, stylesheet, image or tile URL of any host in any HTML output of the run."""
+    pages = sorted(study_run.glob("*.html"))
+    assert len(pages) >= 15
+    for path in pages:
+        assert assets.external_resources(path.read_text(encoding="utf-8")) == [], path.name
+
+
+@pytest.mark.slow
+def test_real_score_map_draws_offline(browser, study_run, shots):
+    """score_general.html of the real run, network blocked: 319 communes and the legend drawn.
+
+    Checked on a screenshot: every class colour of the legend covers thousands of pixels
+    (the choropleth, drawn at 80 % over the pale background) and its pure colour shows in the
+    legend swatches.
+    """
+    page, log = _open(browser, study_run / "index.html")
+    assert log.errors == []
+    page.get_by_role("link", name="Carte — Score — Population générale").click()
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/score_general.html")
+    page.wait_for_timeout(500)
+    labels = _layer_labels(page)
+    assert labels[:2] == ["Communes voisines (zone tampon)", "Score — Population générale"]
+    assert "Limite départementale" in labels
+    assert any(lab.startswith("Médecin généraliste (206 ") for lab in labels)
+    assert page.locator("path.leaflet-interactive").count() >= 319
+    assert page.get_by_text("Réseau routier", exact=False).first.is_visible()
+    legend = page.locator(".ga-legend").inner_text()
+    assert "Quantiles (5 classes)" in legend and "Score — Population générale" in legend
+    png = page.screenshot(path=str(shots / "real_score_general.png"))
+    pixels = _pixels(png)
+    swatches = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.ga-legend i')).map(i => i.style.background)"
+    )
+    colours = classes.palette_colours(5)
+    assert len(swatches) == 5
+    for colour in colours:
+        filled = _count(pixels, _blend(colour, controls.BACKGROUND_COLOUR, maps.CHOROPLETH_OPACITY))
+        assert filled >= MIN_CLASS_PIXELS, (colour, filled)
+        assert _count(pixels, colour) >= MIN_LEGEND_PIXELS, colour
+    assert log.errors == [], log.errors
+    assert log.outside == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_real_report_epci_section_fits_the_page(browser, study_run, shots):
+    page, log = _open(browser, study_run / "report.html")
+    section = page.locator("#epci")
+    section.scroll_into_view_if_needed()
+    table = page.locator("h2#epci + p + table")
+    box = table.bounding_box()
+    assert box is not None and box["width"] <= 1000, box
+    headers = [h.strip() for h in table.locator("th").all_inner_texts()]
+    assert headers[:3] == ["EPCI", "Communes", "Population"]
+    assert headers[3:] == PROFILE_LABELS_FR
+    assert table.locator("tbody tr").count() == 12  # the EPCI of Lot-et-Garonne
+    assert page.get_by_text("Tableau complet par EPCI", exact=False).is_visible()
+    top = box["y"] + page.evaluate("() => window.scrollY") - 120
+    page.screenshot(
+        path=str(shots / "real_report_epci.png"),
+        full_page=True,
+        clip={"x": 0, "y": top, "width": VIEWPORT["width"], "height": box["height"] + 220},
+    )
     assert log.errors == [] and log.outside == []
     page.close()

@@ -5,26 +5,19 @@ These tests share one `geoattract run` (the ``study_run`` fixture, about a minut
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import re
 
 import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
-from test_browser import browser, web_assets  # noqa: F401  (shared fixtures)
 
 from geoattract.app import pipeline as pipeline
 from geoattract.app.cli import main
 
 pytestmark = pytest.mark.slow
 
-#: A 1x1 white PNG, served for background tiles.
-BLANK_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII="
-)
 
 PROFILES = ["general", "jeunes", "familles", "personnel_medical", "saisonniers", "teletravailleurs"]
 PILLARS = ["services", "health", "culture", "housing", "transition", "environment"]
@@ -173,50 +166,6 @@ def test_failed_run_leaves_previous_outputs_intact(study_run, study_config, monk
     assert _digest(study_run) == before
     assert not list(study_run.glob(".staging-*"))
     assert len(gpd.read_file(study_run / "communes.gpkg", layer="communes")) == 319
-
-
-@pytest.mark.browser
-def test_real_outputs_in_headless_chromium(study_run, browser, web_assets):  # noqa: F811
-    """index.html and one map of the real run, in Chromium: no JS error, Leaflet map, layers,
-    319 commune polygons, the schematic caption visible (CDN assets served locally)."""
-    from test_browser import PAGE_TIMEOUT_MS, PageLog
-
-    from geoattract.outputs import maps as plot
-
-    serve = {url: web_assets / name for url, name in plot.WEB_ASSETS.items()}
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    log = PageLog(page, serve)
-    # background tiles come from the OSM tile servers, unreachable here: answer them with a
-    # blank tile, as a network would, so that only the page's own errors are left
-    tiles: list[str] = []
-    page.route(
-        re.compile(r"https://tile\.openstreetmap\.org/.*"),
-        lambda r: (
-            tiles.append(r.request.url),
-            r.fulfill(body=BLANK_PNG, content_type="image/png"),
-        ),
-    )
-    page.goto((study_run / "index.html").as_uri())
-    assert page.locator("a").count() >= 30
-    assert log.errors == []
-    page.get_by_role("link", name="Carte — Score — Familles").click()
-    page.wait_for_selector(".leaflet-container")
-    page.wait_for_load_state("load")
-    assert page.url.endswith("/score_familles.html")
-    labels = [
-        t.strip() for t in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    ]
-    assert labels[0] == "Score — Familles"
-    assert "Limite départementale" in labels
-    assert any(lab.startswith("Isochrones 30 min") for lab in labels)
-    assert any(lab.startswith("Équipements — ") for lab in labels)
-    assert page.locator("path.leaflet-interactive").count() >= 319
-    assert page.get_by_text("Réseau routier schématique", exact=False).first.is_visible()
-    assert log.errors == [], log.errors
-    assert log.outside == []
-    assert tiles  # the OSM background was requested
-    page.close()
 
 
 def test_tooltips_carry_strengths_and_weaknesses(communes):

@@ -1,14 +1,17 @@
-"""Tests of geoattract.outputs.maps: classification, folium maps, static maps, escaping, size budget.
+"""Tests of geoattract.outputs: labels, classification, folium maps, static maps, escaping, size.
 
 The inputs are the real 319 Lot-et-Garonne communes with deterministic synthetic scores
-(seeded numpy), small isochrones (discs around the town halls of the main towns) and a few
-facilities; two communes and one facility carry hostile names to check HTML escaping.
+(seeded numpy), small isochrones (discs around the town halls of the main towns), a few
+facilities of three real catalogue categories, the labels of the real study configuration and
+a schematic-network caption; two communes and one facility carry hostile names to check HTML
+escaping.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
@@ -17,22 +20,70 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgb
 
-from geoattract import settings
+from geoattract import outputs, settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
+from geoattract.outputs import assets, basemap, classes, geometry, labels, layers, static
 from geoattract.outputs import maps as plot
 from geoattract.outputs.html import rank_text
 
 PROFILES = ["general", "jeunes", "familles", "personnel_medical", "saisonniers", "teletravailleurs"]
 PILLARS = ["services", "health", "culture", "housing", "transition", "environment"]
+#: label_fr of the profiles in scoring.toml, in PROFILES order.
+PROFILE_LABELS_FR = [
+    "Population générale",
+    "Jeunes (15-29 ans)",
+    "Familles avec enfants",
+    "Personnels médicaux et soignants",
+    "Travailleurs saisonniers",
+    "Télétravailleurs",
+]
 EVIL_SCRIPT = "<script>alert(1)</script>"
 EVIL_IMG = "<img src=x onerror=alert(1)>"
-CATEGORY_LABELS = {"doctor": "Médecins généralistes", "school": "Écoles", "pharmacy": "Pharmacies"}
+#: Real catalogue categories of the test facilities, with their labels in facilities.toml.
+CATEGORY_LABELS = {
+    "gp": "Médecin généraliste",
+    "school_primary": "École maternelle ou élémentaire",
+    "pharmacy": "Pharmacie",
+}
+#: The schematic-network sentence of the test caption.
+SCHEMATIC_TEXT = (
+    "Réseau routier schématique, construit à partir des limites communales : "
+    "temps de trajet indicatifs."
+)
+
+
+@dataclass(frozen=True)
+class Caption:
+    """Stand-in for network.NetworkCaption (same attributes)."""
+
+    text_fr: str
+    schematic: bool = True
+    source: str = "schématique (limites communales)"
+    vintage: str = "COG 2025"
+    kind: str = "schematic"
+
+
+def study_labels() -> outputs.Labels:
+    """Labels of the real study configuration (scoring, catalogue, indicator registry)."""
+    from geoattract.config.study import load_study_config
+    from geoattract.facilities.catalogue import load_catalogue
+    from geoattract.scoring.core import load_scoring_config
+    from geoattract.transition.indicators import load_indicator_registry
+
+    cfg = load_study_config()
+    return outputs.Labels.from_configs(
+        load_scoring_config(cfg.config_file("scoring")),
+        load_catalogue(cfg.config_file("catalogue"), check_files=False),
+        load_indicator_registry(cfg.config_file("indicators")),
+    )
+
+
 #: Isochrone disc radius per minute of travel (synthetic: 36 km/h as the crow flies).
 ISO_M_PER_MIN = 600.0
 
 
 def make_inputs(seed: int = 47):
-    """Realistic map inputs: (communes, isochrones, facilities, outline, meta)."""
+    """Realistic map inputs: (communes, isochrones, facilities, basemap, context)."""
     from geoattract.territory.load import load_territory
 
     territory = load_territory()
@@ -55,7 +106,7 @@ def make_inputs(seed: int = 47):
     communes.loc[6, "nom"] = EVIL_IMG
     halls = gpd.GeoSeries(communes["town_hall"], crs=communes.crs)
     iso = []
-    for code in plot.main_town_codes(communes):
+    for code in geometry.main_town_codes(communes):
         hall = halls[communes["code"] == code].iloc[0]
         for minutes in (10, 20, 30):
             disc = hall.buffer(minutes * ISO_M_PER_MIN)
@@ -74,7 +125,7 @@ def make_inputs(seed: int = 47):
         {
             "category": cats[i % 3],
             "name": f"Équipement {i}",
-            "capacity": float(i),
+            "capacity": float(1 + i % 4),
             "code": communes["code"].iloc[i],
             "geometry": halls.iloc[i],
         }
@@ -83,12 +134,12 @@ def make_inputs(seed: int = 47):
     fac[0]["name"] = EVIL_SCRIPT
     fac[1]["name"] = EVIL_IMG
     facilities = gpd.GeoDataFrame(fac, crs=communes.crs)
-    outline = communes[["geometry"]].dissolve()
-    meta = {
-        "name": "Lot-et-Garonne",
-        "schematic": True,
-        "category_labels": CATEGORY_LABELS,
-        "sources": [
+    base = basemap.make_basemap(territory)
+    context = outputs.ReportContext.build(
+        "Lot-et-Garonne",
+        labels=study_labels(),
+        caption=Caption(SCHEMATIC_TEXT),
+        sources=[
             {"name": "IGN Admin Express", "vintage": "2025", "licence": "Licence Ouverte 2.0"},
             {
                 "name": "INSEE populations légales",
@@ -96,9 +147,9 @@ def make_inputs(seed: int = 47):
                 "licence": "Licence Ouverte 2.0",
             },
         ],
-        "method": "Scores par pilier, puis moyenne pondérée par profil.\n\nDeuxième paragraphe.",
-    }
-    return communes.drop(columns=["town_hall"]), isochrones, facilities, outline, meta
+        method=["Scores par pilier, puis moyenne pondérée par profil.", "Deuxième paragraphe."],
+    )
+    return communes.drop(columns=["town_hall"]), isochrones, facilities, base, context
 
 
 def decode_js(text: str) -> str:
@@ -113,9 +164,9 @@ def inputs():
 
 @pytest.fixture(scope="module")
 def written_maps(inputs, tmp_path_factory):
-    communes, iso, fac, outline, meta = inputs
+    communes, iso, fac, base, context = inputs
     out = tmp_path_factory.mktemp("maps")
-    return out, plot.make_maps(communes, iso, fac, outline, meta, out, tiles=None)
+    return out, plot.make_maps(communes, context, out, isochrones=iso, facilities=fac, basemap=base)
 
 
 def _geojson_layers(m: folium.Map) -> list[folium.GeoJson]:
@@ -136,9 +187,9 @@ def _geojson_layers(m: folium.Map) -> list[folium.GeoJson]:
 
 def test_detect_profiles_and_pillars_from_columns(inputs):
     communes = inputs[0]
-    assert plot.detect_profiles(communes) == PROFILES
-    assert plot.detect_pillars(communes) == PILLARS
-    assert plot.detect_profiles(pd.DataFrame({"score_x": [1], "rank_x": [1]})) == ["x"]
+    assert labels.detect_profiles(communes) == PROFILES
+    assert labels.detect_pillars(communes) == PILLARS
+    assert labels.detect_profiles(pd.DataFrame({"score_x": [1], "rank_x": [1]})) == ["x"]
     # derived columns written by the scoring stage are not profiles or pillars
     derived = pd.DataFrame(
         {
@@ -151,14 +202,39 @@ def test_detect_profiles_and_pillars_from_columns(inputs):
             "score_label": ["texte"],
         }
     )
-    assert plot.detect_profiles(derived) == ["jeunes"]
-    assert plot.detect_pillars(derived) == ["health"]
+    assert labels.detect_profiles(derived) == ["jeunes"]
+    assert labels.detect_pillars(derived) == ["health"]
 
 
-def test_column_labels_are_french():
-    assert plot.column_label("score_personnel_medical") == "Score — Personnel médical"
-    assert plot.column_label("pillar_health") == "Pilier — Santé"
-    assert plot.column_label("pillar_new_thing") == "Pilier — New thing"
+def test_column_labels_come_from_the_study_toml(inputs):
+    lab = inputs[4].labels
+    # scoring.toml: [profiles.<p>] label_fr and [pillars] <p>.label_fr
+    assert lab.column("score_general") == "Score — Population générale"
+    assert lab.column("score_personnel_medical") == "Score — Personnels médicaux et soignants"
+    assert lab.column("pillar_health") == "Pilier — Santé"
+    assert lab.column("pillar_transition") == "Pilier — Transition écologique et mobilités"
+    assert lab.column("pillar_health_jeunes") == "Pilier — Santé (profil Jeunes (15-29 ans))"
+    assert lab.column("rank_familles") == "Rang — Familles avec enfants"
+    assert lab.column("rank_familles_p05") == (
+        "Rang — Familles avec enfants (5e centile des tirages)"
+    )
+    # facilities.toml categories and the column patterns of the accessibility stage
+    assert lab.column("time_gp_min") == "Temps d'accès — Médecin généraliste"
+    assert lab.column("count_cinema_20min") == "Cinéma à moins de 20 min (sites)"
+    assert lab.unit("count_cinema_20min") == "sites"
+    assert lab.unit("count_gp_20min") == "équipements"
+    assert lab.unit("e2sfca_cinema") == "fauteuils pour 100 000 hab."
+    assert (
+        lab.column("outside_unknown_gp") == "Médecin généraliste : offre hors département inconnue"
+    )
+    # indicators.toml (registry) first, then scoring.toml [indicators]
+    assert lab.column("tr_cyclability") == "Cyclabilité de la voirie"
+    assert lab.column("env_forest_cover_missing") == "Couvert forestier : donnée manquante"
+    assert lab.column("tr_rail_time_min") == "Temps d'accès à une gare voyageurs"
+    assert lab.unit("tr_rail_time_min") == "min"
+    # names outside the configuration get a label from the name
+    assert lab.column("pillar_new_thing") == "Pilier — New thing"
+    assert outputs.Labels().column("score_x") == "Score — X"
 
 
 def test_rank_text_french_ordinals():
@@ -168,11 +244,38 @@ def test_rank_text_french_ordinals():
     assert rank_text(np.nan) == "—"
 
 
+def test_method_paragraphs_follow_the_configs(inputs):
+    from geoattract.config.study import load_study_config
+    from geoattract.scoring.core import load_scoring_config
+
+    lab = inputs[4].labels
+    scfg = load_scoring_config(load_study_config().config_file("scoring"))
+    text = "\n".join(
+        outputs.method_paragraphs(scfg, lab, caption=Caption(SCHEMATIC_TEXT), buffer_km=30)
+    )
+    assert text.startswith(SCHEMATIC_TEXT)
+    assert "min-max sur 0–100" in text and "moyenne arithmétique pondérée" in text
+    assert "au moins 50 %" in text  # min_weight_share = 0.5
+    # general: six equal pillars → 17 % each; saisonniers: housing 2 / 5.5 = 36 %
+    assert "Population générale (Services et commerces du quotidien, éducation 17 %" in text
+    assert "Logement 36 %" in text
+    assert "10/20/30 min pour" in text and "15/30/45 min pour" in text
+    assert "APL de la DREES" in text and "≤ 20 min : 0,68" in text
+    assert "zone tampon de 30 km comptent pour" in text
+    # BPE-based categories (covers_buffer false): the offer outside the département is unknown
+    end = text.index(", les sources ne couvrent que le département")
+    local = text[text.rindex("Pour ", 0, end) : end]
+    assert "Médecin généraliste" in local and "Bibliothèque" in local
+    assert "Cinéma" not in local and "Maternité" not in local
+    assert "inconnue (et non nulle)" in text
+    assert "500 tirages Monte Carlo" in text and "concentration 20" in text
+
+
 # ------------------------------------------------------------------------------ classification
 
 
 def test_quantiles_of_one_to_ten_are_pairs():
-    br = plot.classify(np.arange(1, 11, dtype=float), "quantiles", 5)
+    br = classes.classify(np.arange(1, 11, dtype=float), "quantiles", 5)
     np.testing.assert_allclose(br.bins, [2.8, 4.6, 6.4, 8.2, 10.0])
     assert br.classes.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert br.title == "Quantiles (5 classes)"
@@ -181,28 +284,28 @@ def test_quantiles_of_one_to_ten_are_pairs():
 
 
 def test_fisherjenks_finds_the_three_obvious_groups():
-    br = plot.classify([1, 2, 3, 10, 11, 12, 50, 51], "fisherjenks", 3)
+    br = classes.classify([1, 2, 3, 10, 11, 12, 50, 51], "fisherjenks", 3)
     assert br.bins.tolist() == [3, 12, 51]
     assert br.classes.tolist() == [0, 0, 0, 1, 1, 1, 2, 2]
     assert br.title == "Fisher-Jenks (3 classes)"
 
 
 def test_missing_values_get_no_class_and_grey():
-    br = plot.classify([1.0, np.nan, 3.0, 4.0], "equalinterval", 3)
+    br = classes.classify([1.0, np.nan, 3.0, 4.0], "equalinterval", 3)
     assert br.classes[1] == -1
-    assert br.colour_of()[1] == plot.MISSING_COLOUR
+    assert br.colour_of()[1] == classes.MISSING_COLOUR
     assert br.title == "Intervalles égaux (3 classes)"
 
 
 def test_ties_merge_classes_and_every_class_keeps_a_colour():
-    br = plot.classify([5.0] * 20 + [1.0, 9.0], "quantiles", 5)
+    br = classes.classify([5.0] * 20 + [1.0, 9.0], "quantiles", 5)
     assert br.k < 5
     assert len(br.colours) == br.k == len(br.labels())
     assert set(br.classes) <= set(range(br.k))
 
 
 def test_palette_darkens_with_the_score():
-    colours = plot.palette_colours(5)
+    colours = classes.palette_colours(5)
     luminance = [0.2126 * r + 0.7152 * g + 0.0722 * b for r, g, b in map(to_rgb, colours)]
     assert all(a > b for a, b in zip(luminance, luminance[1:], strict=False))
     assert len(set(colours)) == 5
@@ -210,34 +313,27 @@ def test_palette_darkens_with_the_score():
 
 def test_classify_rejects_bad_scheme_and_empty_values():
     with pytest.raises(ConfigError, match="'rainbow'"):
-        plot.classify([1, 2, 3], "rainbow")
+        classes.classify([1, 2, 3], "rainbow")
     with pytest.raises(ConfigError, match="at least 2"):
-        plot.classify([1, 2, 3], "quantiles", 1)
+        classes.classify([1, 2, 3], "quantiles", 1)
     with pytest.raises(DataError, match="every value is missing"):
-        plot.classify([np.nan, np.nan])
+        classes.classify([np.nan, np.nan])
 
 
 # --------------------------------------------------------------------------------- folium maps
 
 
 def test_main_towns_are_the_four_largest(inputs):
-    assert plot.main_town_codes(inputs[0]) == ["47001", "47323", "47157", "47310"]
+    assert geometry.main_town_codes(inputs[0]) == ["47001", "47323", "47157", "47310"]
 
 
 def test_choropleth_tooltip_fields(inputs):
-    communes, iso, fac, outline, meta = inputs
+    communes, iso, fac, base, context = inputs
     m = plot.choropleth_map(
-        communes,
-        "score_familles",
-        isochrones=iso,
-        facilities=fac,
-        outline=outline,
-        meta=meta,
-        tiles=None,
+        communes, "score_familles", context, isochrones=iso, facilities=fac, basemap=base
     )
-    layer = _geojson_layers(m)[0]
+    layer = next(g for g in _geojson_layers(m) if len(g.data["features"]) == 319)
     features = layer.data["features"]
-    assert len(features) == 319
     agen = communes.index[communes["code"] == "47001"][0]
     props = next(f["properties"] for f in features if f["properties"]["code"] == "47001")
     r = communes.loc[agen, "rank_familles"]
@@ -251,15 +347,15 @@ def test_choropleth_tooltip_fields(inputs):
     )
     assert props["t_afom_atouts"] == "Bonne accessibilité aux services"
     tooltip = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonTooltip))
-    assert tooltip.aliases[:3] == ["Commune", "Population", "Score — Familles"]
+    assert tooltip.aliases[:3] == ["Commune", "Population", "Score — Familles avec enfants"]
     assert tooltip.aliases[3] == "Rang sur 319 (intervalle 5–95 %)"
 
 
 def test_choropleth_colours_follow_the_classes(inputs):
     communes = inputs[0]
-    m = plot.choropleth_map(communes, "pillar_health", tiles=None)
+    m = plot.choropleth_map(communes, "pillar_health")
     feats = _geojson_layers(m)[0].data["features"]
-    br = plot.classify(communes["pillar_health"])
+    br = classes.classify(communes["pillar_health"])
     top = int(np.argmax(communes["pillar_health"].to_numpy()))
     assert feats[top]["properties"]["fill"] == br.colours[-1]
     # quantiles on 319 distinct values: about 64 communes per class
@@ -269,7 +365,7 @@ def test_choropleth_colours_follow_the_classes(inputs):
 
 def test_coordinates_rounded_and_polygons_simplified(inputs):
     communes = inputs[0]
-    web = plot.to_web(communes, plot.SIMPLIFY_TOLERANCE_M, coverage=True)
+    web = geometry.to_web(communes, geometry.SIMPLIFY_TOLERANCE_M, coverage=True)
     assert web.crs.to_epsg() == 4326
     coords = np.concatenate(
         [
@@ -278,7 +374,7 @@ def test_coordinates_rounded_and_polygons_simplified(inputs):
             for g in getattr(geom, "geoms", [geom])
         ]
     )
-    np.testing.assert_array_equal(coords, np.round(coords, plot.COORD_DECIMALS))
+    np.testing.assert_array_equal(coords, np.round(coords, geometry.COORD_DECIMALS))
     assert web.geometry.is_valid.all()
     import shapely
 
@@ -300,29 +396,59 @@ def test_make_maps_writes_every_map_under_budget(written_maps):
         size = path.stat().st_size
         assert 50_000 < size < plot.MAP_SIZE_BUDGET_BYTES, (name, size)
         html = decode_js(path.read_text(encoding="utf-8"))
-        assert plot.SCHEMATIC_CAPTION in html
+        assert SCHEMATIC_TEXT in html
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_maps_are_self_contained_by_default(written_maps):
+    """No script, stylesheet, image or tile from any host: Leaflet is inlined."""
+    _, files = written_maps
+    for path in files.values():
+        html = path.read_text(encoding="utf-8")
+        assert assets.external_resources(html) == [], path.name
+        assert not re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//', html)
+        assert "Leaflet 1.9.3" in html  # the packaged copy, inlined
+        assert "L.MarkerClusterGroup" in html
+        assert "tile.openstreetmap" not in html
 
 
 def test_map_html_has_french_layers_legend_and_no_unused_assets(written_maps):
     _, files = written_maps
     html = decode_js(files["score_jeunes"].read_text(encoding="utf-8"))
     for name in [
-        "Score — Jeunes",
+        "Score — Jeunes (15-29 ans)",
         "Isochrones 10 min",
         "Isochrones 20 min",
         "Isochrones 30 min",
-        "Équipements — Médecins généralistes (14)",
-        "Équipements — Écoles (13)",
-        "Équipements — Pharmacies (13)",
+        # facilities counted in their unit (capacities 1 + i % 4, hand-summed per category)
+        "Médecin généraliste (35 équipements)",
+        "École maternelle ou élémentaire (32 équipements)",
+        "Pharmacie (33 équipements)",
         "Limite départementale",
+        "Communes voisines (zone tampon)",
+        "Villes principales",
         "Quantiles (5 classes)",
         "Palette YlGnBu (ColorBrewer)",
     ]:
         assert name in html, name
     assert "jquery" not in html and "bootstrap" not in html
-    external = set(re.findall(r'(?:src|href)="(https?://[^"]+)"', html))
-    assert external <= set(plot.WEB_ASSETS)
+    # the eight most populous towns are named on the basemap
+    for town in ("Agen", "Villeneuve-sur-Lot", "Marmande"):
+        assert f'class=\\"ga-town\\">{town}<' in html  # JSON inside the page
+
+
+def test_facility_counts_use_the_unit_of_the_category():
+    caps = pd.Series([32.0, 2.0, np.nan])  # BPE rows group several GPs; NaN = one facility
+    assert layers.facility_total(caps, "count") == (35.0, 0)
+    assert layers.facility_layer_name(
+        "Médecin généraliste", 3, 35.0, "équipements", 0, counted=True
+    ) == ("Médecin généraliste (35 équipements)")
+    seats = pd.Series([1200.0, 350.0, np.nan])
+    assert layers.facility_total(seats, "seats") == (1550.0, 1)
+    assert (
+        layers.facility_layer_name("Cinéma", 3, 1550.0, "fauteuils", 1, counted=False)
+        == "Cinéma (3 sites, 1\u202f550 fauteuils, 1 de capacité inconnue)"
+    )
 
 
 def test_hostile_names_are_escaped_in_maps(written_maps):
@@ -336,17 +462,42 @@ def test_hostile_names_are_escaped_in_maps(written_maps):
         assert "&lt;img src=x onerror=alert(1)&gt;" in decode_js(raw)
 
 
-def test_no_caption_when_network_is_real(inputs):
-    communes = inputs[0]
-    m = plot.choropleth_map(communes, "score_general", meta={"schematic": False}, tiles=None)
-    assert plot.SCHEMATIC_CAPTION not in decode_js(plot.render_map_html(m))
+def test_caption_is_the_context_sentence(inputs):
+    communes, *_, context = inputs
+    real = outputs.ReportContext.build(
+        "X", caption=Caption("Réseau routier : OpenStreetMap (2026-05-01).", schematic=False)
+    )
+    html = decode_js(plot.render_map_html(plot.choropleth_map(communes, "score_general", real)))
+    assert SCHEMATIC_TEXT not in html
+    assert "Réseau routier : OpenStreetMap (2026-05-01)." in html
+    assert "ga-schematic" not in html.split("</style>")[-1]
+    html = decode_js(plot.render_map_html(plot.choropleth_map(communes, "score_general")))
+    assert "ga-caption" not in html.split("</style>")[-1]  # no caption object, no caption
+
+
+def test_main_roads_from_a_classified_graph():
+    import networkx as nx
+
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for n, (x, y) in enumerate([(0, 0), (1000, 0), (2000, 0), (2000, 1000)]):
+        G.add_node(n, x=x, y=y)
+    G.add_edge(0, 1, highway="motorway")
+    G.add_edge(1, 0, highway="motorway")  # the other direction: drawn once
+    G.add_edge(1, 2, highway="trunk")
+    G.add_edge(2, 3, highway="secondary")  # not a main road
+    roads = basemap.roads_from_graph(G)
+    assert roads["highway"].tolist() == ["motorway", "trunk"]
+    assert roads.length.tolist() == [1000.0, 1000.0]
+    assert basemap.main_roads(roads[roads["highway"] == "secondary"]) is None
+    G.graph["schematic"] = True  # links between town halls, whatever their class
+    assert basemap.roads_from_graph(G).empty
 
 
 def test_missing_column_is_named(inputs):
     with pytest.raises(DataError, match="score_absent"):
-        plot.choropleth_map(inputs[0], "score_absent", tiles=None)
+        plot.choropleth_map(inputs[0], "score_absent")
     with pytest.raises(DataError, match="no score_<profile> or pillar_<pillar>"):
-        plot.make_maps(inputs[0][["code", "nom", "geometry"]], None, None, None, {}, "/nonexistent")
+        plot.make_maps(inputs[0][["code", "nom", "geometry"]], None, "/nonexistent")
 
 
 # ------------------------------------------------------------------------------ offline assets
@@ -354,7 +505,7 @@ def test_missing_column_is_named(inputs):
 
 def _fake_assets(folder):
     folder.mkdir(parents=True, exist_ok=True)
-    for name in set(plot.WEB_ASSETS.values()):
+    for name in assets.WEB_ASSET_PACKAGES:
         body = (
             f"/* {name} */ .x{{background:url(images/layers.png)}}"
             if name.endswith(".css")
@@ -368,33 +519,55 @@ def _fake_assets(folder):
 
 def test_inline_web_assets_removes_every_cdn_reference(inputs, tmp_path):
     communes = inputs[0]
-    m = plot.choropleth_map(communes.head(20), "score_general", facilities=inputs[2], tiles=None)
-    html = plot.render_map_html(m, _fake_assets(tmp_path / "assets"))
+    m = plot.choropleth_map(communes.head(20), "score_general", facilities=inputs[2])
+    cdn = plot.render_map_html(m, offline=False)
+    assert len(assets.external_resources(cdn)) == 5  # leaflet js/css, markercluster js + 2 css
+    html = plot.render_map_html(m, asset_dirs=_fake_assets(tmp_path / "assets"))
     assert not re.findall(r'(?:src|href)="https?://', html)
-    for name in plot.WEB_ASSETS.values():
+    for name in assets.WEB_ASSET_PACKAGES:
         assert f"/* {name} */" in html
     assert 'url("data:image/png;base64,' in html
     assert "var a = '<\\/script>'" in html  # an inlined script cannot close its own tag
 
 
+def test_packaged_assets_are_found():
+    folders = assets.asset_folders()
+    for name in assets.WEB_ASSET_PACKAGES:
+        assert any((f / name).is_file() for f in folders), name
+    leaflet = next(f / "leaflet.js" for f in folders if (f / "leaflet.js").is_file())
+    assert "Leaflet 1.9.3" in leaflet.read_text(encoding="utf-8")[:200]
+
+
 def test_inline_web_assets_names_the_missing_file(inputs, tmp_path):
-    m = plot.choropleth_map(inputs[0].head(5), "score_general", tiles=None)
-    with pytest.raises(DataNotFoundError, match="leaflet.js"):
-        plot.render_map_html(m, tmp_path)
+    m = plot.choropleth_map(inputs[0].head(5), "score_general")
+    with pytest.raises(DataNotFoundError, match="leaflet"):
+        plot.render_map_html(m, asset_dirs=tmp_path)
+    unknown = '<script src="https://example.org/other.js"></script>'
+    with pytest.raises(DataError, match="other.js"):
+        assets.inline_web_assets(unknown)
+
+
+def test_external_resources_lists_loads_not_links():
+    html = (
+        '<script src="https://a.org/x.js"></script><a href="https://leafletjs.com">L</a>'
+        '<link rel="stylesheet" href="//b.org/y.css"/><img src="data:image/png;base64,AA">'
+        "<style>.t{background:url(https://c.org/z.png)}</style>"
+        'L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {})'
+    )
+    assert assets.external_resources(html) == [
+        "https://a.org/x.js",
+        "//b.org/y.css",
+        "https://c.org/z.png",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    ]
 
 
 # --------------------------------------------------------------------------------- static maps
 
 
 def test_static_map_has_legend_source_and_caption(inputs):
-    communes, *_, outline, meta = inputs
-    fig = plot.static_map(
-        communes,
-        "score_familles",
-        source_text=plot.source_line(meta),
-        schematic=True,
-        outline=outline,
-    )
+    communes, *_, base, context = inputs
+    fig = static.static_map(communes, "score_familles", context, basemap=base)
     ax = fig.axes[0]
     legend = ax.get_legend()
     assert legend.get_title().get_text() == "Quantiles (5 classes)"
@@ -403,14 +576,15 @@ def test_static_map_has_legend_source_and_caption(inputs):
     notes = [t.get_text() for t in fig.texts] + [t.get_text() for a in fig.axes for t in a.texts]
     texts = " ".join(" ".join(notes).split())
     assert "Sources : IGN Admin Express 2025 (Licence Ouverte 2.0)" in texts
-    assert plot.SCHEMATIC_CAPTION in texts
-    assert ax.get_title() == "Score — Familles"
+    assert SCHEMATIC_TEXT in texts
+    assert ax.get_title() == "Score — Familles avec enfants"
+    assert "Agen" in texts  # town names of the basemap
 
 
 def test_make_static_maps_writes_pngs(inputs, tmp_path):
-    communes, *_, outline, meta = inputs
+    communes, *_, base, context = inputs
     small = communes[["code", "nom", "geometry", "score_general", "pillar_health"]]
-    files = plot.make_static_maps(small, meta, tmp_path, outline=outline, dpi=40)
+    files = static.make_static_maps(small, context, tmp_path, basemap=base, dpi=40)
     assert set(files) == {"score_general", "pillar_health"}
     for path in files.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -426,7 +600,10 @@ def test_make_report_maps_script(inputs, tmp_path):
 
     from geoattract._util.io import write_gpkg_atomic
 
-    communes, *_, meta = inputs
+    communes, *_, context = inputs
+    sources = [
+        {"name": s.name, "vintage": s.vintage, "licence": s.licence} for s in context.sources
+    ]
     gpkg = write_gpkg_atomic(
         tmp_path / "communes.gpkg",
         {
@@ -436,8 +613,9 @@ def test_make_report_maps_script(inputs, tmp_path):
         },
         metadata={
             "schematic": True,
+            "schematic_note": SCHEMATIC_TEXT + " / Schematic road network.",
             "name": "Lot-et-Garonne",
-            "sources": json.dumps(meta["sources"]),
+            "sources": json.dumps(sources),
         },
     )
     spec = importlib.util.spec_from_file_location(
@@ -447,9 +625,13 @@ def test_make_report_maps_script(inputs, tmp_path):
     spec.loader.exec_module(script)
     assert script.read_meta(gpkg) == {
         "schematic": True,
+        "schematic_note": SCHEMATIC_TEXT + " / Schematic road network.",
         "name": "Lot-et-Garonne",
-        "sources": meta["sources"],
+        "sources": sources,
     }
+    made = script.read_context(gpkg, labels=context.labels)
+    assert made.caption_text == SCHEMATIC_TEXT and made.schematic
+    assert made.source_line == context.source_line
     assert script.main(["--gpkg", str(gpkg), "--out", str(tmp_path / "png"), "--dpi", "30"]) == 0
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [
         "pillar_culture.png",
@@ -460,7 +642,7 @@ def test_make_report_maps_script(inputs, tmp_path):
 
 def test_map_with_thousands_of_facilities_stays_under_budget(inputs):
     """5,000 facilities (more than all point sources of the study together) fit the budget."""
-    communes, iso, _, outline, meta = inputs
+    communes, iso, _, base, context = inputs
     n = 5_000
     rng = np.random.default_rng(3)
     x0, y0, x1, y1 = communes.total_bounds
@@ -473,17 +655,38 @@ def test_map_with_thousands_of_facilities_stays_under_budget(inputs):
         },
         geometry=points,
     )
-    m = plot.choropleth_map(
-        communes,
-        "score_general",
-        isochrones=iso,
-        facilities=facilities,
-        outline=outline,
-        meta=meta,
-        category_labels=CATEGORY_LABELS,
-        tiles=None,
-    )
-    size = len(plot.render_map_html(m).encode("utf-8"))
-    assert size < plot.MAP_SIZE_BUDGET_BYTES
+    sizes = [
+        len(
+            plot.render_map_html(
+                plot.choropleth_map(
+                    communes, "score_general", context, isochrones=iso, facilities=f, basemap=base
+                )
+            ).encode("utf-8")
+        )
+        for f in (facilities, None)
+    ]
+    assert sizes[0] < plot.MAP_SIZE_BUDGET_BYTES
     # markers are compact rows (about 150 bytes each), not one JS block per marker
-    assert size < 400_000 + 200 * n
+    assert sizes[0] - sizes[1] < 200 * n
+
+
+def test_basemap_roads_from_the_real_road_layer(inputs):
+    """Main roads of the offline road layer in Lot-et-Garonne: the A62 (about 80 km) and the
+    national roads (91 km), as the data README measures them; départementales left out."""
+    from geoattract.config.study import load_study_config
+    from geoattract.territory.load import load_territory
+
+    territory = load_territory()
+    roads = gpd.read_file(
+        load_study_config().data_dir.parent / "roads" / "france_roads_travelmapping.gpkg",
+        layer="roads",
+        bbox=tuple(territory.total_bounds),
+        columns=["route", "highway"],
+    )
+    base = basemap.make_basemap(territory, roads)
+    assert set(base.roads["highway"]) == {"motorway", "trunk"}
+    km = base.roads.clip(base.outline).length.groupby(base.roads["highway"]).sum() / 1000
+    assert km["motorway"] == pytest.approx(80.3, abs=0.5)
+    assert km["trunk"] == pytest.approx(90.7, abs=0.5)
+    m = plot.choropleth_map(inputs[0], "score_general", inputs[4], basemap=base)
+    assert "Routes principales" in plot.render_map_html(m, offline=False)

@@ -10,10 +10,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_plot import EVIL_IMG, EVIL_SCRIPT, make_inputs
+from test_plot import (
+    EVIL_IMG,
+    EVIL_SCRIPT,
+    PILLARS,
+    PROFILE_LABELS_FR,
+    PROFILES,
+    SCHEMATIC_TEXT,
+    Caption,
+    make_inputs,
+)
 
 from geoattract.errors import DataError, DataNotFoundError
-from geoattract.outputs import maps as plot
+from geoattract.outputs import ReportContext, compare, static
 from geoattract.outputs import report as report
 
 
@@ -24,9 +33,9 @@ def inputs():
 
 @pytest.fixture(scope="module")
 def pngs(inputs, tmp_path_factory):
-    communes, *_, outline, meta = inputs
+    communes, *_, context = inputs
     small = communes[["code", "nom", "geometry", "score_general", "pillar_health"]]
-    return plot.make_static_maps(small, meta, tmp_path_factory.mktemp("png"), dpi=30)
+    return static.make_static_maps(small, context, tmp_path_factory.mktemp("png"), dpi=30)
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +44,17 @@ def tables(inputs):
     epci = communes.groupby(["epci", "epci_nom"], as_index=False).agg(
         n_communes=("code", "size"),
         population=("population", "sum"),
-        score_general=("score_general", "mean"),
+        **{f"score_{p}": (f"score_{p}", "mean") for p in PROFILES},
+        **{f"pillar_{p}_{q}": (f"pillar_{p}", "mean") for p in PILLARS for q in PROFILES},
     )
+    epci["partial"] = epci["epci"] == epci["epci"].iloc[0]
+    # the scoring stage's long table: one row per profile and uncertainty factor
     sens = pd.DataFrame(
         {
-            "profile": ["general", "jeunes"],
-            "scenario": ["poids ±20 %"] * 2,
-            "spearman": [0.954, 0.91],
-            "max_rank_shift": [12, 30],
+            "input": ["weights", "normalisation", "thresholds"] * 2,
+            "first_order": [0.676, 0.211, 0.028, 0.607, 0.238, 0.05],
+            "total_order": [0.741, 0.270, 0.044, 0.663, 0.301, 0.07],
+            "profile": ["general"] * 3 + ["jeunes"] * 3,
         }
     )
     afom = {
@@ -54,17 +66,17 @@ def tables(inputs):
 
 @pytest.fixture(scope="module")
 def report_html(inputs, pngs, tables, tmp_path_factory):
-    communes, *_, meta = inputs
+    communes, *_, context = inputs
     epci, sens, afom = tables
     out = tmp_path_factory.mktemp("report")
     path = report.write_report(
         out,
         communes,
+        context,
         epci_table=epci,
         afom=afom,
         sensitivity=sens,
         static_maps=pngs,
-        meta=meta,
         top_n=10,
     )
     assert path == out / "report.html"
@@ -81,6 +93,8 @@ def test_report_is_self_contained(report_html):
     assert "<script" not in report_html
     assert "<link" not in report_html
     assert not re.findall(r'(?:src|href)="(?!#|data:)', report_html)
+    # the full tables travel inside the page as CSV downloads
+    assert report_html.count('href="data:text/csv;base64,') == 2
 
 
 def test_report_embeds_the_png_maps(report_html, pngs):
@@ -88,6 +102,7 @@ def test_report_embeds_the_png_maps(report_html, pngs):
     assert len(uris) == 2
     assert base64.b64decode(uris[0]) == pngs["score_general"].read_bytes()
     assert "Pilier — Santé" in report_html
+    assert "<figcaption>Score — Population générale</figcaption>" in report_html
 
 
 def test_report_top_and_bottom_with_rank_intervals(report_html, inputs):
@@ -107,18 +122,59 @@ def test_report_top_and_bottom_with_rank_intervals(report_html, inputs):
         f"{int(worst['rank_general'])}e ({int(worst['rank_general']) - 5}e–319e)",
         html.escape(worst["nom"]),
     )
-    assert "Travailleurs saisonniers" in report_html
+    # profile labels from scoring.toml, not from code
+    assert "Classement — Travailleurs saisonniers" in report_html
+    assert "Classement — Population générale" in report_html
 
 
-def test_report_tables_sources_method(report_html, inputs):
+def test_report_tables_sources_method(report_html, inputs, tables):
     communes = inputs[0]
     epci = _section(report_html, "epci")
     assert epci.count("<tr>") == 1 + communes["epci"].nunique()  # header + 12 EPCI
-    assert "Corrélation de Spearman" in report_html and "0,95" in report_html
     sources = _section(report_html, "sources")
     assert "IGN Admin Express" in sources and "2025" in sources and "Licence Ouverte 2.0" in sources
     assert "<p>Deuxième paragraphe.</p>" in report_html
-    assert plot.SCHEMATIC_CAPTION in report_html
+    assert f'<p class="caption">{html.escape(SCHEMATIC_TEXT)}</p>' in report_html
+
+
+def _csv_of(section: str) -> pd.DataFrame:
+    import io
+
+    data = re.search(r'href="data:text/csv;base64,([^"]+)"', section)[1]
+    return pd.read_csv(io.BytesIO(base64.b64decode(data)), encoding="utf-8-sig")
+
+
+def test_epci_section_shows_scores_per_profile_and_links_the_full_table(report_html, tables):
+    epci = tables[0]
+    section = _section(report_html, "epci")
+    headers = re.findall(r"<th>([^<]+)</th>", section)
+    # 3 identity columns + one score per profile, not the 40 pillar columns
+    assert headers == ["EPCI", "Communes", "Population", *PROFILE_LABELS_FR]
+    best = epci.sort_values("score_general", ascending=False).iloc[0]
+    first = re.search(r"<tbody>\s*<tr><td>([^<]+)</td>", section)[1]
+    assert first == html.escape(best["epci_nom"] + (" *" if best["partial"] else ""))
+    assert "* EPCI en partie hors du département" in section
+    full = _csv_of(section)
+    assert full.shape == epci.shape and list(full.columns) == list(epci.columns)
+
+
+def test_sensitivity_section_is_french(report_html, tables):
+    section = _section(report_html, "sensibilite")
+    headers = re.findall(r"<th>([^<]+)</th>", section)
+    assert headers == [
+        "Profil",
+        "Poids — 1er ordre",
+        "Poids — total",
+        "Normalisation — 1er ordre",
+        "Normalisation — total",
+        "Seuils de temps — 1er ordre",
+        "Seuils de temps — total",
+    ]
+    rows = re.findall(r"<tr><td>([^<]+)</td>((?:<td[^>]*>[^<]*</td>)+)</tr>", section)
+    assert [r[0] for r in rows] == ["Population générale", "Jeunes (15-29 ans)"]
+    assert re.findall(r">([^<]+)</td>", rows[0][1])[:2] == ["0,68", "0,74"]
+    assert "weights" not in section.split("<a ")[0]  # English only inside the CSV
+    assert _csv_of(section).shape == tables[1].shape
 
 
 def test_report_escapes_hostile_text(report_html):
@@ -130,7 +186,7 @@ def test_report_escapes_hostile_text(report_html):
 
 
 def test_report_errors_name_the_problem(inputs, tmp_path):
-    communes, *_, meta = inputs
+    communes = inputs[0]
     with pytest.raises(DataNotFoundError, match="absent.png"):
         report.write_report(
             tmp_path, communes, static_maps={"score_general": tmp_path / "absent.png"}
@@ -150,7 +206,8 @@ def test_index_links_are_relative_and_resolve(tmp_path):
     }
     for p in files.values():
         p.write_text("x")
-    path = report.write_index(tmp_path, files, {"name": "Lot-et-Garonne", "schematic": True})
+    context = ReportContext.build("Lot-et-Garonne", caption=Caption(SCHEMATIC_TEXT))
+    path = report.write_index(tmp_path, files, context)
     html = path.read_text(encoding="utf-8")
     hrefs = re.findall(r'href="([^"]+)"', html)
     assert hrefs == ["maps/score_familles.html", "report.html", "communes%20v2.gpkg"]
@@ -158,10 +215,10 @@ def test_index_links_are_relative_and_resolve(tmp_path):
 
     assert all((tmp_path / unquote(h)).is_file() for h in hrefs)
     assert "Rapport &lt;complet&gt;" in html
-    assert plot.SCHEMATIC_CAPTION in html
+    assert html.count(SCHEMATIC_TEXT.replace("'", "&#x27;")) == 1
 
 
-def test_compare_page_radar_geometry(tmp_path):
+def test_compare_page_radar_geometry(tmp_path, inputs):
     pillars = ["services", "health", "culture", "housing"]
     rows = pd.DataFrame(
         {
@@ -175,12 +232,13 @@ def test_compare_page_radar_geometry(tmp_path):
     for p in pillars:
         rows[f"pillar_{p}"] = [50.0, 100.0]
     rows.loc[1, "pillar_housing"] = np.nan
-    path = report.compare_html(rows, "familles", tmp_path / "cmp.html")
+    labels = inputs[4].labels
+    path = compare.compare_html(rows, "familles", tmp_path / "cmp.html", labels=labels)
     html = path.read_text(encoding="utf-8")
-    cx = report.RADAR_RADIUS + report.RADAR_MARGIN_X  # 320
-    cy = report.RADAR_RADIUS + report.RADAR_MARGIN_Y  # 190
+    cx = compare.RADAR_RADIUS + compare.RADAR_MARGIN_X  # 320
+    cy = compare.RADAR_RADIUS + compare.RADAR_MARGIN_Y  # 190
     polys = re.findall(r'<polygon points="([^"]+)"', html)
-    assert len(polys) == len(report.RADAR_RINGS) + 2
+    assert len(polys) == len(compare.RADAR_RINGS) + 2
     # 4 axes: up, right, down, left; value 50 → 75 units from the centre
     assert (
         polys[-2]
@@ -194,6 +252,7 @@ def test_compare_page_radar_geometry(tmp_path):
     assert html.count("<circle") == 1
     assert "<script" not in html and "&lt;script&gt;" in html
     assert "2e (1er–4e)" in html and "Santé" in html
+    assert "Comparaison de communes — profil Familles avec enfants" in html
 
 
 def test_compare_page_needs_three_pillars(tmp_path):
@@ -201,9 +260,9 @@ def test_compare_page_needs_three_pillars(tmp_path):
         {"nom": ["A"], "score_general": [1.0], "pillar_a": [1.0], "pillar_b": [2.0]}
     )
     with pytest.raises(DataError, match="at least 3 pillars"):
-        report.compare_html(rows, "general", tmp_path / "x.html")
+        compare.compare_html(rows, "general", tmp_path / "x.html")
     with pytest.raises(DataError, match="score_jeunes"):
-        report.compare_html(rows, "jeunes", tmp_path / "x.html")
+        compare.compare_html(rows, "jeunes", tmp_path / "x.html")
     assert not Path(tmp_path / "x.html").exists()
 
 
@@ -222,3 +281,77 @@ def test_afom_long_table_is_grouped_by_commune(inputs, tmp_path):
     agen = afom[afom.index("Agen (47001)") :]
     agen = agen[: agen.index("</details>")]
     assert agen.count("<li>") == 2 and "Faiblesse : &lt;peu&gt; de médecins." in agen
+
+
+# ------------------------------------------------------------------------------ columns table
+
+
+def test_columns_table_describes_the_patterns(inputs):
+    from geoattract.outputs import columns_table
+
+    labels = inputs[4].labels
+    cols = [
+        "code",
+        "count_gp_20min",
+        "count_cinema_30min",
+        "e2sfca_maternity",
+        "outside_unknown_gp",
+        "tr_cyclability",
+        "tr_cyclability_missing",
+        "tr_ev_points_15min",
+        "social_housing_20min_per_1000",
+        "score_jeunes",
+        "rank_jeunes_p95",
+        "pillar_housing_saisonniers",
+        "missing_pillars_general",
+        "mystery",
+    ]
+    table = columns_table(cols, labels, caption=Caption(SCHEMATIC_TEXT)).set_index("column")
+    assert list(table.columns) == ["label_fr", "unit", "definition", "source"]
+    assert list(table.index) == cols
+    row = table.loc["count_gp_20min"]
+    assert row["label_fr"] == "Médecin généraliste à moins de 20 min"
+    assert row["unit"] == "équipements"
+    assert row["source"] == (
+        "bpe D265 ; calcul geoattract sur le réseau schématique (limites communales) (COG 2025)"
+    )
+    assert table.loc["count_cinema_30min", "unit"] == "sites"
+    assert table.loc["e2sfca_maternity", "unit"] == "accouchements pour 100 000 hab."
+    assert "inconnue (et non nulle)" in table.loc["outside_unknown_gp", "definition"]
+    # registry indicators: label, unit and the source with its vintage, from indicators.toml
+    assert table.loc["tr_cyclability", "source"] == (
+        "indicators/environment_health_social_communes_47.csv (compiled 2021–2023)"
+    )
+    assert table.loc["tr_cyclability_missing", "label_fr"] == (
+        "Cyclabilité de la voirie : donnée manquante"
+    )
+    assert table.loc["tr_ev_points_15min", "label_fr"] == "Points de recharge à moins de 15 min"
+    assert table.loc["score_jeunes", "label_fr"] == "Score — Jeunes (15-29 ans)"
+    assert table.loc["rank_jeunes_p95", "definition"] == (
+        "Rang (1 = le meilleur) du profil Jeunes (15-29 ans) : 95e centile des tirages Monte Carlo."
+    )
+    assert table.loc["pillar_housing_saisonniers", "label_fr"] == (
+        "Pilier — Logement (profil Travailleurs saisonniers)"
+    )
+    assert table.loc["missing_pillars_general", "label_fr"] == (
+        "Piliers manquants — profil Population générale"
+    )
+    # an unknown column is listed, never described by a guess
+    assert table.loc["mystery", "definition"] == ""
+
+
+@pytest.mark.slow
+def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs):
+    """Every one of the 391 columns of the real run's communes layer is described."""
+    import pyogrio
+
+    from geoattract.outputs import columns_table
+
+    columns = [*pyogrio.read_info(study_run / "communes.gpkg", layer="communes")["fields"]]
+    columns.append("geometry")
+    table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT))
+    assert len(table) == len(columns) == 391
+    undescribed = table.loc[table["definition"] == "", "column"].tolist()
+    assert undescribed == []
+    assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend
+    assert (table["source"] != "").all()

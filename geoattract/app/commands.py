@@ -176,7 +176,7 @@ def compare_command(
     verbose: bool = False,
 ) -> str:
     """Text of the side-by-side comparison (and the HTML page when ``html`` is given)."""
-    from geoattract.outputs.report import compare_html
+    from geoattract.outputs import Labels, compare_html
 
     cfg = _config(config, data_dir)
     table, scfg = _scores(results, cfg, verbose)
@@ -189,7 +189,12 @@ def compare_command(
         suffix = f"_{profile}"
         for col in [c for c in rows.columns if c.startswith("pillar_") and c.endswith(suffix)]:
             rows[col[: -len(suffix)]] = rows[col]
-        compare_html(pd.DataFrame(rows.drop(columns="geometry", errors="ignore")), profile, html)
+        compare_html(
+            pd.DataFrame(rows.drop(columns="geometry", errors="ignore")),
+            profile,
+            html,
+            labels=Labels.from_configs(scfg),
+        )
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         return out.to_string()
 

@@ -422,6 +422,13 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "maps": {
         "isochrone_communes": Field(list, items=str, required=False, default=None),
+        "tiles": Field(
+            str,
+            required=False,
+            default=None,
+            doc="background tiles of the interactive maps (e.g. 'OpenStreetMap'); none by "
+            "default: the offline basemap drawn from the data",
+        ),
     },
 }
 

@@ -1,40 +1,67 @@
-"""Stage 8, outputs: labels, interactive and static maps, the HTML report."""
+"""Stage 8, outputs: labels, interactive and static maps, the HTML report, the column table.
+
+Every output of a study shows the same facts, each from one place: labels from the study's
+TOML files (:class:`Labels`), the network caption (``network.NetworkCaption``, carried by
+:class:`ReportContext`), sources and method text (:class:`ReportContext`,
+:func:`method_paragraphs`).
+"""
 
 from __future__ import annotations
 
-from geoattract.outputs.maps import (
-    ClassBreaks,
-    choropleth_map,
-    classify,
+from geoattract.outputs.assets import asset_folders, external_resources, inline_web_assets
+from geoattract.outputs.basemap import Basemap, main_roads, make_basemap, roads_from_graph
+from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
+from geoattract.outputs.columns import columns_table
+from geoattract.outputs.compare import compare_html, radar_svg
+from geoattract.outputs.context import DataSource, ReportContext, method_paragraphs
+from geoattract.outputs.labels import (
+    CategoryLabel,
+    IndicatorLabel,
+    Labels,
     detect_pillars,
     detect_profiles,
-    inline_web_assets,
-    isochrone_map,
-    make_maps,
-    make_static_maps,
-    render_map_html,
-    static_map,
+    map_columns,
 )
+from geoattract.outputs.maps import choropleth_map, isochrone_map, make_maps, render_map_html
 from geoattract.outputs.report import (
-    compare_html,
-    radar_svg,
+    epci_summary,
+    sensitivity_summary,
     write_index,
     write_report,
 )
+from geoattract.outputs.static import figure_png, make_static_maps, static_map
 
 __all__ = [
+    "Basemap",
+    "CategoryLabel",
     "ClassBreaks",
+    "DataSource",
+    "IndicatorLabel",
+    "Labels",
+    "ReportContext",
+    "asset_folders",
     "choropleth_map",
     "classify",
+    "columns_table",
     "compare_html",
     "detect_pillars",
     "detect_profiles",
+    "epci_summary",
+    "external_resources",
+    "figure_png",
     "inline_web_assets",
     "isochrone_map",
+    "main_roads",
+    "make_basemap",
     "make_maps",
     "make_static_maps",
+    "map_columns",
+    "method_paragraphs",
+    "palette_colours",
     "radar_svg",
     "render_map_html",
+    "roads_from_graph",
+    "sensitivity_summary",
     "static_map",
     "write_index",
     "write_report",

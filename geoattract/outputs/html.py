@@ -151,19 +151,19 @@ def table(
 
 
 def bullet_list(items: Sequence[Any]) -> str:
-    """An escaped ``<ul>`` list; an empty sequence gives an empty string."""
+    """Render an escaped ``<ul>`` list; an empty sequence gives an empty string."""
     if not items:
         return ""
     return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
 def png_data_uri(data: bytes) -> str:
-    """A ``data:image/png;base64,…`` URI for embedding a PNG in a self-contained page."""
+    """Encode a PNG as a ``data:image/png;base64,…`` URI for a self-contained page."""
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def page(title: str, body: str, *, lang: str = "fr", extra_css: str = "") -> str:
-    """A complete, self-contained HTML5 page (inline CSS, no external resource).
+    """Build a complete, self-contained HTML5 page (inline CSS, no external resource).
 
     Parameters
     ----------

@@ -1,18 +1,17 @@
-"""HTML outputs: the self-contained study report, the index page and the comparison page.
+"""HTML outputs: the self-contained study report and the index page.
 
 Every page is a single file with inline CSS and no script: PNG maps are embedded as base64
-data URIs and the radar chart of :func:`compare_html` is inline SVG, so the files can be sent
-by e-mail or opened offline. Every value that comes from data is HTML-escaped.
+data URIs and the full tables are offered as CSV downloads embedded the same way, so the files
+can be sent by e-mail or opened offline. Every value that comes from data is HTML-escaped.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -20,35 +19,17 @@ import pandas as pd
 from geoattract._util.io import write_text_atomic
 from geoattract.errors import DataError, DataNotFoundError, format_values
 from geoattract.outputs import html as _html
+from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, page, rank_text, table
-from geoattract.outputs.maps import (
-    CATEGORY_COLOURS,
-    PILLAR_LABELS,
-    PROFILE_LABELS,
-    SCHEMATIC_CAPTION,
-    column_label,
-    detect_pillars,
-    detect_profiles,
-)
-
-__all__ = ["compare_html", "radar_svg", "write_index", "write_report"]
+from geoattract.outputs.labels import Labels, capitalise, detect_profiles
 
 logger = logging.getLogger(__name__)
 
 #: Number of communes listed at the top and at the bottom of each profile ranking.
 DEFAULT_TOP_N: int = 10
 
-#: Radar chart geometry (SVG user units): radius of the 100 ring, and horizontal / vertical
-#: margins around it for the axis labels (long French labels sit left and right).
-RADAR_RADIUS: float = 150.0
-RADAR_MARGIN_X: float = 170.0
-RADAR_MARGIN_Y: float = 40.0
-
-#: Rings of the radar chart (score values).
-RADAR_RINGS: tuple[int, ...] = (20, 40, 60, 80, 100)
-
-#: Fill opacity of each commune's polygon on the radar chart.
-RADAR_FILL_OPACITY: float = 0.12
+#: Study name used when the context has none.
+DEFAULT_STUDY_NAME: str = "Étude d'attractivité"
 
 #: French headers of well-known columns of the EPCI and sensitivity tables.
 COLUMN_HEADERS: dict[str, str] = {
@@ -66,26 +47,62 @@ COLUMN_HEADERS: dict[str, str] = {
     "spearman": "Corrélation de Spearman",
     "max_rank_shift": "Écart de rang maximal",
     "mean_rank_shift": "Écart de rang moyen",
+    "partial": "EPCI en partie hors du département",
 }
 
+#: French names of the uncertainty factors of the sensitivity analysis.
+SENSITIVITY_FACTORS: dict[str, str] = {
+    "weights": "poids",
+    "normalisation": "normalisation",
+    "thresholds": "seuils de temps",
+    "aggregation": "agrégation",
+}
 
-def _header(col: str) -> str:
+#: Extra CSS of the report: the tables stay within the page width (about 1,000 px).
+REPORT_CSS = """
+table.compact{font-size:.85em;max-width:min(100%,960px)}
+table.compact th{white-space:normal;vertical-align:bottom}
+table.compact th:first-child{width:15em}
+a.csv{font-size:.9em}
+.caption.network{background:#eef3f8;border-color:#9db4cc}
+"""
+
+
+def _header(col: str, labels: Labels) -> str:
     if col in COLUMN_HEADERS:
         return COLUMN_HEADERS[col]
-    if col.startswith(("score_", "pillar_")):
-        return column_label(col)
-    return col.replace("_", " ").capitalize()
+    if " " in col:  # already a French header, not a column name
+        return col
+    return labels.column(col)
 
 
-def frame_table(df: pd.DataFrame, caption: str | None = None) -> str:
-    """Render any DataFrame as an escaped HTML table with French number formats.
+def frame_table(df: pd.DataFrame, labels: Labels | None = None, caption: str | None = None) -> str:
+    """Render any DataFrame as an escaped HTML table with French headers and number formats.
 
     Integer columns get no decimals; float columns two decimals when all values are below 10
-    in absolute value (correlations, shares), one otherwise.
+    in absolute value (correlations, shares), one otherwise; booleans read ``oui``/``non``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table.
+    labels : Labels, optional
+        Labels of score, rank and pillar columns.
+    caption : str, optional
+        Table caption.
+
+    Returns
+    -------
+    str
     """
+    labels = labels or Labels()
+    df = df.copy()
     numeric, decimals = [], {}
     for col in df.columns:
-        if pd.api.types.is_bool_dtype(df[col]) or not pd.api.types.is_numeric_dtype(df[col]):
+        if pd.api.types.is_bool_dtype(df[col]):
+            df[col] = df[col].map({True: "oui", False: "non"})
+            continue
+        if not pd.api.types.is_numeric_dtype(df[col]):
             continue
         numeric.append(col)
         if pd.api.types.is_integer_dtype(df[col]):
@@ -93,32 +110,113 @@ def frame_table(df: pd.DataFrame, caption: str | None = None) -> str:
         else:
             biggest = df[col].abs().max()
             decimals[col] = 2 if pd.notna(biggest) and biggest < 10 else 1
-    headers = {c: _header(str(c)) for c in df.columns}
+    headers = {c: _header(str(c), labels) for c in df.columns}
     return table(df, headers, numeric=numeric, decimals=decimals, caption=caption)
 
 
-def _sources_table(meta: Mapping[str, Any]) -> str:
-    sources = meta.get("sources") or []
-    if not sources:
+def csv_link(df: pd.DataFrame, filename: str, text: str) -> str:
+    """Make a download link carrying the whole table as CSV in a data URI (no external file).
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table (written with its column names, UTF-8 with a byte-order mark so that
+        spreadsheet programs read the accents).
+    filename : str
+        Name proposed for the download.
+    text : str
+        Link text.
+
+    Returns
+    -------
+    str
+    """
+    data = base64.b64encode(df.to_csv(index=False).encode("utf-8-sig")).decode("ascii")
+    return (
+        f'<p><a class="csv" download="{esc(filename)}" '
+        f'href="data:text/csv;base64,{data}">{esc(text)}</a></p>'
+    )
+
+
+def epci_summary(epci: pd.DataFrame, labels: Labels) -> pd.DataFrame:
+    """Condense the EPCI table to what a planner reads: name, size, one score per profile.
+
+    Parameters
+    ----------
+    epci : DataFrame
+        One row per EPCI (``epci_nom``, ``n_communes``, ``population``, ``score_<profile>``,
+        ``partial`` optional), as written by the scoring stage.
+    labels : Labels
+        Profile labels.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``epci_nom`` (``*`` marks an EPCI partly outside the study), ``n_communes``,
+        ``population`` and the ``score_<profile>`` columns, best general score first.
+    """
+    profiles = detect_profiles(epci)
+    keep = [c for c in ("epci_nom", "n_communes", "population") if c in epci.columns]
+    out = epci[keep + [f"score_{p}" for p in profiles]].copy()
+    if "partial" in epci.columns and "epci_nom" in out.columns:
+        partial = epci["partial"].fillna(False).astype(bool)
+        out.loc[partial, "epci_nom"] = out.loc[partial, "epci_nom"].astype(str) + " *"
+    if profiles:
+        out = out.sort_values(f"score_{profiles[0]}", ascending=False)
+    return out
+
+
+def sensitivity_summary(sensitivity: pd.DataFrame, labels: Labels) -> pd.DataFrame:
+    """Reshape the sensitivity table in French: one row per profile, columns per factor.
+
+    Parameters
+    ----------
+    sensitivity : DataFrame
+        ``profile``, ``input`` (``weights``, ``normalisation``, ``thresholds``…),
+        ``first_order``, ``total_order`` (long table of the scoring stage).
+    labels : Labels
+        Profile labels.
+
+    Returns
+    -------
+    DataFrame
+        ``Profil`` then ``<facteur> — 1er ordre`` / ``<facteur> — total`` columns; any other
+        table is returned unchanged.
+    """
+    needed = {"profile", "input", "first_order", "total_order"}
+    if not needed <= set(sensitivity.columns):
+        return sensitivity
+    rows = []
+    for profile, part in sensitivity.groupby("profile", sort=False):
+        row: dict[str, object] = {"Profil": labels.profile(str(profile))}
+        for rec in part.itertuples(index=False):
+            factor = capitalise(SENSITIVITY_FACTORS.get(str(rec.input), str(rec.input)))
+            row[f"{factor} — 1er ordre"] = rec.first_order
+            row[f"{factor} — total"] = rec.total_order
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _sources_table(context: ReportContext) -> str:
+    if not context.sources:
         return '<p class="note">Sources non renseignées.</p>'
     df = pd.DataFrame(
-        [
-            {"name": s.get("name"), "vintage": s.get("vintage"), "licence": s.get("licence")}
-            for s in sources
-        ]
+        [{"name": s.name, "vintage": s.vintage, "licence": s.licence} for s in context.sources]
     )
     return table(df, {"name": "Source", "vintage": "Millésime", "licence": "Licence"})
 
 
-def _method_html(meta: Mapping[str, Any]) -> str:
-    text = meta.get("method") or ""
-    if isinstance(text, (list, tuple)):
-        paragraphs = [str(p) for p in text]
-    else:
-        paragraphs = [p.strip() for p in str(text).split("\n\n") if p.strip()]
-    if not paragraphs:
+def _method_html(context: ReportContext) -> str:
+    if not context.method:
         return '<p class="note">Méthode non renseignée.</p>'
-    return "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
+    return "\n".join(f"<p>{esc(p)}</p>" for p in context.method)
+
+
+def _caption_html(context: ReportContext | None) -> str:
+    if context is None or not context.caption_text:
+        return ""
+    css = "caption" if context.schematic else "caption network"
+    return f'<p class="{css}">{esc(context.caption_text)}</p>'
 
 
 def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
@@ -133,16 +231,9 @@ def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
         df["rank"] = pd.to_numeric(communes[rank], errors="coerce")
     else:
         df["rank"] = df["score"].rank(ascending=False, method="min")
-    low = (
-        communes[f"{rank}_p05"]
-        if f"{rank}_p05" in communes
-        else pd.Series(float("nan"), index=df.index)
-    )
-    high = (
-        communes[f"{rank}_p95"]
-        if f"{rank}_p95" in communes
-        else pd.Series(float("nan"), index=df.index)
-    )
+    nan = pd.Series(float("nan"), index=df.index)
+    low = communes[f"{rank}_p05"] if f"{rank}_p05" in communes else nan
+    high = communes[f"{rank}_p95"] if f"{rank}_p95" in communes else nan
     df["rang"] = [rank_text(r, lo, hi) for r, lo, hi in zip(df["rank"], low, high, strict=True)]
     df = df.dropna(subset=["rank"]).sort_values(["rank", "nom"])
     cols = {
@@ -152,29 +243,36 @@ def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
         "population": "Population",
         "score": "Score (0–100)",
     }
-    opts = {"numeric": ["population", "score"], "decimals": {"score": 1}}
+    numeric, decimals = ["population", "score"], {"score": 1}
     n = min(top_n, len(df))
     return (
         f"<h3>Les {n} mieux classées</h3>\n"
-        + table(df.head(n), cols, **opts)
+        + table(df.head(n), cols, numeric=numeric, decimals=decimals)
         + f"\n<h3>Les {n} moins bien classées</h3>\n"
-        + table(df.tail(n).iloc[::-1], cols, **opts)
+        + table(df.tail(n).iloc[::-1], cols, numeric=numeric, decimals=decimals)
     )
 
 
-def _afom_html(
-    communes: pd.DataFrame, afom: Mapping[str, Sequence[str]] | pd.DataFrame | None
-) -> str:
-    if afom is None:
-        return '<p class="note">Synthèse AFOM non fournie.</p>'
-    names = dict(zip(communes["code"].astype(str), communes["nom"], strict=False))
-    parts = []
+def _afom_groups(afom: Mapping[str, Sequence[str]] | pd.DataFrame) -> Mapping | pd.DataFrame:
     if isinstance(afom, pd.DataFrame) and "sentence" in afom.columns and "code" in afom.columns:
         # long table of geoattract.scoring.afom.afom_table: one row per finding, in display order
         grouped: dict[str, list[str]] = {}
         for code, sentence in zip(afom["code"].astype(str), afom["sentence"], strict=True):
             grouped.setdefault(code, []).append(sentence)
-        afom = grouped
+        return grouped
+    return afom
+
+
+def _afom_html(
+    communes: pd.DataFrame,
+    afom: Mapping[str, Sequence[str]] | pd.DataFrame | None,
+    labels: Labels,
+) -> str:
+    if afom is None:
+        return '<p class="note">Synthèse AFOM non fournie.</p>'
+    names = dict(zip(communes["code"].astype(str), communes["nom"], strict=False))
+    parts = []
+    afom = _afom_groups(afom)
     if isinstance(afom, pd.DataFrame):
         if "code" not in afom.columns:
             raise DataError(
@@ -184,7 +282,8 @@ def _afom_html(
         for record in afom.itertuples(index=False):
             code = str(record.code)
             rows = "".join(
-                f"<li><b>{esc(_header(c))} :</b> {esc(getattr(record, c))}</li>" for c in other
+                f"<li><b>{esc(_header(c, labels))} :</b> {esc(getattr(record, c))}</li>"
+                for c in other
             )
             parts.append(
                 f"<details><summary>{esc(names.get(code, code))} ({esc(code)})"
@@ -201,21 +300,71 @@ def _afom_html(
     return "\n".join(parts) or '<p class="note">Aucune phrase AFOM.</p>'
 
 
-def _schematic_html(meta: Mapping[str, Any]) -> str:
-    if not meta.get("schematic"):
-        return ""
-    return f'<p class="caption">{esc(meta.get("schematic_caption", SCHEMATIC_CAPTION))}</p>'
+def _epci_html(epci_table: pd.DataFrame | None, labels: Labels) -> str:
+    if epci_table is None:
+        return '<p class="note">Tableau EPCI non fourni.</p>'
+    summary = epci_summary(epci_table, labels)
+    headers = {c: _header(c, labels) for c in summary.columns}
+    headers.update({f"score_{p}": labels.profile(p) for p in detect_profiles(summary)})
+    decimals = {c: 1 for c in summary.columns if c.startswith("score_")}
+    numeric = ["n_communes", "population", *decimals]
+    out = [
+        '<p class="note">Score de chaque profil (0–100) : moyenne des scores des communes de '
+        "l'EPCI, pondérée par leur population ; EPCI classés selon le premier profil.</p>",
+        table(summary, headers, numeric=numeric, decimals=decimals).replace(
+            "<table>", '<table class="compact">', 1
+        ),
+    ]
+    if summary["epci_nom"].astype(str).str.endswith(" *").any():
+        out.append('<p class="note">* EPCI en partie hors du département d\'étude.</p>')
+    out.append(
+        csv_link(
+            epci_table,
+            "epci.csv",
+            "Tableau complet par EPCI : scores, piliers par profil et rangs (CSV)",
+        )
+    )
+    return "\n".join(out)
+
+
+def _sensitivity_html(sensitivity: pd.DataFrame | None, labels: Labels) -> str:
+    if sensitivity is None:
+        return '<p class="note">Analyse de sensibilité non fournie.</p>'
+    return "\n".join(
+        [
+            '<p class="note">Indices de Sobol : part de la variance des scores due à chaque '
+            "facteur seul (1er ordre) ou avec ses interactions (total).</p>",
+            frame_table(sensitivity_summary(sensitivity, labels), labels).replace(
+                "<table>", '<table class="compact">', 1
+            ),
+            csv_link(sensitivity, "sensitivity.csv", "Tableau de sensibilité (CSV)"),
+        ]
+    )
+
+
+def _maps_html(static_maps: Mapping[str, str | os.PathLike] | None, labels: Labels) -> str:
+    parts = []
+    for name, path in (static_maps or {}).items():
+        p = Path(path)
+        if not p.is_file():
+            raise DataNotFoundError(f"static map {name!r} not found: {p}")
+        label = labels.column(str(name))
+        parts.append(
+            f'<figure><img alt="{esc(label)}" src="{_html.png_data_uri(p.read_bytes())}">'
+            f"<figcaption>{esc(label)}</figcaption></figure>"
+        )
+    return "\n".join(parts)
 
 
 def write_report(
     out_dir: str | os.PathLike,
     communes: pd.DataFrame,
+    context: ReportContext | None = None,
     *,
     epci_table: pd.DataFrame | None = None,
     afom: Mapping[str, Sequence[str]] | pd.DataFrame | None = None,
     sensitivity: pd.DataFrame | None = None,
     static_maps: Mapping[str, str | os.PathLike] | None = None,
-    meta: Mapping[str, Any] | None = None,
     top_n: int = DEFAULT_TOP_N,
     filename: str = "report.html",
 ) -> Path:
@@ -228,19 +377,20 @@ def write_report(
     communes : DataFrame
         Scored study communes: ``code``, ``nom``, ``score_<profile>``, ``rank_<profile>``
         (and ``_p05``/``_p95``), ``epci_nom``, ``population``.
+    context : ReportContext, optional
+        Study name, labels, network caption (banner at the top), sources and method.
     epci_table : DataFrame, optional
-        One row per EPCI, shown as is (French headers for known columns).
+        One row per EPCI (scoring stage): the report shows the score per profile and links
+        the whole table as CSV.
     afom : mapping or DataFrame, optional
-        Code → list of AFOM sentences (:func:`geoattract.scoring.afom.afom_sentences`), the long table
-        of :func:`geoattract.scoring.afom.afom_table` (``code`` and ``sentence`` columns), or a wide
-        table with a ``code`` column (one block per row, one line per other column).
+        Code → list of AFOM sentences (:func:`geoattract.scoring.afom.afom_sentences`), the
+        long table of :func:`geoattract.scoring.afom.afom_table` (``code`` and ``sentence``
+        columns), or a wide table with a ``code`` column (one block per row).
     sensitivity : DataFrame, optional
-        Sensitivity analysis table, shown as is.
+        Sensitivity analysis (``profile``, ``input``, ``first_order``, ``total_order``):
+        shown in French, one row per profile, and linked as CSV.
     static_maps : mapping, optional
         Map name (``score_<profile>``, ``pillar_<pillar>``) → PNG path; embedded as data URIs.
-    meta : mapping, optional
-        ``name``, ``method`` (text, paragraphs separated by blank lines), ``sources`` (list of
-        dicts name/vintage/licence), ``schematic``.
     top_n : int
         Communes listed at each end of every profile ranking.
     filename : str
@@ -258,7 +408,8 @@ def write_report(
     DataNotFoundError
         A static map file is missing.
     """
-    meta = dict(meta or {})
+    context = context or ReportContext(DEFAULT_STUDY_NAME)
+    labels = context.labels
     missing = [c for c in ("code", "nom") if c not in communes.columns]
     profiles = detect_profiles(communes)
     if missing or not profiles:
@@ -266,11 +417,10 @@ def write_report(
             f"communes: missing column(s) {format_values(missing or ['score_<profile>'])}; "
             f"available: {format_values(communes.columns, limit=40)}"
         )
-    study = meta.get("name", "Étude d'attractivité")
-    title = f"Attractivité des communes — {study}"
-    body = [f"<h1>{esc(title)}</h1>", _schematic_html(meta)]
+    title = f"Attractivité des communes — {context.name}"
+    body = [f"<h1>{esc(title)}</h1>", _caption_html(context)]
     toc = [("methode", "Méthode"), ("sources", "Sources et millésimes")]
-    toc += [(f"profil-{p}", f"Classement — {PROFILE_LABELS.get(p, p)}") for p in profiles]
+    toc += [(f"profil-{p}", f"Classement — {labels.profile(p)}") for p in profiles]
     toc += [
         ("epci", "Synthèse par EPCI"),
         ("afom", "Synthèse AFOM"),
@@ -282,46 +432,28 @@ def write_report(
         + "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t in toc)
         + "</ul></nav>"
     )
-    body.append(f'<h2 id="methode">Méthode</h2>\n{_method_html(meta)}')
-    body.append(f'<h2 id="sources">Sources et millésimes</h2>\n{_sources_table(meta)}')
+    body.append(f'<h2 id="methode">Méthode</h2>\n{_method_html(context)}')
+    body.append(f'<h2 id="sources">Sources et millésimes</h2>\n{_sources_table(context)}')
     for p in profiles:
-        label = PROFILE_LABELS.get(p, p.replace("_", " ").capitalize())
-        body.append(f'<h2 id="profil-{esc(p)}">Classement — {esc(label)}</h2>')
+        body.append(f'<h2 id="profil-{esc(p)}">Classement — {esc(labels.profile(p))}</h2>')
         body.append(
             '<p class="note">Rang : 1 = la plus attractive ; entre parenthèses, '
             "l'intervalle 5–95 % des rangs obtenus en faisant varier les pondérations.</p>"
         )
         body.append(_ranking_tables(communes, p, top_n))
-    body.append('<h2 id="epci">Synthèse par EPCI</h2>')
-    body.append(
-        frame_table(epci_table)
-        if epci_table is not None
-        else '<p class="note">Tableau EPCI non fourni.</p>'
-    )
-    body.append(f'<h2 id="afom">Synthèse AFOM</h2>\n{_afom_html(communes, afom)}')
+    body.append(f'<h2 id="epci">Synthèse par EPCI</h2>\n{_epci_html(epci_table, labels)}')
+    body.append(f'<h2 id="afom">Synthèse AFOM</h2>\n{_afom_html(communes, afom, labels)}')
     body.append('<h2 id="sensibilite">Analyse de sensibilité</h2>')
-    body.append(
-        frame_table(sensitivity)
-        if sensitivity is not None
-        else '<p class="note">Analyse de sensibilité non fournie.</p>'
-    )
-    body.append('<h2 id="cartes">Cartes</h2>')
-    for name, path in (static_maps or {}).items():
-        p = Path(path)
-        if not p.is_file():
-            raise DataNotFoundError(f"static map {name!r} not found: {p}")
-        label = column_label(str(name))
-        body.append(
-            f'<figure><img alt="{esc(label)}" src="{_html.png_data_uri(p.read_bytes())}">'
-            f"<figcaption>{esc(label)}</figcaption></figure>"
-        )
-    return write_text_atomic(Path(out_dir) / filename, page(title, "\n".join(body)))
+    body.append(_sensitivity_html(sensitivity, labels))
+    body.append(f'<h2 id="cartes">Cartes</h2>\n{_maps_html(static_maps, labels)}')
+    html = page(title, "\n".join(body), extra_css=REPORT_CSS)
+    return write_text_atomic(Path(out_dir) / filename, html)
 
 
 def write_index(
     out_dir: str | os.PathLike,
     files: Mapping[str, str | os.PathLike],
-    meta: Mapping[str, Any] | None = None,
+    context: ReportContext | None = None,
     filename: str = "index.html",
 ) -> Path:
     """Write ``index.html``, linking (relative links) to every output.
@@ -332,8 +464,8 @@ def write_index(
         Folder of the index; links are relative to it.
     files : mapping
         Label (French) → path of the output.
-    meta : mapping, optional
-        ``name`` and ``schematic`` of the study.
+    context : ReportContext, optional
+        Study name and network caption.
     filename : str
         Name of the page.
 
@@ -341,155 +473,13 @@ def write_index(
     -------
     pathlib.Path
     """
-    meta = dict(meta or {})
     out = Path(out_dir)
-    title = f"Résultats — {meta.get('name', 'Étude d’attractivité')}"
+    name = context.name if context is not None else DEFAULT_STUDY_NAME
+    title = f"Résultats — {name}"
     items = []
     for label, path in files.items():
         rel = os.path.relpath(Path(path).resolve(), out.resolve())
         href = quote(Path(rel).as_posix())
         items.append(f'<li><a href="{esc(href)}">{esc(label)}</a></li>')
-    body = f"<h1>{esc(title)}</h1>\n{_schematic_html(meta)}\n<ul>\n" + "\n".join(items) + "\n</ul>"
-    return write_text_atomic(out / filename, page(title, body))
-
-
-def _polar(cx: float, cy: float, r: float, i: int, n: int) -> tuple[float, float]:
-    angle = -math.pi / 2 + 2 * math.pi * i / n  # first axis points up, clockwise
-    return cx + r * math.cos(angle), cy + r * math.sin(angle)
-
-
-def radar_svg(rows: pd.DataFrame, pillars: Sequence[str], *, name_column: str = "nom") -> str:
-    """Inline SVG radar chart of pillar scores (0–100), one polygon per row.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        One row per commune with ``name_column`` and ``pillar_<pillar>`` columns.
-    pillars : sequence of str
-        Pillar names (at least 3), one axis each, clockwise from the top.
-    name_column : str
-        Column with the names shown in the legend.
-
-    Returns
-    -------
-    str
-        An ``<svg>`` element (no script). Missing values are drawn at 0 and flagged with
-        an open circle.
-    """
-    n = len(pillars)
-    if n < 3:
-        raise DataError(f"radar chart needs at least 3 pillars, got {format_values(pillars)}")
-    r = RADAR_RADIUS
-    cx, cy = r + RADAR_MARGIN_X, r + RADAR_MARGIN_Y
-    legend_h = 22 * len(rows) + 10
-    width, height = 2 * cx, 2 * cy + legend_h
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
-        'font-family="system-ui, Arial, sans-serif" font-size="12">',
-        "<title>Profil des piliers (0–100)</title>",
-    ]
-    for ring in RADAR_RINGS:
-        pts = " ".join(
-            "{:.1f},{:.1f}".format(*_polar(cx, cy, r * ring / 100, i, n)) for i in range(n)
-        )
-        out.append(f'<polygon points="{pts}" fill="none" stroke="#ccc" stroke-width="1"/>')
-        x, y = _polar(cx, cy, r * ring / 100, 0, n)
-        out.append(
-            f'<text x="{x + 3:.1f}" y="{y - 2:.1f}" fill="#888" font-size="10">{ring}</text>'
-        )
-    for i, p in enumerate(pillars):
-        x, y = _polar(cx, cy, r, i, n)
-        out.append(f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="#bbb"/>')
-        lx, ly = _polar(cx, cy, r + 14, i, n)
-        anchor = "middle" if abs(lx - cx) < 1 else ("start" if lx > cx else "end")
-        label = PILLAR_LABELS.get(p, p.replace("_", " ").capitalize())
-        out.append(
-            f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="{anchor}">{esc(label)}</text>'
-        )
-    for j, (_, row) in enumerate(rows.iterrows()):
-        colour = CATEGORY_COLOURS[j % len(CATEGORY_COLOURS)]
-        pts, gaps = [], []
-        for i, p in enumerate(pillars):
-            v = pd.to_numeric(row.get(f"pillar_{p}"), errors="coerce")
-            missing = pd.isna(v)
-            v = 0.0 if missing else min(max(float(v), 0.0), 100.0)
-            x, y = _polar(cx, cy, r * v / 100, i, n)
-            pts.append(f"{x:.1f},{y:.1f}")
-            if missing:
-                gaps.append((x, y))
-        out.append(
-            f'<polygon points="{" ".join(pts)}" fill="{colour}" '
-            f'fill-opacity="{RADAR_FILL_OPACITY}" stroke="{colour}" stroke-width="2"/>'
-        )
-        out.extend(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="white" stroke="{colour}"/>'
-            for x, y in gaps
-        )
-        ly = 2 * cy + 16 + 22 * j
-        out.append(
-            f'<rect x="20" y="{ly - 11}" width="14" height="14" fill="{colour}"/>'
-            f'<text x="40" y="{ly}">{esc(row.get(name_column))}</text>'
-        )
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def compare_html(
-    rows: pd.DataFrame, profile: str, path: str | os.PathLike, *, title: str | None = None
-) -> Path:
-    """Write a comparison page of a few communes: radar chart of pillars and a table.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        One row per compared commune with ``nom``, ``pillar_<pillar>`` columns and
-        ``score_<profile>`` (``rank_<profile>``, ``_p05``/``_p95`` optional).
-    profile : str
-        Profile whose score and rank are shown.
-    path : path-like
-        The HTML file to write.
-    title : str, optional
-        Page title.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    DataError
-        No row, or a missing ``nom``/``score_<profile>`` column, or fewer than 3 pillars.
-    """
-    score = f"score_{profile}"
-    missing = [c for c in ("nom", score) if c not in rows.columns]
-    if missing or rows.empty:
-        problem = (
-            "no row to compare" if rows.empty else f"missing column(s) {format_values(missing)}"
-        )
-        raise DataError(f"comparison rows: {problem}; available: {format_values(rows.columns)}")
-    pillars = detect_pillars(rows)
-    label = PROFILE_LABELS.get(profile, profile.replace("_", " ").capitalize())
-    title = title or f"Comparaison de communes — profil {label}"
-    df = rows.copy()
-    rank = f"rank_{profile}"
-    if rank in df:
-        df["rang"] = [
-            rank_text(r, lo, hi)
-            for r, lo, hi in zip(
-                df[rank],
-                df.get(f"{rank}_p05", pd.Series(float("nan"), index=df.index)),
-                df.get(f"{rank}_p95", pd.Series(float("nan"), index=df.index)),
-                strict=True,
-            )
-        ]
-    cols = {"nom": "Commune", score: f"Score {label}", "rang": "Rang (intervalle 5–95 %)"}
-    cols.update({f"pillar_{p}": PILLAR_LABELS.get(p, p) for p in pillars})
-    numeric = [score] + [f"pillar_{p}" for p in pillars]
-    body = (
-        f"<h1>{esc(title)}</h1>\n<figure>{radar_svg(df, pillars)}"
-        "<figcaption>Scores des piliers (0–100)</figcaption></figure>\n"
-        + table(df, cols, numeric=numeric, decimals=dict.fromkeys(numeric, 1))
-    )
-    logger.debug("comparison of %d communes written to %s", len(df), path)
-    return write_text_atomic(path, page(title, body))
+    body = f"<h1>{esc(title)}</h1>\n{_caption_html(context)}\n<ul>\n" + "\n".join(items) + "\n</ul>"
+    return write_text_atomic(out / filename, page(title, body, extra_css=REPORT_CSS))

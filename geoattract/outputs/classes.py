@@ -1,0 +1,167 @@
+"""Class breaks and colours of the choropleths (interactive and printed maps share them).
+
+Classes come from :mod:`mapclassify` (quantiles by default), named in the legend
+(``"Quantiles (5 classes)"``). The palette is the sequential ColorBrewer **YlGnBu** (darker =
+higher score), readable with the common colour-vision deficiencies and in grey-scale print.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+import pandas as pd
+
+from geoattract.errors import ConfigError, DataError, format_values
+from geoattract.outputs.html import fr_number
+
+#: Default classification scheme and number of classes.
+DEFAULT_SCHEME: str = "quantiles"
+DEFAULT_K: int = 5
+
+#: French names of the mapclassify schemes accepted by :func:`classify`.
+SCHEME_LABELS: dict[str, str] = {
+    "quantiles": "Quantiles",
+    "fisherjenks": "Fisher-Jenks",
+    "naturalbreaks": "Seuils naturels",
+    "equalinterval": "Intervalles égaux",
+    "jenkscaspall": "Jenks-Caspall",
+    "maximumbreaks": "Écarts maximaux",
+}
+
+#: Sequential ColorBrewer palette of the choropleths (matplotlib colormap name).
+PALETTE: str = "YlGnBu"
+
+#: Part of the palette used: the palest 15 % is skipped so the lowest class stays visible on
+#: a white background; the darkest end is kept for the best scores.
+PALETTE_RANGE: tuple[float, float] = (0.15, 0.95)
+
+#: Colour of communes with no value.
+MISSING_COLOUR: str = "#bdbdbd"
+
+#: Okabe-Ito qualitative palette (colour-blind safe) for facility categories, cycled.
+CATEGORY_COLOURS: tuple[str, ...] = (
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+)
+
+
+@dataclass(frozen=True)
+class ClassBreaks:
+    """Result of :func:`classify`.
+
+    Attributes
+    ----------
+    scheme : str
+        mapclassify scheme name.
+    bins : numpy.ndarray
+        Upper bound of each class.
+    lower : float
+        Minimum of the classified values (lower bound of the first class).
+    classes : numpy.ndarray
+        Class index (0 = lowest) per input value, ``-1`` for missing values.
+    colours : list of str
+        Hex colour per class.
+    """
+
+    scheme: str
+    bins: np.ndarray
+    lower: float
+    classes: np.ndarray
+    colours: list[str]
+
+    @property
+    def k(self) -> int:
+        """Number of classes actually produced (ties may merge quantile classes)."""
+        return len(self.bins)
+
+    @property
+    def title(self) -> str:
+        """Scheme named for the legend, for example ``Quantiles (5 classes)``."""
+        return f"{SCHEME_LABELS[self.scheme]} ({self.k} classes)"
+
+    def labels(self, decimals: int = 1) -> list[str]:
+        """Class ranges in French, for example ``45,2 – 58,1``."""
+        lows = [self.lower, *self.bins[:-1]]
+        return [
+            f"{fr_number(lo, decimals)} – {fr_number(hi, decimals)}"
+            for lo, hi in zip(lows, self.bins, strict=True)
+        ]
+
+    def colour_of(self) -> list[str]:
+        """Colour per input value (missing values get :data:`MISSING_COLOUR`)."""
+        return [self.colours[c] if c >= 0 else MISSING_COLOUR for c in self.classes]
+
+
+def palette_colours(n: int, cmap: str = PALETTE) -> list[str]:
+    """``n`` hex colours sampled evenly from ``cmap`` within :data:`PALETTE_RANGE`."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    lo, hi = PALETTE_RANGE
+    stops = np.linspace(lo, hi, n) if n > 1 else np.array([hi])
+    return [to_hex(colormaps[cmap](float(s))) for s in stops]
+
+
+def classify(
+    values: Sequence[float] | pd.Series, scheme: str = DEFAULT_SCHEME, k: int = DEFAULT_K
+) -> ClassBreaks:
+    """Classify values with mapclassify and pick a colour per class.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Values; NaN are left unclassified (class ``-1``).
+    scheme : str
+        A key of :data:`SCHEME_LABELS`.
+    k : int
+        Requested number of classes (quantiles may give fewer when values tie).
+
+    Returns
+    -------
+    ClassBreaks
+
+    Raises
+    ------
+    ConfigError
+        Unknown scheme or ``k < 2``.
+    DataError
+        No finite value to classify.
+    """
+    if scheme not in SCHEME_LABELS:
+        raise ConfigError(
+            f"classification scheme {scheme!r} is not supported; "
+            f"choose one of {format_values(SCHEME_LABELS)}"
+        )
+    if int(k) < 2:
+        raise ConfigError(f"number of classes k must be at least 2, got {k}")
+    y = np.asarray(values, dtype=float)
+    ok = np.isfinite(y)
+    if not ok.any():
+        raise DataError("cannot classify: every value is missing (NaN)")
+    with warnings.catch_warnings():  # mapclassify warns when ties merge quantile classes
+        warnings.simplefilter("ignore")
+        kwargs = {} if scheme == "jenkscaspall" and ok.sum() <= k else {"k": int(k)}
+        clf = mapclassify.classify(y[ok], scheme=scheme, **kwargs)
+    bins = np.asarray(clf.bins, dtype=float)
+    # drop empty duplicate classes (identical upper bounds) so every class has a colour
+    bins = np.unique(bins)
+    classes = np.full(len(y), -1, dtype=int)
+    classes[ok] = np.searchsorted(bins, y[ok], side="left")
+    classes[ok] = np.minimum(classes[ok], len(bins) - 1)
+    return ClassBreaks(
+        scheme=scheme,
+        bins=bins,
+        lower=float(y[ok].min()),
+        classes=classes,
+        colours=palette_colours(len(bins)),
+    )

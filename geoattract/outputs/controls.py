@@ -1,0 +1,86 @@
+"""Fixed HTML controls of the interactive maps: title, network caption, legend; their CSS."""
+
+from __future__ import annotations
+
+from branca.element import MacroElement
+from folium.template import Template
+
+from geoattract.outputs.classes import MISSING_COLOUR, PALETTE, ClassBreaks
+from geoattract.outputs.html import esc
+
+#: Background colour of the map pane without tiles (a pale sea-and-paper tone).
+BACKGROUND_COLOUR: str = "#f7f7f4"
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control holding fixed HTML built by this module (escaped pieces only)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, html: str, position: str = "bottomright", css_class: str = "ga-control"):
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html
+        self.position = position
+        self.css_class = css_class
+
+
+#: Stylesheet of the map controls, tooltips and layer list.
+CONTROL_CSS = f"""
+<style>
+.leaflet-container{{background:{BACKGROUND_COLOUR}}}
+.ga-control{{background:rgba(255,255,255,.93);padding:6px 9px;border-radius:5px;
+  box-shadow:0 1px 5px rgba(0,0,0,.35);font:12px/1.35 system-ui,Arial,sans-serif;max-width:330px}}
+.ga-title{{font-size:15px;font-weight:600}}
+.ga-caption{{border:1px solid #999}}
+.ga-caption.ga-schematic{{background:#fff3cd;border:1px solid #e0c36b}}
+.ga-legend i{{display:inline-block;width:18px;height:12px;margin-right:6px;vertical-align:middle;
+  border:1px solid #777}}
+.ga-legend .ga-scheme{{color:#444;margin-bottom:3px}}
+.leaflet-tooltip{{white-space:normal;width:max-content;max-width:420px}}
+.leaflet-tooltip table th{{text-align:left;padding-right:6px;color:#444;vertical-align:top;
+  white-space:normal !important;max-width:150px}}
+.leaflet-tooltip table td{{min-width:120px;white-space:normal !important}}
+.leaflet-tooltip table{{width:100%;table-layout:auto}}
+.leaflet-control-layers-expanded{{max-height:55vh;max-width:290px;overflow-y:auto;
+  font:11px/1.3 system-ui,Arial,sans-serif}}
+</style>
+"""
+
+
+def legend_html(title: str, breaks: ClassBreaks, n_missing: int) -> str:
+    """Build the legend of a choropleth: title, scheme, one line per class, missing, palette.
+
+    Parameters
+    ----------
+    title : str
+        Legend title (escaped here).
+    breaks : ClassBreaks
+        Classes and colours.
+    n_missing : int
+        Communes without a value (a grey line when positive).
+
+    Returns
+    -------
+    str
+    """
+    rows = [f"<div><b>{esc(title)}</b></div>", f'<div class="ga-scheme">{esc(breaks.title)}</div>']
+    for colour, label in zip(breaks.colours, breaks.labels(), strict=True):
+        rows.append(f'<div><i style="background:{colour}"></i>{esc(label)}</div>')
+    if n_missing:
+        rows.append(
+            f'<div><i style="background:{MISSING_COLOUR}"></i>Donnée manquante ({n_missing})</div>'
+        )
+    rows.append(f'<div class="ga-scheme">Palette {esc(PALETTE)} (ColorBrewer)</div>')
+    return "".join(rows)

@@ -1,0 +1,233 @@
+"""Static PNG maps for printed reports (matplotlib, Agg canvas: no display needed).
+
+Same classes and colours as the interactive maps; under each map, in a band of its own, the
+source line, the network caption and the classification.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Sequence
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from tqdm.auto import tqdm
+
+from geoattract._util.io import write_bytes_atomic
+from geoattract.outputs.basemap import Basemap, draw_basemap
+from geoattract.outputs.classes import DEFAULT_K, DEFAULT_SCHEME, MISSING_COLOUR, PALETTE, classify
+from geoattract.outputs.context import ReportContext
+from geoattract.outputs.geometry import check_crs_columns
+from geoattract.outputs.labels import Labels, map_columns
+
+#: Size (inches) and resolution of the static maps.
+STATIC_FIGSIZE: tuple[float, float] = (8.0, 8.5)
+STATIC_DPI: int = 150
+
+#: Characters per line of the source / caption notes under a static map (7 pt text).
+STATIC_NOTE_WIDTH = 118
+
+#: Height of one line of notes under a static map, inches.
+STATIC_NOTE_LINE_IN = 0.13
+
+#: Margin around the study area, as a share of its extent (the neighbours show in it).
+STATIC_MARGIN = 0.04
+
+#: Colour of the notes; the schematic-network caption is printed in :data:`WARNING_COLOUR`.
+NOTE_COLOUR = "#333333"
+WARNING_COLOUR = "#b35806"
+
+#: Colours of the palette PNG the static maps are stored as: a 5-class map with its legend
+#: and anti-aliased text needs far fewer than 256; 128 keeps edges smooth at a quarter of
+#: the size of a true-colour PNG (about 130 kB instead of 475 kB at 150 dpi).
+STATIC_PNG_COLOURS = 128
+
+
+def _frame(ax: Any, communes: gpd.GeoDataFrame) -> None:
+    minx, miny, maxx, maxy = communes.total_bounds
+    dx, dy = (maxx - minx) * STATIC_MARGIN, (maxy - miny) * STATIC_MARGIN
+    ax.set_xlim(minx - dx, maxx + dx)
+    ax.set_ylim(miny - dy, maxy + dy)
+
+
+def static_map(
+    communes: gpd.GeoDataFrame,
+    column: str,
+    context: ReportContext | None = None,
+    *,
+    title: str | None = None,
+    scheme: str = DEFAULT_SCHEME,
+    k: int = DEFAULT_K,
+    basemap: Basemap | None = None,
+):
+    """Draw a static choropleth (matplotlib Figure, Agg canvas) of one column, for printing.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Communes in a projected CRS with ``column``.
+    column : str
+        Column to map.
+    context : ReportContext, optional
+        Labels, source line and network caption (printed under the map).
+    title : str, optional
+        Figure title (default: French label of the column).
+    scheme, k : str, int
+        Classification (same classes and colours as the interactive maps).
+    basemap : Basemap, optional
+        Outline, neighbouring communes, main roads and town names drawn around the data.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A figure bound to an Agg canvas (no display needed).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    check_crs_columns(communes, [column, "geometry"], "communes")
+    labels = context.labels if context is not None else Labels()
+    title = title or labels.column(column)
+    breaks = classify(pd.to_numeric(communes[column], errors="coerce"), scheme, k)
+    caption = context.caption_text if context is not None else ""
+    notes = [
+        t
+        for t in (
+            context.source_line if context is not None else "",
+            caption,
+            f"Palette {PALETTE} (ColorBrewer) — {breaks.title}",
+        )
+        if t
+    ]
+    note_lines = [line for t in notes for line in textwrap.wrap(t, STATIC_NOTE_WIDTH)]
+    # the notes get their own band under the map, sized to their line count: they never
+    # cover the map or its legend, however long the list of sources
+    note_h = STATIC_NOTE_LINE_IN * (len(note_lines) + 1)
+    width, height = STATIC_FIGSIZE
+    fig = Figure(figsize=(width, height + note_h), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, 1, height_ratios=[height, note_h])
+    ax = fig.add_subplot(grid[0])
+    ax_notes = fig.add_subplot(grid[1])
+    ax_notes.set_axis_off()
+    draw_basemap(ax, basemap, under=True)
+    communes.plot(ax=ax, color=breaks.colour_of(), edgecolor="#555555", linewidth=0.25)
+    draw_basemap(ax, basemap, under=False)
+    _frame(ax, communes)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=14, fontweight="bold")
+    handles = [
+        Patch(facecolor=c, edgecolor="#555555", label=lab)
+        for c, lab in zip(breaks.colours, breaks.labels(), strict=True)
+    ]
+    n_missing = int((breaks.classes < 0).sum())
+    if n_missing:
+        handles.append(
+            Patch(
+                facecolor=MISSING_COLOUR,
+                edgecolor="#555555",
+                label=f"Donnée manquante ({n_missing})",
+            )
+        )
+    ax.legend(
+        handles=handles,
+        title=breaks.title,
+        loc="lower left",
+        fontsize=8,
+        title_fontsize=9,
+        frameon=True,
+    )
+    schematic = context is not None and context.schematic
+    ax_notes.text(
+        0.0,
+        1.0,
+        "\n".join(note_lines),
+        fontsize=7,
+        ha="left",
+        va="top",
+        transform=ax_notes.transAxes,
+        color=WARNING_COLOUR if schematic else NOTE_COLOUR,
+    )
+    return fig
+
+
+def figure_png(fig, dpi: int = STATIC_DPI, colours: int | None = STATIC_PNG_COLOURS) -> bytes:
+    """PNG bytes of a matplotlib figure, quantised to a palette of ``colours`` (None: RGBA).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    dpi : int
+        Resolution.
+    colours : int or None
+        Palette size of the PNG; None keeps true colour.
+
+    Returns
+    -------
+    bytes
+    """
+    buf = BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    if colours is None:
+        return buf.getvalue()
+    from PIL import Image
+
+    buf.seek(0)
+    with Image.open(buf) as im:
+        small = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    out = BytesIO()
+    small.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def make_static_maps(
+    communes: gpd.GeoDataFrame,
+    context: ReportContext | None,
+    out_dir: str | os.PathLike,
+    *,
+    basemap: Basemap | None = None,
+    scheme: str = DEFAULT_SCHEME,
+    k: int = DEFAULT_K,
+    dpi: int = STATIC_DPI,
+    columns: Sequence[str] | None = None,
+    verbose: bool = False,
+) -> dict[str, Path]:
+    """Write one PNG map per profile score and per pillar (atomic writes).
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        Scored study communes.
+    context : ReportContext or None
+        Labels, sources and network caption.
+    out_dir : path-like
+        Output folder (created).
+    basemap : Basemap, optional
+        Outline, neighbours, roads and town names.
+    scheme, k : str, int
+        Classification.
+    dpi : int
+        Resolution.
+    columns : sequence of str, optional
+        Columns to map (default: every ``score_<profile>`` then every ``pillar_<pillar>``).
+    verbose : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    dict
+        ``score_<profile>`` / ``pillar_<pillar>`` → PNG path.
+    """
+    out = Path(out_dir)
+    written: dict[str, Path] = {}
+    for column in tqdm(map_columns(communes, columns), desc="cartes PNG", disable=not verbose):
+        fig = static_map(communes, column, context, scheme=scheme, k=k, basemap=basemap)
+        written[column] = write_bytes_atomic(out / f"{column}.png", figure_png(fig, dpi))
+    return written
