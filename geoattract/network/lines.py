@@ -318,6 +318,35 @@ def _speed_tables(
     return table, detour
 
 
+def network_notes(preset: LinePreset, calibration: Mapping[str, Any] | None) -> str:
+    """French clause of a line network's caption: what it holds, and its calibration error.
+
+    The error is the held-out median relative error of the calibration's reference trips
+    (long trips, and trips under 20 min), as recorded in the calibration file.
+    """
+    parts = [preset.notes_fr] if preset.notes_fr else []
+    holdout = ((calibration or {}).get("fit") or {}).get("holdout_after") or {}
+    if holdout:
+        long_err = [v.get("median_abs_rel_error") for v in holdout.values() if not v.get("short_n")]
+        short_err = [
+            v.get("short_median_abs_rel_error") for v in holdout.values() if v.get("short_n")
+        ]
+        figures = []
+        if long_err and long_err[0] is not None:
+            figures.append(
+                f"{100 * float(long_err[0]):.1f} % sur les longs trajets".replace(".", ",")
+            )
+        if short_err and short_err[0] is not None:
+            figures.append(f"{100 * float(short_err[0]):.0f} % sous 20 min")
+        if figures:
+            parts.append(
+                "temps calibrés sur des temps OSRM de référence (écart médian hors échantillon : "
+                + ", ".join(figures)
+                + ")"
+            )
+    return " ; ".join(parts)
+
+
 def _snap_defaults(calibration: Mapping[str, Any] | None) -> dict[str, float]:
     """Access-leg values carried by the graph (from the calibration, when there is one)."""
     if not calibration:
@@ -427,8 +456,11 @@ def line_network(
         )
         attrs = {
             "crs": settings.default_crs,
-            "source": f"{spec.label} {Path(where).name}" if where != "GeoDataFrame" else spec.label,
-            "source_date": _file_date(where),
+            "source": f"{spec.label} ({Path(where).name})"
+            if where != "GeoDataFrame"
+            else spec.label,
+            "source_date": spec.vintage or _file_date(where),
+            "notes": network_notes(spec, calib),
             "kind": LINES_KIND,
             "preset": spec.name,
             "schematic": False,

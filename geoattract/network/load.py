@@ -22,6 +22,7 @@ from geoattract.config import StudyConfig
 from geoattract.errors import DataError
 from geoattract.network.caption import NetworkCaption, network_caption
 from geoattract.network.files import graph_from_file
+from geoattract.network.lines import LINE_LAYER_SUFFIXES, graph_from_lines, is_line_layer
 from geoattract.network.model import graph_summary
 from geoattract.network.osm import graph_from_osm_online, graph_from_osm_xml, graph_from_pbf
 from geoattract.network.schematic import schematic_network
@@ -47,9 +48,13 @@ def load_graph(
     ----------
     source : str or path-like
         ``"online"`` (Overpass), ``"schematic"`` (from commune geometry), or a file ending in
-        ``.osm.pbf``/``.pbf``, ``.osm``/``.xml``, ``.graphml`` or ``.gpkg``.
+        ``.osm.pbf``/``.pbf``, ``.osm``/``.xml``, ``.graphml``, ``.gpkg`` (a graph saved by
+        :func:`~geoattract.network.model.save_graph_gpkg`, or a line layer), or another line
+        layer (Shapefile, GeoJSON, FlatGeobuf, GeoParquet) read by
+        :func:`~geoattract.network.lines.graph_from_lines` (its preset detected from the columns).
     polygon : Polygon, MultiPolygon or GeoSeries, optional
-        Area for "online" (the union of the territory when not given) and ``.pbf``.
+        Area for "online" (the union of the territory when not given), ``.pbf`` and line
+        layers (the graph keeps the roads that touch it).
     territory : GeoDataFrame, optional
         Territory (study and buffer communes, from
         :func:`geoattract.territory.load.load_territory`): needed by "schematic", and by
@@ -85,15 +90,18 @@ def load_graph(
         return graph_from_pbf(text, polygon=polygon, **kwargs)
     if low.endswith((".osm", ".xml")):
         return graph_from_osm_xml(text, **kwargs)
+    if low.endswith(LINE_LAYER_SUFFIXES) and is_line_layer(text):
+        return graph_from_lines(text, polygon=polygon, **kwargs)
     if low.endswith((".graphml", ".gpkg")):
         return graph_from_file(text, **kwargs)
     if not Path(text).exists() and Path(text).suffix == "":
         raise DataError(
             f"unknown network source {text!r}: use 'online', 'schematic' or a file "
-            "(.osm.pbf, .osm, .graphml, .gpkg)"
+            "(.osm.pbf, .osm, .graphml, .gpkg, or a line layer)"
         )
     raise DataError(
-        f"{text}: unknown road network file type; expected .osm.pbf, .osm, .graphml or .gpkg"
+        f"{text}: unknown road network file type; expected .osm.pbf, .osm, .graphml, .gpkg "
+        f"(a saved graph or a line layer) or a line layer ({', '.join(LINE_LAYER_SUFFIXES)})"
     )
 
 
@@ -190,5 +198,5 @@ def build_network(
         graph=G,
         summary=graph_summary(G),
         caption=caption,
-        snap_rule=SnapRule.from_section(section, schematic=caption.schematic),
+        snap_rule=SnapRule.for_graph(G, section),
     )

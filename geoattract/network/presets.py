@@ -114,6 +114,10 @@ class LinePreset:
         Columns (lower case) whose presence identifies the product.
     documentation : str
         Where the column names and values come from.
+    vintage : str
+        Date of the data (ISO) when the product states it; the file date otherwise.
+    notes_fr : str
+        French clause on what the network holds and lacks, shown in every caption.
     """
 
     name: str
@@ -130,6 +134,8 @@ class LinePreset:
     calibration: str | None = None
     detect: frozenset[str] = frozenset()
     documentation: str = ""
+    vintage: str = ""
+    notes_fr: str = ""
 
     def __post_init__(self) -> None:
         """Check the preset is consistent."""
@@ -160,12 +166,14 @@ class LinePreset:
 #: ``inferred_link``, ``length_m``. No direction or speed column.
 TRAVELMAPPING: LinePreset = LinePreset(
     name="travelmapping",
-    label="Travel Mapping (classified roads of France)",
+    label="Travel Mapping, routes classées de France",
     class_column="highway",
     name_column="route",
     calibration="travelmapping_calibration.toml",
     detect=frozenset({"route", "system", "highway", "inferred_link"}),
     documentation="shared data README, section roads/ (Travel Mapping project, HighwayData)",
+    vintage="2026-08-22",
+    notes_fr="autoroutes, nationales et départementales, sans voirie locale",
 )
 
 #: ``nature`` values of BD TOPO v3 ``troncon_de_route`` that are not roads for cars.
@@ -189,6 +197,7 @@ BDTOPO_NOT_ROADS: tuple[str, ...] = (
 BDTOPO: LinePreset = LinePreset(
     name="bdtopo",
     label="IGN BD TOPO troncon_de_route",
+    notes_fr="tous les tronçons de route, voirie locale comprise",
     class_rules=(
         ClassRule("motorway", {"nature": ("Type autoroutier",)}),
         ClassRule("motorway_link", {"nature": ("Bretelle",)}),
@@ -229,6 +238,7 @@ BDTOPO: LinePreset = LinePreset(
 ROUTE500: LinePreset = LinePreset(
     name="route500",
     label="IGN ROUTE 500 troncon_route",
+    notes_fr="réseau classé (500 000 routes principales), sans voirie locale",
     class_rules=(
         ClassRule("motorway", {"vocation": ("Type autoroutier",)}),
         ClassRule("motorway_link", {"vocation": ("Bretelle",)}),
