@@ -57,12 +57,12 @@ _LAZY = {
     "snap_points": "network.snapping",
     "synthetic_road_graph": "routing.synthetic",
     # routing and isochrones
-    "routing_graph": "routing.engine",
-    "nearest_facility_times": "routing.engine",
-    "travel_times_within": "routing.engine",
-    "count_within": "routing.engine",
-    "facility_access": "routing.engine",
-    "reach": "routing.engine",
+    "routing_graph": "routing",
+    "nearest_facility_times": "routing",
+    "travel_times_within": "routing",
+    "count_within": "routing",
+    "facility_access": "routing",
+    "reach": "routing",
     "isochrones": "routing.isochrones",
     "isochrones_for_communes": "routing.isochrones",
     # offer and accessibility

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from geoattract.errors import DataError, RoutingError
-from geoattract.routing.engine import (
+from geoattract.routing import (
     count_within,
     count_within_multi,
     facility_access,

@@ -1,7 +1,7 @@
 """Accessibility metrics per commune: nearest time, counts within thresholds, E2SFCA.
 
 The functions here are pure: they take travel times already computed by
-:mod:`geoattract.routing.engine` (as long "pair" arrays: demand location, facility, minutes) and return
+:mod:`geoattract.routing` (as long "pair" arrays: demand location, facility, minutes) and return
 arrays or DataFrames aligned on their inputs.
 
 Enhanced two-step floating catchment (E2SFCA, Luo & Qi 2009), with decay weights ``W``:
@@ -198,7 +198,7 @@ def prepare_inputs(
     AccessibilityInputs
     """
     from geoattract.network.snapping import snap_points
-    from geoattract.routing.engine import routing_graph
+    from geoattract.routing import routing_graph
 
     rg = routing_graph(G) if rg is None else rg
     halls = gpd.GeoSeries(territory["town_hall"].values, index=territory.index, crs=territory.crs)
@@ -308,7 +308,7 @@ def category_accessibility(
         ``unreachable_<id>``, ``count_<id>_<T>min``, ``e2sfca_<id>``, ``outside_share_<id>``
         and ``outside_unknown_<id>``. Unreachable → NaN time and the flag set, never 0.
     """
-    from geoattract.routing.engine import facility_access, reach
+    from geoattract.routing import facility_access, reach
 
     com = inputs.communes
     fac = inputs.facilities
@@ -452,7 +452,7 @@ def housing_accessibility(
           threshold per 1,000 inhabitants reachable within it;
         - ``housing_sales_20min``: property sales reachable within the threshold (depth).
     """
-    from geoattract.routing.engine import facility_access
+    from geoattract.routing import facility_access
 
     com = inputs.communes
     h = housing.set_index("code")

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from geoattract.routing.engine import (
-    FacilityAccess,
+from geoattract.routing.graph import (
+    DEFAULT_WEIGHT,
     ReachTable,
     RoutingGraph,
-    count_within,
-    count_within_multi,
-    facility_access,
-    nearest_facility_times,
-    nearest_facility_times_multi,
-    reach,
     routing_graph,
     routing_graph_from_arrays,
-    travel_times_to,
-    travel_times_within,
 )
 from geoattract.routing.isochrones import (
     BUFFER_M,
@@ -24,6 +16,17 @@ from geoattract.routing.isochrones import (
     isochrones_for_communes,
     reached_lines,
 )
+from geoattract.routing.queries import (
+    FacilityAccess,
+    count_within,
+    count_within_multi,
+    facility_access,
+    nearest_facility_times,
+    nearest_facility_times_multi,
+    reach,
+    travel_times_to,
+    travel_times_within,
+)
 from geoattract.routing.synthetic import (
     synthetic_road_arrays,
     synthetic_road_graph,
@@ -31,6 +34,7 @@ from geoattract.routing.synthetic import (
 
 __all__ = [
     "BUFFER_M",
+    "DEFAULT_WEIGHT",
     "FacilityAccess",
     "ISOCHRONE_COLUMNS",
     "ReachTable",

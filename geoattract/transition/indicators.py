@@ -1007,7 +1007,7 @@ def network_indicators(
         busy station a little farther beats a halt next door; 0 when none), and ``_missing``
         flags where the town hall could not be snapped or nothing is reachable.
     """
-    from geoattract.routing.engine import facility_access, reach
+    from geoattract.routing import facility_access, reach
 
     com = inputs.communes
     study = com[com["in_study"]]
