@@ -96,8 +96,8 @@ def study_benchmark(quick: bool) -> dict[str, Any]:
     from geoattract.network.snapping import SnapRule
     from geoattract.routing import isochrones_for_communes, routing_graph
     from geoattract.routing.contour import fill_small_holes
-    from geoattract.routing.isogrid import GRID_RESOLUTION_M
     from geoattract.routing.isochrones import HOLE_MAX_KM2
+    from geoattract.routing.isogrid import GRID_RESOLUTION_M
     from geoattract.territory.load import load_territory
 
     cfg = load_study_config()

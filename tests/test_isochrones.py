@@ -80,7 +80,9 @@ def test_cut_follows_edge_geometry_and_orientation():
     lines = reached_lines(G, [1], [350 / 60])
     (cut,) = lines.geometry
     assert cut.length == pytest.approx(3500.0, abs=1e-6)
-    np.testing.assert_allclose(np.asarray(cut.coords), [(0.0, 0.0), (3000.0, 0.0), (3000.0, 500.0)], atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(cut.coords), [(0.0, 0.0), (3000.0, 0.0), (3000.0, 500.0)], atol=1e-9
+    )
 
 
 def test_cut_lines_vectorised_fractions():
@@ -182,16 +184,20 @@ def test_isochrones_for_communes_population(method):
     iso = isochrones_for_communes(
         straight_road(), territory(), [5, 10], population_method=method, **EXACT_BAND
     )
-    assert list(iso.columns) == list(ISOCHRONE_COLUMNS) == [
-        "code",
-        "minutes",
-        "shape",
-        "area_km2",
-        "population_reached",
-        "empty",
-        "snap_distance_m",
-        "geometry",
-    ]
+    assert (
+        list(iso.columns)
+        == list(ISOCHRONE_COLUMNS)
+        == [
+            "code",
+            "minutes",
+            "shape",
+            "area_km2",
+            "population_reached",
+            "empty",
+            "snap_distance_m",
+            "geometry",
+        ]
+    )
     assert iso.crs == "EPSG:2154"
     assert iso["code"].tolist() == ["47001", "47001", "47002", "47002", "47003", "47003"]
     assert iso["minutes"].tolist() == [5.0, 10.0] * 3

@@ -26,14 +26,14 @@ R = TypeVar("R")
 
 
 def available_cores() -> int:
-    """Number of cores this process may run on (its CPU affinity where the OS tells it)."""
+    """Count the cores this process may run on (its CPU affinity where the OS tells it)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
 
 
 def thread_count(n_threads: int | None = None) -> int:
-    """Number of worker threads to use.
+    """Decide how many worker threads to use.
 
     Parameters
     ----------

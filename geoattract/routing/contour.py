@@ -137,7 +137,7 @@ def _trace(field, level, inside, rows, cols):  # pragma: no cover - compiled
 
 
 def trace_rings(field: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Closed boundary rings of ``field <= level``, the region on their left.
+    """Trace the closed boundary rings of ``field <= level``, the region on their left.
 
     Parameters
     ----------
@@ -271,7 +271,7 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
 
 
 def signed_ring_areas(points: np.ndarray, ring_offsets: np.ndarray) -> np.ndarray:
-    """Signed area of each closed ring of a ragged ring array (shoelace; > 0 anticlockwise)."""
+    """Return the signed area of each closed ring of ragged rings (shoelace; > 0 anticlockwise)."""
     if ring_offsets.size < 2:
         return np.zeros(0)
     x, y = points[:, 0], points[:, 1]
@@ -282,7 +282,7 @@ def signed_ring_areas(points: np.ndarray, ring_offsets: np.ndarray) -> np.ndarra
 
 
 def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> shapely.Geometry:
-    """Polygon(s) from rings and the shell ring owning each ring (shells own themselves)."""
+    """Build polygon(s) from rings and the shell ring owning each ring (shells own themselves)."""
     is_hole = owner != np.arange(owner.size)
     order = np.lexsort((is_hole, owner))
     sizes = np.diff(ring_offsets)[order]
@@ -302,7 +302,7 @@ def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> s
 def rings_to_polygons(
     points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float
 ) -> shapely.Geometry:
-    """Polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
+    """Build polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
 
     Parameters
     ----------
@@ -340,11 +340,11 @@ def rings_to_polygons(
 
 
 def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geometry:
-    """``geom`` (Polygon or MultiPolygon) with its holes smaller than ``hole_max_m2`` filled."""
-    if geom.is_empty or hole_max_m2 <= 0:
+    """Fill the holes of ``geom`` (Polygon or MultiPolygon) smaller than ``hole_max_m2``."""
+    if shapely.is_empty(geom) or hole_max_m2 <= 0:
         return geom
-    parts = shapely.multipolygons(shapely.get_parts(geom))
-    _, points, (rings, polygons, _) = shapely.to_ragged_array([parts])
+    parts = np.array([shapely.multipolygons(shapely.get_parts(geom))], dtype=object)
+    _, points, (rings, polygons, _) = shapely.to_ragged_array(parts)
     rings = rings.astype(np.int64)
     ring_polygon = np.repeat(np.arange(polygons.size - 1), np.diff(polygons))
     first = np.asarray(polygons[:-1], dtype=np.int64)
@@ -364,7 +364,7 @@ def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geom
 def contour_band(
     field: np.ndarray, x0: float, y0: float, step: float, level: float, hole_max_m2: float
 ) -> shapely.Geometry:
-    """Polygon of ``field <= level``, simplified, holes below ``hole_max_m2`` filled.
+    """Draw the polygon of ``field <= level``, simplified, holes below ``hole_max_m2`` filled.
 
     Parameters
     ----------

@@ -46,7 +46,7 @@ class EdgeLines:
     def lines(self) -> np.ndarray:
         """One LineString per edge (built on first use)."""
         index = np.repeat(np.arange(self.ptr.size - 1), np.diff(self.ptr))
-        return shapely.linestrings(self.coords, indices=index)
+        return np.asarray(shapely.linestrings(self.coords, indices=index), dtype=object)
 
 
 def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
@@ -110,7 +110,7 @@ def edge_geometries(G: nx.MultiDiGraph, rg: RoutingGraph) -> np.ndarray:
     coords = np.stack(
         [np.c_[rg.x[src], rg.y[src]], np.c_[rg.x[dst], rg.y[dst]]], axis=1
     )  # (E, 2, 2)
-    lines = shapely.linestrings(coords)
+    lines = np.asarray(shapely.linestrings(coords), dtype=object)
     if G is None or rg.edge_keys is None:
         return lines
     ids = rg.node_ids.tolist()

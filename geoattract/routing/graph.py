@@ -202,6 +202,7 @@ class ReachTable:
     cutoff: float
 
     def __len__(self) -> int:
+        """Return the number of pairs."""
         return int(self.time.size)
 
     def to_frame(

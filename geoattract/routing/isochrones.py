@@ -184,7 +184,7 @@ def _default_rule(G: nx.MultiDiGraph | None, snap_rule: SnapRule | None) -> Snap
 
 
 def _objects(values: list[Any]) -> np.ndarray:
-    """A 1-D object array of the values, tuples (grid node ids) kept whole."""
+    """Make a 1-D object array of the values, tuples (grid node ids) kept whole."""
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values):
         out[i] = value
@@ -622,7 +622,7 @@ def isochrones_for_communes(
 def _population_reached(
     territory: gpd.GeoDataFrame, pop: np.ndarray, polygons: np.ndarray, method: str
 ) -> np.ndarray:
-    """Population inside each polygon, NaN when a counted commune has no population."""
+    """Sum the population inside each polygon (NaN when a counted commune has none)."""
     n = polygons.size
     if method == "town_hall":
         halls = territory["town_hall"].to_numpy()

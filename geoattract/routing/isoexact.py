@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from geoattract.routing.contour import fill_small_holes
 from geoattract.routing.edges import EdgeLines, lines_for_origin
 from geoattract.routing.graph import RoutingGraph
-from geoattract.routing.contour import fill_small_holes
 
 #: Segments per quarter circle used to approximate the round buffer ends (shapely
 #: ``quad_segs``); 4 keeps polygons light with at most ~2.5 % area error on isolated ends.
@@ -40,7 +40,7 @@ def exact_polygons(
     buffer_m: float,
     hole_max_m2: float,
 ) -> list[shapely.Geometry]:
-    """Nested isochrone polygons of one origin by the exact vector method, one per threshold.
+    """Draw the nested isochrone polygons of one origin by the exact vector method.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def exact_polygons(
     """
     origin_pt = shapely.points(rg.x[origin_pos], rg.y[origin_pos])
     bands: list[shapely.Geometry] = []
-    previous = shapely.Polygon()
+    previous: shapely.Geometry = shapely.Polygon()
     done_full = np.zeros(rg.n_edges, dtype=bool)
     for limit in limits:
         if offset > limit:
@@ -82,7 +82,7 @@ def exact_polygons(
         duplicate = full & (t >= 0) & (t < ids) & is_full[np.maximum(t, 0)]
         new = ~done_full[ids] & ~duplicate
         poly = buffer_union(np.concatenate([lines[new], [origin_pt]]), buffer_m)
-        if not previous.is_empty:
+        if not shapely.is_empty(previous):
             poly = shapely.union(poly, previous)
         poly = shapely.make_valid(poly)
         done_full |= is_full

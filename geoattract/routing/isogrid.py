@@ -135,6 +135,61 @@ def _prefixes(weights, indices, twin, node_time, e, tu, limits, length, s):  # p
 
 
 @njit(cache=True, nogil=True)
+def _piece_bounds(
+    indptr, indices, weights, twin, ptr, coords, along, nodes, times, node_time, limits, lo, hi
+):  # pragma: no cover - compiled
+    """Widen ``lo``, ``hi`` (per threshold) to the bounding boxes of the reached pieces."""
+    nk = limits.size
+    s = np.empty(nk)
+    for a in range(nodes.size):
+        u = nodes[a]
+        for e in range(indptr[u], indptr[u + 1]):
+            length = along[ptr[e + 1] - 1]
+            if not _prefixes(weights, indices, twin, node_time, e, times[a], limits, length, s):
+                continue
+            for c in range(ptr[e], ptr[e + 1]):
+                # a vertex bounds the pieces that reach it or stop on the segment before it
+                prev = along[c - 1] if c > ptr[e] else -1.0
+                for k in range(nk):
+                    if s[k] > prev:
+                        lo[k, 0] = min(lo[k, 0], coords[c, 0])
+                        lo[k, 1] = min(lo[k, 1], coords[c, 1])
+                        hi[k, 0] = max(hi[k, 0], coords[c, 0])
+                        hi[k, 1] = max(hi[k, 1], coords[c, 1])
+
+
+@njit(cache=True, nogil=True)
+def _burn_edge(field, x0, y0, step, cap, coords, along, a, b, s, q):  # pragma: no cover
+    """Burn the reached prefixes ``s[k]`` (metres) of the polyline ``coords[a:b]``."""
+    nk = s.size
+    for c in range(a, b - 1):
+        start = along[c]
+        seg = along[c + 1] - start
+        any_k = False
+        for k in range(nk):
+            q[k] = -1.0
+            if s[k] > start:
+                q[k] = min(1.0, (s[k] - start) / seg) if seg > 0.0 else 1.0
+                any_k = True
+        if not any_k:
+            return
+        bx, by = coords[c + 1, 0], coords[c + 1, 1]
+        _burn_segment(field, x0, y0, step, coords[c, 0], coords[c, 1], bx, by, q, cap)
+
+
+@njit(cache=True, nogil=True)
+def _nest(field, boxes):  # pragma: no cover - compiled
+    """Cap each field by the previous one minus :data:`NEST_MARGIN_M` (exact nesting)."""
+    for k in range(1, field.shape[0]):
+        # outside the previous threshold's window its field is the cap: nothing to nest
+        for j in range(boxes[k - 1, 1], boxes[k - 1, 3] + 1):
+            for i in range(boxes[k - 1, 0], boxes[k - 1, 2] + 1):
+                capped = field[k - 1, j, i] - NEST_MARGIN_M
+                if capped < field[k, j, i]:
+                    field[k, j, i] = capped
+
+
+@njit(cache=True, nogil=True)
 def distance_fields(
     indptr,
     indices,
@@ -165,7 +220,8 @@ def distance_fields(
     -------
     field : (n_thresholds, ny, nx) float64
         Distance (metres, capped) from grid point ``(x0 + i·step, y0 + j·step)`` to the pieces
-        reached within each threshold, nested by :data:`NEST_MARGIN_M`.
+        reached within each threshold, nested by :data:`NEST_MARGIN_M`; defined inside each
+        threshold's window only.
     x0, y0 : float
         Coordinates of grid point ``(0, 0)``.
     boxes : (n_thresholds, 4) int64
@@ -175,30 +231,14 @@ def distance_fields(
     cap = buffer_m + CAP_STEPS * step
     for a in range(nodes.size):
         node_time[nodes[a]] = times[a]
-    s = np.empty(nk)
-    q = np.empty(nk)
     lo = np.empty((nk, 2))
     hi = np.empty((nk, 2))
-    for k in range(nk):
-        lo[k, 0] = ox
-        lo[k, 1] = oy
-        hi[k, 0] = ox
-        hi[k, 1] = oy
-    for a in range(nodes.size):
-        u = nodes[a]
-        for e in range(indptr[u], indptr[u + 1]):
-            length = along[ptr[e + 1] - 1]
-            if not _prefixes(weights, indices, twin, node_time, e, times[a], limits, length, s):
-                continue
-            for c in range(ptr[e], ptr[e + 1]):
-                # a vertex bounds the pieces that reach it or stop on the segment before it
-                prev = along[c - 1] if c > ptr[e] else -1.0
-                for k in range(nk):
-                    if s[k] > prev:
-                        lo[k, 0] = min(lo[k, 0], coords[c, 0])
-                        lo[k, 1] = min(lo[k, 1], coords[c, 1])
-                        hi[k, 0] = max(hi[k, 0], coords[c, 0])
-                        hi[k, 1] = max(hi[k, 1], coords[c, 1])
+    lo[:, 0] = ox
+    lo[:, 1] = oy
+    hi[:, 0] = ox
+    hi[:, 1] = oy
+    graph = (indptr, indices, weights, twin, ptr, coords, along)
+    _piece_bounds(*graph, nodes, times, node_time, limits, lo, hi)
     margin = cap + step
     x0 = np.floor((lo[nk - 1, 0] - margin) / step) * step
     y0 = np.floor((lo[nk - 1, 1] - margin) / step) * step
@@ -207,6 +247,7 @@ def distance_fields(
     # each threshold's field is only ever read and written inside its window
     field = np.empty((nk, ny, nx))
     boxes = np.empty((nk, 4), dtype=np.int64)
+    q = np.empty(nk)
     for k in range(nk):
         boxes[k, 0] = max(0, int(np.floor((lo[k, 0] - margin - x0) / step)))
         boxes[k, 1] = max(0, int(np.floor((lo[k, 1] - margin - y0) / step)))
@@ -215,32 +256,14 @@ def distance_fields(
         field[k, boxes[k, 1] : boxes[k, 3] + 1, boxes[k, 0] : boxes[k, 2] + 1] = cap
         q[k] = 0.0 if origin_offset <= limits[k] else -1.0
     _burn_segment(field, x0, y0, step, ox, oy, ox, oy, q, cap)
+    s = np.empty(nk)
     for a in range(nodes.size):
         u = nodes[a]
         for e in range(indptr[u], indptr[u + 1]):
             length = along[ptr[e + 1] - 1]
-            if not _prefixes(weights, indices, twin, node_time, e, times[a], limits, length, s):
-                continue
-            for c in range(ptr[e], ptr[e + 1] - 1):
-                start = along[c]
-                seg = along[c + 1] - start
-                any_k = False
-                for k in range(nk):
-                    q[k] = -1.0
-                    if s[k] > start:
-                        q[k] = min(1.0, (s[k] - start) / seg) if seg > 0.0 else 1.0
-                        any_k = True
-                if not any_k:
-                    break
-                bx, by = coords[c + 1, 0], coords[c + 1, 1]
-                _burn_segment(field, x0, y0, step, coords[c, 0], coords[c, 1], bx, by, q, cap)
-    for k in range(1, nk):
-        # outside the previous threshold's window its field is the cap: nothing to nest
-        for j in range(boxes[k - 1, 1], boxes[k - 1, 3] + 1):
-            for i in range(boxes[k - 1, 0], boxes[k - 1, 2] + 1):
-                capped = field[k - 1, j, i] - NEST_MARGIN_M
-                if capped < field[k, j, i]:
-                    field[k, j, i] = capped
+            if _prefixes(weights, indices, twin, node_time, e, times[a], limits, length, s):
+                _burn_edge(field, x0, y0, step, cap, coords, along, ptr[e], ptr[e + 1], s, q)
+    _nest(field, boxes)
     for a in range(nodes.size):
         node_time[nodes[a]] = np.inf
     return field, x0, y0, boxes
@@ -259,28 +282,14 @@ def grid_polygons(
     resolution_m: float,
     node_time: np.ndarray,
 ) -> list[shapely.Geometry]:
-    """Nested isochrone polygons of one origin by the grid method, one per threshold.
+    """Draw the nested isochrone polygons of one origin by the grid method.
 
     Parameters
     ----------
-    rg : RoutingGraph
-        The routing structure.
-    edges : EdgeLines
-        Its edge geometry.
-    origin_pos : int
-        Node position of the origin.
-    offset : float
-        Seconds already spent at the origin (access leg).
-    nodes, times : numpy.ndarray
-        Nodes reached from the origin within the largest threshold and their times.
-    limits : numpy.ndarray
-        Increasing thresholds, seconds.
-    buffer_m : float
-        Band half-width.
-    hole_max_m2 : float
-        Holes smaller than this are filled (0 for the road band).
+    rg, edges, origin_pos, offset, nodes, times, limits, buffer_m, hole_max_m2
+        As in :func:`geoattract.routing.isoexact.exact_polygons`.
     resolution_m : float
-        Grid step.
+        Grid step, metres.
     node_time : numpy.ndarray
         Scratch array of ``rg.n_nodes`` ``inf`` values (restored on return), one per thread.
 
@@ -307,7 +316,7 @@ def grid_polygons(
         float(buffer_m),
         float(resolution_m),
     )
-    out = []
+    out: list[shapely.Geometry] = []
     for k in range(limits.size):
         if offset > limits[k]:
             out.append(shapely.Polygon())

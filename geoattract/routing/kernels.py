@@ -81,6 +81,24 @@ def pop_root(hk, hv, pos, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _seed(dist, label, pos, hk, hv, sources, offsets, cutoff):  # pragma: no cover - compiled
+    """Queue every source within the cutoff at its offset; returns the heap size."""
+    size = 0
+    for i in range(sources.size):
+        s = sources[i]
+        d = offsets[i]
+        if d <= cutoff and d < dist[s]:
+            dist[s] = d
+            label[s] = i
+            if pos[s] >= 0:
+                sift_up(hk, hv, pos, pos[s], d, s)
+            else:
+                sift_up(hk, hv, pos, size, d, s)
+                size += 1
+    return size
+
+
+@njit(cache=True, nogil=True)
 def multi_source_kernel(
     indptr, indices, weights, sources, offsets, cutoff, needed
 ):  # pragma: no cover - compiled
@@ -95,24 +113,9 @@ def multi_source_kernel(
     pos = np.full(n, -1, dtype=np.int32)
     hk = np.empty(n, dtype=np.float64)
     hv = np.empty(n, dtype=np.int32)
-    size = 0
-    for i in range(sources.size):
-        s = sources[i]
-        d = offsets[i]
-        if d <= cutoff and d < dist[s]:
-            dist[s] = d
-            label[s] = i
-            if pos[s] >= 0:
-                sift_up(hk, hv, pos, pos[s], d, s)
-            else:
-                sift_up(hk, hv, pos, size, d, s)
-                size += 1
-    remaining = 0
+    size = _seed(dist, label, pos, hk, hv, sources, offsets, cutoff)
     use_needed = needed.size > 0
-    if use_needed:
-        for i in range(n):
-            if needed[i]:
-                remaining += 1
+    remaining = int(needed.sum()) if use_needed else 0
     while size > 0:
         if use_needed and remaining == 0:
             break

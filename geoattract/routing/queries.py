@@ -180,7 +180,7 @@ def _run_bounded(
         all_nodes = True
     else:
         tptr, tlist = _target_csr(rg.n_nodes, target_nodes)
-        toff = target_offsets
+        toff = np.zeros(target_nodes.size) if target_offsets is None else target_offsets
         all_nodes = False
     threads = thread_count(n_threads)
     n_chunks = max(1, min(origins.size, threads * CHUNKS_PER_THREAD))
@@ -539,7 +539,7 @@ def facility_access(
     n_threads: int | None = None,
     verbose: bool = False,
 ) -> FacilityAccess:
-    """Counts within thresholds and nearest-facility times for many categories at once.
+    """Count facilities within thresholds and time the nearest, for many categories at once.
 
     One :func:`reach` pass (cutoff = largest threshold) with every facility of every category
     as targets gives the counts, and the nearest time for each (origin, category) that has a
@@ -583,10 +583,10 @@ def facility_access(
     nearest_s: dict[str, np.ndarray] = {}
     if nearest:
         n_c = len(targets.names)
-        best = np.full(n_c * n_o, np.inf)
+        flat = np.full(n_c * n_o, np.inf)
         key = targets.category[table.target] * n_o + table.origin
-        np.minimum.at(best, key, table.time)
-        best = best.reshape(n_c, n_o)
+        np.minimum.at(flat, key, table.time)
+        best = flat.reshape(n_c, n_o)
 
         def complete(ci: int) -> None:
             missing = ~np.isfinite(best[ci])
