@@ -11,11 +11,14 @@ from geoattract.routing.graph import (
 )
 from geoattract.routing.isochrones import (
     BUFFER_M,
+    HOLE_MAX_KM2,
     ISOCHRONE_COLUMNS,
+    SHAPES,
     isochrones,
     isochrones_for_communes,
     reached_lines,
 )
+from geoattract.routing.isogrid import GRID_RESOLUTION_M
 from geoattract.routing.queries import (
     FacilityAccess,
     count_within,
@@ -36,9 +39,12 @@ __all__ = [
     "BUFFER_M",
     "DEFAULT_WEIGHT",
     "FacilityAccess",
+    "GRID_RESOLUTION_M",
+    "HOLE_MAX_KM2",
     "ISOCHRONE_COLUMNS",
     "ReachTable",
     "RoutingGraph",
+    "SHAPES",
     "count_within",
     "count_within_multi",
     "facility_access",

@@ -270,6 +270,29 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
     return owner
 
 
+@njit(cache=True, nogil=True)
+def rings_inside(points, ring_offsets, containers, tests):  # pragma: no cover - compiled
+    """Whether the first point of each ring of ``tests`` lies inside a ring of ``containers``."""
+    boxes = np.empty((containers.size, 4))
+    for s in range(containers.size):
+        a, b = ring_offsets[containers[s]], ring_offsets[containers[s] + 1]
+        boxes[s, 0] = points[a:b, 0].min()
+        boxes[s, 1] = points[a:b, 1].min()
+        boxes[s, 2] = points[a:b, 0].max()
+        boxes[s, 3] = points[a:b, 1].max()
+    out = np.zeros(tests.size, dtype=np.bool_)
+    for t in range(tests.size):
+        p = ring_offsets[tests[t]]
+        px, py = points[p, 0], points[p, 1]
+        for s in range(containers.size):
+            if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
+                r = containers[s]
+                if _inside(points, ring_offsets[r], ring_offsets[r + 1], px, py):
+                    out[t] = True
+                    break
+    return out
+
+
 def signed_ring_areas(points: np.ndarray, ring_offsets: np.ndarray) -> np.ndarray:
     """Return the signed area of each closed ring of ragged rings (shoelace; > 0 anticlockwise)."""
     if ring_offsets.size < 2:
@@ -323,6 +346,11 @@ def rings_to_polygons(
     areas = signed_ring_areas(points, ring_offsets)
     shells = np.flatnonzero(areas > 0)
     holes = np.flatnonzero((areas < 0) & (-areas >= hole_max_m2))
+    filled = np.flatnonzero((areas < 0) & (-areas < hole_max_m2))
+    if filled.size and (shells.size > 1 or holes.size):
+        # islands (and their holes) inside a filled hole are covered by it: drop them
+        shells = shells[~rings_inside(points, ring_offsets, filled, shells)]
+        holes = holes[~rings_inside(points, ring_offsets, filled, holes)]
     owner = np.arange(areas.size)
     if shells.size > 1 and holes.size:
         owner[holes] = assign_holes(points, ring_offsets, shells, holes, np.abs(areas))
@@ -358,7 +386,9 @@ def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geom
     kept = points[np.repeat(keep, np.diff(rings))]
     new_index = np.cumsum(keep) - 1
     owner = new_index[first[ring_polygon[keep]]]
-    return _build(kept, offsets, owner)
+    out = _build(kept, offsets, owner)
+    # a part lying in a filled hole of another part is covered by it
+    return shapely.union_all(shapely.get_parts(out)) if first.size > 1 else out
 
 
 def contour_band(

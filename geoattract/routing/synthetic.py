@@ -45,8 +45,6 @@ from geoattract.routing.graph import RoutingGraph, routing_graph_from_arrays
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["synthetic_road_arrays", "synthetic_road_graph"]
-
 #: Grid spacing in metres: about the distance between junctions of a rural French road network.
 SPACING_M = 150.0
 
