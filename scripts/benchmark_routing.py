@@ -7,7 +7,7 @@ Workload (the accessibility stage of a study): 319 origins x 20 facility categor
 Each contender runs in its own subprocess so that its peak memory (``ru_maxrss``) is its own.
 Preprocessing (building the contender's graph structure) is timed apart from the queries.
 
-- engine: :func:`geoattract.routing.engine.facility_access` on a ``RoutingGraph`` (numba, threads);
+- engine: :func:`geoattract.routing.facility_access` on a ``RoutingGraph`` (numba, threads);
   numba compilation is cached on disk and excluded (one warm-up call on 2 origins).
 - networkx: what osmnx users do: per origin ``nx.single_source_dijkstra_path_length`` with
   ``cutoff``, then counts per category; nearest per category with
@@ -72,7 +72,7 @@ def load_case(case: str):
     if case == "schematic47":
         from geoattract.config import load_study_config
         from geoattract.network import build_network, town_hall_nodes
-        from geoattract.routing.engine import routing_graph
+        from geoattract.routing import routing_graph
         from geoattract.territory.load import load_territory
 
         config = load_study_config()
@@ -136,7 +136,7 @@ def facilities(n_nodes: int) -> list[np.ndarray]:
 
 
 def run_engine(data, cats, out):
-    from geoattract.routing.engine import facility_access, routing_graph_from_arrays
+    from geoattract.routing import facility_access, routing_graph_from_arrays
 
     t0 = time.perf_counter()
     rg = routing_graph_from_arrays(data["u"], data["v"], data["w"], x=data["x"], y=data["y"])

@@ -65,8 +65,8 @@ def read_meta(gpkg: Path) -> dict:
 def study_labels(config: Path | None) -> Labels:
     """Read the labels of a study configuration (scoring, catalogue, indicator registry)."""
     from geoattract.facilities.catalogue import load_catalogue
-    from geoattract.scoring.core import load_scoring_config
-    from geoattract.transition.indicators import load_indicator_registry
+    from geoattract.scoring import load_scoring_config
+    from geoattract.transition import load_indicator_registry
 
     cfg = load_study_config(config)
     return Labels.from_configs(

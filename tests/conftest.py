@@ -146,7 +146,7 @@ def study_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def study_state(study_config):
-    """In-memory stage outputs of the study without isochrones and maps (for scenarios)."""
-    from geoattract.app.pipeline import run_study
+    """The typed stage results of the study, in memory, without isochrones (for scenarios)."""
+    from geoattract.app.pipeline import compute_study
 
-    return run_study(study_config, skip=("isochrones", "maps", "index"), publish=False).data
+    return compute_study(study_config, isochrones=False)

@@ -23,10 +23,10 @@ from geoattract.accessibility import (
     intra_commune_legs,
     prepare_inputs,
 )
-from geoattract.facilities.decay import decay_from_config, flat_decay, step_decay
 from geoattract.config import StudyConfig
 from geoattract.errors import ConfigError
 from geoattract.facilities import Catalogue, Category, Offer, Source
+from geoattract.facilities.decay import decay_from_config, flat_decay, step_decay
 from geoattract.network.snapping import SnapRule
 
 

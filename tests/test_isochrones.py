@@ -1,4 +1,5 @@
-"""Tests of isochrone polygons: exact edge cuts, nesting, holes, empty origins, population."""
+"""Tests of isochrone polygons: exact edge cuts, nesting, holes, empty origins, population,
+the grid method against hand-computed areas and the exact method, snapping rule."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from geoattract.network.graph import graph_from_file
 from shapely import LineString, Point, box
 
+from geoattract._util.io import resolve_data_dir
 from geoattract.errors import DataError, RoutingError
-from geoattract.routing.engine import routing_graph
+from geoattract.network.snapping import SnapRule
+from geoattract.routing import routing_graph
+from geoattract.routing.edges import cut_lines
 from geoattract.routing.isochrones import (
     BUFFER_M,
-    _cut_lines,
+    ISOCHRONE_COLUMNS,
     isochrones,
     isochrones_for_communes,
     reached_lines,
 )
+from geoattract.routing.isogrid import GRID_RESOLUTION_M
+
+#: The exact road band of the vector method (today's polygons).
+EXACT_BAND = {"shape": "band", "method": "exact"}
 
 
 def straight_road() -> nx.MultiDiGraph:
@@ -84,7 +93,7 @@ def test_cut_lines_vectorised_fractions():
             LineString([(0, 0), (2, 0)]),
         ]
     )
-    cut = _cut_lines(lines, np.array([0.25, 0.5, 1.0]))
+    cut = cut_lines(lines, np.array([0.25, 0.5, 1.0]))
     assert shapely.length(cut).tolist() == pytest.approx([2.5, 3.5, 2.0])
     np.testing.assert_allclose(np.asarray(cut[1].coords), [(0, 0), (0, 3.5)], atol=1e-9)
 
@@ -101,7 +110,7 @@ def test_isochrones_nested_and_growing():
                 if b in G:
                     G.add_edge((i, j), b, travel_time=60.0)
                     G.add_edge(b, (i, j), travel_time=60.0)
-    iso = isochrones(G, [(6, 6)], [1, 4, 8])
+    iso = isochrones(G, [(6, 6)], [1, 4, 8], **EXACT_BAND)
     polys = iso.geometry.tolist()
     areas = iso["area_km2"].tolist()
     assert areas[0] < areas[1] < areas[2]
@@ -116,7 +125,7 @@ def test_isochrones_nested_and_growing():
 
 
 def test_isochrone_keeps_holes():
-    iso = isochrones(square_loop(), [0], [10])
+    iso = isochrones(square_loop(), [0], [10], **EXACT_BAND)
     (poly,) = iso.geometry
     assert poly.geom_type == "Polygon"
     assert len(poly.interiors) == 1
@@ -126,8 +135,8 @@ def test_isochrone_keeps_holes():
 
 
 def test_origin_offset_shrinks_and_excess_offset_is_empty():
-    base = isochrones(straight_road(), ["A"], [5])
-    late = isochrones(straight_road(), ["A"], [5], origin_offsets=[60.0])
+    base = isochrones(straight_road(), ["A"], [5], **EXACT_BAND)
+    late = isochrones(straight_road(), ["A"], [5], origin_offsets=[60.0], **EXACT_BAND)
     # one minute less of driving at 60 km/h = 1 km less road = 0.4 km² less band
     assert base["area_km2"].iloc[0] - late["area_km2"].iloc[0] == pytest.approx(0.4, rel=1e-3)
     never = isochrones(straight_road(), ["A"], [5], origin_offsets=[600.0])
@@ -172,16 +181,23 @@ def territory() -> gpd.GeoDataFrame:
 
 @pytest.mark.parametrize("method", ["town_hall", "area"])
 def test_isochrones_for_communes_population(method):
-    iso = isochrones_for_communes(straight_road(), territory(), [5, 10], population_method=method)
-    assert list(iso.columns) == [
-        "code",
-        "minutes",
-        "area_km2",
-        "population_reached",
-        "empty",
-        "snap_distance_m",
-        "geometry",
-    ]
+    iso = isochrones_for_communes(
+        straight_road(), territory(), [5, 10], population_method=method, **EXACT_BAND
+    )
+    assert (
+        list(iso.columns)
+        == list(ISOCHRONE_COLUMNS)
+        == [
+            "code",
+            "minutes",
+            "shape",
+            "area_km2",
+            "population_reached",
+            "empty",
+            "snap_distance_m",
+            "geometry",
+        ]
+    )
     assert iso.crs == "EPSG:2154"
     assert iso["code"].tolist() == ["47001", "47001", "47002", "47002", "47003", "47003"]
     assert iso["minutes"].tolist() == [5.0, 10.0] * 3
@@ -221,3 +237,149 @@ def test_same_graph_routing_graph_reused():
     a = isochrones(G, ["A"], [5], rg=rg)
     b = isochrones(G, ["A"], [5])
     assert a.geometry.iloc[0].equals(b.geometry.iloc[0])
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes, the grid method, the snapping rule
+# --------------------------------------------------------------------------------------------
+
+
+def grid_graph(n: int = 12, edge_s: float = 60.0) -> nx.MultiDiGraph:
+    """Square grid of two-way 1 km edges."""
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for i in range(n):
+        for j in range(n):
+            G.add_node((i, j), x=1000.0 * j, y=1000.0 * i)
+    for i in range(n):
+        for j in range(n):
+            for b in ((i + 1, j), (i, j + 1)):
+                if b in G:
+                    G.add_edge((i, j), b, travel_time=edge_s)
+                    G.add_edge(b, (i, j), travel_time=edge_s)
+    return G
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two polygons."""
+    return shapely.area(shapely.intersection(a, b)) / shapely.area(shapely.union(a, b))
+
+
+@pytest.mark.parametrize("length_m", [5000.0, 10_000.0])
+def test_grid_band_of_a_straight_road(length_m):
+    # 5 min of a 10 km road at 60 km/h: 5 km reached; 10 min: all of it
+    minutes = length_m / 1000.0
+    iso = isochrones(straight_road(), ["A"], [minutes], shape="band", method="grid")
+    (poly,) = iso.geometry
+    w = BUFFER_M
+    expected = 2 * w * length_m + math.pi * w**2  # band plus the two half-disc ends
+    # the round ends are drawn by chords through grid-edge points: under 1 % of the area here
+    assert poly.area == pytest.approx(expected, rel=0.01)
+    assert poly.bounds == pytest.approx((-w, -w, length_m + w, w), abs=GRID_RESOLUTION_M / 4)
+    assert iso["shape"].tolist() == ["band"]
+    assert iso["area_km2"].iloc[0] == pytest.approx(poly.area / 1e6)
+
+
+@pytest.mark.parametrize("method", ["grid", "exact"])
+def test_area_fills_the_ring_road_and_band_keeps_the_hole(method):
+    band = isochrones(square_loop(), [0], [10], shape="band", method=method).geometry.iloc[0]
+    area = isochrones(square_loop(), [0], [10], shape="area", method=method).geometry.iloc[0]
+    assert len(band.interiors) == 1
+    assert not band.contains(Point(2000, 2000))
+    assert area.geom_type == "Polygon" and len(area.interiors) == 0
+    assert area.contains(Point(2000, 2000))
+    w = BUFFER_M
+    # the 4.4 km square with rounded corners, hole included
+    assert area.area == pytest.approx((4000 + 2 * w) ** 2 - (4 - math.pi) * w**2, rel=0.01)
+    assert band.area == pytest.approx((4000 + 2 * w) ** 2 - (4000 - 2 * w) ** 2, rel=0.01)
+    # a hole larger than hole_max_km2 stays: the 3.6 km x 3.6 km hole is 12.96 km²
+    kept = isochrones(square_loop(), [0], [10], shape="area", method=method, hole_max_km2=12.0)
+    assert len(kept.geometry.iloc[0].interiors) == 1
+
+
+@pytest.mark.parametrize("shape", ["band", "area"])
+def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
+    G = grid_graph()
+    rg = routing_graph(G)
+    origins = [(6, 6), (0, 0), (3, 9)]
+    # blocks of 1 km with 200 m bands: 600 m holes whose square corners the grid rounds off
+    # by about step²/8 each; at half the default step the polygons of a few km² stay above
+    # 0.97 (the study's polygons of 60-1500 km² do at the default step)
+    grid = isochrones(G, origins, [1.5, 4, 8], rg=rg, shape=shape, resolution_m=50.0)
+    exact = isochrones(G, origins, [1.5, 4, 8], rg=rg, shape=shape, method="exact")
+    polys = grid.geometry.to_numpy().reshape(3, 3)
+    assert shapely.is_valid(polys).all()
+    for k in range(2):
+        assert shapely.covers(polys[:, k + 1], polys[:, k]).all()
+        assert shapely.area(shapely.difference(polys[:, k], polys[:, k + 1])).max() == 0.0
+    for a, b in zip(grid.geometry, exact.geometry, strict=True):
+        assert iou(a, b) >= 0.97
+        assert a.area == pytest.approx(b.area, rel=0.02)
+
+
+def test_grid_matches_exact_on_a_real_osm_town():
+    path = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    G = graph_from_file(path)
+    rg = routing_graph(G)
+    origins = rg.node_ids[:: max(1, rg.n_nodes // 4)][:4].tolist()
+    kwargs = {"rg": rg, "shape": "band"}
+    grid = isochrones(G, origins, [1, 2, 3], method="grid", **kwargs)
+    exact = isochrones(G, origins, [1, 2, 3], method="exact", **kwargs)
+    assert not grid["empty"].any()
+    for a, b in zip(grid.geometry, exact.geometry, strict=True):
+        assert a.is_valid
+        assert iou(a, b) >= 0.97
+        assert a.area == pytest.approx(b.area, rel=0.02)
+
+
+def test_snap_rule_and_presnapped_origins():
+    far = Point(0, 5000)  # 5 km from node A
+    default = isochrones(straight_road(), [far], [5])
+    assert default["empty"].tolist() == [True]  # beyond the package's 2 km limit
+    rule = SnapRule(max_distance_m=10_000.0, speed_kph=60.0)
+    snapped = isochrones(straight_road(), [far], [10], snap_rule=rule, shape="band")
+    # 5 km at 60 km/h: 5 min of access, 5 min left to drive 5 km
+    assert snapped["snap_distance_m"].tolist() == [5000.0]
+    assert snapped["area_km2"].iloc[0] == pytest.approx(2.1257, rel=0.01)
+    # the same origin given as a node with its access seconds
+    pre = isochrones(straight_road(), ["A"], [10], origin_offsets=[300.0], shape="band")
+    assert pre.geometry.iloc[0].equals(snapped.geometry.iloc[0])
+
+
+def test_isochrones_for_communes_reuses_snapped_town_halls():
+    terr = territory()
+    rule = SnapRule(max_distance_m=2000.0, speed_kph=15.0)
+    halls = gpd.GeoSeries(terr["town_hall"].iloc[:3].tolist(), index=terr.index[:3])
+    snapped = rule.snap(straight_road(), halls)
+    snapped.loc[1, "snap_time_s"] = 60.0  # one minute of access leg for 47002
+    own = isochrones_for_communes(straight_road(), terr, [5, 10], snapped=snapped)
+    assert own["shape"].unique().tolist() == ["area"]
+    assert own["empty"].tolist() == [False] * 4 + [True] * 2
+    again = isochrones_for_communes(straight_road(), terr, [5, 10], snap_rule=rule)
+    # 47001 is snapped at 0 m either way; 47002 reaches less with its extra minute
+    assert own.geometry.iloc[0].equals(again.geometry.iloc[0])
+    assert own["area_km2"].iloc[2] < again["area_km2"].iloc[2]
+    with pytest.raises(DataError, match="snapped"):
+        isochrones_for_communes(straight_road(), terr, [5], snapped=snapped.iloc[:1])
+
+
+def test_shape_and_method_validated():
+    with pytest.raises(RoutingError, match="shape"):
+        isochrones(straight_road(), ["A"], [5], shape="blob")
+    with pytest.raises(RoutingError, match="method"):
+        isochrones(straight_road(), ["A"], [5], method="raster")
+    with pytest.raises(RoutingError, match="resolution_m"):
+        isochrones(straight_road(), ["A"], [5], resolution_m=500.0)
+
+
+def test_filling_a_hole_covers_the_islands_in_it():
+    from geoattract.routing.contour import fill_small_holes
+
+    ring = box(0, 0, 10_000, 10_000).difference(box(2000, 2000, 8000, 8000))
+    with_island = shapely.union(ring, box(4000, 4000, 6000, 6000))
+    filled = fill_small_holes(with_island, 100e6)
+    assert filled.geom_type == "Polygon" and filled.is_valid
+    assert filled.area == pytest.approx(1e8)
+    kept = fill_small_holes(with_island, 10e6)  # the 36 km² hole is larger: kept, island too
+    assert kept.area == pytest.approx(with_island.area)

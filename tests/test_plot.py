@@ -67,8 +67,8 @@ def study_labels() -> outputs.Labels:
     """Labels of the real study configuration (scoring, catalogue, indicator registry)."""
     from geoattract.config.study import load_study_config
     from geoattract.facilities.catalogue import load_catalogue
-    from geoattract.scoring.core import load_scoring_config
-    from geoattract.transition.indicators import load_indicator_registry
+    from geoattract.scoring import load_scoring_config
+    from geoattract.transition import load_indicator_registry
 
     cfg = load_study_config()
     return outputs.Labels.from_configs(
@@ -246,7 +246,7 @@ def test_rank_text_french_ordinals():
 
 def test_method_paragraphs_follow_the_configs(inputs):
     from geoattract.config.study import load_study_config
-    from geoattract.scoring.core import load_scoring_config
+    from geoattract.scoring import load_scoring_config
 
     lab = inputs[4].labels
     scfg = load_scoring_config(load_study_config().config_file("scoring"))

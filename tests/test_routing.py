@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from geoattract.errors import DataError, RoutingError
-from geoattract.routing.engine import (
+from geoattract.routing import (
     count_within,
     count_within_multi,
     facility_access,
@@ -383,3 +383,21 @@ def test_synthetic_arrays_degree_hierarchy_and_connectivity():
 def test_synthetic_rejects_tiny():
     with pytest.raises(DataError, match="n_nodes"):
         synthetic_road_graph(2)
+
+
+def test_thread_count_rule_and_map_threads_order(monkeypatch):
+    from geoattract._util.parallel import THREADS_ENV_VAR, map_threads, thread_count
+    from geoattract.errors import ConfigError
+
+    monkeypatch.setenv(THREADS_ENV_VAR, "3")
+    assert thread_count() == 3
+    assert thread_count(1) == 1  # the argument wins over the environment
+    monkeypatch.setenv(THREADS_ENV_VAR, "many")
+    with pytest.raises(ConfigError, match=THREADS_ENV_VAR):
+        thread_count()
+    with pytest.raises(ConfigError, match="n_threads"):
+        thread_count(0)
+    monkeypatch.delenv(THREADS_ENV_VAR)
+    assert thread_count() >= 1
+    assert map_threads(lambda x: x * x, range(7), 2) == [0, 1, 4, 9, 16, 25, 36]
+    assert map_threads(str, [], 2) == []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -12,99 +10,20 @@ import pytest
 from geoattract.errors import DataError
 from geoattract.scoring import (
     FacilityChange,
-    Scores,
-    build_scores,
     parse_change,
     run_scenario,
     validate_changes,
 )
-from geoattract.transition import TransitionIndicators, build_transition
-
-
-@dataclass(frozen=True)
-class StudyParts:
-    """The typed stage results a scenario reuses."""
-
-    territory: Any
-    accessibility: Any
-    transition: TransitionIndicators
-    scores: Scores
-
-
-@dataclass(frozen=True)
-class _Accessibility:
-    inputs: Any
-    table: pd.DataFrame
-
-
-def _with_snap_rule(inputs, rule):
-    """The accessibility inputs with their snapping rule (``AccessibilityInputs.snap_rule``)."""
-    if "snap_rule" in {f.name for f in fields(inputs)}:
-        return inputs
-
-    @dataclass
-    class Inputs(type(inputs)):
-        snap_rule: Any = field(default=None)
-
-    return Inputs(**{f.name: getattr(inputs, f.name) for f in fields(inputs)}, snap_rule=rule)
-
-
-def _accessibility(config, territory):
-    """The accessibility stage's result, through its entry point when it exists."""
-    import geoattract.accessibility as acc_pkg
-
-    if hasattr(acc_pkg, "build_accessibility"):  # the typed stage entry points
-        from geoattract.facilities import build_offer
-        from geoattract.network import build_network
-
-        network = build_network(config, territory)
-        return acc_pkg.build_accessibility(
-            config, territory, network, build_offer(config, territory)
-        )
-    # the stage functions of the current pipeline (geoattract.app.pipeline)
-    from geoattract.accessibility import (
-        category_accessibility,
-        housing_accessibility,
-        prepare_inputs,
-    )
-    from geoattract.facilities.catalogue import housing_table, load_catalogue, load_facilities
-    from geoattract.network.graph import load_graph
-    from geoattract.network.snapping import SnapRule
-
-    G = load_graph("schematic", territory=territory)
-    rule = SnapRule.from_section(config.section("network"), schematic=True)
-    catalogue = load_catalogue(config.config_file("catalogue"), data_dir=config.data_dir)
-    fac = load_facilities(territory, catalogue, config.data_dir)
-    inputs = prepare_inputs(
-        G, territory, fac, catalogue, max_snap_m=rule.max_distance_m, snap_speed_kph=rule.speed_kph
-    )
-    acc = category_accessibility(inputs)
-    threshold = config.section("accessibility")["housing_threshold_min"]
-    housing = housing_accessibility(
-        inputs, housing_table(territory, config.data_dir), threshold_min=threshold
-    )
-    snap = inputs.communes.loc[acc.index, ["snap_m", "snap_s", "too_far"]].rename(
-        columns={
-            "snap_m": "town_hall_snap_m",
-            "snap_s": "town_hall_snap_s",
-            "too_far": "town_hall_unsnapped",
-        }
-    )
-    table = pd.concat([snap, acc, housing], axis=1)
-    return _Accessibility(_with_snap_rule(inputs, rule), table)
 
 
 @pytest.fixture(scope="module")
-def state(study_config, territory):
-    acc = _accessibility(study_config, territory)
-    transition = build_transition(study_config, territory, acc)
-    scores = build_scores(study_config, territory, acc, transition)
-    return StudyParts(territory, acc, transition, scores)
+def state(study_state):
+    return study_state
 
 
 def scenario(state, **kwargs):
     return run_scenario(
-        state.territory, state.accessibility, state.transition, state.scores, **kwargs
+        state.territory.communes, state.accessibility, state.transition, state.scores, **kwargs
     )
 
 
@@ -192,7 +111,7 @@ def test_new_facility_at_the_town_hall_gets_the_intra_commune_leg(state):
     sc = scenario(state, add=[FacilityChange("gp", code, capacity=1)])
     row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
     rule = state.accessibility.inputs.snap_rule
-    area = float(state.territory.set_index("code").geometry.area[code])
+    area = float(state.territory.communes.set_index("code").geometry.area[code])
     assert row["intra_commune_m"] == pytest.approx(
         rule.intra_commune_factor * (area / 3.141592653589793) ** 0.5
     )

@@ -314,7 +314,7 @@ def check_geometries(
     source: str | os.PathLike,
     id_column: str | None = None,
     *,
-    null: Literal["error", "drop"] = "error",
+    null: Literal["error", "drop", "keep"] = "error",
 ) -> gpd.GeoDataFrame:
     """Check a layer's geometries: not empty, no null geometry, coordinates in the CRS range.
 
@@ -326,8 +326,9 @@ def check_geometries(
         File name for messages.
     id_column : str, optional
         Column naming the features in messages (row numbers otherwise).
-    null : {"error", "drop"}
-        Features without geometry: an error, or dropped with a warning naming them.
+    null : {"error", "drop", "keep"}
+        Features without geometry: an error, dropped with a warning naming them, or kept (the
+        caller reports them).
 
     Returns
     -------
@@ -343,10 +344,13 @@ def check_geometries(
     """
     if len(gdf) == 0:
         raise DataError(f"{source}: the layer is empty")
+    ids: Any
     ids = gdf[id_column].astype(str) if id_column and id_column in gdf else gdf.index.astype(str)
     geoms = gdf.geometry.to_numpy()
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
+    if empty.any() and null == "keep":
+        ids, geoms = ids[~empty], geoms[~empty]
+    elif empty.any():
         msg = (
             f"{source}: {int(empty.sum())} feature(s) without geometry: "
             f"{format_values(np.asarray(ids)[empty])}"
@@ -408,7 +412,7 @@ def read_vector(
     layer: str | None = None,
     *,
     id_column: str | None = None,
-    null_geometries: Literal["error", "drop"] = "error",
+    null_geometries: Literal["error", "drop", "keep"] = "error",
 ) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage…) and check its CRS, columns and geometries.
 
@@ -422,8 +426,9 @@ def read_vector(
         Layer of a multi-layer file.
     id_column : str, optional
         Column naming features in geometry errors.
-    null_geometries : {"error", "drop"}
-        Features without geometry: an error, or left out with a warning naming them.
+    null_geometries : {"error", "drop", "keep"}
+        Features without geometry: an error, left out with a warning naming them, or kept for
+        the caller to report.
 
     Returns
     -------

@@ -238,6 +238,8 @@ def run_study(
     progress: bool = False,
     publish: bool = True,
     isochrone_communes: Sequence[str] | None = None,
+    isochrones: bool = True,
+    maps: bool = True,
 ) -> StudyResult:
     """Run the whole study and write its outputs.
 
@@ -256,6 +258,11 @@ def run_study(
         Write and publish the outputs (False: compute in memory only, nothing written).
     isochrone_communes : sequence of str, optional
         Communes whose isochrones the maps show (default ``[maps] isochrone_communes``).
+    isochrones : bool
+        Compute the isochrones of every study commune (``isochrones.gpkg``).
+    maps : bool
+        Draw the interactive and printable maps and the report (False: GeoPackages and tables
+        only, for a quick run).
 
     Returns
     -------
@@ -277,6 +284,7 @@ def run_study(
             try:
                 state = compute_study(
                     cfg,
+                    isochrones=isochrones,
                     isochrone_communes=isochrone_communes,
                     progress=progress,
                     stages=stages,
@@ -285,7 +293,13 @@ def run_study(
                 if publish:
                     codes = isochrone_codes(cfg, state.territory, isochrone_communes)
                     staged = stages.run(
-                        "outputs", write_outputs, state, folder.staging, codes, stages.timings
+                        "outputs",
+                        write_outputs,
+                        state,
+                        folder.staging,
+                        codes,
+                        stages.timings,
+                        maps=maps,
                     )
             finally:
                 stages.close()

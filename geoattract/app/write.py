@@ -131,6 +131,8 @@ def write_outputs(
     staging: Path,
     isochrone_codes: Sequence[str],
     timings: Mapping[str, float],
+    *,
+    maps: bool = True,
 ) -> dict[str, Path]:
     """Write every output of a study into ``staging``.
 
@@ -144,6 +146,8 @@ def write_outputs(
         Communes whose isochrones the maps show.
     timings : mapping
         Stage timings recorded in ``run.json``.
+    maps : bool
+        Draw the maps and the report (False: GeoPackages, tables and the index only).
 
     Returns
     -------
@@ -156,7 +160,8 @@ def write_outputs(
     meta = run_metadata(state)
     files.update(_write_layers(state, communes, context, meta, staging))
     files.update(_write_tables(state, staging))
-    files.update(_write_maps(state, communes, context, staging, isochrone_codes))
+    if maps:
+        files.update(_write_maps(state, communes, context, staging, isochrone_codes))
     manifest = {
         "study": state.config.name,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

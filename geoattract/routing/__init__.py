@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from geoattract.routing.engine import (
-    FacilityAccess,
+from geoattract.routing.graph import (
+    DEFAULT_WEIGHT,
     ReachTable,
     RoutingGraph,
-    count_within,
-    count_within_multi,
-    facility_access,
-    nearest_facility_times,
-    nearest_facility_times_multi,
-    reach,
     routing_graph,
     routing_graph_from_arrays,
-    travel_times_to,
-    travel_times_within,
 )
 from geoattract.routing.isochrones import (
     BUFFER_M,
+    HOLE_MAX_KM2,
     ISOCHRONE_COLUMNS,
+    SHAPES,
     isochrones,
     isochrones_for_communes,
     reached_lines,
 )
+from geoattract.routing.isogrid import GRID_RESOLUTION_M
 from geoattract.routing.matrix import (
     MATRIX_COLUMNS,
     ODNetwork,
@@ -32,6 +27,17 @@ from geoattract.routing.matrix import (
     matrix_command,
     od_matrix,
     od_network,
+)
+from geoattract.routing.queries import (
+    FacilityAccess,
+    count_within,
+    count_within_multi,
+    facility_access,
+    nearest_facility_times,
+    nearest_facility_times_multi,
+    reach,
+    travel_times_to,
+    travel_times_within,
 )
 from geoattract.routing.synthetic import (
     synthetic_road_arrays,
@@ -47,10 +53,14 @@ __all__ = [
     "od_matrix",
     "od_network",
     "BUFFER_M",
+    "DEFAULT_WEIGHT",
     "FacilityAccess",
+    "GRID_RESOLUTION_M",
+    "HOLE_MAX_KM2",
     "ISOCHRONE_COLUMNS",
     "ReachTable",
     "RoutingGraph",
+    "SHAPES",
     "count_within",
     "count_within_multi",
     "facility_access",

@@ -39,11 +39,8 @@ from geoattract.network import load_graph
 from geoattract.network.lines import LineNetwork, is_line_layer, line_network
 from geoattract.network.snapping import SnapRule, snap_report
 from geoattract.network.trees import path_sums
-from geoattract.routing.engine import (
-    RoutingGraph,
-    routing_graph_from_arrays,
-    travel_times_within,
-)
+from geoattract.routing.graph import RoutingGraph, routing_graph_from_arrays
+from geoattract.routing.queries import travel_times_within
 from geoattract.territory.national import (
     NationalCommunes,
     default_national_communes_path,

@@ -23,7 +23,7 @@ Two entry points share the same generator, so both describe the same network:
 - :func:`synthetic_road_graph` builds a :class:`networkx.MultiDiGraph` following the graph
   model (fine up to a few 10^5 nodes; 10^6 nodes take about a minute and several GB, as any
   networkx graph of that size);
-- :func:`synthetic_road_arrays` returns the :class:`~geoattract.routing.engine.RoutingGraph` directly,
+- :func:`synthetic_road_arrays` returns the :class:`~geoattract.routing.graph.RoutingGraph` directly,
   built with numpy only (10^6 nodes in about a second), for benchmarks.
 
 Node ``i`` of the graph is position ``i`` of the routing structure.
@@ -41,11 +41,9 @@ from scipy.sparse.csgraph import connected_components
 
 from geoattract import settings
 from geoattract.errors import DataError
-from geoattract.routing.engine import RoutingGraph, routing_graph_from_arrays
+from geoattract.routing.graph import RoutingGraph, routing_graph_from_arrays
 
 logger = logging.getLogger(__name__)
-
-__all__ = ["synthetic_road_arrays", "synthetic_road_graph"]
 
 #: Grid spacing in metres: about the distance between junctions of a rural French road network.
 SPACING_M = 150.0

@@ -111,8 +111,16 @@ def read_national_communes(
     """
     p = Path(path) if path is not None else default_national_communes_path()
     tol = settings.town_hall_tolerance_m if tolerance_m is None else float(tolerance_m)
-    communes = read_vector(p, columns=["code", "nom", "dep", "population"], layer=COMMUNES_LAYER)
-    halls = read_vector(p, columns=["code"], layer=TOWN_HALLS_LAYER)
+    communes = read_vector(
+        p,
+        columns=["code", "nom", "dep", "population"],
+        layer=COMMUNES_LAYER,
+        id_column="code",
+        null_geometries="keep",  # merged communes without a polygon: reported below
+    )
+    halls = read_vector(
+        p, columns=["code"], layer=TOWN_HALLS_LAYER, id_column="code", null_geometries="drop"
+    )
     communes = communes.to_crs(settings.default_crs)
     halls = halls.to_crs(settings.default_crs)
     for name, df in (("communes", communes), ("mairies", halls)):

@@ -1,0 +1,424 @@
+"""Polygons of ``{field <= level}`` on a grid: compiled marching squares and ring assembly.
+
+:func:`trace_rings` walks the boundary of the region where a grid field is at most a level,
+with the region on its left: shells run anticlockwise, holes clockwise. Boundary points lie on
+the grid edges, placed by linear interpolation of the field, each computed once per grid edge
+(two rings never share a point). A saddle cell (two opposite corners inside) joins its inside
+corners when the mean of its four corners is inside, a rule monotone in the field: a field
+lowered everywhere gives a region that contains the first one.
+
+The rings are simplified (Douglas-Peucker at :data:`SIMPLIFY_TOLERANCE_M`: the collinear points
+along straight bands go), holes below a size dropped, each remaining hole given to the smallest
+shell containing it, and the result built in one :func:`shapely.from_ragged_array` call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numba import njit
+
+#: Douglas-Peucker tolerance (metres) applied to the rings: removes the collinear points
+#: marching squares leaves along straight bands, and nothing visible. Kept well below the
+#: nesting margin of :mod:`geoattract.routing.isogrid` so that simplifying never undoes it.
+SIMPLIFY_TOLERANCE_M = 1e-4
+
+#: Initial capacity (points) of the growable ring buffer of :func:`trace_rings`.
+INITIAL_POINTS = 4096
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cell_segments(field, level, nxt, i, j, nh, case, starts, n):  # pragma: no cover - compiled
+    """Record the boundary pieces of cell ``(i, j)``: ``nxt[from edge] = to edge``.
+
+    The edges pieces start from are appended to ``starts`` (``n`` used so far; returns the
+    new count). A piece runs from the edge crossed
+    inside -> outside to the edge crossed outside -> inside, going anticlockwise round the
+    cell, so that the region stays on the left.
+    """
+    nx = field.shape[1]
+    bottom = j * (nx - 1) + i
+    top = bottom + nx - 1
+    left = nh + j * nx + i
+    right = left + 1
+    if case == 5 or case == 10:  # saddle: opposite corners inside
+        mean = (field[j, i] + field[j, i + 1] + field[j + 1, i + 1] + field[j + 1, i]) / 4.0
+        joined = mean <= level
+        if case == 5:  # bottom-left and top-right inside
+            nxt[bottom] = right if joined else left
+            nxt[top] = left if joined else right
+            starts[n] = bottom
+            starts[n + 1] = top
+        else:
+            nxt[left] = bottom if joined else top
+            nxt[right] = top if joined else bottom
+            starts[n] = left
+            starts[n + 1] = right
+        return n + 2
+    b0, b1, b2, b3 = case & 1, case & 2, case & 4, case & 8
+    if b0 and not b1:
+        frm = bottom
+    elif b1 and not b2:
+        frm = right
+    elif b2 and not b3:
+        frm = top
+    else:
+        frm = left
+    if b1 and not b0:
+        to = bottom
+    elif b2 and not b1:
+        to = right
+    elif b3 and not b2:
+        to = top
+    else:
+        to = left
+    nxt[frm] = to
+    starts[n] = frm
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
+def _edge_point(field, level, e, nh):  # pragma: no cover - compiled
+    """Grid coordinates (column, row) of the boundary point on grid edge ``e``."""
+    nx = field.shape[1]
+    if e < nh:
+        j, i = divmod(e, nx - 1)
+        a, b = field[j, i], field[j, i + 1]
+        return i + (level - a) / (b - a), float(j)
+    j, i = divmod(e - nh, nx)
+    a, b = field[j, i], field[j + 1, i]
+    return float(i), j + (level - a) / (b - a)
+
+
+@njit(cache=True, nogil=True)
+def _trace(field, level, inside, rows, cols):  # pragma: no cover - compiled
+    """Rings through the crossing cells ``(rows[c], cols[c])`` (see :func:`trace_rings`)."""
+    ny, nx = field.shape
+    nh = ny * (nx - 1)
+    # only the entries of edges that start a piece are written, and only those are read
+    nxt = np.empty(nh + (ny - 1) * nx, dtype=np.int32)
+    starts = np.empty(2 * rows.size, dtype=np.int64)
+    n_starts = 0
+    for c in range(rows.size):
+        j, i = rows[c], cols[c]
+        case = (
+            int(inside[j, i])
+            | int(inside[j, i + 1]) << 1
+            | int(inside[j + 1, i + 1]) << 2
+            | int(inside[j + 1, i]) << 3
+        )
+        n_starts = _cell_segments(field, level, nxt, i, j, nh, case, starts, n_starts)
+    points = np.empty((INITIAL_POINTS, 2))
+    n_points = 0
+    offsets = [0]
+    for c in range(n_starts):
+        start = starts[c]
+        if nxt[start] < 0:
+            continue
+        e = start
+        while True:
+            if n_points + 2 > points.shape[0]:
+                grown = np.empty((2 * points.shape[0], 2))
+                grown[:n_points] = points[:n_points]
+                points = grown
+            px, py = _edge_point(field, level, e, nh)
+            points[n_points, 0] = px
+            points[n_points, 1] = py
+            n_points += 1
+            following = nxt[e]
+            nxt[e] = -1
+            e = following
+            if e == start:
+                break
+        points[n_points] = points[offsets[-1]]
+        n_points += 1
+        offsets.append(n_points)
+    return points[:n_points].copy(), np.array(offsets, dtype=np.int64)
+
+
+def trace_rings(field: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Trace the closed boundary rings of ``field <= level``, the region on their left.
+
+    Parameters
+    ----------
+    field : numpy.ndarray
+        ``(ny, nx)`` grid values, above ``level`` on the grid's border.
+    level : float
+        The contour level.
+
+    Returns
+    -------
+    points : numpy.ndarray
+        ``(n, 2)`` ring points in grid units (column, row), each ring closed (last = first).
+    offsets : numpy.ndarray
+        Ring ``r`` is ``points[offsets[r]:offsets[r + 1]]``.
+    """
+    inside = field <= level
+    corner = inside[:-1, :-1]
+    mixed = (corner != inside[:-1, 1:]) | (corner != inside[1:, :-1]) | (corner != inside[1:, 1:])
+    rows, cols = np.divmod(np.flatnonzero(mixed), mixed.shape[1])
+    return _trace(field, float(level), inside, rows, cols)
+
+
+@njit(cache=True, nogil=True)
+def simplify_rings(points, ring_offsets, tolerance):  # pragma: no cover - compiled
+    """Douglas-Peucker on closed rings; returns a keep mask over ``points``.
+
+    A ring keeps its first (= last) point and the point farthest from it, then every point
+    farther than ``tolerance`` from the chord of the part it splits. Rings that would keep
+    fewer than 3 distinct points are kept whole.
+    """
+    keep = np.zeros(points.shape[0], dtype=np.bool_)
+    stack = np.empty((points.shape[0] + 2, 2), dtype=np.int64)
+    for r in range(ring_offsets.size - 1):
+        a = ring_offsets[r]
+        b = ring_offsets[r + 1] - 1  # closing point, equal to a
+        if b - a < 4:
+            keep[a : b + 1] = True
+            continue
+        far = a
+        best = -1.0
+        for i in range(a + 1, b):
+            d = (points[i, 0] - points[a, 0]) ** 2 + (points[i, 1] - points[a, 1]) ** 2
+            if d > best:
+                best = d
+                far = i
+        keep[a] = True
+        keep[far] = True
+        keep[b] = True
+        stack[0, 0] = a
+        stack[0, 1] = far
+        stack[1, 0] = far
+        stack[1, 1] = b
+        top = 2
+        while top > 0:
+            top -= 1
+            i0, i1 = stack[top, 0], stack[top, 1]
+            if i1 - i0 < 2:
+                continue
+            ax, ay = points[i0, 0], points[i0, 1]
+            dx, dy = points[i1, 0] - ax, points[i1, 1] - ay
+            l2 = dx * dx + dy * dy
+            worst = -1.0
+            at = i0
+            for i in range(i0 + 1, i1):
+                wx, wy = points[i, 0] - ax, points[i, 1] - ay
+                t = min(max((wx * dx + wy * dy) / l2, 0.0), 1.0) if l2 > 0.0 else 0.0
+                d = (wx - t * dx) ** 2 + (wy - t * dy) ** 2
+                if d > worst:
+                    worst = d
+                    at = i
+            if worst > tolerance * tolerance:
+                keep[at] = True
+                stack[top, 0] = i0
+                stack[top, 1] = at
+                stack[top + 1, 0] = at
+                stack[top + 1, 1] = i1
+                top += 2
+        kept = 0
+        for i in range(a, b):
+            kept += keep[i]
+        if kept < 3:
+            keep[a : b + 1] = True
+    return keep
+
+
+@njit(cache=True, nogil=True)
+def _inside(points, a, b, px, py):  # pragma: no cover - compiled
+    """Even-odd test of point (px, py) against the closed ring ``points[a:b]``."""
+    inside = False
+    for k in range(a, b - 1):
+        x1, y1 = points[k, 0], points[k, 1]
+        x2, y2 = points[k + 1, 0], points[k + 1, 1]
+        if (y1 > py) != (y2 > py) and px < x1 + (py - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+@njit(cache=True, nogil=True)
+def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cover - compiled
+    """For each hole ring, the smallest shell ring (by area) that contains it.
+
+    Candidates are the shells whose bounding box holds the hole's first point; all but the
+    largest are tested (even-odd rule), the largest is the answer when none of them holds it.
+    """
+    order = shells[np.argsort(areas[shells])]
+    boxes = np.empty((order.size, 4))
+    for s in range(order.size):
+        a, b = ring_offsets[order[s]], ring_offsets[order[s] + 1]
+        boxes[s, 0] = points[a:b, 0].min()
+        boxes[s, 1] = points[a:b, 1].min()
+        boxes[s, 2] = points[a:b, 0].max()
+        boxes[s, 3] = points[a:b, 1].max()
+    owner = np.empty(holes.size, dtype=np.int64)
+    for h in range(holes.size):
+        p = ring_offsets[holes[h]]
+        px, py = points[p, 0], points[p, 1]
+        owner[h] = -1
+        last = -1
+        for s in range(order.size):
+            if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
+                last = s
+        for s in range(last):
+            if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
+                r = order[s]
+                if _inside(points, ring_offsets[r], ring_offsets[r + 1], px, py):
+                    owner[h] = r
+                    break
+        if owner[h] < 0 and last >= 0:
+            owner[h] = order[last]
+    return owner
+
+
+@njit(cache=True, nogil=True)
+def rings_inside(points, ring_offsets, containers, tests):  # pragma: no cover - compiled
+    """Whether the first point of each ring of ``tests`` lies inside a ring of ``containers``."""
+    boxes = np.empty((containers.size, 4))
+    for s in range(containers.size):
+        a, b = ring_offsets[containers[s]], ring_offsets[containers[s] + 1]
+        boxes[s, 0] = points[a:b, 0].min()
+        boxes[s, 1] = points[a:b, 1].min()
+        boxes[s, 2] = points[a:b, 0].max()
+        boxes[s, 3] = points[a:b, 1].max()
+    out = np.zeros(tests.size, dtype=np.bool_)
+    for t in range(tests.size):
+        p = ring_offsets[tests[t]]
+        px, py = points[p, 0], points[p, 1]
+        for s in range(containers.size):
+            if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
+                r = containers[s]
+                if _inside(points, ring_offsets[r], ring_offsets[r + 1], px, py):
+                    out[t] = True
+                    break
+    return out
+
+
+def signed_ring_areas(points: np.ndarray, ring_offsets: np.ndarray) -> np.ndarray:
+    """Return the signed area of each closed ring of ragged rings (shoelace; > 0 anticlockwise)."""
+    if ring_offsets.size < 2:
+        return np.zeros(0)
+    x, y = points[:, 0], points[:, 1]
+    cross = np.zeros(len(points))
+    cross[:-1] = x[:-1] * y[1:] - x[1:] * y[:-1]
+    cross[ring_offsets[1:] - 1] = 0.0  # a ring's closing point does not link to the next ring
+    return np.add.reduceat(cross, ring_offsets[:-1]) / 2.0
+
+
+def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> shapely.Geometry:
+    """Build polygon(s) from rings and the shell ring owning each ring (shells own themselves)."""
+    is_hole = owner != np.arange(owner.size)
+    order = np.lexsort((is_hole, owner))
+    sizes = np.diff(ring_offsets)[order]
+    rings = np.zeros(order.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=rings[1:])
+    take = np.arange(rings[-1]) + np.repeat(ring_offsets[order] - rings[:-1], sizes)
+    shells = np.flatnonzero(~is_hole[order])
+    polygons = np.r_[shells, order.size].astype(np.int64)
+    (geom,) = shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON,
+        points[take],
+        (rings, polygons, np.array([0, shells.size], dtype=np.int64)),
+    )
+    return geom.geoms[0] if shells.size == 1 else geom
+
+
+def rings_to_polygons(
+    points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float
+) -> shapely.Geometry:
+    """Build polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        ``(n, 2)`` coordinates of closed rings, ring after ring.
+    ring_offsets : numpy.ndarray
+        Ring ``r`` is ``points[ring_offsets[r]:ring_offsets[r + 1]]``.
+    hole_max_m2 : float
+        Holes with a smaller area are filled (0 keeps every hole).
+
+    Returns
+    -------
+    shapely.Geometry
+        A Polygon for one part, a MultiPolygon for several, an empty Polygon for none.
+    """
+    if ring_offsets.size < 2:
+        return shapely.Polygon()
+    areas = signed_ring_areas(points, ring_offsets)
+    shells = np.flatnonzero(areas > 0)
+    holes = np.flatnonzero((areas < 0) & (-areas >= hole_max_m2))
+    filled = np.flatnonzero((areas < 0) & (-areas < hole_max_m2))
+    if filled.size and (shells.size > 1 or holes.size):
+        # islands (and their holes) inside a filled hole are covered by it: drop them
+        shells = shells[~rings_inside(points, ring_offsets, filled, shells)]
+        holes = holes[~rings_inside(points, ring_offsets, filled, holes)]
+    owner = np.arange(areas.size)
+    if shells.size > 1 and holes.size:
+        owner[holes] = assign_holes(points, ring_offsets, shells, holes, np.abs(areas))
+    elif holes.size:
+        owner[holes] = shells[0]
+    keep = np.zeros(areas.size, dtype=bool)
+    keep[shells] = True
+    keep[holes] = True
+    index = np.cumsum(keep) - 1
+    sizes = np.diff(ring_offsets)[keep]
+    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    kept = points[np.repeat(keep, np.diff(ring_offsets))]
+    return _build(kept, offsets, index[owner[keep]])
+
+
+def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geometry:
+    """Fill the holes of ``geom`` (Polygon or MultiPolygon) smaller than ``hole_max_m2``."""
+    if shapely.is_empty(geom) or hole_max_m2 <= 0:
+        return geom
+    parts = np.array([shapely.multipolygons(shapely.get_parts(geom))], dtype=object)
+    _, points, (rings, polygons, _) = shapely.to_ragged_array(parts)
+    rings = rings.astype(np.int64)
+    ring_polygon = np.repeat(np.arange(polygons.size - 1), np.diff(polygons))
+    first = np.asarray(polygons[:-1], dtype=np.int64)
+    areas = np.abs(signed_ring_areas(points, rings))
+    keep = np.ones(rings.size - 1, dtype=bool)
+    keep[areas < hole_max_m2] = False
+    keep[first] = True
+    sizes = np.diff(rings)[keep]
+    offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    kept = points[np.repeat(keep, np.diff(rings))]
+    new_index = np.cumsum(keep) - 1
+    owner = new_index[first[ring_polygon[keep]]]
+    out = _build(kept, offsets, owner)
+    # a part lying in a filled hole of another part is covered by it
+    return shapely.union_all(shapely.get_parts(out)) if first.size > 1 else out
+
+
+def contour_band(
+    field: np.ndarray, x0: float, y0: float, step: float, level: float, hole_max_m2: float
+) -> shapely.Geometry:
+    """Draw the polygon of ``field <= level``, simplified, holes below ``hole_max_m2`` filled.
+
+    Parameters
+    ----------
+    field : numpy.ndarray
+        ``(ny, nx)`` values at grid points ``(x0 + i·step, y0 + j·step)``, above ``level`` on
+        the grid's border.
+    x0, y0, step : float
+        Grid origin and step.
+    level : float
+        The band half-width.
+    hole_max_m2 : float
+        Holes smaller than this are filled.
+
+    Returns
+    -------
+    shapely.Geometry
+        Polygon or MultiPolygon (empty Polygon when nothing is below ``level``).
+    """
+    grid_points, rings = trace_rings(field, level)
+    if rings.size < 2:
+        return shapely.Polygon()
+    points = grid_points * step + (x0, y0)
+    keep = simplify_rings(points, rings, SIMPLIFY_TOLERANCE_M)
+    sizes = np.add.reduceat(keep.astype(np.int64), rings[:-1])
+    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return rings_to_polygons(points[keep], offsets, hole_max_m2)

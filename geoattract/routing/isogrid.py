@@ -1,0 +1,328 @@
+"""Fast isochrone polygons: distance fields on a grid, contoured (the ``"grid"`` method).
+
+For one origin and its thresholds ``T_1 < T_2 < …``:
+
+1. The reached road pieces (the same exact cuts as the vector method: the first
+   ``(T - t_u) / w`` share of each edge leaving a node reached at ``t_u``) are burnt into one
+   distance field per threshold on a square grid of ``resolution_m``: each grid point gets its
+   distance to the nearest piece reached within ``T_k``, computed exactly (point to segment)
+   for the grid points within ``buffer_m + 1.5 · resolution_m`` of a piece, in a compiled
+   kernel that releases the GIL. The cost grows with the length of road reached times the band
+   width, plus the grid points of the reached area's bounding box: not with the number of edges
+   of the graph.
+2. The band ``{distance <= buffer_m}`` is contoured with compiled marching squares
+   (:mod:`geoattract.routing.contour`): linear interpolation of a distance field places the
+   boundary within centimetres on straight bands and within a few metres on the round ends,
+   far better than a pixel staircase (measured on the study: intersection over union ≥ 0.99
+   with the exact vector band at 100 m).
+3. Nesting is built in: field ``k`` is capped by field ``k - 1`` minus :data:`NEST_MARGIN_M`,
+   so the band of ``T_k`` lies strictly outside the band of ``T_{k-1}`` wherever their borders
+   would meet, by a margin larger than rounding: ``10 min ⊂ 20 min ⊂ 30 min`` holds exactly.
+4. Rings are simplified (collinear contour points along straight bands go) and, for the
+   ``"area"`` shape, the holes smaller than ``hole_max_m2`` are dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numba import njit
+
+from geoattract.routing.contour import contour_band
+from geoattract.routing.edges import EdgeLines
+from geoattract.routing.graph import RoutingGraph
+
+#: Default grid step (metres) of the ``"grid"`` method. At 100 m (half the band width) the
+#: study's 957 polygons match the exact vector band with an intersection over union of at least
+#: 0.99 and areas within 0.6 % (see ``docs/routing.md``); the cost grows as ``1 / step²``.
+GRID_RESOLUTION_M = 100.0
+
+#: Grid points farther than ``buffer + CAP_STEPS · resolution`` from every reached piece keep
+#: that capped distance: linear interpolation only needs exact values next to the boundary.
+CAP_STEPS = 1.05
+
+#: Field ``k`` is capped by field ``k - 1`` minus this margin (metres), so each threshold's band
+#: lies strictly outside the previous one where their borders meet (exact nesting, far above
+#: rounding errors of 1e-10 m, far below any visible or measurable area).
+NEST_MARGIN_M = 1e-3
+
+# --------------------------------------------------------------------------------------------
+# Compiled kernels
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _burn_segment(field, x0, y0, step, ax, ay, bx, by, q, cap):  # pragma: no cover - compiled
+    """Lower ``field[k]`` to the distance to the prefix ``[0, q[k]]`` of segment a -> b.
+
+    ``q[k]`` is the reached fraction of the segment at threshold ``k`` (negative: not
+    reached). Only the grid points within ``cap`` of the longest prefix are visited, column by
+    column along the segment's major axis.
+    """
+    nk, ny, nx = field.shape
+    qmax = -1.0
+    for k in range(nk):
+        qmax = max(qmax, q[k])
+    if qmax < 0.0:
+        return
+    dx = bx - ax
+    dy = by - ay
+    l2 = dx * dx + dy * dy
+    cap2 = cap * cap
+    xmajor = abs(dx) >= abs(dy)
+    if xmajor:
+        am, an, dm, dn, om, on, nm, nn = ax, ay, dx, dy, x0, y0, nx, ny
+    else:
+        am, an, dm, dn, om, on, nm, nn = ay, ax, dy, dx, y0, x0, ny, nx
+    em = am + qmax * dm
+    m0 = max(0, int(np.ceil((min(am, em) - cap - om) / step)))
+    m1 = min(nm - 1, int(np.floor((max(am, em) + cap - om) / step)))
+    for m in range(m0, m1 + 1):
+        pm = om + m * step
+        ta = 0.0
+        tb = qmax
+        if dm != 0.0:
+            ta = min(max((pm - cap - am) / dm, 0.0), qmax)
+            tb = min(max((pm + cap - am) / dm, 0.0), qmax)
+        na = an + ta * dn
+        nb = an + tb * dn
+        n0 = max(0, int(np.ceil((min(na, nb) - cap - on) / step)))
+        n1 = min(nn - 1, int(np.floor((max(na, nb) + cap - on) / step)))
+        for n in range(n0, n1 + 1):
+            pn = on + n * step
+            if xmajor:
+                i, j, wx, wy = m, n, pm - ax, pn - ay
+            else:
+                i, j, wx, wy = n, m, pn - ax, pm - ay
+            t = (wx * dx + wy * dy) / l2 if l2 > 0.0 else 0.0
+            for k in range(nk):
+                if q[k] < 0.0:
+                    continue
+                tk = min(max(t, 0.0), q[k])
+                ux = wx - tk * dx
+                uy = wy - tk * dy
+                d2 = ux * ux + uy * uy
+                if d2 < cap2:
+                    d = np.sqrt(d2)
+                    if d < field[k, j, i]:
+                        field[k, j, i] = d
+
+
+@njit(cache=True, nogil=True)
+def _prefixes(weights, indices, twin, node_time, e, tu, limits, length, s):  # pragma: no cover
+    """Reached length ``s[k]`` of edge ``e`` at each threshold (-1: nothing); any reached.
+
+    An edge fully reached whose twin (same road, other way) is fully reached too and has a
+    smaller id is skipped: its band is the twin's.
+    """
+    w = weights[e]
+    te = twin[e]
+    tv = node_time[indices[e]] if te >= 0 else np.inf
+    reached = False
+    for k in range(limits.size):
+        rem = limits[k] - tu
+        s[k] = -1.0
+        if rem <= 0.0:
+            continue
+        if rem >= w:
+            if te >= 0 and te < e and tv + weights[te] <= limits[k]:
+                continue
+            s[k] = length
+        else:
+            s[k] = rem / w * length
+        reached = True
+    return reached
+
+
+@njit(cache=True, nogil=True)
+def _piece_bounds(
+    indptr, indices, weights, twin, ptr, coords, along, nodes, times, node_time, limits, lo, hi
+):  # pragma: no cover - compiled
+    """Widen ``lo``, ``hi`` (per threshold) to the bounding boxes of the reached pieces."""
+    nk = limits.size
+    s = np.empty(nk)
+    for a in range(nodes.size):
+        u = nodes[a]
+        for e in range(indptr[u], indptr[u + 1]):
+            length = along[ptr[e + 1] - 1]
+            if not _prefixes(weights, indices, twin, node_time, e, times[a], limits, length, s):
+                continue
+            for c in range(ptr[e], ptr[e + 1]):
+                # a vertex bounds the pieces that reach it or stop on the segment before it
+                prev = along[c - 1] if c > ptr[e] else -1.0
+                for k in range(nk):
+                    if s[k] > prev:
+                        lo[k, 0] = min(lo[k, 0], coords[c, 0])
+                        lo[k, 1] = min(lo[k, 1], coords[c, 1])
+                        hi[k, 0] = max(hi[k, 0], coords[c, 0])
+                        hi[k, 1] = max(hi[k, 1], coords[c, 1])
+
+
+@njit(cache=True, nogil=True)
+def _burn_edge(field, x0, y0, step, cap, coords, along, a, b, s, q):  # pragma: no cover
+    """Burn the reached prefixes ``s[k]`` (metres) of the polyline ``coords[a:b]``."""
+    nk = s.size
+    for c in range(a, b - 1):
+        start = along[c]
+        seg = along[c + 1] - start
+        any_k = False
+        for k in range(nk):
+            q[k] = -1.0
+            if s[k] > start:
+                q[k] = min(1.0, (s[k] - start) / seg) if seg > 0.0 else 1.0
+                any_k = True
+        if not any_k:
+            return
+        bx, by = coords[c + 1, 0], coords[c + 1, 1]
+        _burn_segment(field, x0, y0, step, coords[c, 0], coords[c, 1], bx, by, q, cap)
+
+
+@njit(cache=True, nogil=True)
+def _nest(field, boxes):  # pragma: no cover - compiled
+    """Cap each field by the previous one minus :data:`NEST_MARGIN_M` (exact nesting)."""
+    for k in range(1, field.shape[0]):
+        # outside the previous threshold's window its field is the cap: nothing to nest
+        for j in range(boxes[k - 1, 1], boxes[k - 1, 3] + 1):
+            for i in range(boxes[k - 1, 0], boxes[k - 1, 2] + 1):
+                capped = field[k - 1, j, i] - NEST_MARGIN_M
+                if capped < field[k, j, i]:
+                    field[k, j, i] = capped
+
+
+@njit(cache=True, nogil=True)
+def distance_fields(
+    indptr,
+    indices,
+    weights,
+    twin,
+    ptr,
+    coords,
+    along,
+    nodes,
+    times,
+    node_time,
+    limits,
+    ox,
+    oy,
+    origin_offset,
+    buffer_m,
+    step,
+):  # pragma: no cover - compiled
+    """Distance fields of the road pieces reached within each threshold, for one origin.
+
+    Parameters are the CSR arrays of the routing graph, the flat edge geometry
+    (:class:`~geoattract.routing.edges.EdgeLines`), the nodes reached from the origin and their
+    times, a scratch array ``node_time`` (all ``inf``, restored on return), the increasing
+    thresholds ``limits`` (seconds), the origin's coordinates and offset, the band half-width
+    and the grid step.
+
+    Returns
+    -------
+    field : (n_thresholds, ny, nx) float64
+        Distance (metres, capped) from grid point ``(x0 + i·step, y0 + j·step)`` to the pieces
+        reached within each threshold, nested by :data:`NEST_MARGIN_M`; defined inside each
+        threshold's window only.
+    x0, y0 : float
+        Coordinates of grid point ``(0, 0)``.
+    boxes : (n_thresholds, 4) int64
+        Per threshold, the grid window ``i0, j0, i1, j1`` (inclusive) holding its band.
+    """
+    nk = limits.size
+    cap = buffer_m + CAP_STEPS * step
+    for a in range(nodes.size):
+        node_time[nodes[a]] = times[a]
+    lo = np.empty((nk, 2))
+    hi = np.empty((nk, 2))
+    lo[:, 0] = ox
+    lo[:, 1] = oy
+    hi[:, 0] = ox
+    hi[:, 1] = oy
+    graph = (indptr, indices, weights, twin, ptr, coords, along)
+    _piece_bounds(*graph, nodes, times, node_time, limits, lo, hi)
+    margin = cap + step
+    x0 = np.floor((lo[nk - 1, 0] - margin) / step) * step
+    y0 = np.floor((lo[nk - 1, 1] - margin) / step) * step
+    nx = int(np.ceil((hi[nk - 1, 0] + margin - x0) / step)) + 1
+    ny = int(np.ceil((hi[nk - 1, 1] + margin - y0) / step)) + 1
+    # each threshold's field is only ever read and written inside its window
+    field = np.empty((nk, ny, nx))
+    boxes = np.empty((nk, 4), dtype=np.int64)
+    q = np.empty(nk)
+    for k in range(nk):
+        boxes[k, 0] = max(0, int(np.floor((lo[k, 0] - margin - x0) / step)))
+        boxes[k, 1] = max(0, int(np.floor((lo[k, 1] - margin - y0) / step)))
+        boxes[k, 2] = min(nx - 1, int(np.ceil((hi[k, 0] + margin - x0) / step)))
+        boxes[k, 3] = min(ny - 1, int(np.ceil((hi[k, 1] + margin - y0) / step)))
+        field[k, boxes[k, 1] : boxes[k, 3] + 1, boxes[k, 0] : boxes[k, 2] + 1] = cap
+        q[k] = 0.0 if origin_offset <= limits[k] else -1.0
+    _burn_segment(field, x0, y0, step, ox, oy, ox, oy, q, cap)
+    s = np.empty(nk)
+    for a in range(nodes.size):
+        u = nodes[a]
+        for e in range(indptr[u], indptr[u + 1]):
+            length = along[ptr[e + 1] - 1]
+            if _prefixes(weights, indices, twin, node_time, e, times[a], limits, length, s):
+                _burn_edge(field, x0, y0, step, cap, coords, along, ptr[e], ptr[e + 1], s, q)
+    _nest(field, boxes)
+    for a in range(nodes.size):
+        node_time[nodes[a]] = np.inf
+    return field, x0, y0, boxes
+
+
+def grid_polygons(
+    rg: RoutingGraph,
+    edges: EdgeLines,
+    origin_pos: int,
+    offset: float,
+    nodes: np.ndarray,
+    times: np.ndarray,
+    limits: np.ndarray,
+    buffer_m: float,
+    hole_max_m2: float,
+    resolution_m: float,
+    node_time: np.ndarray,
+) -> list[shapely.Geometry]:
+    """Draw the nested isochrone polygons of one origin by the grid method.
+
+    Parameters
+    ----------
+    rg, edges, origin_pos, offset, nodes, times, limits, buffer_m, hole_max_m2
+        As in :func:`geoattract.routing.isoexact.exact_polygons`.
+    resolution_m : float
+        Grid step, metres.
+    node_time : numpy.ndarray
+        Scratch array of ``rg.n_nodes`` ``inf`` values (restored on return), one per thread.
+
+    Returns
+    -------
+    list of shapely.Geometry
+        One polygon per threshold, empty when the origin's offset exceeds it.
+    """
+    field, x0, y0, boxes = distance_fields(
+        rg.indptr,
+        rg.indices,
+        rg.weights,
+        edges.twin,
+        edges.ptr,
+        edges.coords,
+        edges.along,
+        nodes.astype(np.int64),
+        times.astype(np.float64),
+        node_time,
+        limits.astype(np.float64),
+        float(rg.x[origin_pos]),
+        float(rg.y[origin_pos]),
+        float(offset),
+        float(buffer_m),
+        float(resolution_m),
+    )
+    out: list[shapely.Geometry] = []
+    for k in range(limits.size):
+        if offset > limits[k]:
+            out.append(shapely.Polygon())
+            continue
+        i0, j0, i1, j1 = boxes[k]
+        window = field[k, j0 : j1 + 1, i0 : i1 + 1]
+        ox, oy = x0 + i0 * resolution_m, y0 + j0 * resolution_m
+        out.append(contour_band(window, ox, oy, resolution_m, buffer_m, hole_max_m2))
+    return out

@@ -1,0 +1,294 @@
+"""Benchmark the isochrone methods: exact GEOS buffers against the grid method, in one run.
+
+Workload: the study's isochrones, 10, 20 and 30 minutes from the 319 town halls of the
+first study (957 polygons) on the network the run uses (the schematic network of 47 with the
+study's snapping rule, town halls snapped once as the accessibility stage does), then a
+synthetic graph of 10^6 nodes (:func:`geoattract.routing.synthetic_road_arrays`, straight
+edges).
+
+Measured, in one process so that both methods see the same machine load:
+
+- seconds and polygons per second for ``method="exact"`` (today's method, shape ``band``) and
+  ``method="grid"`` (shapes ``band`` and ``area``), and their ratio;
+- agreement of the grid method with the exact one on the same shape: intersection over union
+  (IoU) and relative area error of every polygon (min IoU, max error), validity and nesting;
+- linearity: grid seconds for 50, 100, 200 and 319 origins;
+- the synthetic graph: grid seconds for 25 to 200 origins and the exact method on the
+  smallest set, for the ratio.
+
+Usage::
+
+    python scripts/benchmark_isochrones.py                 # study + 10^6-node graph
+    python scripts/benchmark_isochrones.py --quick         # study only, 64 communes
+    python scripts/benchmark_isochrones.py --no-synthetic  # study only, all communes
+    python scripts/benchmark_isochrones.py --json out.json # also write the figures as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+#: Thresholds of the study's isochrones, minutes.
+MINUTES = (10.0, 20.0, 30.0)
+
+#: Origins of the linearity series on the study.
+STUDY_SERIES = (50, 100, 200, 319)
+
+#: Synthetic graph size and origin series (the exact method runs on the first set only: on
+#: 10^6 nodes a 30-min isochrone has ~10^5 road pieces, tens of seconds each in GEOS).
+SYNTHETIC_NODES = 1_000_000
+SYNTHETIC_SERIES = (5, 10, 20, 40)
+SEED = 47
+
+#: Acceptance thresholds of the comparison (counts of polygons beyond them are reported).
+MIN_IOU = 0.97
+MAX_AREA_ERROR = 0.02
+
+#: Communes of the ``--quick`` run.
+QUICK_COMMUNES = 64
+
+
+def _timed(func: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = func(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def agreement(fast: np.ndarray, exact: np.ndarray) -> dict[str, float]:
+    """IoU and relative area error of paired polygons (both non-empty)."""
+    ok = ~shapely.is_empty(fast) & ~shapely.is_empty(exact)
+    a, b = fast[ok], exact[ok]
+    inter = shapely.area(shapely.intersection(a, b))
+    union = shapely.area(shapely.union(a, b))
+    iou = inter / union
+    err = np.abs(shapely.area(a) / shapely.area(b) - 1.0)
+    return {
+        "pairs": int(ok.sum()),
+        "below_0.97": int((iou < MIN_IOU).sum()),
+        "above_2pct": int((err > MAX_AREA_ERROR).sum()),
+        "min_iou": float(iou.min()),
+        "median_iou": float(np.median(iou)),
+        "max_area_error": float(err.max()),
+        "median_area_error": float(np.median(err)),
+    }
+
+
+def nested_and_valid(frame: gpd.GeoDataFrame, n_minutes: int) -> dict[str, bool]:
+    """Whether every polygon is valid and each threshold's polygon covers the previous one."""
+    geoms = frame.geometry.to_numpy().reshape(-1, n_minutes)
+    nested = all(
+        bool(shapely.covers(geoms[:, k + 1], geoms[:, k]).all()) for k in range(n_minutes - 1)
+    )
+    return {"valid": bool(shapely.is_valid(geoms).all()), "nested": nested}
+
+
+def study_benchmark(quick: bool) -> dict[str, Any]:
+    """Exact vs grid on the study's town halls; linearity in the number of origins."""
+    from geoattract.network.graph import load_graph
+
+    from geoattract.config.study import load_study_config
+    from geoattract.network.snapping import SnapRule
+    from geoattract.routing import isochrones_for_communes, routing_graph
+    from geoattract.routing.contour import fill_small_holes
+    from geoattract.routing.isochrones import HOLE_MAX_KM2
+    from geoattract.routing.isogrid import GRID_RESOLUTION_M
+    from geoattract.territory.load import load_territory
+
+    cfg = load_study_config()
+    territory = load_territory(cfg)
+    G = load_graph("schematic", territory=territory)
+    rule = SnapRule.from_section(cfg.section("network"), schematic=bool(G.graph.get("schematic")))
+    rg = routing_graph(G)
+    study = territory[territory["in_study"]]
+    if quick:
+        keep = study.index[:QUICK_COMMUNES]
+        territory = territory.assign(in_study=territory.index.isin(keep))
+        study = territory[territory["in_study"]]
+    halls = gpd.GeoSeries(study["town_hall"].values, index=study.index, crs=territory.crs)
+    snapped = rule.snap(G, halls, what="town halls")
+    common = {"rg": rg, "snapped": snapped, "minutes": MINUTES}
+
+    # warm-up: numba compilation (cached on disk) and imports, on two communes
+    warm = territory.assign(in_study=territory.index.isin(study.index[:2]))
+    isochrones_for_communes(G, warm, method="grid", **common)
+
+    exact, t_exact = _timed(
+        isochrones_for_communes, G, territory, shape="band", method="exact", **common
+    )
+    band, t_band = _timed(
+        isochrones_for_communes, G, territory, shape="band", method="grid", **common
+    )
+    area, t_area = _timed(
+        isochrones_for_communes, G, territory, shape="area", method="grid", **common
+    )
+    hole_m2 = HOLE_MAX_KM2 * 1e6
+    exact_area, t_fill = _timed(
+        lambda g: np.array([fill_small_holes(p, hole_m2) for p in g], dtype=object),
+        exact.geometry.to_numpy(),
+    )
+    # the same pockets: the exact band plus the grid's filled pockets (bays whose mouth is
+    # narrower than the grid step can close on the grid and stay open in the exact band)
+    pockets = shapely.difference(area.geometry.to_numpy(), band.geometry.to_numpy())
+    exact_same = shapely.union(exact.geometry.to_numpy(), pockets)
+    exact_same = np.array([fill_small_holes(p, hole_m2) for p in exact_same], dtype=object)
+    n_poly = len(exact)
+    series = []
+    for n in STUDY_SERIES:
+        if n > len(study):
+            continue
+        sub = territory.assign(in_study=territory.index.isin(study.index[:n]))
+        _, secs = _timed(isochrones_for_communes, G, sub, shape="area", method="grid", **common)
+        series.append({"origins": n, "seconds": secs, "ms_per_origin": 1000 * secs / n})
+    return {
+        "graph": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+        "snap_rule": {"max_distance_m": rule.max_distance_m, "speed_kph": rule.speed_kph},
+        "resolution_m": GRID_RESOLUTION_M,
+        "hole_max_km2": HOLE_MAX_KM2,
+        "polygons": n_poly,
+        "seconds": {
+            "exact_band": t_exact,
+            "grid_band": t_band,
+            "grid_area": t_area,
+            "exact_area": t_exact + t_fill,
+        },
+        "polygons_per_second": {
+            "exact_band": n_poly / t_exact,
+            "grid_band": n_poly / t_band,
+            "grid_area": n_poly / t_area,
+        },
+        "speed_up": {"band": t_exact / t_band, "area": (t_exact + t_fill) / t_area},
+        "band_vs_exact": agreement(band.geometry.to_numpy(), exact.geometry.to_numpy()),
+        "area_vs_exact": agreement(area.geometry.to_numpy(), exact_area),
+        "area_vs_exact_same_pockets": agreement(area.geometry.to_numpy(), exact_same),
+        "grid_band_checks": nested_and_valid(band, len(MINUTES)),
+        "grid_area_checks": nested_and_valid(area, len(MINUTES)),
+        "exact_checks": nested_and_valid(exact, len(MINUTES)),
+        "mean_vertices": {
+            "exact_band": float(shapely.get_num_coordinates(exact.geometry.to_numpy()).mean()),
+            "grid_band": float(shapely.get_num_coordinates(band.geometry.to_numpy()).mean()),
+            "grid_area": float(shapely.get_num_coordinates(area.geometry.to_numpy()).mean()),
+        },
+        "mean_area_km2": {
+            "band": float(exact["area_km2"].mean()),
+            "area": float(area["area_km2"].mean()),
+        },
+        "linearity": series,
+    }
+
+
+def synthetic_benchmark(n_nodes: int) -> dict[str, Any]:
+    """Grid isochrones on a synthetic graph; the exact method on the smallest origin set."""
+    from geoattract.routing import isochrones, synthetic_road_arrays
+
+    rg, t_build = _timed(synthetic_road_arrays, n_nodes, SEED)
+    rng = np.random.default_rng(SEED)
+    pool = rng.choice(rg.n_nodes, size=max(SYNTHETIC_SERIES), replace=False)
+    isochrones(None, pool[:2].tolist(), MINUTES, rg=rg, shape="area", method="grid")
+    series = []
+    for n in SYNTHETIC_SERIES:
+        _, secs = _timed(
+            isochrones, None, pool[:n].tolist(), MINUTES, rg=rg, shape="area", method="grid"
+        )
+        series.append({"origins": n, "seconds": secs, "ms_per_origin": 1000 * secs / n})
+    n0 = SYNTHETIC_SERIES[0]
+    kwargs = {"rg": rg, "shape": "band"}
+    exact, t_exact = _timed(isochrones, None, pool[:n0].tolist(), MINUTES, method="exact", **kwargs)
+    grid, t_grid = _timed(isochrones, None, pool[:n0].tolist(), MINUTES, method="grid", **kwargs)
+    return {
+        "nodes": rg.n_nodes,
+        "edges": rg.n_edges,
+        "build_seconds": t_build,
+        "linearity": series,
+        "exact_vs_grid_band": {
+            "origins": n0,
+            "exact_seconds": t_exact,
+            "grid_seconds": t_grid,
+            "speed_up": t_exact / t_grid,
+            **agreement(grid.geometry.to_numpy(), exact.geometry.to_numpy()),
+        },
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    """Markdown summary of the figures."""
+    s = results["study"]
+    sec, pps = s["seconds"], s["polygons_per_second"]
+    lines = [
+        f"Study: {s['polygons']} polygons, schematic network ({s['graph']['nodes']} nodes), "
+        f"grid step {s['resolution_m']:.0f} m, holes < {s['hole_max_km2']:g} km² filled",
+        "",
+        "| method | shape | seconds | polygons/s |",
+        "|---|---|---:|---:|",
+        f"| exact (today) | band | {sec['exact_band']:.1f} | {pps['exact_band']:.1f} |",
+        f"| grid | band | {sec['grid_band']:.2f} | {pps['grid_band']:.0f} |",
+        f"| grid | area | {sec['grid_area']:.2f} | {pps['grid_area']:.0f} |",
+        "",
+        f"Speed-up: band {s['speed_up']['band']:.1f}x, area {s['speed_up']['area']:.1f}x",
+    ]
+    for key in ("band_vs_exact", "area_vs_exact", "area_vs_exact_same_pockets"):
+        a = s[key]
+        lines.append(
+            f"{key}: min IoU {a['min_iou']:.4f} (median {a['median_iou']:.4f}), max area error "
+            f"{100 * a['max_area_error']:.2f} % (median {100 * a['median_area_error']:.2f} %); "
+            f"{a['below_0.97']} below IoU 0.97, {a['above_2pct']} above 2 %"
+        )
+    lines.append(f"checks: band {s['grid_band_checks']}, area {s['grid_area_checks']}")
+    lines.append(f"mean vertices: {s['mean_vertices']}")
+    lines.append(
+        "study linearity (grid, area): "
+        + ", ".join(f"{r['origins']}: {r['seconds']:.2f} s" for r in s["linearity"])
+    )
+    if "synthetic" in results:
+        y = results["synthetic"]
+        e = y["exact_vs_grid_band"]
+        lines.append(
+            f"synthetic {y['nodes']} nodes: "
+            + ", ".join(
+                f"{r['origins']}: {r['seconds']:.2f} s ({r['ms_per_origin']:.0f} ms/origin)"
+                for r in y["linearity"]
+            )
+        )
+        lines.append(
+            f"synthetic exact vs grid (band, {e['origins']} origins): {e['exact_seconds']:.1f} s "
+            f"vs {e['grid_seconds']:.2f} s ({e['speed_up']:.1f}x), min IoU {e['min_iou']:.4f}, "
+            f"max area error {100 * e['max_area_error']:.2f} %"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the benchmark and print the summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="study only, a few communes")
+    parser.add_argument("--json", help="write the figures to this JSON file")
+    parser.add_argument("--nodes", type=int, default=SYNTHETIC_NODES, help="synthetic graph size")
+    parser.add_argument("--no-synthetic", action="store_true", help="study only")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    pd.set_option("display.width", 120)
+    results: dict[str, Any] = {"study": study_benchmark(args.quick)}
+    _write(results, args.json)
+    if not (args.quick or args.no_synthetic):
+        results["synthetic"] = synthetic_benchmark(args.nodes)
+        _write(results, args.json)
+
+
+def _write(results: dict[str, Any], path: str | None) -> None:
+    """Print the summary so far and write the JSON file."""
+    print(report(results), flush=True)
+    if path:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(results, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
