@@ -93,7 +93,7 @@ def nested_and_valid(frame: gpd.GeoDataFrame, n_minutes: int) -> dict[str, bool]
 
 def study_benchmark(quick: bool) -> dict[str, Any]:
     """Exact vs grid on the study's town halls; linearity in the number of origins."""
-    from geoattract.network.graph import load_graph
+    from geoattract.network import load_graph
 
     from geoattract.config.study import load_study_config
     from geoattract.network.snapping import SnapRule

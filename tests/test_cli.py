@@ -10,6 +10,7 @@ import pyogrio
 import pytest
 
 from geoattract.app.cli import main
+from geoattract.errors import DataError
 
 
 @pytest.mark.slow
@@ -78,7 +79,6 @@ def test_isochrones_command(tmp_path):
     assert sorted(iso["code"].unique()) == ["47001", "47157"]
     assert sorted(iso["minutes"].unique()) == [10, 20]
     assert iso.crs.to_epsg() == 4326
-    assert (iso["network"] == "schematic").all()
     agen = iso[iso["code"] == "47001"].set_index("minutes")
     assert agen.loc[10, "area_km2"] < agen.loc[20, "area_km2"]
 
@@ -104,38 +104,32 @@ def test_scenario_command(tmp_path, capsys):
 
 
 def _config_with_source(study_config, tmp_path, source) -> object:
+    import re
+
     toml = tmp_path / "osm.toml"
-    toml.write_text(
-        study_config.path.read_text().replace('source = "schematic"', f'source = "{source}"')
+    text = re.sub(
+        r'(?m)^source = ".*"$', f'source = "{source}"', study_config.path.read_text(), count=1
     )
+    for key in ("catalogue", "indicators", "scoring"):
+        path = study_config.config_file(key)
+        text = re.sub(rf'(?m)^{key} = ".*?"', f'{key} = "{path}"', text)
+    toml.write_text(text)
     return toml
 
 
-#: Stages after the road network (skipped: the OSM samples do not cover Lot-et-Garonne).
-AFTER_NETWORK = (
-    "facilities",
-    "accessibility",
-    "isochrones",
-    "transition",
-    "scoring",
-    "write",
-    "maps",
-    "index",
-)
-
-
-def test_run_uses_the_osm_file_named_in_the_config(tmp_path, study_config):
+def test_build_network_reads_the_source_named_in_the_config(tmp_path, study_config):
+    """The Île-de-France GraphML sample is read (652 drivable nodes) and refused: it does not
+    cover Lot-et-Garonne (an error naming the network, not a study of unreachable communes)."""
     from geoattract._util.io import resolve_data_dir
-    from geoattract.app.pipeline import run_study
+    from geoattract.config import load_study_config
+    from geoattract.network import build_network, load_graph
+    from geoattract.territory import load_territory
 
     sample = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
-    res = run_study(
-        _config_with_source(study_config, tmp_path, sample), skip=AFTER_NETWORK, publish=False
-    )
-    G = res.data["graph"]
-    assert G.graph["schematic"] is False
-    assert G.number_of_nodes() == 652  # drive-filtered sample (tests/test_graph.py)
-    assert res.data["network_summary"]["schematic"] is False
+    assert load_graph(sample).number_of_nodes() == 652  # drive-filtered (tests/test_graph.py)
+    cfg = load_study_config(_config_with_source(study_config, tmp_path, sample))
+    with pytest.raises(DataError, match=r"does not cover the study: 319 of 319 town halls"):
+        build_network(cfg, load_territory(cfg))
 
 
 def test_run_on_a_pbf_that_misses_the_study_area(tmp_path, study_config):
@@ -143,13 +137,14 @@ def test_run_on_a_pbf_that_misses_the_study_area(tmp_path, study_config):
     clear error naming the file, not an empty study."""
     import pyrosm
 
-    from geoattract.app.pipeline import run_study
+    from geoattract.config import load_study_config
     from geoattract.errors import NetworkError
+    from geoattract.network import build_network
+    from geoattract.territory import load_territory
 
     pbf = pyrosm.get_data("test_pbf")
+    cfg = load_study_config(_config_with_source(study_config, tmp_path, pbf))
     with pytest.raises(
         NetworkError, match="test.osm.pbf: no 'driving' road in the area of the polygon"
     ):
-        run_study(
-            _config_with_source(study_config, tmp_path, pbf), skip=AFTER_NETWORK, publish=False
-        )
+        build_network(cfg, load_territory(cfg))

@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
-from geoattract.network.graph import graph_from_file
+from geoattract.network import graph_from_file
 from shapely import LineString, Point, box
 
 from geoattract._util.io import resolve_data_dir

@@ -78,12 +78,17 @@ def isochrones_command(
         raise DataError(f"{path}: output must end in .geojson or .gpkg")
     terr = load_territory(cfg)
     wanted = resolve_codes(codes, terr[terr["in_study"]])
-    G = build_network(cfg, terr).graph
+    net = build_network(cfg, terr)
     sub = terr.copy()
     sub["in_study"] = sub["code"].isin(wanted)
-    iso = isochrones_for_communes(G, sub, minutes=minutes or cfg.thresholds_min, verbose=verbose)
-    if G.graph.get("schematic"):
-        iso["network"] = "schematic"
+    iso = isochrones_for_communes(
+        net.graph,
+        sub,
+        minutes=minutes or cfg.thresholds_min,
+        snap_rule=net.snap_rule,
+        verbose=verbose,
+    )
+    iso["network"] = net.caption.source
     with atomic_path(path) as tmp:
         if suffix == ".gpkg":
             iso.to_file(tmp, layer="isochrones", driver="GPKG")

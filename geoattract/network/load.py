@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from geoattract.config import StudyConfig
-from geoattract.errors import DataError
+from geoattract.errors import DataError, format_values
 from geoattract.network.caption import NetworkCaption, network_caption
 from geoattract.network.files import graph_from_file
 from geoattract.network.lines import LINE_LAYER_SUFFIXES, graph_from_lines, is_line_layer
@@ -30,6 +30,11 @@ from geoattract.network.snapping import SnapRule
 
 #: Sources that are not files.
 NAMED_SOURCES: tuple[str, ...] = ("schematic", "online")
+
+#: Largest share of the study's town halls that may lie beyond the snapping limit of a road
+#: network (islands without a bridge, a commune at the edge of an extract); above it the
+#: network does not cover the study: an error, not a study of unreachable communes.
+MAX_UNCOVERED_SHARE: float = 0.05
 
 #: Source of a study whose ``[network]`` section names none.
 DEFAULT_SOURCE: str = "schematic"
@@ -194,9 +199,40 @@ def build_network(
         polygon = shapely.union_all(territory.geometry.values)
         G = load_graph(resolved, territory=territory, polygon=polygon)
     caption = network_caption(G)
-    return Network(
-        graph=G,
-        summary=graph_summary(G),
-        caption=caption,
-        snap_rule=SnapRule.for_graph(G, section),
-    )
+    rule = SnapRule.for_graph(G, section)
+    check_coverage(G, territory, rule, caption.source)
+    return Network(graph=G, summary=graph_summary(G), caption=caption, snap_rule=rule)
+
+
+def check_coverage(
+    G: nx.MultiDiGraph, territory: gpd.GeoDataFrame, rule: SnapRule, source: str
+) -> None:
+    """Check that a road network reaches the study's town halls.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The road graph.
+    territory : GeoDataFrame
+        Study and buffer communes (``code``, ``nom``, ``in_study``, ``town_hall``).
+    rule : SnapRule
+        The snapping rule of the network.
+    source : str
+        Name of the network in messages.
+
+    Raises
+    ------
+    DataError
+        More than :data:`MAX_UNCOVERED_SHARE` of the study's town halls are farther than the
+        snapping limit from the network (the network does not cover the study).
+    """
+    study = territory[territory["in_study"].astype(bool)]
+    halls = gpd.GeoSeries(study["town_hall"].to_numpy(), index=study.index, crs=territory.crs)
+    labels = [f"{n} ({c})" for n, c in zip(study["nom"], study["code"], strict=True)]
+    snapped = rule.snap(G, halls, ids=labels, what="town hall(s) of the study", on_far="flag")
+    far = snapped.index[snapped["too_far"].to_numpy(dtype=bool)]
+    if len(far) > MAX_UNCOVERED_SHARE * len(study):
+        raise DataError(
+            f"road network {source} does not cover the study: {len(far)} of {len(study)} town "
+            f"halls are farther than {rule.max_distance_m:.0f} m from it ({format_values(far)})"
+        )
