@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="communes whose isochrones the maps show (default: [maps] isochrone_communes)",
     )
+    p.add_argument(
+        "--network",
+        metavar="FILE|online|schematic",
+        help="road network replacing [network] source (a line layer, an OSM file, 'online', "
+        "or 'schematic' as a last resort)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -322,6 +328,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         progress=_progress(args),
         isochrone_communes=args.isochrones_for,
+        network=args.network,
     )
     if not args.quiet:
         print(run_summary(result))

@@ -240,6 +240,7 @@ def run_study(
     isochrone_communes: Sequence[str] | None = None,
     isochrones: bool = True,
     maps: bool = True,
+    network: str | os.PathLike | None = None,
 ) -> StudyResult:
     """Run the whole study and write its outputs.
 
@@ -263,6 +264,9 @@ def run_study(
     maps : bool
         Draw the interactive and printable maps and the report (False: GeoPackages and tables
         only, for a quick run).
+    network : str or path-like, optional
+        Road network source replacing ``[network] source`` (``"schematic"``, ``"online"`` or
+        a file).
 
     Returns
     -------
@@ -277,6 +281,8 @@ def run_study(
     from geoattract.app.write import write_outputs
 
     cfg = load_config(config, data_dir)
+    if network is not None:
+        cfg = cfg.with_section("network", source=str(network))
     out = Path(out_dir) if out_dir is not None else Path(cfg.study["output_dir"])
     with OutputFolder(out, publish=publish) as folder:
         with run_log(folder.staging / "run.log") as warnings:

@@ -342,6 +342,27 @@ class StudyConfig:
         """A top-level section other stages declare (empty dict when absent)."""
         return dict(self.raw.get(name, {}))
 
+    def with_section(self, name: str, **values: Any) -> StudyConfig:
+        """A copy with keys of one section replaced (e.g. ``with_section("network", source=…)``).
+
+        Raises
+        ------
+        ConfigError
+            An unknown section or key.
+        """
+        schema = SECTION_SCHEMAS.get(name)
+        if schema is None:
+            raise ConfigError(f"{self.path}: no section [{name}] can be overridden")
+        unknown = sorted(set(values) - set(schema))
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: unknown key(s) {', '.join(f'{name}.{k}' for k in unknown)}"
+            )
+        merged = {k: v for k, v in {**self.section(name), **values}.items() if v is not None}
+        section = validate(merged, schema, self.path, prefix=name + ".")
+        raw = {**self.raw, name: section}
+        return StudyConfig(path=self.path, data_dir=self.data_dir, raw=raw)
+
     def config_file(self, key: str) -> Path:
         """Path of a companion configuration file named in ``[configs]`` (relative to this file)."""
         rel = self.raw.get("configs", {}).get(key)
