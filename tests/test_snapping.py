@@ -133,3 +133,17 @@ def test_real_graph_outside_extent_is_flagged_and_thousands_are_fast(monkeypatch
     assert res.loc["far", "too_far"] and res.loc["far", "snap_distance_m"] > 10_000
     with pytest.raises(SnapError, match="far"):
         snap_points(G, outside, on_far="raise")
+
+
+def test_dense_commune_delay_from_the_network_calibration():
+    from geoattract.network import SnapRule
+
+    attrs = {"kind": "lines", "dense_delay_min": 2.0, "dense_density_per_km2": 1500.0}
+    rule = SnapRule.for_graph(attrs)
+    assert rule.dense_delay_s == 120.0
+    # 32,801 inhabitants on 11.49 km² (Agen, 2,855 /km²) is dense; 1,000 on 10 km² is not;
+    # an unknown population or area adds nothing
+    delays = rule.end_delay_s([32_801, 1_000, float("nan"), 500], [11.49e6, 10e6, 1e6, 0.0])
+    assert delays.tolist() == [120.0, 0.0, 0.0, 0.0]
+    # a network without calibration carries no delay
+    assert SnapRule.for_graph({"kind": "lines"}).end_delay_s([1e6], [1e6]).tolist() == [0.0]

@@ -140,6 +140,7 @@ def _snap_town_halls(
         territory["nom"].astype(str) + " (" + codes + ")" if "nom" in territory else codes
     ).to_numpy()
     snapped = rule.snap(G, halls, ids=labels, what="town halls")
+    delay = rule.end_delay_s(territory["population"], territory.geometry.area)
     return pd.DataFrame(
         {
             "code": territory["code"].to_numpy(),
@@ -147,11 +148,20 @@ def _snap_town_halls(
             "in_study": territory["in_study"].to_numpy(dtype=bool),
             "node": snapped["node"].to_numpy(),
             "snap_m": snapped["snap_distance_m"].to_numpy(dtype=float),
-            "snap_s": snapped["snap_time_s"].to_numpy(dtype=float),
+            "snap_s": snapped["snap_time_s"].to_numpy(dtype=float) + delay,
             "too_far": snapped["too_far"].to_numpy(dtype=bool),
         },
         index=territory.index,
     )
+
+
+def end_delays(facilities: pd.DataFrame, territory: gpd.GeoDataFrame, rule: SnapRule) -> np.ndarray:
+    """Seconds added at each facility for the density of its commune (:meth:`SnapRule.end_delay_s`)."""
+    by_code = territory.set_index("code")
+    delay = pd.Series(
+        rule.end_delay_s(by_code["population"], by_code.geometry.area), index=by_code.index
+    )
+    return facilities["code"].map(delay).fillna(0.0).to_numpy(dtype=float)
 
 
 def intra_commune_legs(
@@ -236,7 +246,7 @@ def prepare_inputs(
     intra_m = intra_commune_legs(fac, territory, rule)
     fac["snap_s"] = fsnap["snap_time_s"].to_numpy(dtype=float)
     fac["intra_commune_m"] = intra_m
-    fac["snap_s"] = fac["snap_s"] + rule.access_time_s(intra_m)
+    fac["snap_s"] = fac["snap_s"] + rule.access_time_s(intra_m) + end_delays(fac, territory, rule)
     far = fsnap["too_far"].to_numpy(dtype=bool)
     dropped = pd.DataFrame(fac.loc[far, ["category", "facility_id", "name", "snap_m"]])
     if far.any():

@@ -412,6 +412,19 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         ),
         "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
         "snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "preset": Field(
+            str,
+            required=False,
+            default=None,
+            doc="line-layer preset (travelmapping, bdtopo, route500); detected when absent",
+        ),
+        "calibration": Field(
+            str,
+            required=False,
+            default=None,
+            doc="line-layer calibration: 'none', or a calibration TOML (relative to the data "
+            "folder); the preset's shipped calibration when absent",
+        ),
         "schematic_snap_detour": Field(float, required=False, default=None, check=_at_least_one),
         "schematic_poles": Field(
             list,

@@ -197,11 +197,32 @@ def build_network(
         G = load_graph(resolved, territory=territory, poles=section.get("schematic_poles"))
     else:
         polygon = shapely.union_all(territory.geometry.values)
-        G = load_graph(resolved, territory=territory, polygon=polygon)
+        G = load_graph(
+            resolved, territory=territory, polygon=polygon, **_line_options(config, resolved)
+        )
     caption = network_caption(G)
     rule = SnapRule.for_graph(G, section)
     check_coverage(G, territory, rule, caption.source)
     return Network(graph=G, summary=graph_summary(G), caption=caption, snap_rule=rule)
+
+
+def _line_options(config: StudyConfig, source: str) -> dict[str, Any]:
+    """``preset`` and ``calibration`` of ``[network]`` for a line layer (none otherwise)."""
+    if not (source.lower().endswith(LINE_LAYER_SUFFIXES) and is_line_layer(source)):
+        return {}
+    section = config.section("network")
+    options: dict[str, Any] = {}
+    if section.get("preset"):
+        options["preset"] = section["preset"]
+    calibration = section.get("calibration")
+    if calibration is not None:
+        path = Path(calibration)
+        options["calibration"] = (
+            None
+            if calibration.lower() == "none"
+            else str(path if path.is_absolute() else config.data_dir / path)
+        )
+    return options
 
 
 def check_coverage(

@@ -16,8 +16,9 @@ access between interchanges. :func:`snap_report` summarises the snap distances f
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -83,12 +84,19 @@ class SnapRule:
         Ratio of the access leg's road distance to its straight-line distance (≥ 1).
     intra_commune_factor : float
         Share of the equivalent-disc radius used as the intra-commune leg.
+    dense_delay_s : float
+        Seconds added at a trip end in a dense commune (parking, town-centre streets the
+        network lacks), from a network's calibration (0: none).
+    dense_density_per_km2 : float
+        Density (inhabitants per km²) above which a commune is dense.
     """
 
     max_distance_m: float = settings.snap_max_distance_m
     speed_kph: float = settings.snap_speed_kph
     detour: float = 1.0
     intra_commune_factor: float = INTRA_COMMUNE_FACTOR
+    dense_delay_s: float = 0.0
+    dense_density_per_km2: float = math.inf
 
     def __post_init__(self) -> None:
         """Check the parameters."""
@@ -155,17 +163,40 @@ class SnapRule:
         """
         attrs = G.graph if isinstance(G, nx.Graph) else G
         if attrs.get("kind") != LINES_GRAPH_KIND:
-            return cls.from_section(section, schematic=bool(attrs.get("schematic", False)))
-        section = section or {}
-        values = {
-            "max_distance_m": LINES_SNAP_MAX_DISTANCE_M,
-            "speed_kph": attrs.get("snap_speed_kph", LINES_SNAP_SPEED_KPH),
-            "detour": attrs.get("snap_detour", LINES_SNAP_DETOUR),
-        }
-        for key in values:
-            if section.get("snap_" + key) is not None:
-                values[key] = section["snap_" + key]
-        return cls(**{k: float(v) for k, v in values.items()})
+            rule = cls.from_section(section, schematic=bool(attrs.get("schematic", False)))
+        else:
+            section = section or {}
+            values = {
+                "max_distance_m": LINES_SNAP_MAX_DISTANCE_M,
+                "speed_kph": attrs.get("snap_speed_kph", LINES_SNAP_SPEED_KPH),
+                "detour": attrs.get("snap_detour", LINES_SNAP_DETOUR),
+            }
+            for key in values:
+                if section.get("snap_" + key) is not None:
+                    values[key] = section["snap_" + key]
+            rule = cls(**{k: float(v) for k, v in values.items()})
+        delay = float(attrs.get("dense_delay_min", 0.0) or 0.0) * 60.0
+        density = attrs.get("dense_density_per_km2")
+        if delay > 0 and density is not None:
+            rule = replace(rule, dense_delay_s=delay, dense_density_per_km2=float(density))
+        return rule
+
+    def end_delay_s(self, population: Any, area_m2: Any) -> np.ndarray:
+        """Seconds added at a trip end in each commune of the given population and area.
+
+        :attr:`dense_delay_s` where the density exceeds :attr:`dense_density_per_km2`, else 0
+        (also for an unknown population or area).
+        """
+        pop = np.asarray(population, dtype=float)
+        area_km2 = np.asarray(area_m2, dtype=float) / 1e6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            density = np.where(area_km2 > 0, pop / area_km2, np.nan)
+        return self.delay_for_density(density)
+
+    def delay_for_density(self, density_per_km2: Any) -> np.ndarray:
+        """Seconds added at a trip end for the given commune densities (NaN: not dense)."""
+        density = np.nan_to_num(np.asarray(density_per_km2, dtype=float), nan=0.0)
+        return np.where(density > self.dense_density_per_km2, self.dense_delay_s, 0.0)
 
     def access_time_s(self, distance_m: Any) -> np.ndarray:
         """Seconds of an access leg of the given straight-line distance(s)."""

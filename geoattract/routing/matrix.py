@@ -502,12 +502,11 @@ def dense_delays(points: gpd.GeoDataFrame, attrs: Mapping[str, Any]) -> pd.Serie
     pandas.Series
         Seconds per point (0 when the network carries no delay or density is unknown).
     """
-    delay = float(attrs.get("dense_delay_min", 0.0) or 0.0)
-    threshold = attrs.get("dense_density_per_km2")
-    if delay <= 0 or threshold is None or "density" not in points:
+    if "density" not in points:
         return pd.Series(0.0, index=points.index)
-    dense = pd.to_numeric(points["density"], errors="coerce").fillna(0.0) > float(threshold)
-    return dense.astype(float) * delay * 60.0
+    rule = SnapRule.for_graph(attrs)
+    density = pd.to_numeric(points["density"], errors="coerce").to_numpy(dtype=float)
+    return pd.Series(rule.delay_for_density(density), index=points.index)
 
 
 def load_network(
