@@ -453,9 +453,9 @@ class LineInputs:
             index=[5, 6, 7],
         )
 
-    def snap(self, points, *, ids=None, on_far="flag"):
+    def snap(self, points, *, ids=None, on_far="flag", what="point(s)"):
         nodes = pd.DataFrame({"x": self.rg.x, "y": self.rg.y}, index=self.rg.node_ids)
-        return self.rule.snap(nodes, points, ids=ids, on_far=on_far)
+        return self.rule.snap(nodes, points, ids=ids, on_far=on_far, what=what)
 
 
 def _points(xy, **columns):

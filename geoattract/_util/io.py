@@ -357,7 +357,7 @@ def check_geometries(
         )
         if null == "error":
             raise DataError(msg)
-        logger.warning("%s; left out", msg)
+        logger.info("%s; left out", msg)
         gdf, ids, geoms = gdf[~empty], ids[~empty], geoms[~empty]
         if len(gdf) == 0:
             raise DataError(f"{source}: the layer has no feature with a geometry")

@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="road network replacing [network] source (a line layer, an OSM file, 'online', "
         "or 'schematic' as a last resort)",
     )
+    p.add_argument(
+        "--no-isochrones", action="store_true", help="skip the isochrones (isochrones.gpkg)"
+    )
+    p.add_argument(
+        "--no-maps",
+        action="store_true",
+        help="GeoPackages and tables only: no interactive or printable map, no report",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -329,6 +337,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=_progress(args),
         isochrone_communes=args.isochrones_for,
         network=args.network,
+        isochrones=not args.no_isochrones,
+        maps=not args.no_maps,
     )
     if not args.quiet:
         print(run_summary(result))

@@ -185,21 +185,28 @@ def usable_indicators(
             f"{format_values(df.columns, limit=80)}"
         )
     used = []
+    sparse = []
+    left_out = []
     n = len(fit_df)
     for c in cols:
         cover = float(fit_df[c].notna().mean()) if n else 0.0
         if cover < config.method["min_coverage"]:
-            key = (str(config.source), c)
-            log = logger.debug if key in _SPARSE_WARNED else logger.warning
-            _SPARSE_WARNED.add(key)
-            log(
-                "indicator %r left out: available for %.0f%% of communes (< min_coverage %.0f%%)",
-                c,
-                100 * cover,
-                100 * config.method["min_coverage"],
-            )
+            sparse.append(f"{c} ({100 * cover:.0f} %)")
+            left_out.append(c)
             continue
         used.append(c)
+    if sparse:
+        key = (str(config.source), ",".join(left_out))
+        log = logger.debug if key in _SPARSE_WARNED else logger.warning
+        _SPARSE_WARNED.add(key)
+        log(
+            "%d indicator(s) of %s left out of the scores, available for fewer than %.0f %% of "
+            "communes (min_coverage): %s; give them data or remove them from [indicators]",
+            len(sparse),
+            config.source,
+            100 * config.method["min_coverage"],
+            ", ".join(sparse),
+        )
     return used
 
 

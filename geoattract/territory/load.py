@@ -410,7 +410,7 @@ def _attach_town_halls(
     for code, d in zip(terr.loc[far, "code"], dist[far], strict=True):
         report.town_halls_replaced[code] = round(float(d), 1)
     if far.any():
-        logger.warning(
+        logger.info(
             "%s: %d town hall(s) more than %.0f m from their commune replaced by a point inside it: %s",
             path,
             int(far.sum()),
@@ -418,7 +418,7 @@ def _attach_town_halls(
             format_values(sorted(report.town_halls_replaced)),
         )
     if missing.any():
-        logger.warning(
+        logger.info(
             "%s: %d commune(s) without town hall, a point inside the polygon is used: %s",
             path,
             int(missing.sum()),

@@ -81,7 +81,7 @@ class SnappedInputs(Protocol):
         """Territory rows with ``in_study``, ``node``, ``snap_s``, ``too_far``."""
         ...
 
-    def snap(self, points: Any) -> pd.DataFrame:
+    def snap(self, points: Any, *, ids: Any = None, what: str = "point(s)") -> pd.DataFrame:
         """Snap points (``node``, ``snap_distance_m``, ``snap_time_s``, ``too_far``)."""
         ...
 
@@ -223,14 +223,14 @@ def ev_charging_points(
     pts = _read_charging_records(source, src, crs)
     pts, dropped, apart = _dedupe_stations(pts)
     if dropped:
-        logger.warning(
+        logger.info(
             "%s: %d duplicate record(s) of the same station dropped: %s",
             src,
             len(dropped),
             format_values(dropped),
         )
     if apart:
-        logger.warning(
+        logger.info(
             "%s: station id(s) listed at several places more than %.0f m apart (kept): %s",
             src,
             EV_DUPLICATE_TOLERANCE_M,
@@ -287,7 +287,7 @@ def _report_stations(
     no_riders = sorted(out.loc[out["ridership_missing"], "uic"])
     only_riders = sorted(set(rd_uic) - set(out["uic"]))
     if no_riders:
-        logger.warning(
+        logger.info(
             "%s: %d station(s) without ridership in %s (service_weight NaN): %s",
             st_path,
             len(no_riders),
@@ -295,7 +295,7 @@ def _report_stations(
             format_values(no_riders),
         )
     if only_riders:
-        logger.warning(
+        logger.info(
             "%s: %d ridership row(s) match no station of %s: %s",
             rd_path,
             len(only_riders),
@@ -411,10 +411,19 @@ def _charging_points(ev: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _snapped(
-    inputs: SnappedInputs, points: gpd.GeoDataFrame
+    inputs: SnappedInputs, points: gpd.GeoDataFrame, what: str, id_column: str
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Points the accessibility stage's snapping rule can join to the network, and their snap."""
-    sn = inputs.snap(points.geometry.to_crs(settings.default_crs))
+    """Points of the territory the accessibility stage's rule joins to the network, and their snap.
+
+    Points whose commune is not one of the territory's (outside the study and its buffer) are
+    left out before snapping: the road network covers the territory only.
+    """
+    if "code" in points:
+        inside = points["code"].isin(set(inputs.communes["code"])).to_numpy(dtype=bool)
+        points = points.loc[inside]
+    ids = points[id_column].astype(str).to_numpy() if id_column in points else None
+    sn = inputs.snap(points.geometry.to_crs(settings.default_crs), ids=ids, what=what)
+    sn.index = points.index
     keep = ~sn["too_far"].to_numpy(bool)
     return points.loc[keep], sn.loc[keep]
 
@@ -494,11 +503,11 @@ def network_indicators(
     study = com[com["in_study"]]
     ok = study[~study["too_far"]]
     out = pd.DataFrame(index=study.index)
-    ev, ev_sn = _snapped(inputs, ev_points)
+    ev, ev_sn = _snapped(inputs, ev_points, "EV charging stations", "station_id")
     st = (
         stations[stations["active"].fillna(True).astype(bool)] if "active" in stations else stations
     )
-    st, st_sn = _snapped(inputs, st)
+    st, st_sn = _snapped(inputs, st, "railway stations", "name")
     specs = {
         "ev": (
             ev_sn["node"].to_numpy(),

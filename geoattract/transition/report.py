@@ -131,7 +131,7 @@ class TransitionReport:
                 self.missing[value_col] = n
                 if n == len(out):
                     self.empty_columns.append(value_col)
-                    logger.warning(
+                    logger.info(
                         "indicator %s has no value for any of the %d study communes", value_col, n
                     )
         out.attrs["report"] = self
