@@ -192,6 +192,53 @@ def intra_commune_legs(
     return np.where(at_hall & np.isfinite(legs), legs, 0.0)
 
 
+def same_commune_times(inputs: AccessibilityInputs, facilities: pd.DataFrame) -> pd.DataFrame:
+    """Direct trips from a town hall to the facilities of its own commune placed there.
+
+    A facility known only by its commune (BPE counts, tables) sits at the town hall: from that
+    commune's town hall the trip does not go to the road network and back (two access legs and
+    two dense-commune delays) but crosses the commune: the intra-commune leg only, at the
+    access speed. Every metric uses this time for these pairs (the one rule of the
+    intra-commune leg).
+
+    Parameters
+    ----------
+    inputs : AccessibilityInputs
+        Snapped town halls (``communes``) and the snapping rule.
+    facilities : DataFrame
+        Facilities of one category (``code``, ``source``, ``intra_commune_m``, ``snap_s``).
+
+    Returns
+    -------
+    DataFrame
+        One row per such facility: ``origin`` (index of the commune in ``inputs.communes``),
+        ``facility`` (position in ``facilities``), ``direct_s`` (the direct time) and
+        ``network_s`` (the time through the network the routing gives the pair: both access
+        legs and delays).
+    """
+    com = inputs.communes
+    row_of = pd.Series(com.index, index=com["code"].astype(str))
+    at_hall = (
+        facilities["source"].isin(TOWN_HALL_SOURCES).to_numpy()
+        if "source" in facilities
+        else np.zeros(len(facilities), bool)
+    )
+    codes = facilities["code"].astype(str).to_numpy()
+    known = at_hall & pd.Series(codes).isin(row_of.index).to_numpy()
+    pos = np.flatnonzero(known)
+    origin = row_of.loc[codes[known]].to_numpy()
+    direct = inputs.snap_rule.access_time_s(
+        facilities["intra_commune_m"].to_numpy(dtype=float)[known]
+    )
+    network = (
+        com.loc[origin, "snap_s"].to_numpy(dtype=float)
+        + facilities["snap_s"].to_numpy(dtype=float)[known]
+    )
+    return pd.DataFrame(
+        {"origin": origin, "facility": pos, "direct_s": direct, "network_s": network}
+    )
+
+
 def prepare_inputs(
     G: nx.MultiDiGraph,
     territory: gpd.GeoDataFrame,

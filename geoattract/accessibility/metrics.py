@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from geoattract.accessibility.catchment import category_e2sfca
-from geoattract.accessibility.inputs import AccessibilityInputs
+from geoattract.accessibility.inputs import AccessibilityInputs, same_commune_times
 from geoattract.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,40 @@ def _count_weights(fac: pd.DataFrame, capacity_unit: str) -> np.ndarray:
         cap = fac["capacity"].to_numpy(dtype=float)
         return np.where(np.isnan(cap), 1.0, cap)
     return np.ones(len(fac))
+
+
+def _same_commune_shortcut(
+    acc: Any,
+    cid: str,
+    inputs: AccessibilityInputs,
+    facilities: pd.DataFrame,
+    weights: np.ndarray,
+    origins: pd.Index,
+    thresholds_min: Sequence[int],
+) -> None:
+    """Apply the direct same-commune trips (:func:`same_commune_times`) to one category.
+
+    The nearest time becomes the direct time where shorter; a facility whose direct time is
+    within a threshold but whose network time was not is added to that count. ``acc`` (a
+    :class:`~geoattract.routing.FacilityAccess`) is updated in place.
+    """
+    pairs = same_commune_times(inputs, facilities)
+    if pairs.empty:
+        return
+    row = pd.Series(np.arange(len(origins)), index=origins)
+    pairs = pairs[pairs["origin"].isin(row.index)]
+    if pairs.empty:
+        return
+    o = row.loc[pairs["origin"]].to_numpy()
+    nearest = acc.nearest_s[cid]
+    np.minimum.at(nearest, o, pairs["direct_s"].to_numpy())
+    w = weights[pairs["facility"].to_numpy()]
+    counts = acc.counts[cid]
+    for k, t in enumerate(thresholds_min):
+        gained = (pairs["direct_s"].to_numpy() <= t * 60.0) & (
+            pairs["network_s"].to_numpy() > t * 60.0
+        )
+        np.add.at(counts[:, k], o[gained], w[gained].astype(counts.dtype))
 
 
 def category_accessibility(
@@ -110,6 +145,9 @@ def category_accessibility(
     columns: dict[str, pd.Series] = {}
     for cid in tqdm(cat_ids, desc="accessibility", disable=not verbose):
         cat = inputs.catalogue[cid]
+        f = fac[fac["category"] == cid]
+        unit = inputs.facilities.attrs.get("capacity_unit", {}).get(cid, cat.capacity)
+        _same_commune_shortcut(acc, cid, inputs, f, _count_weights(f, unit), study.index, thr)
         nearest = pd.Series(acc.nearest_s[cid] / 60.0, index=study.index).reindex(out.index)
         unreachable = ~np.isfinite(nearest.to_numpy())
         columns[f"time_{cid}_min"] = nearest.where(~unreachable)

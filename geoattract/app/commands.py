@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geoattract._util.io import atomic_path, write_text_atomic
@@ -123,31 +122,33 @@ def _scores(
 
 
 def compare_table(
-    table: pd.DataFrame, codes: Sequence[str], scfg: Any, profile: str = "general"
+    table: pd.DataFrame,
+    codes: Sequence[str],
+    scfg: Any,
+    profile: str = "general",
+    labels: Any = None,
 ) -> pd.DataFrame:
-    """Side-by-side table: one column per commune, rows for scores, ranks, pillars, indicators.
+    """Side-by-side table in French: one column per commune; score, rank, pillars, indicators.
 
-    Indicator cells read ``value (méd. median)`` against the département median.
+    Row names come from the study's labels (``label_fr`` of the TOML files), numbers are in
+    French format, and indicator cells read ``valeur (médiane …)`` against the study median.
     """
+    from geoattract.outputs import Labels
+    from geoattract.outputs.html import fr_number
+
+    labels = labels if labels is not None else Labels.from_configs(scfg)
     score = f"score_{profile}"
     if score not in table.columns:
-        profiles = sorted(
-            c[6:]
-            for c in table.columns
-            if c.startswith("score_")
-            and c.count("_") >= 1
-            and not c.endswith(("_median", "_p05", "_p95"))
-        )
-        raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(profiles)}")
+        raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(scfg.profiles)}")
     sel = table.set_index("code").loc[list(codes)]
     rows: dict[str, list[str]] = {}
-    rows["Population"] = [f"{p:,.0f}".replace(",", " ") for p in sel["population"]]
-    rows[f"Score {profile} (0-100)"] = [f"{v:.1f}" for v in sel[score]]
+    rows["Population"] = [fr_number(p) for p in sel["population"]]
+    rows[f"Score — {labels.profile(profile)} (0-100)"] = [fr_number(v, 1) for v in sel[score]]
     rank = sel[f"rank_{profile}"]
     lo, hi = sel.get(f"rank_{profile}_p05"), sel.get(f"rank_{profile}_p95")
     n = int(table[score].notna().sum())
     rows["Rang (intervalle 5-95 %)"] = [
-        f"{int(r)}/{n} ({int(a)}–{int(b)})" if lo is not None else f"{int(r)}/{n}"
+        f"{int(r)}/{n}" + (f" ({int(a)}–{int(b)})" if lo is not None else "")
         for r, a, b in zip(
             rank, lo if lo is not None else rank, hi if hi is not None else rank, strict=True
         )
@@ -157,17 +158,29 @@ def compare_table(
     ):
         pillar = col[len("pillar_") : -len(profile) - 1]
         med = table[col].median()
-        rows[f"Pilier {pillar}"] = [f"{v:.1f} (méd. {med:.1f})" for v in sel[col]]
+        rows[f"Pilier — {labels.pillar(pillar)}"] = [
+            f"{fr_number(v, 1)} (médiane {fr_number(med, 1)})" for v in sel[col]
+        ]
     for ind, spec in scfg.indicators.items():
         if ind not in table.columns:
             continue
         med = table[ind].median()
+        unit = labels.unit(ind)
         arrow = "↓" if spec["direction"] == "lower_is_better" else "↑"
-        rows[f"{ind} {arrow}"] = [
-            "n.d." if pd.isna(v) else f"{v:.3g} (méd. {med:.3g})" for v in sel[ind]
-        ]
+        name = f"{labels.column(ind)}{f' ({unit})' if unit else ''} {arrow}"
+        rows[name] = ["n.d." if pd.isna(v) else f"{_fr(v)} (médiane {_fr(med)})" for v in sel[ind]]
     header = [f"{nom} ({code})" for code, nom in zip(sel.index, sel["nom"], strict=True)]
     return pd.DataFrame(rows, index=header).T
+
+
+def _fr(value: Any) -> str:
+    """A value in French format: whole numbers and values of 100 or more without decimals."""
+    from geoattract.outputs.html import fr_number
+
+    if pd.isna(value):
+        return "n.d."
+    v = float(value)
+    return fr_number(v, 0 if v.is_integer() or abs(v) >= 100 else 1)
 
 
 def compare_command(
@@ -188,7 +201,8 @@ def compare_command(
     wanted = list(dict.fromkeys(resolve_codes(codes, table)))  # "Agen 47001" is one commune
     if len(wanted) < len(codes):
         logger.warning("compare: %d duplicate commune(s) ignored", len(codes) - len(wanted))
-    out = compare_table(table, wanted, scfg, profile)
+    labels = Labels.from_configs(scfg)
+    out = compare_table(table, wanted, scfg, profile, labels)
     if html is not None:
         rows = table.loc[[table.index[table["code"] == c][0] for c in wanted]].copy()
         suffix = f"_{profile}"
@@ -198,7 +212,7 @@ def compare_command(
             pd.DataFrame(rows.drop(columns="geometry", errors="ignore")),
             profile,
             html,
-            labels=Labels.from_configs(scfg),
+            labels=labels,
         )
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         return out.to_string()
@@ -255,28 +269,51 @@ def scenario_command(
     if out is not None:
         frames = [ch.assign(profile=p) for p, ch in sc.changes.items()]
         write_text_atomic(out, pd.concat(frames, ignore_index=True).to_csv(index=False))
+    from geoattract.outputs import Labels
+
+    labels = Labels.from_configs(scfg, offer.catalogue)
     ch = sc.summary(profile, top)
-    cols = [
-        "code",
-        "nom",
-        "score_before",
-        "score_after",
-        "score_change",
-        "rank_before",
-        "rank_after",
-        "rank_change",
-    ] + [c for c in ch.columns if c.startswith("contribution_")]
     moved = int((sc.changes[profile]["score_change"].abs() > 1e-9).sum())
+    cats = ", ".join(labels.category(c) for c in sc.categories)
     lines = [
         f"Scénario : {', '.join(add) or '-'} ajouté(s) ; {', '.join(remove) or '-'} retiré(s)",
-        f"Catégories recalculées : {', '.join(sc.categories)} ; communes dont le score change "
-        f"({profile}) : {moved}",
+        f"Catégories recalculées : {cats} ; communes dont le score "
+        f"« {labels.profile(profile)} » change : {moved}",
         "",
-        ch[cols].round(3).to_string(index=False),
+        scenario_table(ch, labels).to_string(index=False),
     ]
-    if np.isfinite(ch["score_change"]).any():
-        lines.append("")
     return "\n".join(lines)
+
+
+def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
+    """The communes whose score moves, with French headers and numbers (``n.d.`` when missing)."""
+    out = pd.DataFrame(
+        {
+            "Code": changes["code"],
+            "Commune": changes["nom"],
+            "Score avant": changes["score_before"].map(lambda v: _fr_decimals(v, 2)),
+            "Score après": changes["score_after"].map(lambda v: _fr_decimals(v, 2)),
+            "Écart": changes["score_change"].map(lambda v: _fr_signed(v, 3)),
+            "Rang avant": changes["rank_before"].map(_fr),
+            "Rang après": changes["rank_after"].map(_fr),
+            "Écart de rang": changes["rank_change"].map(lambda v: _fr_signed(v, 0)),
+        }
+    )
+    for col in [c for c in changes.columns if c.startswith("contribution_")]:
+        pillar = col[len("contribution_") :]
+        out[f"dont {labels.pillar(pillar).lower()}"] = changes[col].map(lambda v: _fr_signed(v, 3))
+    return out
+
+
+def _fr_decimals(value: Any, decimals: int) -> str:
+    from geoattract.outputs.html import fr_number
+
+    return "n.d." if pd.isna(value) else fr_number(value, decimals)
+
+
+def _fr_signed(value: Any, decimals: int) -> str:
+    text = _fr_decimals(value, decimals)
+    return f"+{text}" if text != "n.d." and float(value) > 0 else text
 
 
 def network_command(
