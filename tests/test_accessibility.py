@@ -204,8 +204,11 @@ def test_facility_known_by_commune_gets_the_intra_commune_leg():
         )
     )
     leg = 0.5 * np.sqrt(1e6 / np.pi) / (15 / 3.6)
-    # origin A: town-hall leg 24 s + facility leg (24 s to the node + intra-commune 67.70 s)
-    assert acc["time_gp_min"].iloc[0] == pytest.approx((24 + 24 + leg) / 60)
+    # origin A, its own commune: the direct trip across the commune, the intra-commune leg
+    # only (not 24 s to the node and 24 s back)
+    assert acc["time_gp_min"].iloc[0] == pytest.approx(leg / 60)
+    # origin B: its town-hall leg, the road, then the facility leg (24 s to the node from A's
+    # town hall + intra-commune 67.70 s)
     assert acc["time_gp_min"].iloc[1] == pytest.approx((24 + leg + 120) / 60)
 
 
