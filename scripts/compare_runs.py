@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     only_before = [c for c in before.columns if c not in after.columns]
     only_after = [c for c in after.columns if c not in before.columns]
-    print(f"{len(before)} communes; {len(before.columns)} columns before, {len(after.columns)} after")
+    print(
+        f"{len(before)} communes; {len(before.columns)} columns before, {len(after.columns)} after"
+    )
     print(f"only before ({len(only_before)}): {', '.join(only_before) or '-'}")
     print(f"only after ({len(only_after)}): {', '.join(only_after) or '-'}")
     geom = before.geometry.geom_equals_exact(after.geometry, tolerance=1e-6)

@@ -226,7 +226,7 @@ def same_commune_times(inputs: AccessibilityInputs, facilities: pd.DataFrame) ->
     codes = facilities["code"].astype(str).to_numpy()
     known = at_hall & pd.Series(codes).isin(row_of.index).to_numpy()
     pos = np.flatnonzero(known)
-    origin = row_of.loc[codes[known]].to_numpy()
+    origin = row_of.loc[list(codes[known])].to_numpy()
     direct = inputs.snap_rule.access_time_s(
         facilities["intra_commune_m"].to_numpy(dtype=float)[known]
     )

@@ -77,7 +77,9 @@ class ScenarioInputs(Protocol):
         """The snapping rule (``intra_commune_m``, ``access_time_s``)."""
         ...
 
-    def snap(self, points: Any, *, on_far: Any = ...) -> pd.DataFrame:
+    def snap(
+        self, points: Any, *, ids: Any = ..., on_far: Any = ..., what: str = ...
+    ) -> pd.DataFrame:
         """Snap points (``node``, ``snap_distance_m``, ``snap_time_s``, ``too_far``)."""
         ...
 
