@@ -99,8 +99,8 @@ def national_territory(
     Returns
     -------
     GeoDataFrame
-        Columns of :data:`~geoattract.territory.TERRITORY_COLUMNS` plus ``polygon_missing``
-        (before the geometry), study communes first, sorted by code; the polygon is None for
+        Columns of :data:`~geoattract.territory.TERRITORY_COLUMNS` plus ``region`` and
+        ``polygon_missing`` (before the geometry), study communes first, sorted by code; the polygon is None for
         the communes merged in 2025 that have none (they keep their town hall). ``attrs``:
         ``report``, ``departement`` (first study département), ``departements``,
         ``buffer_m``, ``source`` (``"national"``).
@@ -140,12 +140,14 @@ def national_territory(
             "in_study": study[keep],
             "town_hall": sub.geometry.to_numpy(),
             "town_hall_replaced": sub["location"].to_numpy() != LOCATION_TOWN_HALL,
+            "region": sub["region"].to_numpy(),
             POLYGON_MISSING: pd.isna(polygons[keep]),
             "geometry": polygons[keep],
         }
     )
     frame = frame.sort_values(["in_study", "code"], ascending=[False, True]).reset_index(drop=True)
-    columns = [c for c in TERRITORY_COLUMNS if c != "geometry"] + [POLYGON_MISSING, "geometry"]
+    columns = [c for c in TERRITORY_COLUMNS if c != "geometry"]
+    columns += ["region", POLYGON_MISSING, "geometry"]
     terr = gpd.GeoDataFrame(frame[columns], geometry="geometry", crs=table.crs).to_crs(crs)
     terr["town_hall"] = gpd.GeoSeries(terr["town_hall"], crs=table.crs).to_crs(crs)
     codes = set(terr["code"])
