@@ -176,7 +176,7 @@ def snap_inputs(network: NationalNetwork, territory: Territory, offer: Offer) ->
     com = territory.communes
     rule = network.rule
     halls = gpd.GeoSeries(com["town_hall"].to_numpy(), crs=com.crs)
-    snapped = rule.snap(network.nodes, halls, what="town halls")
+    snapped = rule.snap(network.nodes, halls, ids=com["code"].astype(str), what="town halls")
     ok = ~snapped["too_far"].to_numpy(dtype=bool)
     rows = np.flatnonzero(ok)
     communes = PointSet(
@@ -426,6 +426,10 @@ def place_times(
         if mask.any():
             regional[mask] = times_to([code])[mask]
     table["time_regional_capital_min"] = regional
+    snapped_rows = np.zeros(len(com), dtype=bool)
+    snapped_rows[pos] = True
+    for name in ("paris", "prefecture", "regional_capital"):  # an island has no road to Paris
+        table[f"unreachable_{name}"] = snapped_rows & table[f"time_{name}_min"].isna().to_numpy()
     return table
 
 

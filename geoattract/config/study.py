@@ -427,6 +427,12 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         ),
     },
     "partitions": {
+        "enabled": Field(
+            bool,
+            required=False,
+            default=False,
+            doc="run the study as a national job partitioned by département (dask)",
+        ),
         "by": Field(str, required=False, default="departement", choices=("departement",)),
         "radius_min": Field(
             float,

@@ -41,6 +41,8 @@ class TerritoryReport:
         Town halls of the study département without a commune polygon.
     polygons_missing : list of str
         Communes without polygon (national file: merged in 2025), computed at their town hall.
+    locations_missing : list of str
+        Communes with neither polygon nor town hall: no location, no indicator.
     """
 
     repaired_geometries: list[str] = field(default_factory=list)
@@ -51,6 +53,7 @@ class TerritoryReport:
     only_in_epci: list[str] = field(default_factory=list)
     town_halls_orphan: list[str] = field(default_factory=list)
     polygons_missing: list[str] = field(default_factory=list)
+    locations_missing: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line per finding, for logs and reports."""

@@ -122,10 +122,16 @@ def national_territory(
     keep = study | _buffer_mask(polygons, points, study, buffer_m)
     nowhere = keep & (table["location"].to_numpy() == LOCATION_NONE)
     if nowhere.any():
-        raise DataError(
-            f"{p}: commune(s) of the territory with neither polygon nor town hall: "
-            f"{format_values(table.index[nowhere])}"
+        logger.warning(
+            "%s: %d commune(s) of the territory have neither polygon nor town hall: no "
+            "location, so no indicator; listed in the territory report (locations_missing) and "
+            "kept as flagged rows in the national outputs: %s",
+            p,
+            int(nowhere.sum()),
+            format_values(table.index[nowhere]),
         )
+    absent = pd.DataFrame(table.loc[nowhere, ["nom", "dep", "region", "epci", "population"]])
+    keep &= ~nowhere
     sub = table.loc[keep]
     population = sub["population"].to_numpy(dtype=float)
     frame = pd.DataFrame(
@@ -155,6 +161,7 @@ def national_territory(
         town_halls_replaced={c: d for c, d in nat.halls_replaced.items() if c in codes},
         town_halls_missing=[c for c in nat.halls_missing if c in codes],
         polygons_missing=sorted(terr.loc[terr[POLYGON_MISSING], "code"]),
+        locations_missing=sorted(absent.index),
     )
     if report.polygons_missing:
         logger.warning(
@@ -167,7 +174,12 @@ def national_territory(
         )
     deps = tuple(sorted(set(terr.loc[terr["in_study"], "dep"])))
     terr.attrs.update(
-        report=report, departement=deps[0], departements=deps, buffer_m=buffer_m, source="national"
+        report=report,
+        departement=deps[0],
+        departements=deps,
+        buffer_m=buffer_m,
+        source="national",
+        locations_missing=absent.rename_axis("code").reset_index(),
     )
     return terr
 
