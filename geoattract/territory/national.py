@@ -126,14 +126,13 @@ def read_national_communes(
     """
     p = Path(path) if path is not None else default_national_communes_path()
     tol = settings.town_hall_tolerance_m if tolerance_m is None else float(tolerance_m)
-    extra = {} if bbox is None else {"bbox": bbox}
     communes = read_vector(
         p,
         columns=["code", "nom", "dep", "region", "epci", "population"],
         layer=COMMUNES_LAYER,
         id_column="code",
         null_geometries="keep",  # merged communes without a polygon: reported below
-        **extra,
+        bbox=bbox,
     )
     halls = read_vector(
         p,
@@ -142,7 +141,7 @@ def read_national_communes(
         id_column="code",
         null_geometries="drop",
         out_of_range="drop",  # a few garbage points: the commune gets a point inside it
-        **extra,
+        bbox=bbox,
     )
     communes = communes.to_crs(settings.default_crs)
     halls = halls.to_crs(settings.default_crs)
