@@ -93,9 +93,8 @@ def nested_and_valid(frame: gpd.GeoDataFrame, n_minutes: int) -> dict[str, bool]
 
 def study_benchmark(quick: bool) -> dict[str, Any]:
     """Exact vs grid on the study's town halls; linearity in the number of origins."""
-    from geoattract.network import load_graph
-
     from geoattract.config.study import load_study_config
+    from geoattract.network import load_graph
     from geoattract.network.snapping import SnapRule
     from geoattract.routing import isochrones_for_communes, routing_graph
     from geoattract.routing.contour import fill_small_holes

@@ -10,11 +10,11 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
-from geoattract.network import graph_from_file
 from shapely import LineString, Point, box
 
 from geoattract._util.io import resolve_data_dir
 from geoattract.errors import DataError, RoutingError
+from geoattract.network import graph_from_file
 from geoattract.network.snapping import SnapRule
 from geoattract.routing import routing_graph
 from geoattract.routing.edges import cut_lines
