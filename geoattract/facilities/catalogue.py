@@ -56,6 +56,11 @@ STUDY_ONLY_SOURCE_TYPES: tuple[str, ...] = ("bpe", "counts")
 #: ``coverage`` of a source that holds every département of metropolitan France.
 FRANCE: str = "france"
 
+#: ``coverage`` of a source whose catalogue declares none (an older catalogue): taken as
+#: covering every département, with a warning; its category keeps the old default
+#: ``covers_buffer = false`` when the source is a BPE or count table.
+UNDECLARED: str = "undeclared"
+
 #: ``adjust`` value computing a source's vintage factor from a département it shares with the
 #: sources listed before it.
 ADJUST_OVERLAP: str = "overlap"
@@ -99,8 +104,8 @@ class Source:
 
     @property
     def national(self) -> bool:
-        """Whether the source covers every département of metropolitan France."""
-        return self.coverage == (FRANCE,)
+        """Whether the source covers every département (``"france"``, or undeclared)."""
+        return self.coverage in ((FRANCE,), (UNDECLARED,))
 
     def covers(self, departement: str) -> bool:
         """Whether the source holds every facility of ``departement``."""
@@ -511,10 +516,9 @@ def _declare_coverage(
 ) -> dict[str, Category]:
     """Give every file source its coverage and vintage: inline, else ``[coverage]``, else ``[bpe]``.
 
-    Raises
-    ------
-    ConfigError
-        A file source with no coverage or no vintage anywhere (the message names it).
+    A source with no coverage anywhere is logged and taken as covering every département
+    (older catalogues); its category keeps ``covers_buffer = false`` when the source is a BPE
+    or count table, the default before coverage was declared.
     """
     tables: dict[str, dict[str, Any]] = {}
     for key, value in files.items():
@@ -538,12 +542,27 @@ def _declare_coverage(
             vintage = src.vintage or table.get("vintage")
             if not coverage or not vintage:
                 where = "[bpe]" if src.type == "bpe" else f'[coverage] "{src.file}"'
-                raise ConfigError(
-                    f"{p}: source categories.{cid}.sources[{i}] ({src.describe()}) declares no "
-                    f"{'coverage' if not coverage else 'vintage'}: add coverage = [département "
-                    f'codes] or "{FRANCE}" and vintage = "YYYY" to it or to {where}'
+                logger.warning(
+                    "%s: source categories.%s.sources[%d] (%s) declares no %s: add coverage = "
+                    '[département codes] or "%s" and vintage = "YYYY" to it or to %s; taken '
+                    "as covering every département",
+                    p,
+                    cid,
+                    i,
+                    src.describe(),
+                    "coverage" if not coverage else "vintage",
+                    FRANCE,
+                    where,
                 )
-            sources.append(replace(src, coverage=coverage, vintage=vintage))
+                if (
+                    not coverage
+                    and src.type in STUDY_ONLY_SOURCE_TYPES
+                    and cat.covers_buffer is None
+                ):
+                    cat = replace(cat, covers_buffer=False)  # the old default of such tables
+            sources.append(
+                replace(src, coverage=coverage or (UNDECLARED,), vintage=vintage or "unknown")
+            )
         out[cid] = replace(cat, sources=tuple(sources))
     return out
 
