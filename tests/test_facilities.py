@@ -100,10 +100,22 @@ def test_catalogue_gp_follows_apl_and_coverage_flags(catalogue):
     w = gp.decay(np.array([0, 9.9, 10, 10.1, 15, 19, 20, 20.1, np.nan, np.inf]))
     np.testing.assert_allclose(w, [1, 1, 1, 2 / 3, 2 / 3, 1 / 3, 1 / 3, 0, 0, 0])
     assert gp.thresholds_min == (10, 20, 30)
-    # BPE and Basilic cover 47 only: the buffer offer is unknown
-    assert not catalogue["gp"].covers_buffer
-    assert not catalogue["library"].covers_buffer
-    assert catalogue["school_primary"].covers_buffer and catalogue["maternity"].covers_buffer
+    # BPE and Basilic cover 47 only: the library's buffer offer is declared unknown; GPs of
+    # the buffer come from the national BPE 2017 table (coverage checked, not declared)
+    assert catalogue["library"].covers_buffer is False
+    assert catalogue["gp"].covers_buffer is None
+    assert [s.coverage for s in catalogue["gp"].sources_of("files")] == [("47",), ("france",)]
+    assert [s.vintage for s in catalogue["gp"].sources_of("files")] == ["2024", "2017"]
+    assert catalogue["school_primary"].sources[0].coverage == (
+        "24",
+        "32",
+        "33",
+        "40",
+        "46",
+        "47",
+        "82",
+    )
+    assert catalogue["school_primary"].covers_buffer is None
     assert catalogue["cinema"].capacity == "seats"
     frame = catalogue.to_frame()
     assert (

@@ -315,6 +315,7 @@ def check_geometries(
     id_column: str | None = None,
     *,
     null: Literal["error", "drop", "keep"] = "error",
+    out_of_range: Literal["error", "drop"] = "error",
 ) -> gpd.GeoDataFrame:
     """Check a layer's geometries: not empty, no null geometry, coordinates in the CRS range.
 
@@ -329,6 +330,9 @@ def check_geometries(
     null : {"error", "drop", "keep"}
         Features without geometry: an error, dropped with a warning naming them, or kept (the
         caller reports them).
+    out_of_range : {"error", "drop"}
+        Features with coordinates outside the CRS's range: an error, or dropped with a warning
+        naming them.
 
     Returns
     -------
@@ -373,6 +377,18 @@ def check_geometries(
         | (x1 > bounds[2] + tol_x)
         | (y1 > bounds[3] + tol_y)
     )
+    if out.any() and out_of_range == "drop":
+        logger.warning(
+            "%s: %d feature(s) with coordinates outside the range of the declared CRS %s left "
+            "out: %s",
+            source,
+            int(out.sum()),
+            gdf.crs.to_string(),
+            format_values(np.asarray(ids)[out]),
+        )
+        keep = np.ones(len(gdf), dtype=bool)
+        keep[np.flatnonzero(~empty)[out] if null == "keep" else out] = False
+        return gdf[keep]
     if out.any():
         raise DataError(
             f"{source}: {int(out.sum())} feature(s) with coordinates outside the range of the "
@@ -413,6 +429,8 @@ def read_vector(
     *,
     id_column: str | None = None,
     null_geometries: Literal["error", "drop", "keep"] = "error",
+    bbox: tuple[float, float, float, float] | None = None,
+    out_of_range: Literal["error", "drop"] = "error",
 ) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage…) and check its CRS, columns and geometries.
 
@@ -429,6 +447,11 @@ def read_vector(
     null_geometries : {"error", "drop", "keep"}
         Features without geometry: an error, left out with a warning naming them, or kept for
         the caller to report.
+    bbox : tuple of float, optional
+        Read only the features meeting this box (xmin, ymin, xmax, ymax in the layer's CRS).
+    out_of_range : {"error", "drop"}
+        Features with coordinates outside the CRS's range: an error, or left out with a
+        warning naming them (a points layer with a few garbage coordinates).
 
     Returns
     -------
@@ -444,13 +467,16 @@ def read_vector(
     """
     p = require_file(path)
     try:
-        gdf = gpd.read_file(p, layer=layer) if layer else gpd.read_file(p)
+        options: dict[str, Any] = {"layer": layer} if layer else {}
+        if bbox is not None:
+            options["bbox"] = tuple(bbox)
+        gdf = gpd.read_file(p, **options)
     except Exception as exc:  # pyogrio raises several unrelated types
         raise DataError(f"{p}: cannot be read as a vector layer ({exc})") from exc
     if gdf.crs is None:
         raise DataError(f"{p}: no CRS; set one (e.g. EPSG:4326) before loading")
     require_columns(gdf, columns, p)
-    return check_geometries(gdf, p, id_column, null=null_geometries)
+    return check_geometries(gdf, p, id_column, null=null_geometries, out_of_range=out_of_range)
 
 
 @contextlib.contextmanager

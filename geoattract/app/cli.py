@@ -111,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="GeoPackages and tables only: no interactive or printable map, no report",
     )
+    national = p.add_argument_group("national runs (studies with [partitions] enabled: france)")
+    national.add_argument(
+        "--engine", choices=("dask", "local"), help="dask (default) or this process only"
+    )
+    national.add_argument(
+        "--scheduler", metavar="ADDRESS", help="existing dask scheduler (default: a LocalCluster)"
+    )
+    national.add_argument("--workers", type=int, metavar="N", help="LocalCluster workers")
+    national.add_argument(
+        "--departement-maps",
+        nargs="+",
+        default=[],
+        metavar="DEP",
+        help="also write an interactive map of these départements",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser(
@@ -328,10 +343,14 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from geoattract.app.pipeline import run_study
+    from geoattract.app.pipeline import load_config, run_study
+
+    cfg = load_config(args.config, args.data_dir)
+    if cfg.section("partitions").get("enabled"):
+        return _run_national(cfg, args)
 
     result = run_study(
-        args.config,
+        cfg,
         data_dir=args.data_dir,
         out_dir=args.out,
         progress=_progress(args),
@@ -342,6 +361,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(run_summary(result))
+    return 0
+
+
+def _run_national(cfg: Any, args: argparse.Namespace) -> int:
+    from geoattract.app.national_write import engine_options, run_national
+
+    options = engine_options(
+        cfg,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=_progress(args),
+    )
+    out = args.out or cfg.study["output_dir"]
+    run = run_national(cfg, out, options, departements=args.departement_maps)
+    if not args.quiet:
+        state = run["state"]
+        timings = state.stats.get("timings", {})
+        print(
+            f"geoattract run: {cfg.name} → {out} ({sum(timings.values()):.0f} s, "
+            f"{len(state.table)} communes, {state.stats.get('partitions')} partition(s) on "
+            f"{options.engine})"
+        )
+        print(f"  written: {', '.join(sorted(run['files']))[:400]}")
+        print(f"  {len(run['warnings'])} warning(s); log in {Path(out) / 'run.log'}")
     return 0
 
 

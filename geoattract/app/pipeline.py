@@ -28,7 +28,7 @@ from geoattract.app.logs import run_log
 from geoattract.app.publish import OutputFolder
 from geoattract.app.state import StudyState
 from geoattract.config import StudyConfig, load_study_config
-from geoattract.facilities import build_offer
+from geoattract.facilities import build_offer, check_study_coverage
 from geoattract.network import Network, build_network
 from geoattract.routing import isochrones_for_communes
 from geoattract.scoring import build_scores
@@ -167,6 +167,7 @@ def compute_study(
     st = stages if stages is not None else _Stages(STAGE_NAMES, progress)
     try:
         territory = st.run("territory", build_territory, config)
+        check_study_coverage(config, territory.communes)  # fail fast on uncovered categories
         isochrone_codes(config, territory, isochrone_communes)  # fail fast on a bad code
         network = st.run("network", build_network, config, territory.communes)
         offer = st.run("facilities", build_offer, config, territory.communes, verbose=progress)

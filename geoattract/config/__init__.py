@@ -12,14 +12,17 @@ from geoattract.config.study import (
     shipped_studies,
     validate,
 )
+from geoattract.config.territory import TerritorySpec, territory_spec
 
 __all__ = [
     "Field",
     "StudyConfig",
+    "TerritorySpec",
     "check_thresholds",
     "load_study_config",
     "load_toml",
     "resolve_study_path",
     "shipped_studies",
+    "territory_spec",
     "validate",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from geoattract import settings
 from geoattract._util.io import resolve_data_dir
+from geoattract.config.territory import TERRITORY_SOURCES, TerritorySpec, territory_spec
 from geoattract.errors import ConfigError, DataNotFoundError
 
 _TYPE_NAMES = {
@@ -242,7 +243,13 @@ STUDY_SCHEMA: dict[str, Field] = {
         dict,
         schema={
             "name": Field(str, doc="study name shown in reports"),
-            "departement": Field(str, check=_dep_code, doc="INSEE code of the study département"),
+            "departement": Field(
+                str,
+                required=False,
+                default=None,
+                check=_dep_code,
+                doc="INSEE code of the study département (shorthand of [territory] departements)",
+            ),
             "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
             "buffer_km": Field(
                 float,
@@ -272,7 +279,17 @@ STUDY_SCHEMA: dict[str, Field] = {
     ),
     "inputs": Field(
         dict,
+        required=False,
+        default=None,
         schema={
+            "departements": Field(
+                list,
+                items=str,
+                required=False,
+                default=None,
+                doc="départements whose communes the files hold completely (the territory is "
+                "read from them only when they cover the study and its buffer)",
+            ),
             "communes": Field(str, doc="commune polygons (code, nom)"),
             "town_halls": Field(str, doc="town-hall points (code)"),
             "population": Field(str, doc="legal population (code, population)"),
@@ -312,9 +329,22 @@ class StudyConfig:
         return self.study["name"]
 
     @property
-    def departement(self) -> str:
-        """INSEE code of the study département."""
-        return self.study["departement"]
+    def territory(self) -> TerritorySpec:
+        """The study territory (``[territory]``, or the ``[study] departement`` shorthand)."""
+        return territory_spec(self.section("territory"), self.study.get("departement"), self.path)
+
+    @property
+    def departement(self) -> str | None:
+        """INSEE code of the study département; None when the territory is not one département."""
+        spec = self.territory
+        if spec.kind == "departements" and len(spec.codes) == 1:
+            return spec.codes[0]
+        return None
+
+    @property
+    def has_inputs(self) -> bool:
+        """Whether the study has its own ``[inputs]`` territory files."""
+        return bool(self.raw.get("inputs"))
 
     @property
     def crs(self) -> str:
@@ -333,7 +363,7 @@ class StudyConfig:
 
     def input_path(self, key: str) -> Path:
         """Absolute path of the input file named ``inputs.<key>``."""
-        rel = self.raw["inputs"].get(key)
+        rel = (self.raw.get("inputs") or {}).get(key)
         if rel is None:
             raise ConfigError(f"{self.path}: no input file configured for 'inputs.{key}'")
         return self.data_dir / rel
@@ -397,6 +427,49 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         "catalogue": Field(str, required=False, default="facilities.toml"),
         "indicators": Field(str, required=False, default="indicators.toml"),
         "scoring": Field(str, required=False, default="scoring.toml"),
+        "places": Field(
+            str,
+            required=False,
+            default=None,
+            doc="places the national indicators time (préfectures, regional capitals, Paris)",
+        ),
+    },
+    "territory": {
+        "departements": Field(list, items=str, required=False, default=None),
+        "epci": Field(list, items=str, required=False, default=None),
+        "communes": Field(list, items=str, required=False, default=None),
+        "france": Field(bool, required=False, default=None),
+        "source": Field(str, required=False, default="auto", choices=TERRITORY_SOURCES),
+        "communes_file": Field(
+            str,
+            required=False,
+            default=None,
+            doc="national commune file (layers communes, mairies), relative to the data folder",
+        ),
+    },
+    "partitions": {
+        "enabled": Field(
+            bool,
+            required=False,
+            default=False,
+            doc="run the study as a national job partitioned by département (dask)",
+        ),
+        "by": Field(str, required=False, default="departement", choices=("departement",)),
+        "radius_min": Field(
+            float,
+            required=False,
+            default=None,
+            check=_positive,
+            doc="initial radius of a partition's buffer in travel time (default: twice the "
+            "largest E2SFCA catchment, at least the largest count threshold)",
+        ),
+        "max_widenings": Field(int, required=False, default=6, check=_non_negative),
+    },
+    "dask": {
+        "workers": Field(int, required=False, default=2, check=_positive_int),
+        "threads_per_worker": Field(int, required=False, default=1, check=_positive_int),
+        "memory_limit": Field(str, required=False, default="auto"),
+        "retries": Field(int, required=False, default=1, check=_non_negative),
     },
     "network": {
         "source": Field(
@@ -533,5 +606,8 @@ def load_study_config(
     for name, section in SECTION_SCHEMAS.items():  # absent sections get their defaults too
         if not doc.get(name):
             raw[name] = validate({}, section, p, prefix=name + ".")
+    spec = territory_spec(raw["territory"], raw["study"].get("departement"), p)
+    if spec.source == "inputs" and not raw.get("inputs"):
+        raise ConfigError(f"{p}: 'territory.source' is 'inputs' but the study has no [inputs]")
     ddir = resolve_data_dir(data_dir, raw["study"]["data_subdir"])
     return StudyConfig(path=p.resolve(), data_dir=ddir, raw=raw)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from geoattract.facilities.catalogue import (
+    FRANCE,
     PILLARS,
     Catalogue,
     Category,
     Source,
     load_catalogue,
+)
+from geoattract.facilities.coverage import (
+    Adjustment,
+    CoverageReport,
+    check_coverage,
+    supply_by_source,
 )
 from geoattract.facilities.decay import (
     APL_BREAKS_MIN,
@@ -27,7 +34,7 @@ from geoattract.facilities.housing import (
     housing_sources,
     housing_table,
 )
-from geoattract.facilities.offer import Offer, build_offer
+from geoattract.facilities.offer import Offer, build_offer, check_study_coverage, resolved_catalogue
 from geoattract.facilities.osm import facilities_from_osm_online, facilities_from_pbf
 from geoattract.facilities.osm_features import (
     combined_tags,
@@ -41,9 +48,16 @@ from geoattract.facilities.sources import load_facilities
 
 __all__ = [
     "APL_BREAKS_MIN",
+    "Adjustment",
+    "CoverageReport",
+    "check_coverage",
+    "check_study_coverage",
+    "resolved_catalogue",
+    "supply_by_source",
     "APL_WEIGHTS",
     "Catalogue",
     "Category",
+    "FRANCE",
     "Decay",
     "FACILITY_COLUMNS",
     "FacilityReport",

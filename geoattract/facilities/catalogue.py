@@ -8,8 +8,12 @@ floating catchment area (E2SFCA); its ``[housing]`` table names the study's hous
 files.
 
 Coverage matters: a per-commune count table of the study département (INSEE BPE...) leaves
-the offer across the border *unknown*, not zero. Each category says so with
-``covers_buffer``; the accessibility stage reports the outside share as unknown for them.
+the offer across the border *unknown*, not zero. Every file source declares the départements
+it holds completely (``coverage``, a list of codes or ``"france"``) and its ``vintage``:
+inline, in the ``[coverage]`` table for its file, or in ``[bpe]`` for the BPE sources.
+:func:`geoattract.facilities.coverage.check_coverage` checks them against a territory; a
+category may accept an unknown buffer offer with ``covers_buffer = false`` (flagged in every
+output), never silently.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,18 @@ FILE_SOURCE_TYPES: tuple[str, ...] = ("bpe", "points", "table", "counts")
 #: Source types that are per-commune counts of the study département only: a category using
 #: one of them does not cover the buffer unless the catalogue says otherwise.
 STUDY_ONLY_SOURCE_TYPES: tuple[str, ...] = ("bpe", "counts")
+
+#: ``coverage`` of a source that holds every département of metropolitan France.
+FRANCE: str = "france"
+
+#: ``coverage`` of a source whose catalogue declares none (an older catalogue): taken as
+#: covering every département, with a warning; its category keeps the old default
+#: ``covers_buffer = false`` when the source is a BPE or count table.
+UNDECLARED: str = "undeclared"
+
+#: ``adjust`` value computing a source's vintage factor from a département it shares with the
+#: sources listed before it.
+ADJUST_OVERLAP: str = "overlap"
 
 #: Default field separator of the BPE tables (INSEE publishes them with ";").
 BPE_SEP: str = ";"
@@ -81,6 +97,19 @@ class Source:
     tags: Mapping[str, Any] = field(default_factory=dict)
     require: Mapping[str, Any] = field(default_factory=dict)
     exclude: Mapping[str, Any] = field(default_factory=dict)
+    coverage: tuple[str, ...] = ()
+    vintage: str | None = None
+    adjust: float | str | None = None
+    adjust_departements: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def national(self) -> bool:
+        """Whether the source covers every département (``"france"``, or undeclared)."""
+        return self.coverage in ((FRANCE,), (UNDECLARED,))
+
+    def covers(self, departement: str) -> bool:
+        """Whether the source holds every facility of ``departement``."""
+        return self.national or departement in self.coverage
 
     def describe(self) -> str:
         """Short human description, used in logs and error messages."""
@@ -113,10 +142,12 @@ class Category:
     decay_spec : mapping
         The decay table as written in the catalogue.
     optional : bool
-        An empty optional category is logged, not an error.
-    covers_buffer : bool
-        Whether the file sources cover the buffer zone; false means the offer outside the
-        study département is unknown (not 0).
+        An empty optional category is logged, not an error; an optional category whose
+        sources do not cover the territory is left out with a warning.
+    covers_buffer : bool or None
+        None (default): the sources must cover the buffer départements too (checked against
+        their ``coverage``). False: the catalogue accepts that the offer outside the study
+        départements is unknown (not 0); every output flags it.
     description : str
         Source choice and caveats.
     """
@@ -131,7 +162,7 @@ class Category:
     decay: Decay | None = None
     decay_spec: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_DECAY))
     optional: bool = False
-    covers_buffer: bool = True
+    covers_buffer: bool | None = None
     description: str = ""
 
     def sources_of(self, mode: str) -> tuple[Source, ...]:
@@ -205,9 +236,14 @@ class Catalogue:
         """Categories of one pillar."""
         return [c for c in self if c.pillar == pillar]
 
-    def covers_buffer(self) -> dict[str, bool]:
-        """Category id → whether its file sources cover the buffer zone."""
+    def covers_buffer(self) -> dict[str, bool | None]:
+        """Category id → ``covers_buffer`` as written (None: checked against the coverage)."""
         return {c.id: c.covers_buffer for c in self}
+
+    def without(self, ids: Iterable[str]) -> Catalogue:
+        """A copy of the catalogue without the categories ``ids``."""
+        drop = set(ids)
+        return replace(self, categories={k: v for k, v in self.categories.items() if k not in drop})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per category: id, pillar, labels, sources, capacity, decay, covers_buffer."""
@@ -259,6 +295,52 @@ _DECAY_SCHEMA = {
     "sigma_min": Field(float, required=False, default=None),
 }
 
+
+def _coverage(v: Any) -> str | None:
+    if isinstance(v, str):
+        return None if v == FRANCE else f'must be "{FRANCE}" or a list of département codes'
+    bad = [d for d in v if not isinstance(d, str) or len(d) not in (2, 3)]
+    if not v or bad:
+        return f'must be "{FRANCE}" or a non-empty list of département codes such as "47"'
+    return None
+
+
+def _adjust(v: Any) -> str | None:
+    if isinstance(v, str):
+        return None if v == ADJUST_OVERLAP else f'must be a factor > 0 or "{ADJUST_OVERLAP}"'
+    return None if v > 0 else f'must be a factor > 0 or "{ADJUST_OVERLAP}"'
+
+
+def _factors(v: Mapping) -> str | None:
+    for key, value in v.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            return f"must map département codes to factors > 0 (key {key!r})"
+    return None
+
+
+#: Keys every file source may carry: what it covers, when, and its vintage adjustment.
+_COVERAGE_FIELDS: dict[str, Field] = {
+    "coverage": Field(
+        (list, str),
+        required=False,
+        default=None,
+        check=_coverage,
+        doc='départements the source holds completely, or "france"',
+    ),
+    "vintage": Field(str, required=False, default=None, doc="year(s) the data describe"),
+    "adjust": Field(
+        (float, str),
+        required=False,
+        default=None,
+        check=_adjust,
+        doc='capacity factor of an older vintage, or "overlap": the ratio of the sources '
+        "listed before it to this one over the départements both cover",
+    ),
+    "adjust_departements": Field(
+        dict, required=False, default={}, check=_factors, doc="factor per département"
+    ),
+}
+
 _SOURCE_SCHEMAS: dict[str, dict[str, Field]] = {
     "bpe": {
         "type": Field(str),
@@ -306,6 +388,10 @@ _SOURCE_SCHEMAS: dict[str, dict[str, Field]] = {
     },
 }
 
+for _stype, _schema in _SOURCE_SCHEMAS.items():
+    if _stype in FILE_SOURCE_TYPES:
+        _schema.update(_COVERAGE_FIELDS)
+
 _CATEGORY_SCHEMA = {
     "id": Field(str, required=False, default=None, doc="defaults to the table name"),
     "pillar": Field(str, choices=PILLARS),
@@ -338,7 +424,15 @@ _CATALOGUE_SCHEMA = {
             "code_files": Field(list, items=str, doc="TYPEQU code lists (code;libelle)"),
             "code_column": Field(str, doc="commune code column of the BPE tables"),
             "sep": Field(str, required=False, default=BPE_SEP),
+            "coverage": _COVERAGE_FIELDS["coverage"],
+            "vintage": _COVERAGE_FIELDS["vintage"],
         },
+    ),
+    "coverage": Field(
+        dict,
+        required=False,
+        default={},
+        doc="coverage and vintage of the files the sources name: file = {departements, vintage}",
     ),
     "housing": Field(
         dict, required=False, default=None, doc="housing files (geoattract.facilities.housing)"
@@ -394,7 +488,83 @@ def _build_source(raw: Mapping[str, Any], source: Path, key: str) -> Source:
         tags=dict(doc.get("tags") or {}),
         require=dict(doc.get("require") or {}),
         exclude=dict(doc.get("exclude") or {}),
+        coverage=_coverage_tuple(doc.get("coverage")),
+        vintage=doc.get("vintage"),
+        adjust=doc.get("adjust"),
+        adjust_departements={
+            str(k): float(v) for k, v in (doc.get("adjust_departements") or {}).items()
+        },
     )
+
+
+def _coverage_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (FRANCE,)
+    return tuple(sorted(str(d).upper() for d in value))
+
+
+_FILE_COVERAGE_SCHEMA = {
+    "departements": _COVERAGE_FIELDS["coverage"],
+    "vintage": _COVERAGE_FIELDS["vintage"],
+}
+
+
+def _declare_coverage(
+    categories: dict[str, Category], bpe: Mapping[str, Any], files: Mapping[str, Any], p: Path
+) -> dict[str, Category]:
+    """Give every file source its coverage and vintage: inline, else ``[coverage]``, else ``[bpe]``.
+
+    A source with no coverage anywhere is logged and taken as covering every département
+    (older catalogues); its category keeps ``covers_buffer = false`` when the source is a BPE
+    or count table, the default before coverage was declared.
+    """
+    tables: dict[str, dict[str, Any]] = {}
+    for key, value in files.items():
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{p}: key 'coverage.{key}' must be a table {{departements, vintage}}, "
+                f"got {value!r}"
+            )
+        tables[str(key)] = validate(value, _FILE_COVERAGE_SCHEMA, p, prefix=f"coverage.{key}.")
+    out = {}
+    for cid, cat in categories.items():
+        sources = []
+        for i, src in enumerate(cat.sources):
+            if src.type not in FILE_SOURCE_TYPES:
+                sources.append(src)
+                continue
+            table = bpe if src.type == "bpe" else tables.get(str(src.file), {})
+            coverage = src.coverage or _coverage_tuple(
+                table.get("coverage", table.get("departements"))
+            )
+            vintage = src.vintage or table.get("vintage")
+            if not coverage or not vintage:
+                where = "[bpe]" if src.type == "bpe" else f'[coverage] "{src.file}"'
+                logger.warning(
+                    "%s: source categories.%s.sources[%d] (%s) declares no %s: add coverage = "
+                    '[département codes] or "%s" and vintage = "YYYY" to it or to %s; taken '
+                    "as covering every département",
+                    p,
+                    cid,
+                    i,
+                    src.describe(),
+                    "coverage" if not coverage else "vintage",
+                    FRANCE,
+                    where,
+                )
+                if (
+                    not coverage
+                    and src.type in STUDY_ONLY_SOURCE_TYPES
+                    and cat.covers_buffer is None
+                ):
+                    cat = replace(cat, covers_buffer=False)  # the old default of such tables
+            sources.append(
+                replace(src, coverage=coverage or (UNDECLARED,), vintage=vintage or "unknown")
+            )
+        out[cid] = replace(cat, sources=tuple(sources))
+    return out
 
 
 def _columns_of(path: Path) -> list[str]:
@@ -481,9 +651,6 @@ def _build_category(table_key: str, raw: Any, p: Path) -> Category:
                 f'capacity column: {format_values(bad)}; use capacity = "count" or add capacity_column'
             )
     decay, decay_spec = _build_decay(c["decay"], p, key)
-    covers = c["covers_buffer"]
-    if covers is None:
-        covers = not any(s.type in STUDY_ONLY_SOURCE_TYPES for s in sources)
     return Category(
         id=cid,
         pillar=c["pillar"],
@@ -495,7 +662,7 @@ def _build_category(table_key: str, raw: Any, p: Path) -> Category:
         decay=decay,
         decay_spec=decay_spec,
         optional=c["optional"],
-        covers_buffer=bool(covers),
+        covers_buffer=c["covers_buffer"],
         description=c["description"],
     )
 
@@ -582,6 +749,7 @@ def load_catalogue(
         raise ConfigError(
             f"{p}: categories {format_values(uses_bpe)} use BPE sources but there is no [bpe] table"
         )
+    categories = _declare_coverage(categories, bpe, doc["coverage"] or {}, p)
     catalogue = Catalogue(
         categories=categories,
         path=p.resolve(),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import pandas as pd
 
 from geoattract.config.study import StudyConfig
 from geoattract.facilities.catalogue import Catalogue, load_catalogue
+from geoattract.facilities.coverage import CoverageReport, check_coverage
 from geoattract.facilities.housing import housing_table
 from geoattract.facilities.sources import load_facilities
 
@@ -59,9 +60,62 @@ def build_offer(
     """
     catalogue = load_catalogue(config.config_file("catalogue"), data_dir=config.data_dir)
     facilities = load_facilities(territory, catalogue, config.data_dir, verbose=verbose)
+    catalogue = resolved_catalogue(catalogue, facilities)
     housing = None
     if catalogue.housing is not None:
         housing = housing_table(territory, catalogue.housing, config.data_dir)
     else:
         logger.info("%s: no [housing] table, no housing data", catalogue.path)
     return Offer(catalogue=catalogue, facilities=facilities, housing=housing)
+
+
+def check_study_coverage(config: StudyConfig, territory: gpd.GeoDataFrame) -> CoverageReport:
+    """Check, at the door, that a study's catalogue covers its territory's départements.
+
+    Parameters
+    ----------
+    config : StudyConfig
+        The study (its ``[configs] catalogue``).
+    territory : GeoDataFrame
+        Study and buffer communes (``dep``, ``in_study``).
+
+    Returns
+    -------
+    CoverageReport
+
+    Raises
+    ------
+    DataError
+        Categories whose sources miss départements (see
+        :func:`~geoattract.facilities.coverage.check_coverage`).
+    """
+    catalogue = load_catalogue(config.config_file("catalogue"), check_files=False)
+    deps = territory["dep"].astype(str)
+    study = sorted(set(deps[territory["in_study"].to_numpy(dtype=bool)]))
+    return check_coverage(catalogue, study, sorted(set(deps) - set(study)))
+
+
+def resolved_catalogue(catalogue: Catalogue, facilities: gpd.GeoDataFrame) -> Catalogue:
+    """The catalogue as loaded for a territory: left-out categories removed, ``covers_buffer`` known.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+        As read from the TOML.
+    facilities : GeoDataFrame
+        From :func:`~geoattract.facilities.load_facilities` (its report and ``covers_buffer``).
+
+    Returns
+    -------
+    Catalogue
+        Without the optional categories the coverage check left out; each category's
+        ``covers_buffer`` is whether its offer is known in the whole buffer.
+    """
+    report = facilities.attrs.get("report")
+    covers = facilities.attrs.get("covers_buffer", {})
+    out = catalogue.without(report.left_out if report is not None else ())
+    out.categories = {
+        cid: replace(cat, covers_buffer=bool(covers.get(cid, cat.covers_buffer is not False)))
+        for cid, cat in out.categories.items()
+    }
+    return out

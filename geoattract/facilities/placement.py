@@ -65,6 +65,14 @@ class FacilityReport:
         Category → unit of the ``capacity`` column ("count", "births", "seats"...).
     empty_optional : list
         Optional categories without any facility.
+    left_out : dict
+        Optional category → départements its sources do not cover (category left out).
+    adjustments : dict
+        Category → vintage adjustments applied to its sources (sentences stating the
+        assumption).
+    vintages : dict
+        Category → vintage of each source that supplied facilities (``"bpe D265: 2024 (47);
+        counts ...: 2017 (24, 32, ...)"``).
     """
 
     unmatched_codes: dict[str, list[str]] = field(default_factory=dict)
@@ -75,6 +83,9 @@ class FacilityReport:
     covers_buffer: dict[str, bool] = field(default_factory=dict)
     capacity_unit: dict[str, str] = field(default_factory=dict)
     empty_optional: list[str] = field(default_factory=list)
+    left_out: dict[str, list[str]] = field(default_factory=dict)
+    adjustments: dict[str, list[str]] = field(default_factory=dict)
+    vintages: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line per finding."""
@@ -90,6 +101,10 @@ class FacilityReport:
                 lines.append(f"{cat}: closed units dropped: {format_values(ids)}")
         if self.empty_optional:
             lines.append(f"empty optional categories: {format_values(self.empty_optional)}")
+        for cat, deps in self.left_out.items():
+            lines.append(f"{cat}: left out, sources do not cover {format_values(deps)}")
+        for cat, sentences in self.adjustments.items():
+            lines.extend(f"{cat}: {text}" for text in sentences)
         unknown = [c for c, v in self.covers_buffer.items() if not v]
         if unknown:
             lines.append(

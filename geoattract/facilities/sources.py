@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from geoattract._util.io import read_csv, read_vector, require_columns
 from geoattract.errors import DataError, format_values
 from geoattract.facilities.catalogue import Catalogue, Category, Source
+from geoattract.facilities.coverage import CoverageReport, check_coverage, supply_by_source
 from geoattract.facilities.osm import load_osm_facilities
 from geoattract.facilities.placement import (
     LoadContext,
@@ -252,15 +253,29 @@ FILE_ADAPTERS: dict[str, Callable[[LoadContext, Category, Source], gpd.GeoDataFr
 }
 
 
+def _departement_of(territory: gpd.GeoDataFrame) -> pd.Series:
+    """Département of each territory commune, indexed by code."""
+    codes = territory["code"].astype(str)
+    deps = territory["dep"].astype(str) if "dep" in territory else codes.str[:2]
+    return pd.Series(deps.to_numpy(), index=codes.to_numpy())
+
+
 def _load_files(ctx: LoadContext, cats: list[Category], verbose: bool) -> gpd.GeoDataFrame:
     frames = []
+    dep_of = _departement_of(ctx.territory)
     for cat in tqdm(cats, desc="facilities", disable=not verbose):
         srcs = cat.sources_of("files")
-        parts = []
+        loaded = []
         for src in srcs:
             part = FILE_ADAPTERS[src.type](ctx, cat, src)
             part["source"] = src.type
-            parts.append(part)
+            loaded.append((src, part))
+        parts, _, adjustments = supply_by_source(cat, loaded, dep_of)
+        _record_vintages(ctx, cat, loaded, parts, dep_of)
+        if adjustments:
+            ctx.report.adjustments[cat.id] = [a.describe() for a in adjustments]
+            for a in adjustments:
+                logger.warning("category %s: vintage adjustment %s", cat.id, a.describe())
         parts = [p for p in parts if len(p)]
         if not parts:
             empty_category(ctx, cat, srcs)
@@ -271,13 +286,35 @@ def _load_files(ctx: LoadContext, cats: list[Category], verbose: bool) -> gpd.Ge
     return finish(ctx, frames)
 
 
+def _record_vintages(
+    ctx: LoadContext,
+    cat: Category,
+    loaded: list[tuple[Source, gpd.GeoDataFrame]],
+    parts: list[gpd.GeoDataFrame],
+    dep_of: pd.Series,
+) -> None:
+    """``report.vintages[cat]``: each source's vintage and the départements it supplied."""
+    items = []
+    for (src, _), part in zip(loaded, parts, strict=True):
+        if len(part):
+            deps = sorted(set(part["code"].map(dep_of).dropna()))
+            items.append(f"{src.describe()}: {src.vintage} ({', '.join(deps)})")
+    ctx.report.vintages[cat.id] = "; ".join(items)
+
+
 def _finalise_report(
-    ctx: LoadContext, out: gpd.GeoDataFrame, cats: list[Category], mode: str
+    ctx: LoadContext,
+    out: gpd.GeoDataFrame,
+    cats: list[Category],
+    mode: str,
+    coverage: CoverageReport | None,
 ) -> None:
     for cat in cats:
         rows = out.loc[out["category"] == cat.id, "code"]
         ctx.report.departements[cat.id] = sorted(set(rows.str[:2]))
-        covers = cat.covers_buffer if mode == "files" else True
+        covers = True
+        if mode == "files" and coverage is not None:
+            covers = coverage.covers_buffer.get(cat.id, True)
         ctx.report.covers_buffer[cat.id] = covers
         ctx.report.capacity_unit[cat.id] = cat.capacity if mode == "files" else "count"
         if covers and len(rows) and set(ctx.report.departements[cat.id]) == {ctx.study_dep}:
@@ -337,8 +374,11 @@ def load_facilities(
     Raises
     ------
     DataError
-        A non-optional category has no facility (the message names it and its sources), a
-        file lacks a column, a count or capacity is not a number, no data folder is known.
+        The sources of non-optional categories do not cover the territory's départements
+        (:func:`~geoattract.facilities.coverage.check_coverage`: the message names the
+        categories and the départements), a non-optional category has no facility (the message
+        names it and its sources), a file lacks a column, a count or capacity is not a number,
+        no data folder is known.
     DataNotFoundError
         A source file is missing.
     """
@@ -352,11 +392,22 @@ def load_facilities(
         )
     ctx = LoadContext.create(territory, catalogue, ddir)
     cats = select_categories(catalogue, categories)
+    coverage = None
     if source == "osm":
         out = load_osm_facilities(ctx, cats, osm)
     else:
+        dep_of = _departement_of(territory)
+        study = sorted(set(dep_of[territory["in_study"].to_numpy(dtype=bool)]))
+        coverage = check_coverage(
+            catalogue,
+            study,
+            sorted(set(dep_of) - set(study)),
+            categories=[c.id for c in cats],
+        )
+        ctx.report.left_out = dict(coverage.left_out)
+        cats = [c for c in cats if c.id not in coverage.left_out]
         out = _load_files(ctx, cats, verbose)
-    _finalise_report(ctx, out, cats, source)
+    _finalise_report(ctx, out, cats, source, coverage)
     out.attrs["report"] = ctx.report
     out.attrs["covers_buffer"] = dict(ctx.report.covers_buffer)
     out.attrs["capacity_unit"] = dict(ctx.report.capacity_unit)

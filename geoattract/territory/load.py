@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -21,59 +22,13 @@ import shapely
 
 from geoattract._util.io import read_csv, read_vector
 from geoattract.config.study import StudyConfig, load_study_config
-from geoattract.errors import DataError, format_values
+from geoattract.config.territory import TerritorySpec
+from geoattract.errors import ConfigError, DataError, format_values
 from geoattract.territory.check import study_departements, study_rows
+from geoattract.territory.report import TERRITORY_COLUMNS, TerritoryReport
+from geoattract.territory.select import departements_within, national_territory
 
 logger = logging.getLogger(__name__)
-
-#: Columns of the GeoDataFrame :func:`load_territory` returns, in order.
-TERRITORY_COLUMNS = [
-    "code",
-    "nom",
-    "dep",
-    "population",
-    "population_missing",
-    "epci",
-    "epci_nom",
-    "in_study",
-    "town_hall",
-    "town_hall_replaced",
-    "geometry",
-]
-
-
-@dataclass
-class TerritoryReport:
-    """What validation found and fixed; stored in ``territory.attrs["report"]``.
-
-    Attributes
-    ----------
-    repaired_geometries : list of str
-        Codes whose polygon was invalid and was repaired with ``shapely.make_valid``.
-    town_halls_replaced : dict
-        Code → distance (m) of town halls farther than the tolerance from their commune,
-        replaced by a point inside the polygon.
-    town_halls_missing : list of str
-        Communes with no town-hall point (a point inside the polygon is used).
-    only_in_population, only_in_polygons, only_in_epci : list of str
-        Codes present in one source and absent from the other (typically merged communes).
-    """
-
-    repaired_geometries: list[str] = field(default_factory=list)
-    town_halls_replaced: dict[str, float] = field(default_factory=dict)
-    town_halls_missing: list[str] = field(default_factory=list)
-    only_in_population: list[str] = field(default_factory=list)
-    only_in_polygons: list[str] = field(default_factory=list)
-    only_in_epci: list[str] = field(default_factory=list)
-    town_halls_orphan: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """One line per finding, for logs and reports."""
-        lines = []
-        for name, value in self.__dict__.items():
-            if value:
-                lines.append(f"{name.replace('_', ' ')}: {format_values(value)}")
-        return "\n".join(lines) or "no issue found"
 
 
 def validate_communes(
@@ -160,6 +115,12 @@ def load_territory(
 ) -> gpd.GeoDataFrame:
     """Load the study communes and their buffer zone.
 
+    The communes come from the study's ``[inputs]`` files or from the national commune file
+    (:func:`~geoattract.territory.select.national_territory`), as ``[territory] source``
+    says; with ``"auto"`` (the default) from the study's files when they cover the study
+    départements and every département the buffer reaches (``[inputs] departements``), else
+    from the national file (logged).
+
     Parameters
     ----------
     config : StudyConfig, optional
@@ -174,9 +135,11 @@ def load_territory(
     GeoDataFrame
         Columns ``code`` (str), ``nom``, ``dep``, ``population`` (legal population, float;
         NaN where absent, with ``population_missing``), ``epci``, ``epci_nom``, ``in_study``,
-        ``town_hall`` (Point, EPSG:2154), ``town_hall_replaced`` and the commune polygon as
-        active geometry, in the configuration's CRS (EPSG:2154). Study communes come first,
-        sorted by code. ``attrs["report"]`` holds the :class:`TerritoryReport`.
+        ``town_hall`` (Point, EPSG:2154), ``town_hall_replaced`` (and ``polygon_missing``
+        from the national file) and the commune polygon as active geometry, in the
+        configuration's CRS (EPSG:2154). Study communes come first, sorted by code.
+        ``attrs["report"]`` holds the :class:`TerritoryReport`, ``attrs["source"]`` the
+        adapter used.
 
     Raises
     ------
@@ -184,11 +147,105 @@ def load_territory(
         An input file is missing.
     DataError
         Missing column, duplicate codes, missing CRS, invalid geometry that cannot be
-        repaired, negative population, no commune in the study département.
+        repaired, negative population, no commune in the study département, unknown codes in
+        ``[territory]``.
     """
     cfg = config if config is not None else load_study_config(data_dir=data_dir)
     buffer = cfg.buffer_m if buffer_m is None else float(buffer_m)
-    dep = cfg.departement
+    spec = cfg.territory
+    national_path = _national_path(cfg, spec)
+    if _territory_source(cfg, spec) == "inputs":
+        terr = _inputs_territory(cfg, spec.codes, buffer)
+        if spec.source == "inputs" or _inputs_cover_buffer(cfg, terr, buffer, national_path):
+            return terr
+    terr = national_territory(
+        spec,
+        national_path,
+        buffer,
+        tolerance_m=cfg.study["town_hall_tolerance_m"],
+        crs=cfg.crs,
+    )
+    n_study = int(terr["in_study"].sum())
+    logger.info(
+        "territory %s (%s, national file %s): %d study communes, %d buffer communes (%s km), "
+        "population %d",
+        cfg.name,
+        spec.describe(),
+        national_path,
+        n_study,
+        len(terr) - n_study,
+        buffer / 1000,
+        terr.loc[terr["in_study"], "population"].sum(),
+    )
+    return terr
+
+
+def _national_path(cfg: StudyConfig, spec: TerritorySpec) -> Path:
+    path = Path(spec.communes_file)
+    return path if path.is_absolute() else (cfg.data_dir / path).resolve()
+
+
+def _territory_source(cfg: StudyConfig, spec: TerritorySpec) -> str:
+    """``"inputs"`` or ``"national"``: the adapter to try first."""
+    if spec.source != "auto":
+        if spec.source == "inputs" and spec.kind != "departements":
+            raise ConfigError(
+                f"{cfg.path}: the [inputs] territory files select départements only; "
+                f"[territory] {spec.kind} needs source = 'national'"
+            )
+        return spec.source
+    if not cfg.has_inputs or spec.kind != "departements":
+        return "national"
+    covered = cfg.raw["inputs"].get("departements")
+    if covered is not None and not set(spec.codes) <= set(covered):
+        logger.warning(
+            "%s: the [inputs] files cover départements %s, not %s: territory from the "
+            "national commune file",
+            cfg.path,
+            format_values(covered),
+            format_values(sorted(set(spec.codes) - set(covered))),
+        )
+        return "national"
+    return "inputs"
+
+
+def _inputs_cover_buffer(
+    cfg: StudyConfig, terr: gpd.GeoDataFrame, buffer: float, national_path: Path
+) -> bool:
+    """Whether the study's files hold every département the buffer reaches (else: national)."""
+    covered = cfg.raw["inputs"].get("departements")
+    if covered is None or buffer <= 0:
+        return True
+    if not national_path.is_file():
+        logger.warning(
+            "%s: national commune file %s not found: cannot check that the [inputs] files "
+            "cover the buffer; territory from the [inputs] files",
+            cfg.path,
+            national_path,
+        )
+        return True
+    outline = shapely.union_all(terr.geometry.values[terr["in_study"].to_numpy(dtype=bool)])
+    reached = departements_within(outline, buffer, national_path)
+    missing = sorted(reached - set(covered))
+    if missing:
+        logger.warning(
+            "%s: the buffer of the study (%g km) reaches département(s) %s, which the [inputs] "
+            "files (%s) do not hold: territory from the national commune file %s",
+            cfg.path,
+            buffer / 1000,
+            format_values(missing),
+            format_values(covered),
+            national_path,
+        )
+        return False
+    return True
+
+
+def _inputs_territory(
+    cfg: StudyConfig, departements: tuple[str, ...], buffer: float
+) -> gpd.GeoDataFrame:
+    """Study and buffer communes from the study's own ``[inputs]`` files."""
+    deps = set(departements)
     report = TerritoryReport()
 
     src = cfg.input_path("communes")
@@ -199,10 +256,10 @@ def load_territory(
         communes["dep"] = communes["code"].str[:2]
     communes["dep"] = communes["dep"].astype(str)
 
-    in_dep = communes["dep"] == dep
+    in_dep = communes["dep"].isin(deps)
     if not in_dep.any():
         raise DataError(
-            f"{src}: no commune of département {dep!r} in column 'dep'; "
+            f"{src}: no commune of département(s) {format_values(sorted(deps))} in column 'dep'; "
             f"départements present: {format_values(sorted(communes['dep'].unique()))}"
         )
     dep_shape = shapely.union_all(communes.geometry.values[in_dep.to_numpy()])
@@ -213,7 +270,7 @@ def load_territory(
     )
     keep = in_dep.to_numpy() | near
     terr = communes.loc[keep, ["code", "nom", "dep", "geometry"]].copy()
-    terr["in_study"] = (terr["dep"] == dep).to_numpy()
+    terr["in_study"] = terr["dep"].isin(deps).to_numpy()
 
     terr = _attach_population(terr, cfg.input_path("population"), report)
     terr = _attach_epci(terr, cfg.input_path("epci"), report)
@@ -225,7 +282,9 @@ def load_territory(
     terr = gpd.GeoDataFrame(terr[TERRITORY_COLUMNS], geometry="geometry", crs=cfg.crs)
     terr["town_hall"] = gpd.GeoSeries(terr["town_hall"], crs=cfg.crs)
     terr.attrs["report"] = report
-    terr.attrs["departement"] = dep
+    terr.attrs["departement"] = sorted(deps)[0]
+    terr.attrs["departements"] = tuple(sorted(deps))
+    terr.attrs["source"] = "inputs"
     terr.attrs["buffer_m"] = buffer
     n_study = int(terr["in_study"].sum())
     logger.info(
@@ -253,12 +312,16 @@ class Territory:
         Study name.
     buffer_m : float
         Buffer distance in metres.
+    source : str
+        The adapter the communes came from: ``"inputs"`` (the study's files) or
+        ``"national"`` (the national commune file).
     """
 
     communes: gpd.GeoDataFrame
     report: TerritoryReport
     name: str
     buffer_m: float
+    source: str = "inputs"
 
     @property
     def study(self) -> gpd.GeoDataFrame:
@@ -269,6 +332,17 @@ class Territory:
     def departements(self) -> tuple[str, ...]:
         """Codes of the study départements."""
         return study_departements(self.communes)
+
+    @property
+    def buffer_departements(self) -> tuple[str, ...]:
+        """Codes of the départements of the buffer communes that are not study départements."""
+        rest = self.communes.loc[~self.communes["in_study"].astype(bool), "dep"].astype(str)
+        return tuple(sorted(set(rest) - set(self.departements)))
+
+    @property
+    def all_departements(self) -> tuple[str, ...]:
+        """Codes of every département of the territory (study and buffer)."""
+        return tuple(sorted(set(self.departements) | set(self.buffer_departements)))
 
     @property
     def outline(self) -> shapely.Geometry:
@@ -308,6 +382,7 @@ def build_territory(config: StudyConfig) -> Territory:
         report=communes.attrs["report"],
         name=config.name,
         buffer_m=float(communes.attrs["buffer_m"]),
+        source=str(communes.attrs.get("source", "inputs")),
     )
 
 

@@ -48,7 +48,8 @@ class NationalCommunes:
     Attributes
     ----------
     table : geopandas.GeoDataFrame
-        Indexed by ``code``; columns ``nom``, ``dep``, ``population``, ``area_km2`` (NaN
+        Indexed by ``code``; columns ``nom``, ``dep``, ``region``, ``epci``, ``population``,
+        ``area_km2`` (NaN
         without polygon), ``density`` (inhabitants per km²), ``location`` (``town hall``,
         ``inside polygon`` or ``none``) and the point geometry (None without location),
         EPSG:2154.
@@ -60,6 +61,11 @@ class NationalCommunes:
         Code → distance (m) of town halls farther than the tolerance from their polygon.
     no_location : tuple of str
         Communes with neither polygon nor town hall.
+    polygons : geopandas.GeoSeries or None
+        The commune polygons (None without polygon), indexed like ``table``; kept only when
+        asked (``keep_polygons``).
+    path : Path or None
+        The file read.
     """
 
     table: gpd.GeoDataFrame
@@ -67,6 +73,8 @@ class NationalCommunes:
     halls_missing: tuple[str, ...] = ()
     halls_replaced: dict[str, float] = field(default_factory=dict)
     no_location: tuple[str, ...] = ()
+    polygons: gpd.GeoSeries | None = None
+    path: Path | None = None
 
     def summary(self) -> str:
         """One paragraph for logs and reports."""
@@ -88,6 +96,8 @@ def read_national_communes(
     path: str | os.PathLike | None = None,
     *,
     tolerance_m: float | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    keep_polygons: bool = False,
 ) -> NationalCommunes:
     """Read the national communes and place each one at its town hall.
 
@@ -99,6 +109,11 @@ def read_national_communes(
     tolerance_m : float, optional
         A town hall farther than this from its polygon is replaced by a point inside it;
         default ``settings.town_hall_tolerance_m``.
+    bbox : tuple of float, optional
+        Read only the communes whose polygon meets this box (EPSG:2154: xmin, ymin, xmax,
+        ymax); communes without polygon are then left out.
+    keep_polygons : bool
+        Keep the polygons in :attr:`NationalCommunes.polygons`.
 
     Returns
     -------
@@ -113,13 +128,20 @@ def read_national_communes(
     tol = settings.town_hall_tolerance_m if tolerance_m is None else float(tolerance_m)
     communes = read_vector(
         p,
-        columns=["code", "nom", "dep", "population"],
+        columns=["code", "nom", "dep", "region", "epci", "population"],
         layer=COMMUNES_LAYER,
         id_column="code",
         null_geometries="keep",  # merged communes without a polygon: reported below
+        bbox=bbox,
     )
     halls = read_vector(
-        p, columns=["code"], layer=TOWN_HALLS_LAYER, id_column="code", null_geometries="drop"
+        p,
+        columns=["code"],
+        layer=TOWN_HALLS_LAYER,
+        id_column="code",
+        null_geometries="drop",
+        out_of_range="drop",  # a few garbage points: the commune gets a point inside it
+        bbox=bbox,
     )
     communes = communes.to_crs(settings.default_crs)
     halls = halls.to_crs(settings.default_crs)
@@ -152,6 +174,8 @@ def read_national_communes(
         {
             "nom": communes["nom"].astype(str).to_numpy(),
             "dep": communes["dep"].astype(str).to_numpy(),
+            "region": communes["region"].astype(str).to_numpy(),
+            "epci": communes["epci"].astype(object).to_numpy(),
             "population": population,
             "area_km2": area,
             "density": population / area,
@@ -169,6 +193,12 @@ def read_national_communes(
             c: round(float(d), 1) for c, d in zip(communes.index[far], dist[far], strict=True)
         },
         no_location=tuple(sorted(communes.index[~has_hall & no_poly])),
+        polygons=(
+            gpd.GeoSeries(np.where(no_poly, None, polygons), index=table.index, crs=table.crs)
+            if keep_polygons
+            else None
+        ),
+        path=p,
     )
     logger.info("national communes from %s: %s", p, result.summary())
     if result.no_location:

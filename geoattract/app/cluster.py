@@ -1,0 +1,262 @@
+"""Running partitions: in this process, or on dask.distributed (a LocalCluster or a scheduler).
+
+:func:`run_tasks` runs one function over a list of partitions and returns their results in
+the same order. With ``engine="dask"`` each partition is sent to a worker just before it runs
+(at most ``2 × workers`` in flight), so a worker holds one or two partitions, never the
+country: its memory follows the largest partition. A failed partition is retried once
+(``retries``), then reported by name in a :class:`PartitionError` raised after the others
+finish; nothing is dropped silently. A progress bar counts the partitions done.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from geoattract.errors import GeoattractError
+
+logger = logging.getLogger(__name__)
+
+#: Where partitions run.
+ENGINES: tuple[str, ...] = ("local", "dask")
+
+#: Partitions in flight per dask worker: one running, one waiting on the worker.
+IN_FLIGHT_PER_WORKER: int = 2
+
+
+class PartitionError(GeoattractError, RuntimeError):
+    """Partitions that failed after their retries (the message names them)."""
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to run the partitions.
+
+    Attributes
+    ----------
+    engine : str
+        ``"local"`` (this process, one after the other) or ``"dask"``.
+    scheduler : str or None
+        Address of an existing dask scheduler (``tcp://host:8786``); None starts a
+        ``LocalCluster``.
+    workers, threads_per_worker : int
+        Size of the LocalCluster.
+    memory_limit : str
+        Memory limit of each LocalCluster worker (``"auto"``, ``"4GB"``).
+    retries : int
+        Retries of a failed partition.
+    progress : bool
+        Progress bar over the partitions.
+    """
+
+    engine: str = "dask"
+    scheduler: str | None = None
+    workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "auto"
+    retries: int = 1
+    progress: bool = False
+
+
+@dataclass
+class RunStats:
+    """What a run of partitions measured.
+
+    Attributes
+    ----------
+    seconds : float
+        Wall time.
+    peak_rss_bytes : dict
+        Process (``"driver"`` or worker address) → peak resident memory (bytes).
+    failures : dict
+        Partition name → error text of the partitions that failed for good.
+    """
+
+    seconds: float = 0.0
+    peak_rss_bytes: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process (bytes)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+class Engine:
+    """Runs partitions with one set of options; one dask client for the engine's lifetime.
+
+    Use as a context manager::
+
+        with Engine(options) as engine:
+            results = engine.map(run_partition, partitions, names)
+        engine.stats.peak_rss_bytes
+    """
+
+    def __init__(self, options: EngineOptions) -> None:
+        if options.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {options.engine!r}")
+        self.options = options
+        self.stats = RunStats()
+        self.client: Any = None
+
+    def __enter__(self) -> Engine:
+        """Start the dask client (LocalCluster or scheduler) when the engine is dask."""
+        self._t0 = time.perf_counter()
+        if self.options.engine == "dask":
+            self.client = open_client(self.options)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Record the peak memory of every process and close the client."""
+        self.stats.seconds = time.perf_counter() - self._t0
+        self.stats.peak_rss_bytes["driver"] = peak_rss_bytes()
+        if self.client is not None:
+            try:
+                peaks = self.client.run(peak_rss_bytes)
+                self.stats.peak_rss_bytes.update({str(k): int(v) for k, v in peaks.items()})
+            finally:
+                close_client(self.client)
+                self.client = None
+
+    def map(
+        self, func: Callable[[Any], Any], items: Sequence[Any], names: Sequence[str]
+    ) -> list[Any]:
+        """Run ``func`` on every item and return the results in order.
+
+        Parameters
+        ----------
+        func : callable
+            A picklable function of one item (:func:`~geoattract.app.partition.run_partition`).
+        items : sequence
+            The partitions.
+        names : sequence of str
+            Their names, for the progress bar and the messages.
+
+        Returns
+        -------
+        list
+            ``func(item)`` for every item, in order.
+
+        Raises
+        ------
+        PartitionError
+            Partitions that still failed after ``options.retries`` retries (named, with their
+            error), raised once every other partition has finished.
+        """
+        failures: dict[str, str] = {}
+        if self.client is None:
+            results = _run_local(func, items, names, self.options, failures)
+        else:
+            results = _run_dask(self.client, func, items, names, self.options, failures)
+        if failures:
+            self.stats.failures.update(failures)
+            retries = self.options.retries
+            detail = "; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))
+            raise PartitionError(
+                f"{len(failures)} partition(s) failed after {retries} retr"
+                f"{'y' if retries == 1 else 'ies'}: {detail}"
+            )
+        return results
+
+
+def _run_local(
+    func: Callable[[Any], Any],
+    items: Sequence[Any],
+    names: Sequence[str],
+    options: EngineOptions,
+    failures: dict[str, str],
+) -> list[Any]:
+    results: list[Any] = [None] * len(items)
+    for i, item in enumerate(
+        tqdm(items, desc="partitions", unit="part", disable=not options.progress)
+    ):
+        for attempt in range(options.retries + 1):
+            try:
+                results[i] = func(item)
+                break
+            except Exception as exc:  # a partition's failure is reported, not fatal at once
+                logger.warning("partition %s failed (attempt %d): %s", names[i], attempt + 1, exc)
+                if attempt == options.retries:
+                    failures[names[i]] = f"{type(exc).__name__}: {exc}"
+    return results
+
+
+def open_client(options: EngineOptions) -> Any:
+    """A dask client: on ``options.scheduler``, else on a new LocalCluster (closed with it)."""
+    from dask.distributed import Client, LocalCluster
+
+    if options.scheduler:
+        logger.info("dask: connecting to the scheduler at %s", options.scheduler)
+        return Client(options.scheduler)
+    cluster = LocalCluster(
+        n_workers=options.workers,
+        threads_per_worker=options.threads_per_worker,
+        processes=True,
+        memory_limit=options.memory_limit,
+        dashboard_address=None,
+    )
+    logger.info("dask: LocalCluster of %d worker(s)", options.workers)
+    client = Client(cluster)
+    setattr(client, "_geoattract_cluster", cluster)  # noqa: B010 - closed by close_client
+    return client
+
+
+def close_client(client: Any) -> None:
+    """Close a client and the LocalCluster it started."""
+    cluster = getattr(client, "_geoattract_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _run_dask(
+    client: Any,
+    func: Callable[[Any], Any],
+    items: Sequence[Any],
+    names: Sequence[str],
+    options: EngineOptions,
+    failures: dict[str, str],
+) -> list[Any]:
+    from dask.distributed import as_completed
+
+    n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+    limit = IN_FLIGHT_PER_WORKER * n_workers
+    results: list[Any] = [None] * len(items)
+    todo = list(range(len(items)))
+    running = as_completed()
+    where: dict[str, int] = {}
+
+    def submit(i: int) -> None:
+        data = client.scatter(items[i], hash=False)
+        fut = client.submit(
+            func, data, key=f"partition-{names[i]}-{i}", retries=options.retries, pure=False
+        )
+        where[fut.key] = i
+        running.add(fut)
+
+    with tqdm(
+        total=len(items), desc="partitions", unit="part", disable=not options.progress
+    ) as bar:
+        while todo and len(where) < limit:
+            submit(todo.pop(0))
+        for fut in running:
+            i = where.pop(fut.key)
+            if fut.status == "error":
+                exc = fut.exception()
+                failures[names[i]] = f"{type(exc).__name__}: {exc}"
+                logger.error(
+                    "partition %s failed after %d retries: %s", names[i], options.retries, exc
+                )
+            else:
+                results[i] = fut.result()
+            fut.release()
+            bar.update()
+            if todo:
+                submit(todo.pop(0))
+    return results
