@@ -120,7 +120,8 @@ def test_catalogue_gp_follows_apl_and_coverage_flags(catalogue):
     frame = catalogue.to_frame()
     assert (
         list(frame["id"]) == catalogue.ids
-        and frame.loc[frame["id"] == "gp", "sources"].item() == "bpe D265"
+        and frame.loc[frame["id"] == "gp", "sources"].item()
+        == "bpe D265; counts ../france/bpe2017_general_practitioners.csv"
     )
 
 
@@ -354,7 +355,7 @@ def test_facilities_schema(facilities, territory):
     # rows per source: BPE (commune x category), Basilic counts, points, DREES maternity table
     assert facilities.groupby("source").size().to_dict() == {
         "bpe": 828,
-        "counts": 132,
+        "counts": 296,  # 132 Basilic rows + 164 buffer communes with GPs in BPE 2017
         "points": 2264,
         "table": 7,
     }
@@ -368,11 +369,22 @@ def test_bpe_totals_in_study(facilities):
     assert _study_capacity(facilities, "bakery") == 263
     agen_gp = facilities[(facilities["category"] == "gp") & (facilities["code"] == "47001")]
     assert len(agen_gp) == 1 and agen_gp["capacity"].item() == 32
-    # one BPE row per commune with a GP: 61 communes of 47 have D265 > 0 in the BPE file
-    assert (facilities["category"] == "gp").sum() == 61
-    # BPE rows exist only in 47: the buffer offer is unknown, not zero
-    assert facilities.attrs["report"].departements["gp"] == ["47"]
-    assert facilities.attrs["covers_buffer"]["gp"] is False
+    # one BPE 2024 row per commune of 47 with a GP (61), and one BPE 2017 row per buffer
+    # commune with a GP (164): the national table fills the buffer départements, its counts
+    # scaled by the change observed in 47 (206 / 259)
+    gp = facilities[facilities["category"] == "gp"]
+    assert (gp["in_study"].sum(), (~gp["in_study"]).sum()) == (61, 164)
+    assert facilities.attrs["report"].departements["gp"] == [
+        "24",
+        "32",
+        "33",
+        "40",
+        "46",
+        "47",
+        "82",
+    ]
+    assert facilities.attrs["covers_buffer"]["gp"] is True
+    assert gp.loc[~gp["in_study"], "capacity"].sum() == pytest.approx(452.5637, abs=1e-3)
 
 
 def test_schools_cover_the_buffer(facilities):
@@ -621,7 +633,8 @@ sources = [{type = "points", file = "points.geojson", code_column = "insee", id_
 pillar = "culture"
 label_fr = "Bibliothèque"
 label_en = "Library"
-sources = [{type = "counts", file = "counts.csv", code_column = "code", count_column = "n", filter = {column = "type", values = ["lib"]}}]
+covers_buffer = false
+sources = [{type = "counts", file = "counts.csv", code_column = "code", count_column = "n", filter = {column = "type", values = ["lib"]}, coverage = ["99"], vintage = "2024"}]
 
 [housing.prices]
 file = "prices.csv"
@@ -687,16 +700,18 @@ def test_build_offer_on_a_tiny_study(tiny_study):
     np.testing.assert_array_equal(fac.loc[["c1", "c4", "c2"], "capacity"], [100.0, np.nan, 50.0])
     assert fac.loc[["c1", "c4", "c2"], "capacity_missing"].tolist() == [False, True, False]
     assert fac.loc[["c1", "c4", "c2"], "in_study"].tolist() == [True, True, False]
-    # counts: 2 libraries in Alpha and 1 in Gamma, at their town halls; 0 in Beta is no row
+    # counts: 2 libraries in Alpha at its town hall; 0 in Beta is no row; the row of Gamma
+    # (98) is outside the source's declared coverage (99): not used
     lib = offer.facilities[offer.facilities["category"] == "library"]
-    assert dict(zip(lib["code"], lib["capacity"], strict=True)) == {"99001": 2.0, "98001": 1.0}
+    assert dict(zip(lib["code"], lib["capacity"], strict=True)) == {"99001": 2.0}
     alpha_hall = terr.loc[terr["code"] == "99001", "town_hall"].iloc[0]
     assert lib.loc[lib["code"] == "99001"].geometry.iloc[0].equals(alpha_hall)
     report = offer.facilities.attrs["report"]
     assert report.outside_dropped == {"cinema": 1}
     assert report.code_replaced == {"cinema": 1}
     assert report.unmatched_codes == {"library": ["99009"]}
-    # counts of the study département only: the buffer offer is unknown
+    # counts declared for the study département only: the buffer offer is unknown (its row
+    # for Gamma is kept, but the category does not claim the buffer)
     assert offer.facilities.attrs["covers_buffer"] == {"cinema": True, "library": False}
     assert offer.facilities.attrs["capacity_unit"] == {"cinema": "seats", "library": "count"}
 
