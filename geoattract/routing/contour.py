@@ -323,7 +323,7 @@ def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> s
 
 
 def rings_to_polygons(
-    points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float
+    points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float, tolerance: float = 0.0
 ) -> shapely.Geometry:
     """Build polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
 
@@ -335,6 +335,8 @@ def rings_to_polygons(
         Ring ``r`` is ``points[ring_offsets[r]:ring_offsets[r + 1]]``.
     hole_max_m2 : float
         Holes with a smaller area are filled (0 keeps every hole).
+    tolerance : float
+        Douglas-Peucker tolerance applied to the rings kept (0: none).
 
     Returns
     -------
@@ -364,6 +366,10 @@ def rings_to_polygons(
     offsets = np.zeros(sizes.size + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     kept = points[np.repeat(keep, np.diff(ring_offsets))]
+    if tolerance > 0:
+        mask = simplify_rings(kept, offsets, tolerance)
+        kept = kept[mask]
+        np.cumsum(np.add.reduceat(mask.astype(np.int64), offsets[:-1]), out=offsets[1:])
     return _build(kept, offsets, index[owner[keep]])
 
 
@@ -417,8 +423,4 @@ def contour_band(
     if rings.size < 2:
         return shapely.Polygon()
     points = grid_points * step + (x0, y0)
-    keep = simplify_rings(points, rings, SIMPLIFY_TOLERANCE_M)
-    sizes = np.add.reduceat(keep.astype(np.int64), rings[:-1])
-    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    return rings_to_polygons(points[keep], offsets, hole_max_m2)
+    return rings_to_polygons(points, rings, hole_max_m2, SIMPLIFY_TOLERANCE_M)
