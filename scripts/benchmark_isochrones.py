@@ -91,7 +91,7 @@ def nested_and_valid(frame: gpd.GeoDataFrame, n_minutes: int) -> dict[str, bool]
     return {"valid": bool(shapely.is_valid(geoms).all()), "nested": nested}
 
 
-def study_benchmark(quick: bool) -> dict[str, Any]:
+def study_benchmark(quick: bool, resolution_m: float | None = None) -> dict[str, Any]:
     """Exact vs grid on the study's town halls; linearity in the number of origins."""
     from geoattract.config.study import load_study_config
     from geoattract.network import load_graph
@@ -114,7 +114,8 @@ def study_benchmark(quick: bool) -> dict[str, Any]:
         study = territory[territory["in_study"]]
     halls = gpd.GeoSeries(study["town_hall"].values, index=study.index, crs=territory.crs)
     snapped = rule.snap(G, halls, what="town halls")
-    common = {"rg": rg, "snapped": snapped, "minutes": MINUTES}
+    step = GRID_RESOLUTION_M if resolution_m is None else resolution_m
+    common = {"rg": rg, "snapped": snapped, "minutes": MINUTES, "resolution_m": step}
 
     # warm-up: numba compilation (cached on disk) and imports, on two communes
     warm = territory.assign(in_study=territory.index.isin(study.index[:2]))
@@ -150,7 +151,7 @@ def study_benchmark(quick: bool) -> dict[str, Any]:
     return {
         "graph": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
         "snap_rule": {"max_distance_m": rule.max_distance_m, "speed_kph": rule.speed_kph},
-        "resolution_m": GRID_RESOLUTION_M,
+        "resolution_m": step,
         "hole_max_km2": HOLE_MAX_KM2,
         "polygons": n_poly,
         "seconds": {
@@ -271,10 +272,11 @@ def main() -> None:
     parser.add_argument("--json", help="write the figures to this JSON file")
     parser.add_argument("--nodes", type=int, default=SYNTHETIC_NODES, help="synthetic graph size")
     parser.add_argument("--no-synthetic", action="store_true", help="study only")
+    parser.add_argument("--resolution", type=float, help="grid step of the study run, metres")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     pd.set_option("display.width", 120)
-    results: dict[str, Any] = {"study": study_benchmark(args.quick)}
+    results: dict[str, Any] = {"study": study_benchmark(args.quick, args.resolution)}
     _write(results, args.json)
     if not (args.quick or args.no_synthetic):
         results["synthetic"] = synthetic_benchmark(args.nodes)

@@ -236,6 +236,19 @@ def _inside(points, a, b, px, py):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _ring_boxes(points, ring_offsets, rings):  # pragma: no cover - compiled
+    """Bounding box (xmin, ymin, xmax, ymax) of each ring of ``rings``."""
+    boxes = np.empty((rings.size, 4))
+    for s in range(rings.size):
+        a, b = ring_offsets[rings[s]], ring_offsets[rings[s] + 1]
+        boxes[s, 0] = points[a:b, 0].min()
+        boxes[s, 1] = points[a:b, 1].min()
+        boxes[s, 2] = points[a:b, 0].max()
+        boxes[s, 3] = points[a:b, 1].max()
+    return boxes
+
+
+@njit(cache=True, nogil=True)
 def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cover - compiled
     """For each hole ring, the smallest shell ring (by area) that contains it.
 
@@ -243,13 +256,7 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
     largest are tested (even-odd rule), the largest is the answer when none of them holds it.
     """
     order = shells[np.argsort(areas[shells])]
-    boxes = np.empty((order.size, 4))
-    for s in range(order.size):
-        a, b = ring_offsets[order[s]], ring_offsets[order[s] + 1]
-        boxes[s, 0] = points[a:b, 0].min()
-        boxes[s, 1] = points[a:b, 1].min()
-        boxes[s, 2] = points[a:b, 0].max()
-        boxes[s, 3] = points[a:b, 1].max()
+    boxes = _ring_boxes(points, ring_offsets, order)
     owner = np.empty(holes.size, dtype=np.int64)
     for h in range(holes.size):
         p = ring_offsets[holes[h]]
@@ -273,13 +280,7 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
 @njit(cache=True, nogil=True)
 def rings_inside(points, ring_offsets, containers, tests):  # pragma: no cover - compiled
     """Whether the first point of each ring of ``tests`` lies inside a ring of ``containers``."""
-    boxes = np.empty((containers.size, 4))
-    for s in range(containers.size):
-        a, b = ring_offsets[containers[s]], ring_offsets[containers[s] + 1]
-        boxes[s, 0] = points[a:b, 0].min()
-        boxes[s, 1] = points[a:b, 1].min()
-        boxes[s, 2] = points[a:b, 0].max()
-        boxes[s, 3] = points[a:b, 1].max()
+    boxes = _ring_boxes(points, ring_offsets, containers)
     out = np.zeros(tests.size, dtype=np.bool_)
     for t in range(tests.size):
         p = ring_offsets[tests[t]]
@@ -323,7 +324,7 @@ def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> s
 
 
 def rings_to_polygons(
-    points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float
+    points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float, tolerance: float = 0.0
 ) -> shapely.Geometry:
     """Build polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
 
@@ -335,6 +336,8 @@ def rings_to_polygons(
         Ring ``r`` is ``points[ring_offsets[r]:ring_offsets[r + 1]]``.
     hole_max_m2 : float
         Holes with a smaller area are filled (0 keeps every hole).
+    tolerance : float
+        Douglas-Peucker tolerance applied to the rings kept (0: none).
 
     Returns
     -------
@@ -364,6 +367,10 @@ def rings_to_polygons(
     offsets = np.zeros(sizes.size + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     kept = points[np.repeat(keep, np.diff(ring_offsets))]
+    if tolerance > 0:
+        mask = simplify_rings(kept, offsets, tolerance)
+        kept = kept[mask]
+        np.cumsum(np.add.reduceat(mask.astype(np.int64), offsets[:-1]), out=offsets[1:])
     return _build(kept, offsets, index[owner[keep]])
 
 
@@ -417,8 +424,4 @@ def contour_band(
     if rings.size < 2:
         return shapely.Polygon()
     points = grid_points * step + (x0, y0)
-    keep = simplify_rings(points, rings, SIMPLIFY_TOLERANCE_M)
-    sizes = np.add.reduceat(keep.astype(np.int64), rings[:-1])
-    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    return rings_to_polygons(points[keep], offsets, hole_max_m2)
+    return rings_to_polygons(points, rings, hole_max_m2, SIMPLIFY_TOLERANCE_M)
