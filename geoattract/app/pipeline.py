@@ -220,14 +220,33 @@ def build_isochrones(
     *,
     progress: bool,
 ) -> gpd.GeoDataFrame:
-    """Isochrones of every study commune, on the routing graph of the accessibility stage."""
+    """Isochrones of every study commune from the town halls the accessibility stage snapped.
+
+    Same routing graph, same snapped town halls and access legs as every other indicator;
+    shape, grid resolution and hole size from the study's ``[maps]`` section.
+    """
+    maps = config.section("maps")
+    snapped = accessibility.inputs.communes.rename(
+        columns={"snap_m": "snap_distance_m", "snap_s": "snap_time_s"}
+    )
+    options = {
+        key: maps[name]
+        for key, name in (
+            ("shape", "isochrone_shape"),
+            ("resolution_m", "isochrone_resolution_m"),
+            ("hole_max_km2", "isochrone_hole_max_km2"),
+        )
+        if maps.get(name) is not None
+    }
     return isochrones_for_communes(
         network.graph,
         territory.communes,
         minutes=config.thresholds_min,
         rg=accessibility.inputs.rg,
         snap_rule=network.snap_rule,
+        snapped=snapped,
         verbose=progress,
+        **options,
     )
 
 

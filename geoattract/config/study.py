@@ -529,6 +529,29 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "maps": {
         "isochrone_communes": Field(list, items=str, required=False, default=None),
+        "isochrone_shape": Field(
+            str,
+            required=False,
+            default="area",
+            choices=("area", "band"),
+            doc="isochrones drawn as the area within reach (holes below isochrone_hole_max_km2 "
+            "filled) or as the band along the reached roads",
+        ),
+        "isochrone_resolution_m": Field(
+            float,
+            required=False,
+            default=None,
+            check=_positive,
+            doc="grid step of the isochrone polygons (default geoattract.routing.GRID_RESOLUTION_M)",
+        ),
+        "isochrone_hole_max_km2": Field(
+            float,
+            required=False,
+            default=None,
+            check=_non_negative,
+            doc="holes smaller than this are filled in the 'area' shape (default "
+            "geoattract.routing.HOLE_MAX_KM2)",
+        ),
         "tiles": Field(
             str,
             required=False,
