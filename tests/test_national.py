@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 import geoattract as ga
 from geoattract.app.cluster import Engine, EngineOptions, PartitionError
+from geoattract.app.partition import group_balls
 from geoattract.config import territory_spec
 
 STUDIES = Path(ga.__file__).parent / "config" / "studies"
@@ -43,6 +45,52 @@ def test_engine_reports_failed_partition_by_name():
         assert engine.map(_failing, [1, 2], ["a", "b"]) == [2, 4]
         with pytest.raises(PartitionError, match=r"1 partition\(s\) failed after 1 retry: b:"):
             engine.map(_failing, [1, "bad"], ["a", "b"])
+
+
+def _flaky(item):
+    """Fails on the first attempt at ``("flaky", folder)``, always on ``"bad"``."""
+    if item == "bad":
+        raise ValueError("boom")
+    if isinstance(item, tuple):
+        marker = Path(item[1]) / "tried"
+        if not marker.exists():
+            marker.write_text("1")
+            raise RuntimeError("first attempt fails")
+        return "flaky ok"
+    return item * 2
+
+
+def test_local_cluster_retries_once_then_names_the_partition(tmp_path):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack tests/ on sys.path
+    try:
+        options = EngineOptions(engine="dask", workers=1, retries=1, memory_limit="1GB")
+        with Engine(options) as engine:
+            items = [1, ("flaky", str(tmp_path)), "bad", 3]
+            with pytest.raises(PartitionError) as err:
+                engine.map(_flaky, items, ["a", "flaky", "bad", "c"])
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert str(err.value) == "1 partition(s) failed after 1 retry: bad: ValueError: boom"
+    assert (tmp_path / "tried").read_text() == "1"  # the flaky one failed once, then passed
+    assert list(engine.stats.failures) == ["bad"]
+    worker = next(iter(engine.stats.worker_peaks))
+    # the worker measured itself: its peak is its own, at least what it held when ready
+    assert engine.stats.peak_rss_bytes[worker] >= engine.stats.start_rss_bytes.get(worker, 0) > 0
+
+
+def test_group_balls_merges_overlapping_balls_within_the_largest():
+    balls = [
+        np.arange(4),
+        np.array([1, 2, 3]),
+        np.array([3, 4, 5, 6]),
+        np.array([7]),
+        np.array([5, 6]),
+    ]
+    # 0 and 1 share 3 nodes (union 4 <= 4); 2 and 4 share 2 (union 4); 0+1 and 2 share node 3
+    # but their union (7 nodes) is larger than the largest ball; 3 overlaps nothing.
+    assert group_balls(balls, 8) == [[0, 1], [2, 4], [3]]
 
 
 @needs_data
@@ -98,11 +146,11 @@ def test_partitioned_equals_global(tmp_path):
     toml = tmp_path / "few.toml"
     toml.write_text(f"""
 [study]
-name = "three départements"
+name = "seven départements"
 data_subdir = "france"
 buffer_km = 0.0
 [territory]
-departements = ["47", "82", "32"]
+departements = ["47", "82", "32", "75", "92", "93", "94"]
 source = "national"
 communes_file = "communes_2025.gpkg"
 [configs]
@@ -117,17 +165,51 @@ enabled = true
 
     cfg = ga.load_study_config(toml, data_dir=SHARED / "france")
     whole = compute_national(cfg, EngineOptions(engine="local"), partitioned=False)
-    parts = compute_national(cfg, EngineOptions(engine="local"), partitioned=True)
-    assert parts.stats["partitions"] == 3
+    single = cfg.with_section("partitions", group=False)
+    parts = compute_national(single, EngineOptions(engine="local"), partitioned=True)
+    assert parts.stats["partitions"] == 7
     assert parts.stats["widened"]  # maternity answers beyond 90 min were widened
-    a, b = whole.table, parts.table
-    assert list(a.columns) == list(b.columns)
-    for col in a.columns:
-        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
-        assert np.array_equal(np.isnan(x), np.isnan(y)), col
-        ok = ~np.isnan(x)
-        assert np.allclose(x[ok], y[ok], rtol=0, atol=1e-9), col
+    grouped = compute_national(cfg, EngineOptions(engine="local"), partitioned=True)
+    # Paris's 90-min buffer lies within that of the Hauts-de-Seine: one partition, no larger
+    # than the largest single one (93 or 94 added to it would make it larger)
+    assert grouped.stats["partitions"] == 6
+    assert grouped.stats["largest_partition"]["name"] == "75,92"
+    assert grouped.stats["largest_partition"]["nodes"] <= parts.stats["largest_partition"]["nodes"]
+    a = whole.table
+    for b in (parts.table, grouped.table):
+        assert list(a.columns) == list(b.columns)
+        for col in a.columns:
+            x, y = a[col].to_numpy(float), b[col].to_numpy(float)
+            assert np.array_equal(np.isnan(x), np.isnan(y)), col
+            ok = ~np.isnan(x)
+            assert np.allclose(x[ok], y[ok], rtol=0, atol=1e-9), col
     assert a["time_gp_min"].notna().all()
     agen = a.index[whole.territory.communes["code"] == "47001"][0]
     assert a.loc[agen, "time_prefecture_min"] == 0.0
     assert 30 < a.loc[agen, "time_regional_capital_min"] < 150  # Agen → Bordeaux
+
+
+def test_same_commune_trip_takes_the_intra_commune_leg_only():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from geoattract.app.national import apply_same_commune
+    from geoattract.app.partition import CategorySpec
+
+    territory = SimpleNamespace(communes=pd.DataFrame({"code": ["47001", "47002", "47003"]}))
+    # 47002 has 3 GPs at its town hall: routed 2 + 3 = 5 min (both legs), direct 1.5 min
+    pairs = pd.DataFrame(
+        {"code": ["47002"], "direct_s": [90.0], "network_s": [300.0], "weight": [3.0]}
+    )
+    snapped = SimpleNamespace(same_commune={"gp": pairs})
+    columns = {
+        "time_gp_min": np.array([7.0, 5.0, np.inf]),
+        "count_gp_2min": np.array([0.0, 0.0, 0.0]),
+        "count_gp_10min": np.array([1.0, 3.0, 0.0]),
+    }
+    spec = CategorySpec("gp", (2, 10), {"type": "apl"})
+    assert apply_same_commune(columns, snapped, territory, (spec,)) == 1
+    assert columns["time_gp_min"].tolist() == [7.0, 1.5, np.inf]
+    assert columns["count_gp_2min"].tolist() == [0.0, 3.0, 0.0]  # gained: 90 s <= 2 min < 300 s
+    assert columns["count_gp_10min"].tolist() == [1.0, 3.0, 0.0]  # already counted routed

@@ -6,12 +6,19 @@ the same order. With ``engine="dask"`` each partition is sent to a worker just b
 country: its memory follows the largest partition. A failed partition is retried once
 (``retries``), then reported by name in a :class:`PartitionError` raised after the others
 finish; nothing is dropped silently. A progress bar counts the partitions done.
+
+Memory is measured in each process itself (:func:`peak_rss_bytes`): the kernel's high-water
+mark of the process's own resident memory (``VmHWM``). ``ru_maxrss`` is not used on Linux: it
+is carried over ``fork`` *and* ``exec``, so a worker spawned by a 700 MB driver reports
+700 MB whatever it does. LocalCluster workers are separate processes started with the
+``spawn`` method (a fresh interpreter: fresh ``VmHWM``).
 """
 
 from __future__ import annotations
 
 import logging
 import resource
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +35,16 @@ ENGINES: tuple[str, ...] = ("local", "dask")
 
 #: Partitions in flight per dask worker: one running, one waiting on the worker.
 IN_FLIGHT_PER_WORKER: int = 2
+
+#: How LocalCluster worker processes start: a fresh interpreter, so that nothing of the
+#: driver (memory, its high-water mark) is inherited.
+WORKER_START_METHOD: str = "spawn"
+
+#: Linux per-process status file (``VmHWM``: peak resident memory; ``VmRSS``: current).
+PROC_STATUS: str = "/proc/self/status"
+
+#: Writing this to ``/proc/self/clear_refs`` resets the process's ``VmHWM`` (Linux >= 4.0).
+PROC_CLEAR_REFS: tuple[str, str] = ("/proc/self/clear_refs", "5")
 
 
 class PartitionError(GeoattractError, RuntimeError):
@@ -72,20 +89,91 @@ class RunStats:
     ----------
     seconds : float
         Wall time.
+    start_s, close_s : float
+        Seconds to start the dask client (LocalCluster: its worker processes) and to close it.
     peak_rss_bytes : dict
-        Process (``"driver"`` or worker address) → peak resident memory (bytes).
+        Process (``"driver"`` or worker address) → peak resident memory (bytes), measured by
+        the process itself (:func:`peak_rss_bytes`).
+    start_rss_bytes : dict
+        Worker address → resident memory when it was ready (interpreter and imports), before
+        any partition: ``peak - start`` is what the partitions cost.
     failures : dict
         Partition name → error text of the partitions that failed for good.
     """
 
     seconds: float = 0.0
+    start_s: float = 0.0
+    close_s: float = 0.0
     peak_rss_bytes: dict[str, int] = field(default_factory=dict)
+    start_rss_bytes: dict[str, int] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def worker_peaks(self) -> dict[str, int]:
+        """Peak resident memory of each worker (bytes), the driver left out."""
+        return {k: v for k, v in self.peak_rss_bytes.items() if k != "driver"}
+
+
+def _proc_status_kb(key: str) -> int | None:
+    """A ``kB`` line of ``/proc/self/status`` (None when the file or the line is missing)."""
+    try:
+        with open(PROC_STATUS, encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this process (bytes)."""
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    """Peak resident memory of this process (bytes), its own only.
+
+    On Linux the kernel's high-water mark ``VmHWM`` of the process's memory map: a spawned
+    process starts from zero (``ru_maxrss`` would report the parent's peak, carried over
+    ``fork`` and ``exec``). Elsewhere ``ru_maxrss`` (kB on Linux, bytes on macOS).
+    """
+    hwm = _proc_status_kb("VmHWM")
+    if hwm is not None:
+        return hwm * 1024
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def current_rss_bytes() -> int:
+    """Resident memory of this process now (bytes); the peak where it cannot be read."""
+    rss = _proc_status_kb("VmRSS")
+    return rss * 1024 if rss is not None else peak_rss_bytes()
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident memory to its current value (Linux only).
+
+    Returns
+    -------
+    bool
+        Whether the peak was reset (False where ``/proc/self/clear_refs`` is not writable):
+        then :func:`peak_rss_bytes` keeps the peak since the process started.
+    """
+    path, value = PROC_CLEAR_REFS
+    try:
+        with open(path, "w", encoding="ascii") as fh:
+            fh.write(value)
+    except OSError:
+        return False
+    return True
+
+
+def warm_up() -> int:
+    """Import the partition code and load its compiled kernels; the resident memory then.
+
+    Sent to every worker when the engine starts, so that the imports (about 4 s) and the
+    numba cache run while the driver cuts the partitions, not in the first partition.
+    """
+    from geoattract.app.partition import warm_up_kernels
+
+    warm_up_kernels()
+    return current_rss_bytes()
 
 
 class Engine:
@@ -108,21 +196,35 @@ class Engine:
     def __enter__(self) -> Engine:
         """Start the dask client (LocalCluster or scheduler) when the engine is dask."""
         self._t0 = time.perf_counter()
+        self._warming: dict[str, Any] = {}
         if self.options.engine == "dask":
             self.client = open_client(self.options)
+            self.stats.start_s = time.perf_counter() - self._t0
+            workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+            self._warming = {
+                str(addr): self.client.submit(
+                    warm_up, key=f"warm-up-{addr}", workers=[addr], pure=False
+                )
+                for addr in workers
+            }
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Record the peak memory of every process and close the client."""
-        self.stats.seconds = time.perf_counter() - self._t0
+        """Record the memory of every process (each measured by itself); close the client."""
         self.stats.peak_rss_bytes["driver"] = peak_rss_bytes()
         if self.client is not None:
             try:
+                for addr, fut in self._warming.items():
+                    if fut.status == "finished":
+                        self.stats.start_rss_bytes[addr] = int(fut.result())
                 peaks = self.client.run(peak_rss_bytes)
                 self.stats.peak_rss_bytes.update({str(k): int(v) for k, v in peaks.items()})
             finally:
+                t_close = time.perf_counter()
                 close_client(self.client)
                 self.client = None
+                self.stats.close_s = time.perf_counter() - t_close
+        self.stats.seconds = time.perf_counter() - self._t0
 
     def map(
         self, func: Callable[[Any], Any], items: Sequence[Any], names: Sequence[str]
@@ -188,19 +290,25 @@ def _run_local(
 
 
 def open_client(options: EngineOptions) -> Any:
-    """A dask client: on ``options.scheduler``, else on a new LocalCluster (closed with it)."""
+    """A dask client: on ``options.scheduler``, else on a new LocalCluster (closed with it).
+
+    LocalCluster workers are processes (``processes=True``) started by
+    :data:`WORKER_START_METHOD`.
+    """
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if options.scheduler:
         logger.info("dask: connecting to the scheduler at %s", options.scheduler)
         return Client(options.scheduler)
-    cluster = LocalCluster(
-        n_workers=options.workers,
-        threads_per_worker=options.threads_per_worker,
-        processes=True,
-        memory_limit=options.memory_limit,
-        dashboard_address=None,
-    )
+    with dask.config.set({"distributed.worker.multiprocessing-method": WORKER_START_METHOD}):
+        cluster = LocalCluster(
+            n_workers=options.workers,
+            threads_per_worker=options.threads_per_worker,
+            processes=True,
+            memory_limit=options.memory_limit,
+            dashboard_address=None,
+        )
     logger.info("dask: LocalCluster of %d worker(s)", options.workers)
     client = Client(cluster)
     setattr(client, "_geoattract_cluster", cluster)  # noqa: B010 - closed by close_client

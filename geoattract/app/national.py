@@ -26,14 +26,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoattract.accessibility import intra_commune_legs
+from geoattract.accessibility import TOWN_HALL_SOURCES, intra_commune_legs
+from geoattract.accessibility.inputs import end_delays
 from geoattract.app.cluster import Engine, EngineOptions
 from geoattract.app.partition import (
     MINUTE_S,
     Arrays,
     CategorySpec,
     NationalJob,
-    PartitionData,
+    PartitionCuts,
     PartitionResult,
     PointSet,
     initial_radius_min,
@@ -156,39 +157,52 @@ class SnappedInputs:
     Attributes
     ----------
     communes : PointSet
-        Snapped communes (``index``: row of the territory).
+        Snapped communes (``index``: row of the territory; ``offset``: access leg and
+        dense-commune delay).
     unsnapped : numpy.ndarray
         Rows of the territory too far from the network.
     facilities : dict
-        Category id → snapped facilities.
+        Category id → snapped facilities (``offset``: access leg, intra-commune leg of those
+        at a town hall, dense-commune delay).
     snap_m : numpy.ndarray
         Snap distance of every territory row (m).
+    same_commune : dict
+        Category id → the direct trips from a town hall to the facilities of its own commune
+        placed there (:func:`same_commune_pairs`).
     """
 
     communes: PointSet
     unsnapped: np.ndarray
     facilities: dict[str, PointSet]
     snap_m: np.ndarray
+    same_commune: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def snap_inputs(network: NationalNetwork, territory: Territory, offer: Offer) -> SnappedInputs:
-    """Snap town halls and facilities (with the intra-commune leg of those at a town hall)."""
+    """Snap town halls and facilities with the study pipeline's rule of trip ends.
+
+    The same legs as :func:`~geoattract.accessibility.prepare_inputs`: the access leg of the
+    snap rule and the dense-commune delay at both ends, the intra-commune leg of a facility
+    placed at a town hall.
+    """
     com = territory.communes
     rule = network.rule
     halls = gpd.GeoSeries(com["town_hall"].to_numpy(), crs=com.crs)
     snapped = rule.snap(network.nodes, halls, ids=com["code"].astype(str), what="town halls")
     ok = ~snapped["too_far"].to_numpy(dtype=bool)
     rows = np.flatnonzero(ok)
+    delay = rule.end_delay_s(com["population"], com.geometry.area)
     communes = PointSet(
         rows,
         snapped["node"].to_numpy()[ok].astype(np.int64),
-        snapped["snap_time_s"].to_numpy(dtype=float)[ok],
+        (snapped["snap_time_s"].to_numpy(dtype=float) + delay)[ok],
         com["population"].to_numpy(dtype=float)[ok],
     )
     fac = offer.facilities
     fsnap = rule.snap(network.nodes, fac.geometry, what="facilities")
-    legs = rule.access_time_s(intra_commune_legs(fac, com, rule))
-    offsets = fsnap["snap_time_s"].to_numpy(dtype=float) + legs
+    legs = intra_commune_legs(fac, com, rule)
+    offsets = fsnap["snap_time_s"].to_numpy(dtype=float) + rule.access_time_s(legs)
+    offsets += end_delays(fac, com, rule)
     fok = ~fsnap["too_far"].to_numpy(dtype=bool)
     if (~fok).any():
         logger.warning(
@@ -196,7 +210,8 @@ def snap_inputs(network: NationalNetwork, territory: Territory, offer: Offer) ->
             int((~fok).sum()),
             fac.loc[~fok, "category"].value_counts().to_dict(),
         )
-    facilities = {}
+    facilities, same = {}, {}
+    offset_of = pd.Series(communes.offset, index=com["code"].astype(str).to_numpy()[rows])
     for cid in offer.catalogue.ids:
         m = (fac["category"] == cid).to_numpy() & fok
         facilities[cid] = PointSet(
@@ -205,9 +220,88 @@ def snap_inputs(network: NationalNetwork, territory: Territory, offer: Offer) ->
             offsets[m],
             fac["capacity"].fillna(1.0).to_numpy(dtype=float)[m],
         )
+        same[cid] = same_commune_pairs(
+            fac[m], facilities[cid], rule.access_time_s(legs[m]), offset_of
+        )
     return SnappedInputs(
-        communes, np.flatnonzero(~ok), facilities, snapped["snap_distance_m"].to_numpy(float)
+        communes, np.flatnonzero(~ok), facilities, snapped["snap_distance_m"].to_numpy(float), same
     )
+
+
+def same_commune_pairs(
+    fac: pd.DataFrame, points: PointSet, direct_s: np.ndarray, offset_of: pd.Series
+) -> pd.DataFrame:
+    """Trips from a town hall to the facilities of its own commune placed at that town hall.
+
+    Such a trip does not go to the road network and back (two access legs, two delays) but
+    crosses the commune: the intra-commune leg only, the study pipeline's rule
+    (:func:`~geoattract.accessibility.same_commune_times`).
+
+    Parameters
+    ----------
+    fac : DataFrame
+        The snapped facilities of one category (``code``, ``source``), aligned on ``points``.
+    points : PointSet
+        Their network points (``offset``: their end of the routed trip).
+    direct_s : numpy.ndarray
+        Their intra-commune leg (s), aligned on ``points``.
+    offset_of : Series
+        Commune code → the access leg (s) of its snapped town hall.
+
+    Returns
+    -------
+    DataFrame
+        ``origin`` (territory row of the commune, through ``code``), ``direct_s``,
+        ``network_s`` (the routed time of the pair: both legs), ``weight``.
+    """
+    codes = fac["code"].astype(str).to_numpy()
+    at_hall = fac["source"].isin(TOWN_HALL_SOURCES).to_numpy() if "source" in fac else False
+    known = at_hall & pd.Series(codes).isin(offset_of.index).to_numpy()
+    return pd.DataFrame(
+        {
+            "code": codes[known],
+            "direct_s": direct_s[known],
+            "network_s": offset_of.reindex(codes[known]).to_numpy() + points.offset[known],
+            "weight": points.weight[known],
+        }
+    )
+
+
+def apply_same_commune(
+    columns: dict[str, np.ndarray],
+    snapped: SnappedInputs,
+    territory: Territory,
+    specs: tuple[CategorySpec, ...],
+) -> int:
+    """Nearest times and counts with the direct same-commune trips (in place).
+
+    The nearest time becomes the direct time where shorter; a facility whose direct time is
+    within a threshold and whose routed time was not is added to that count.
+
+    Returns
+    -------
+    int
+        Number of (commune, facility) pairs applied.
+    """
+    row_of = pd.Series(
+        np.arange(len(territory.communes)), index=territory.communes["code"].astype(str)
+    )
+    applied = 0
+    for c in specs:
+        pairs = snapped.same_commune.get(c.id)
+        name = f"time_{c.id}_min"
+        if pairs is None or pairs.empty or name not in columns:
+            continue
+        origin = row_of.loc[pairs["code"]].to_numpy()
+        direct = pairs["direct_s"].to_numpy()
+        np.fmin.at(columns[name], origin, direct / MINUTE_S)
+        for t in c.thresholds_min:
+            gained = (direct <= t * MINUTE_S) & (pairs["network_s"].to_numpy() > t * MINUTE_S)
+            np.add.at(
+                columns[f"count_{c.id}_{t}min"], origin[gained], pairs["weight"].to_numpy()[gained]
+            )
+        applied += len(pairs)
+    return applied
 
 
 def category_specs(offer: Offer) -> tuple[CategorySpec, ...]:
@@ -260,8 +354,11 @@ def run_job(
     partitioned: bool = True,
     radius_min: float | None = None,
     max_widenings: int = 6,
+    group: bool = True,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Run a job globally or by partition (with widenings) and merge the answers.
+
+    ``group`` merges départements whose balls overlap (``NationalJob.partitions``).
 
     Returns
     -------
@@ -269,49 +366,63 @@ def run_job(
         Column → values by position in ``job.communes`` order of the national table rows
         (``job.communes.index``); times ``inf`` when unreachable.
     stats : dict
-        ``partitions``, ``widened`` (communes per round), ``largest_partition`` (nodes,
-        edges, bytes), ``global_fallback``.
+        ``partitions``, ``radius_min``, ``largest_partition`` (name, nodes, edges, bytes),
+        ``overlap`` (edges of all first-round partitions / edges of the graph), ``widened``
+        (communes per widening round), ``global_fallback``, ``partition_seconds`` (compute
+        time summed over the partitions, every round).
     """
     n = int(job.communes.index.max()) + 1 if len(job.communes) else 0
     if not partitioned:
         results = engine.map(run_partition, [job.whole()], ["global"])
-        return merge_results(results, n, []), {"partitions": 1, "widened": []}
+        return merge_results(results, n, []), {
+            "partitions": 1,
+            "widened": [],
+            "partition_seconds": _seconds(results),
+        }
     radius = initial_radius_min(job.categories, radius_min) * MINUTE_S
-    parts = job.partitions(radius)
+    parts = job.partitions(radius, group=group)
+    results = engine.map(run_partition, parts, parts.names)
     stats: dict[str, Any] = {
         "partitions": len(parts),
         "radius_min": radius / MINUTE_S,
-        "largest_partition": _largest(parts),
+        **partition_sizes(parts.sizes, job.graph.n_edges),
         "widened": [],
+        "cut_s": parts.seconds,
     }
-    results = engine.map(run_partition, parts, [p.name for p in parts])
     pending = _touching(results)
     for round_ in range(1, max_widenings + 1):
         if not pending:
             break
         radius *= 2
-        wider = [
-            job.cut(f"{name}+{round_}", origins, radius, nearest_only=cats)
-            for name, (origins, cats) in sorted(pending.items())
-        ]
+        wider = PartitionCuts(
+            job,
+            [(f"{name}+{round_}", idx, cats) for name, (idx, cats) in sorted(pending.items())],
+            radius,
+        )
         stats["widened"].append(int(sum(len(o) for o, _ in pending.values())))
-        more = engine.map(run_partition, wider, [p.name for p in wider])
+        more = engine.map(run_partition, wider, wider.names)
         results.extend(more)
         pending = _touching(more)
+        stats["cut_s"] += wider.seconds
     columns = merge_results(results, n, [])
     if pending:
         stats["global_fallback"] = _global_nearest(job, pending, columns)
+    stats["partition_seconds"] = _seconds(results)
     return columns, stats
 
 
-def _largest(parts: list[PartitionData]) -> dict[str, Any]:
-    big = max(parts, key=lambda p: p.graph.n_edges)
+def partition_sizes(sizes: dict[str, dict[str, int]], graph_edges: int) -> dict[str, Any]:
+    """The largest partition and the overlap factor of partitions' sizes (``PartitionCuts.sizes``)."""
+    name = max(sizes, key=lambda k: sizes[k]["edges"])
+    total = sum(v["edges"] for v in sizes.values())
     return {
-        "name": big.name,
-        "nodes": int(big.graph.nodes.size),
-        "edges": big.graph.n_edges,
-        "bytes": big.nbytes,
+        "largest_partition": {"name": name, **sizes[name]},
+        "overlap": total / max(graph_edges, 1),
     }
+
+
+def _seconds(results: list[PartitionResult]) -> float:
+    return float(sum(r.stats.get("seconds", 0.0) for r in results))
 
 
 def _touching(results: list[PartitionResult]) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
@@ -526,7 +637,9 @@ def compute_national(
             partitioned=partitioned,
             radius_min=section.get("radius_min"),
             max_widenings=int(section.get("max_widenings", 6)),
+            group=bool(section.get("group", True)),
         )
+    stats["same_commune_pairs"] = apply_same_commune(columns, snapped, territory, job.categories)
     timings["accessibility"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     table = accessibility_frame(territory, snapped, columns, job.categories)

@@ -29,12 +29,14 @@ graph, so both modes share one code path.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 from geoattract.accessibility import e2sfca
 from geoattract.facilities import decay_from_config
@@ -50,6 +52,10 @@ logger = logging.getLogger(__name__)
 
 #: Seconds per minute.
 MINUTE_S: float = 60.0
+
+#: Joins the départements of a grouped partition's name (``"75,92,93"``); ``+`` marks a
+#: widening round (``"47+1"``).
+GROUP_JOIN: str = ","
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,11 @@ class PartitionData:
         Positions in ``communes`` of the communes whose answers the partition gives.
     facilities : dict
         Category id → its facilities in the ball.
+    facility_core_s : dict
+        Category id → symmetrised time (s) from the nearest core town hall node to each
+        facility's node (zeros for the global job). A floating catchment of ``C`` minutes at
+        a core commune uses only the facilities with ``facility_core_s <= C``: the others are
+        left out of its search (their weight at every core commune is 0).
     categories : tuple of CategorySpec
         What to compute.
     radius_s : float
@@ -189,6 +200,7 @@ class PartitionData:
     communes: PointSet
     core: np.ndarray
     facilities: dict[str, PointSet]
+    facility_core_s: dict[str, np.ndarray]
     categories: tuple[CategorySpec, ...]
     radius_s: float
     closed: bool
@@ -253,8 +265,6 @@ def run_partition(data: PartitionData) -> PartitionResult:
         ``count_<id>_<T>min`` and ``e2sfca_<id>`` (all categories, or the nearest times of
         ``nearest_only``), and the communes whose nearest answer touches the ball's edge.
     """
-    import time
-
     t0 = time.perf_counter()
     rg = data.graph.routing_graph()
     mask = np.zeros(len(data.communes), dtype=bool)
@@ -321,13 +331,19 @@ def run_partition(data: PartitionData) -> PartitionResult:
 
 
 def _e2sfca(rg: RoutingGraph, data: PartitionData, cat: CategorySpec) -> np.ndarray:
-    """E2SFCA of one category for every commune of the partition (demand = all of them)."""
-    fac = data.facilities[cat.id]
+    """E2SFCA of one category for the communes of the partition (demand = all of them).
+
+    Only the facilities within the catchment of the core (symmetrised) are searched: exact at
+    the core communes, whose values are the only ones kept.
+    """
+    decay = decay_from_config(dict(cat.decay))
+    fac = data.facilities[cat.id].take(
+        data.facility_core_s[cat.id] <= decay.catchment_min * MINUTE_S
+    )
     demand = data.communes
     out = np.zeros(len(demand))
     if not len(fac):
         return out
-    decay = decay_from_config(dict(cat.decay))
     ok = np.isfinite(demand.weight)
     table = reach(
         rg,
@@ -410,6 +426,7 @@ class NationalJob:
             communes=self.communes,
             core=np.arange(len(self.communes)),
             facilities=self.facilities,
+            facility_core_s={k: np.zeros(len(f)) for k, f in self.facilities.items()},
             categories=self.categories,
             radius_s=np.inf,
             closed=True,
@@ -423,13 +440,8 @@ class NationalJob:
         nearest_only: Sequence[str] = (),
     ) -> PartitionData:
         """The partition of the communes ``core_index`` (national positions) with a ball of ``radius_s``."""
-        pos = np.searchsorted(self.communes.index, core_index)
-        origins = np.unique(self.communes.node[pos])
-        times = nearest_facility_times(self.symmetric, origins, cutoff=radius_s)
-        assert isinstance(times, np.ndarray)
-        inside_pos = np.flatnonzero(np.isfinite(times))
-        in_ball = np.zeros(int(self.graph.nodes.max()) + 1, dtype=bool)
-        in_ball[self.symmetric.node_ids[inside_pos]] = True
+        core_s = self.core_times(core_index, radius_s)
+        in_ball = np.isfinite(core_s)
         keep_u, keep_v = in_ball[self.graph.u], in_ball[self.graph.v]
         edges = keep_u & keep_v
         closed = not bool(np.any(keep_u != keep_v))
@@ -452,19 +464,184 @@ class NationalJob:
             communes=communes,
             core=core,
             facilities=facilities,
+            facility_core_s={k: core_s[f.node] for k, f in facilities.items()},
             categories=self.categories,
             radius_s=float(radius_s),
             closed=closed,
             nearest_only=tuple(nearest_only),
         )
 
-    def partitions(self, radius_s: float) -> list[PartitionData]:
-        """One partition per group (département), in group order."""
-        out = []
-        for key in sorted(set(self.groups)):
-            core_index = self.communes.index[self.groups == key]
-            out.append(self.cut(str(key), core_index, radius_s))
-        return out
+    def core_times(self, core_index: np.ndarray, radius_s: float) -> np.ndarray:
+        """Symmetrised time (s) from the nearest town hall of ``core_index`` to every node.
+
+        Indexed by global node number; ``inf`` beyond ``radius_s`` (outside the ball).
+        """
+        pos = np.searchsorted(self.communes.index, core_index)
+        origins = np.unique(self.communes.node[pos])
+        times = nearest_facility_times(self.symmetric, origins, cutoff=radius_s)
+        assert isinstance(times, np.ndarray)
+        inside_pos = np.flatnonzero(np.isfinite(times))
+        core_s = np.full(int(self.graph.nodes.max()) + 1, np.inf)
+        core_s[self.symmetric.node_ids[inside_pos]] = times[inside_pos]
+        return core_s
+
+    def partitions(self, radius_s: float, *, group: bool = False) -> PartitionCuts:
+        """One partition per group (département), or per set of them, each cut when asked for.
+
+        Parameters
+        ----------
+        radius_s : float
+            Radius of the balls (s).
+        group : bool
+            Merge départements whose balls overlap (:func:`group_balls`): fewer partitions,
+            less work done twice, none larger than the largest département's.
+        """
+        t0 = time.perf_counter()
+        keys = sorted(set(self.groups))
+        cores = [self.communes.index[self.groups == key] for key in keys]
+        members = [[i] for i in range(len(keys))]
+        if group and len(keys) > 1:
+            balls = [np.flatnonzero(np.isfinite(self.core_times(c, radius_s))) for c in cores]
+            members = group_balls(balls, int(self.graph.nodes.max()) + 1)
+        named = [
+            (
+                GROUP_JOIN.join(str(keys[i]) for i in m),
+                np.sort(np.concatenate([cores[i] for i in m])),
+                (),
+            )
+            for m in members
+        ]
+        cuts = PartitionCuts(self, named, radius_s)
+        cuts.seconds = time.perf_counter() - t0  # planning (the balls of the grouping)
+        return cuts
+
+
+class PartitionCuts(Sequence[PartitionData]):
+    """Partitions of a job, each cut when it is asked for.
+
+    The engine asks for a partition just before sending it to a worker, so the driver holds
+    the national graph and the partitions in flight, never all of them.
+
+    Parameters
+    ----------
+    job : NationalJob
+        The job to cut.
+    cores : sequence of (name, core_index, nearest_only)
+        One entry per partition: its name, the national positions of its core communes and
+        the categories of a widening (``()``: everything).
+    radius_s : float
+        Radius of the balls (s).
+
+    Attributes
+    ----------
+    names : list of str
+        The partitions' names, in order.
+    sizes : dict
+        Name → ``nodes``, ``edges``, ``bytes``, ``core`` (communes) of each partition cut so
+        far.
+    seconds : float
+        Time spent in the driver planning and cutting them so far.
+    """
+
+    def __init__(
+        self,
+        job: NationalJob,
+        cores: Sequence[tuple[str, np.ndarray, tuple[str, ...]]],
+        radius_s: float,
+    ) -> None:
+        self.job = job
+        self.cores = list(cores)
+        self.radius_s = float(radius_s)
+        self.names = [name for name, _, _ in self.cores]
+        self.sizes: dict[str, dict[str, int]] = {}
+        self.seconds = 0.0
+
+    def __len__(self) -> int:
+        """Number of partitions."""
+        return len(self.cores)
+
+    @overload
+    def __getitem__(self, i: int) -> PartitionData: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[PartitionData]: ...
+
+    def __getitem__(self, i: int | slice) -> PartitionData | list[PartitionData]:
+        """Cut partition ``i`` (or a list of them for a slice) and record its size."""
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        t0 = time.perf_counter()
+        name, core_index, nearest_only = self.cores[i]
+        part = self.job.cut(name, core_index, self.radius_s, nearest_only=nearest_only)
+        self.sizes[name] = {
+            "nodes": int(part.graph.nodes.size),
+            "edges": part.graph.n_edges,
+            "bytes": part.nbytes,
+            "core": int(part.core.size),
+        }
+        self.seconds += time.perf_counter() - t0
+        return part
+
+
+def group_balls(balls: Sequence[np.ndarray], n_nodes: int) -> list[list[int]]:
+    """Group partitions whose balls overlap, none larger than the largest ball.
+
+    Greedy: merge the two groups that share the most nodes, as long as their union has no
+    more nodes than the largest single ball (so the memory a worker needs does not grow),
+    until no two groups overlap within that bound. The union of two balls is the ball of
+    the union of their cores: the merged partition is exact as its members were.
+
+    Parameters
+    ----------
+    balls : sequence of numpy.ndarray
+        Node numbers (unique) of each partition's ball.
+    n_nodes : int
+        Upper bound of the node numbers.
+
+    Returns
+    -------
+    list of list of int
+        Positions in ``balls`` of each group's members, groups in order of their first member.
+    """
+    n = len(balls)
+    cap = max(b.size for b in balls)
+    rows = np.concatenate(balls)
+    cols = np.repeat(np.arange(n), [b.size for b in balls])
+    member = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(n_nodes, n))
+    shared = np.asarray((member.T @ member).todense(), dtype=np.int64)
+    size = np.diag(shared).copy()
+    np.fill_diagonal(shared, 0)
+    sets = dict(enumerate(balls))
+    groups = {i: [i] for i in range(n)}
+    mark = np.zeros(n_nodes, dtype=bool)
+    while True:
+        fits = (size[:, None] + size[None, :] - shared <= cap) & (shared > 0)
+        if not fits.any():
+            break
+        first, second = np.unravel_index(int(np.argmax(np.where(fits, shared, -1))), shared.shape)
+        a, b = sorted((int(first), int(second)))
+        near = np.flatnonzero((shared[a] > 0) | (shared[b] > 0))
+        sets[a] = np.union1d(sets[a], sets.pop(b))
+        groups[a] += groups.pop(b)
+        size[a], size[b] = sets[a].size, 0
+        shared[b, :] = shared[:, b] = 0
+        mark[sets[a]] = True
+        for c in near[(near != a) & (near != b)]:
+            shared[a, c] = shared[c, a] = int(mark[sets[int(c)]].sum())
+        mark[sets[a]] = False
+    return [sorted(groups[k]) for k in sorted(groups)]
+
+
+def warm_up_kernels() -> None:
+    """Run a partition of a 16-node graph, which loads (or compiles) the routing kernels."""
+    side = np.arange(16, dtype=np.int64)
+    u = np.concatenate([side[:-1], side[1:]])
+    v = np.concatenate([side[1:], side[:-1]])
+    arrays = Arrays(u, v, np.full(u.size, 60.0), side, side * 100.0, side * 0.0)
+    points = PointSet(side[:2], side[:2], np.zeros(2), np.ones(2))
+    spec = CategorySpec("warm-up", (10,), {"type": "apl"})
+    job = NationalJob.create(arrays, points, np.zeros(2), {spec.id: points}, [spec])
+    run_partition(job.partitions(initial_radius_min([spec]) * MINUTE_S)[0])
 
 
 def merge_results(

@@ -298,8 +298,6 @@ def run_study(
         Bad configuration or input, unwritable or busy output folder: raised before any heavy
         work, leaving the previous outputs untouched.
     """
-    from geoattract.app.write import write_outputs
-
     cfg = load_config(config, data_dir)
     if network is not None:
         cfg = cfg.with_section("network", source=str(network))
@@ -317,6 +315,8 @@ def run_study(
                 )
                 result = StudyResult(state=state, out_dir=out, timings=stages.timings)
                 if publish:
+                    from geoattract.app.write import write_outputs  # after the door checks
+
                     codes = isochrone_codes(cfg, state.territory, isochrone_communes)
                     staged = stages.run(
                         "outputs",

@@ -464,6 +464,13 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             "largest E2SFCA catchment, at least the largest count threshold)",
         ),
         "max_widenings": Field(int, required=False, default=6, check=_non_negative),
+        "group": Field(
+            bool,
+            required=False,
+            default=True,
+            doc="compute départements whose buffers overlap in one partition, none larger "
+            "than the largest département's",
+        ),
     },
     "dask": {
         "workers": Field(int, required=False, default=2, check=_positive_int),

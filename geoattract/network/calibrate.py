@@ -47,7 +47,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -370,6 +369,8 @@ def _fit(
     lower = np.r_[np.full(k + 1, -np.inf), 0.0]
     upper = np.r_[np.full(k + 1, np.inf), MAX_DENSE_DELAY_MIN * 60.0]
     x0 = np.clip(start.vector(), lower, upper)
+    from scipy.optimize import least_squares  # here: scipy.optimize takes 0.7 s to import
+
     res = least_squares(
         residuals, x0, jac=jacobian, bounds=(lower, upper), loss=loss, f_scale=LOSS_SCALE
     )

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from geoattract._util.io import write_text_atomic
 from geoattract.errors import DataError
@@ -100,6 +99,8 @@ def error_figures(ref_min: np.ndarray, model_min: np.ndarray) -> dict[str, float
         ``median_abs_error_min``, ``spearman``, ``short_n`` and
         ``short_median_abs_rel_error`` (reference under :data:`SHORT_TRIP_MIN`).
     """
+    from scipy.stats import spearmanr  # here: scipy.stats takes 0.5 s to import
+
     ok = np.isfinite(model_min)
     ref, mod = ref_min[ok], model_min[ok]
     rel = mod / ref - 1.0
