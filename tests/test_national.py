@@ -213,3 +213,43 @@ def test_same_commune_trip_takes_the_intra_commune_leg_only():
     assert columns["time_gp_min"].tolist() == [7.0, 1.5, np.inf]
     assert columns["count_gp_2min"].tolist() == [0.0, 3.0, 0.0]  # gained: 90 s <= 2 min < 300 s
     assert columns["count_gp_10min"].tolist() == [1.0, 3.0, 0.0]  # already counted routed
+
+
+@needs_data
+def test_dordogne_study_on_national_tables_runs(tmp_path):
+    france = STUDIES / "france"
+    toml = tmp_path / "dordogne.toml"
+    toml.write_text(f"""
+[study]
+name = "Dordogne"
+departement = "24"
+data_subdir = "france"
+buffer_km = 30.0
+[territory]
+source = "national"
+communes_file = "communes_2025.gpkg"
+[configs]
+catalogue = "{france / "facilities.toml"}"
+places = "{france / "places.toml"}"
+scoring = "{france / "scoring.toml"}"
+[network]
+source = "../roads/france_roads_travelmapping.gpkg"
+[partitions]
+enabled = true
+""")
+    import geopandas as gpd
+
+    from geoattract.app.national_write import run_national
+
+    cfg = ga.load_study_config(toml, data_dir=SHARED / "france")
+    run = run_national(cfg, tmp_path / "out", EngineOptions(engine="local"), maps=False)
+    assert run["state"].stats["partitions"] >= 2  # 24 and the buffer's départements
+    layer = gpd.read_file(tmp_path / "out" / "communes.gpkg", layer="communes").set_index("code")
+    assert len(layer) == 503 and set(layer["dep"]) == {"24"}  # study communes only
+    perigueux = layer.loc["24322"]
+    # GPs in Périgueux itself (BPE 2017): the trip crosses the commune, the intra-commune leg
+    # only: 0.5 × √(10.13 km² / π) = 897.8 m, × 1.3 detour at 37.73 km/h = 1.856 min
+    assert perigueux["time_gp_min"] == pytest.approx(1.8561, abs=1e-4)
+    assert perigueux["time_prefecture_min"] == 0.0
+    assert perigueux["rank_general"] == 1
+    assert layer["time_gp_min"].notna().all() and layer["score_general"].notna().all()

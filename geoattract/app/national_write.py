@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,27 +52,29 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _score(state: NationalState) -> pd.DataFrame:
-    """The study's scoring profiles on the indicator table (empty when no scoring file)."""
+def _score(state: NationalState, study: np.ndarray) -> pd.DataFrame:
+    """The scoring profiles over the study communes (empty when no scoring file)."""
     from geoattract.scoring import composite_scores, load_scoring_config
 
     if not state.config.raw.get("configs", {}).get("scoring"):
-        return pd.DataFrame(index=state.table.index)
+        return pd.DataFrame(index=state.table.index[study])
     scfg = load_scoring_config(state.config.config_file("scoring"))
     com = state.territory.communes
-    ind = pd.concat([com[["code"]], state.table], axis=1)
+    ind = pd.concat([com[["code"]], state.table], axis=1)[study]
     frames = [composite_scores(ind, scfg, profile) for profile in scfg.profiles]
     return pd.concat(frames, axis=1)
 
 
 def communes_layer(state: NationalState) -> gpd.GeoDataFrame:
-    """Every commune with its indicators, flags and scores.
+    """Every study commune with its indicators, flags and scores.
 
-    Communes without any location (no polygon, no town hall) are rows too, with no
-    indicator and ``location_missing`` set.
+    Buffer communes (a study with ``buffer_km``) serve as demand and supply, and are left out
+    as the study pipeline leaves them out. Communes without any location (no polygon, no
+    town hall) are rows too, with no indicator and ``location_missing`` set.
     """
-    com = state.territory.communes.drop(columns=["town_hall"])
-    table = pd.concat([com, state.table, _score(state)], axis=1)
+    study = state.territory.communes["in_study"].to_numpy(dtype=bool)
+    com = state.territory.communes.drop(columns=["town_hall"])[study]
+    table = pd.concat([com, state.table[study], _score(state, study)], axis=1)
     table["location_missing"] = False
     absent = state.territory.communes.attrs.get("locations_missing")
     if absent is not None and len(absent):
@@ -262,7 +265,9 @@ def run_national(
     with OutputFolder(out) as folder:
         with run_log(folder.staging / "run.log") as warnings:
             state = compute_national(config, options)
+            t0 = time.perf_counter()
             staged = write_national(state, folder.staging, departements, maps=maps)
+            state.stats["timings"]["outputs"] = time.perf_counter() - t0
         staged["run.log"] = folder.staging / "run.log"
         files = folder.publish(staged)
     logger.info("national run %s: %d communes written to %s", config.name, len(state.table), out)
