@@ -108,8 +108,11 @@ def _workers(stats: Any) -> str:
     )
 
 
-def _mode(label: str, run: Any) -> tuple[dict[str, Any], Any]:
-    """Run one mode with the driver's peak reset first; its figures and its result."""
+def _mode(label: str, run: Any, reference: list[pd.DataFrame]) -> dict[str, Any]:
+    """Run one mode with the driver's peak reset first; its figures.
+
+    The first mode's table goes into ``reference``; every later one must give its values.
+    """
     gc.collect()
     start = current_rss_bytes()
     reset_peak_rss()
@@ -123,7 +126,11 @@ def _mode(label: str, run: Any) -> tuple[dict[str, Any], Any]:
         **stats,
     }
     print(f"  {label}: {row['wall_s']:.1f} s", flush=True)
-    return row, result
+    if reference:
+        same_values(reference[0], result)
+    else:
+        reference.append(result)
+    return row
 
 
 MODES = (
@@ -137,7 +144,8 @@ MODES = (
 def france() -> list[dict[str, Any]]:
     """The France study in every mode; rows of the table (values checked against global)."""
     cfg = ga.load_study_config("france")
-    rows, reference = [], None
+    rows: list[dict[str, Any]] = []
+    reference: list[pd.DataFrame] = []
     for label, options, partitioned in MODES:
 
         def run(options: EngineOptions = options, partitioned: bool = partitioned) -> Any:
@@ -157,12 +165,7 @@ def france() -> list[dict[str, Any]]:
                 "engine_stats": eng,
             }
 
-        row, table = _mode(label, run)
-        if reference is None:
-            reference = table
-        else:
-            same_values(reference, table)
-        rows.append(row)
+        rows.append(_mode(label, run, reference))
     print("France: identical results in every mode (to 1e-9)")
     return rows
 
@@ -261,7 +264,8 @@ def synthetic(n_nodes: int, n_communes: int, tiles: int) -> list[dict[str, Any]]
         f"built in {build:.0f} s (driver peak {peak_rss_bytes() / MB:.0f} MB)",
         flush=True,
     )
-    rows, reference = [], None
+    rows: list[dict[str, Any]] = []
+    reference: list[pd.DataFrame] = []
     for label, options, partitioned in (MODES[0], MODES[2], MODES[3]):
 
         def run(options: EngineOptions = options, partitioned: bool = partitioned) -> Any:
@@ -280,12 +284,7 @@ def synthetic(n_nodes: int, n_communes: int, tiles: int) -> list[dict[str, Any]]
                 "engine_stats": engine.stats,
             }
 
-        row, table = _mode(label, run)
-        if reference is None:
-            reference = table
-        else:
-            same_values(reference, table)
-        rows.append(row)
+        rows.append(_mode(label, run, reference))
     print("synthetic: identical results in every mode (to 1e-9)")
     return rows
 

@@ -140,27 +140,39 @@ def test_lot_et_garonne_gp_buffer_from_national_table(study_config):
     assert offer.catalogue["gp"].covers_buffer is True
 
 
-@needs_data
-def test_partitioned_equals_global(tmp_path):
+def _national_study(
+    folder: Path, name: str, selection: str, buffer_km: float = 0.0, scoring: bool = False
+) -> Path:
+    """A study on the national tables and the France configs: its TOML file in ``folder``."""
     france = STUDIES / "france"
-    toml = tmp_path / "few.toml"
+    score = f'scoring = "{france / "scoring.toml"}"' if scoring else ""
+    toml = folder / "study.toml"
     toml.write_text(f"""
 [study]
-name = "seven départements"
+name = "{name}"
 data_subdir = "france"
-buffer_km = 0.0
+buffer_km = {buffer_km}
 [territory]
-departements = ["47", "82", "32", "75", "92", "93", "94"]
+{selection}
 source = "national"
 communes_file = "communes_2025.gpkg"
 [configs]
 catalogue = "{france / "facilities.toml"}"
 places = "{france / "places.toml"}"
+{score}
 [network]
 source = "../roads/france_roads_travelmapping.gpkg"
 [partitions]
 enabled = true
 """)
+    return toml
+
+
+@needs_data
+def test_partitioned_equals_global(tmp_path):
+    toml = _national_study(
+        tmp_path, "seven départements", 'departements = ["47", "82", "32", "75", "92", "93", "94"]'
+    )
     from geoattract.app.national import compute_national
 
     cfg = ga.load_study_config(toml, data_dir=SHARED / "france")
@@ -217,26 +229,9 @@ def test_same_commune_trip_takes_the_intra_commune_leg_only():
 
 @needs_data
 def test_dordogne_study_on_national_tables_runs(tmp_path):
-    france = STUDIES / "france"
-    toml = tmp_path / "dordogne.toml"
-    toml.write_text(f"""
-[study]
-name = "Dordogne"
-departement = "24"
-data_subdir = "france"
-buffer_km = 30.0
-[territory]
-source = "national"
-communes_file = "communes_2025.gpkg"
-[configs]
-catalogue = "{france / "facilities.toml"}"
-places = "{france / "places.toml"}"
-scoring = "{france / "scoring.toml"}"
-[network]
-source = "../roads/france_roads_travelmapping.gpkg"
-[partitions]
-enabled = true
-""")
+    toml = _national_study(
+        tmp_path, "Dordogne", 'departements = ["24"]', buffer_km=30.0, scoring=True
+    )
     import geopandas as gpd
 
     from geoattract.app.national_write import run_national
