@@ -74,6 +74,13 @@ def report_context(state: StudyState) -> ReportContext:
         buffer_km=state.territory.buffer_m / 1000,
         draws=cfg.section("scoring").get("montecarlo_draws"),
     )
+    report = state.offer.facilities.attrs.get("report")
+    assumptions = [
+        f"{labels.category(cid)} — {sentence}"
+        for cid, sentences in (getattr(report, "adjustments_fr", {}) or {}).items()
+        for sentence in sentences
+    ]
+    method = (*method, *assumptions)
     return ReportContext.build(
         cfg.name,
         labels=labels,
@@ -110,6 +117,9 @@ def run_metadata(state: StudyState) -> dict[str, Any]:
             "snap_detour": rule.detour,
         },
         "territory_report": {k: v for k, v in vars(report).items() if v},
+        "vintage_adjustments": dict(
+            getattr(state.offer.facilities.attrs.get("report"), "adjustments", {}) or {}
+        ),
         "sources": [dict(s) for s in cfg.raw.get("sources", [])],
     }
 

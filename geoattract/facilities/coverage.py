@@ -65,6 +65,17 @@ class Adjustment:
             f"(assumption: {self.basis})"
         )
 
+    def describe_fr(self) -> str:
+        """The same sentence in French, for the study's report."""
+        values = sorted(set(self.factors.values()))
+        shown = " ; ".join(f"{v:.3f}".replace(".", ",") for v in values)
+        deps = ", ".join(sorted(self.factors))
+        return (
+            f"Hypothèse : l'offre de la source {self.source} est multipliée par {shown} dans "
+            f"les départements {deps} (évolution observée entre les deux millésimes : "
+            f"{self.basis})."
+        )
+
 
 @dataclass
 class CoverageReport:
