@@ -9,6 +9,13 @@ from geoattract.facilities.catalogue import (
     Source,
     load_catalogue,
 )
+from geoattract.facilities.catchment_spec import (
+    CATCHMENT_METHODS,
+    SENSITIVITY_VARIANTS,
+    TIME_ERROR_MODELS,
+    CatchmentSpec,
+    ExtraSupply,
+)
 from geoattract.facilities.decay import (
     APL_BREAKS_MIN,
     APL_WEIGHTS,
@@ -18,6 +25,11 @@ from geoattract.facilities.decay import (
     gaussian_decay,
     linear_decay,
     step_decay,
+)
+from geoattract.facilities.demand import (
+    AgeStructureSource,
+    age_structure_table,
+    share_column,
 )
 from geoattract.facilities.housing import (
     MIN_SALES,
@@ -42,9 +54,13 @@ from geoattract.facilities.sources import load_facilities
 __all__ = [
     "APL_BREAKS_MIN",
     "APL_WEIGHTS",
+    "AgeStructureSource",
+    "CATCHMENT_METHODS",
     "Catalogue",
+    "CatchmentSpec",
     "Category",
     "Decay",
+    "ExtraSupply",
     "FACILITY_COLUMNS",
     "FacilityReport",
     "HousingSources",
@@ -52,8 +68,11 @@ __all__ = [
     "Offer",
     "PILLARS",
     "PriceSource",
+    "SENSITIVITY_VARIANTS",
     "SocialHousingSource",
     "Source",
+    "TIME_ERROR_MODELS",
+    "age_structure_table",
     "build_offer",
     "combined_tags",
     "decay_from_config",
@@ -69,6 +88,7 @@ __all__ = [
     "load_facilities",
     "match_source",
     "representative_points",
+    "share_column",
     "step_decay",
     "tag_values",
 ]

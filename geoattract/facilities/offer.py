@@ -10,6 +10,7 @@ import pandas as pd
 
 from geoattract.config.study import StudyConfig
 from geoattract.facilities.catalogue import Catalogue, load_catalogue
+from geoattract.facilities.demand import age_structure_table
 from geoattract.facilities.housing import housing_table
 from geoattract.facilities.sources import load_facilities
 
@@ -31,11 +32,16 @@ class Offer:
     housing : DataFrame or None
         From :func:`~geoattract.facilities.housing_table`, aligned on the territory; None when
         the catalogue has no ``[housing]`` table.
+    age_structure : DataFrame or None
+        From :func:`~geoattract.facilities.demand.age_structure_table`, aligned on the
+        territory (age shares, ``age_imputed``); None when the catalogue has no
+        ``[age_structure]`` table.
     """
 
     catalogue: Catalogue
     facilities: gpd.GeoDataFrame
     housing: pd.DataFrame | None
+    age_structure: pd.DataFrame | None = None
 
 
 def build_offer(
@@ -64,4 +70,7 @@ def build_offer(
         housing = housing_table(territory, catalogue.housing, config.data_dir)
     else:
         logger.info("%s: no [housing] table, no housing data", catalogue.path)
-    return Offer(catalogue=catalogue, facilities=facilities, housing=housing)
+    ages = None
+    if catalogue.age_structure is not None:
+        ages = age_structure_table(territory, catalogue.age_structure, config.data_dir)
+    return Offer(catalogue=catalogue, facilities=facilities, housing=housing, age_structure=ages)
