@@ -472,6 +472,7 @@ def test_compare_rankings_by_hand():
     # ranks 4,3,2,1 → 1,3,2,4: Spearman = 1 − 6·(9 + 0 + 0 + 9)/(4·15) = −0.8
     assert stats["spearman"] == pytest.approx(-0.8)
     assert stats["max_rank_move"] == 3 and stats["n_communes"] == 4
+    assert stats["n_changed"] == 2  # a and d move by 300 % and 75 %, b and c not at all
     # |rel change|: 3, 0, 0, 0.75 → median 0.375
     assert stats["median_change_pct"] == pytest.approx(37.5)
     assert movers["code"].tolist() == ["1", "4"] and movers["rank_move"].tolist() == [3.0, -3.0]

@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 #: Communes listed per variant among those whose rank moves most.
 TOP_MOVERS: int = 5
 
+#: A commune whose indicator moves by more than this (%) counts as changed by a variant.
+CHANGE_TOLERANCE_PCT: float = 1.0
+
 #: Columns of :attr:`CatchmentSensitivity.table`.
 SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "category",
@@ -42,6 +45,7 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "spearman",
     "median_change_pct",
     "max_rank_move",
+    "n_changed",
     "n_communes",
 )
 
@@ -57,18 +61,22 @@ class CatchmentSensitivity:
         (false: nothing to switch, ``note`` says why), ``spearman`` (rank correlation with
         the baseline over the study communes), ``median_change_pct`` (median of
         ``|variant / baseline − 1|``, in %), ``max_rank_move`` (largest move in the
-        département ranking, 1 = best access), ``n_communes``.
+        département ranking, 1 = best access), ``n_changed`` (communes whose indicator moves
+        by more than :data:`CHANGE_TOLERANCE_PCT`), ``n_communes``.
     movers : DataFrame
         The communes that move most per category and variant: ``category``, ``variant``,
         ``code``, ``nom``, ``baseline``, ``value``, ``rank_baseline``, ``rank_variant``,
         ``rank_move`` (positive: the commune climbs).
     baseline : dict
         Category → the baseline indicator on the study communes.
+    change_tolerance_pct : float
+        Relative change (%) above which a commune counts in ``n_changed``.
     """
 
     table: pd.DataFrame
     movers: pd.DataFrame
     baseline: Mapping[str, pd.Series]
+    change_tolerance_pct: float = CHANGE_TOLERANCE_PCT
 
     def for_category(self, cid: str) -> pd.DataFrame:
         """Rows of one category."""
@@ -120,7 +128,8 @@ def compare_rankings(
     -------
     dict, DataFrame
         ``spearman`` (Pearson correlation of the ranks; NaN when a ranking is constant),
-        ``median_change_pct``,
+        ``median_change_pct``, ``n_changed`` (relative change above
+        :data:`CHANGE_TOLERANCE_PCT`, or from 0 to a value),
         ``max_rank_move``, ``n_communes``; the movers (``code``, ``nom``, ``baseline``,
         ``value``, ``rank_baseline``, ``rank_variant``, ``rank_move`` > 0 when climbing).
     """
@@ -129,8 +138,11 @@ def compare_rankings(
     constant = len(both) < 2 or rb.nunique() < 2 or rv.nunique() < 2
     rho = float("nan") if constant else float(np.corrcoef(rb, rv)[0, 1])
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.abs(both["value"] / both["baseline"] - 1.0)
-    rel = rel[np.isfinite(rel)]
+        rel_all = np.abs(both["value"] / both["baseline"] - 1.0)
+    rel = rel_all[np.isfinite(rel_all)]
+    changed = (rel > CHANGE_TOLERANCE_PCT / 100).sum() + (
+        (both["baseline"] == 0) & (both["value"] != 0)
+    ).sum()
     move = rb - rv
     order = move.abs().sort_values(ascending=False, kind="stable").index[:top]
     movers = pd.DataFrame(
@@ -148,6 +160,7 @@ def compare_rankings(
         "spearman": rho,
         "median_change_pct": float(100 * rel.median()) if len(rel) else float("nan"),
         "max_rank_move": float(move.abs().max()) if len(move) else float("nan"),
+        "n_changed": float(changed),
         "n_communes": float(len(both)),
     }
     return stats, movers

@@ -112,7 +112,8 @@ def _variant_fr(variant: str, spec: Mapping[str, Any], labels: Labels) -> str:
         return "paliers nets" if spec.get("smoothing") else f"paliers lissés (erreur {pct} %)"
     if variant == "extra_supply":
         names = [labels.category(str(e["category"])) for e in spec.get("extra_supply") or ()]
-        return "sans " + ", ".join(n.lower() for n in names) if names else "sans offre ajoutée"
+        what = ", ".join(n.lower() for n in names) or "autre catégorie"
+        return f"sans l'offre ajoutée ({what})"
     if variant == "buffer_supply":
         on = spec.get("buffer_supply", True)
         return "sans l'offre hors département" if on else "avec l'offre hors département"
@@ -161,6 +162,7 @@ def catchment_sensitivity_html(sensitivity: Any, labels: Labels) -> str:
         "l'indicateur, plus grand déplacement dans le classement (rang 1 = meilleur accès) et "
         f"les {REPORT_MOVERS} communes qui bougent le plus (rang avant → après).</p>"
     ]
+    tolerance = float(getattr(sensitivity, "change_tolerance_pct", 1.0))
     for cid in dict.fromkeys(sensitivity.table["category"]):
         spec = dict(labels.categories[cid].catchment) if cid in labels.categories else {}
         rows = sensitivity.table[sensitivity.table["category"] == cid]
@@ -174,8 +176,13 @@ def catchment_sensitivity_html(sensitivity: Any, labels: Labels) -> str:
             records.append(
                 {
                     "choix": _variant_fr(str(r.variant), spec, labels),
-                    "spearman": fr_number(r.spearman, 3) if applicable else "—",
+                    "spearman": fr_number(r.spearman, 4) if applicable else "—",
                     "median": f"{fr_number(r.median_change_pct, 1)} %" if applicable else "—",
+                    "changed": (
+                        f"{fr_number(r.n_changed)} / {fr_number(r.n_communes)}"
+                        if applicable
+                        else "—"
+                    ),
                     "max_move": fr_number(r.max_rank_move) if applicable else "—",
                     "movers": _movers_text(movers)
                     if applicable
@@ -186,6 +193,7 @@ def catchment_sensitivity_html(sensitivity: Any, labels: Labels) -> str:
             "choix": "Choix modifié",
             "spearman": "Spearman des rangs",
             "median": "Variation médiane",
+            "changed": f"Communes modifiées (> {fr_number(tolerance)} %)",
             "max_move": "Plus grand déplacement (rangs)",
             "movers": "Communes qui bougent le plus",
         }
