@@ -473,7 +473,37 @@ def test_compare_rankings_by_hand():
     assert stats["spearman"] == pytest.approx(-0.8)
     assert stats["max_rank_move"] == 3 and stats["n_communes"] == 4
     assert stats["n_changed"] == 2  # a and d move by 300 % and 75 %, b and c not at all
+    assert np.isnan(stats["same_class_pct"])  # fewer communes than quintiles
+    ten = pd.Series(np.arange(10.0), index=range(10))
+    swap = ten.copy()
+    swap[[0, 9]] = [9.0, 0.0]  # the first and the last swap quintiles, 8 of 10 stay
+    stats10, _ = compare_rankings(ten, swap, ten.astype(str), ten.astype(str))
+    assert stats10["same_class_pct"] == pytest.approx(80.0)
     # |rel change|: 3, 0, 0, 0.75 → median 0.375
     assert stats["median_change_pct"] == pytest.approx(37.5)
     assert movers["code"].tolist() == ["1", "4"] and movers["rank_move"].tolist() == [3.0, -3.0]
     assert movers["nom"].tolist() == ["n1", "n4"]
+
+
+def test_supply_across_the_border_from_the_offer_is_used_and_switchable():
+    # the offer gives a GP in a buffer commune (Beta, in_study false, covers_buffer true):
+    # Beta's residents are demand and its GP is supply; the variant closes the study.
+    from geoattract.accessibility import catchment_problem, category_decay
+
+    inputs = _line_inputs(
+        CatchmentSpec(method="apl", same_commune=True, sensitivity=("buffer_supply",))
+    )
+    inputs.communes.loc[1, "in_study"] = False
+    inputs.facilities.loc[inputs.facilities["code"] == "99002", "in_study"] = False
+    problem = catchment_problem(inputs, "gp")
+    assert problem.demand["code"].tolist() == ["99001", "99002"] and not problem.closed
+    spec = inputs.catalogue["gp"].catchment
+    # open: GP A: D = 1000 + 1000/3; GP B: D = 1000 + 1000/3; Alpha = R_A + R_B/3 = 1e-3
+    opened = solve_catchment(problem, spec, category_decay(inputs, "gp"))
+    np.testing.assert_allclose(opened, [100.0, 100.0])
+    # closed: Alpha alone with its GP: R = 1/1000 → 100, Beta left out
+    closed = solve_catchment(problem, spec.switched("buffer_supply"), category_decay(inputs, "gp"))
+    np.testing.assert_allclose(closed, [100.0])
+    sens = catchment_sensitivity(inputs)
+    row = sens.table.iloc[0]
+    assert row["variant"] == "buffer_supply" and bool(row["applicable"]) and row["n_communes"] == 1

@@ -54,6 +54,7 @@ def _sensitivity() -> CatchmentSensitivity:
             "median_change_pct": [4.57, np.nan],
             "max_rank_move": [23.0, np.nan],
             "n_changed": [301.0, np.nan],
+            "same_class_pct": [94.0, np.nan],
             "n_communes": [319.0, np.nan],
         }
     )
@@ -78,7 +79,7 @@ def test_robustness_table_in_french(study_config):
     assert "<h3>Médecin généraliste</h3>" in html
     assert "sans standardisation par l&#x27;âge" in html
     assert "0,9977" in html and "4,6 %" in html and ">23<" in html and "301 / 319" in html
-    assert "Communes modifiées (&gt; 1 %)" in html
+    assert "Communes modifiées (&gt; 1 %)" in html and ">94 %<" in html
     assert "Moncaut (77 → 100) ; Foulayronnes (73 → 93)" in html
     assert "sans l&#x27;offre hors département" in html
     assert "sans objet (pas d&#x27;offre hors département dans les données)" in html

@@ -36,6 +36,9 @@ TOP_MOVERS: int = 5
 #: A commune whose indicator moves by more than this (%) counts as changed by a variant.
 CHANGE_TOLERANCE_PCT: float = 1.0
 
+#: Classes of the ranking (quintiles) whose membership the table compares.
+RANK_CLASSES: int = 5
+
 #: Columns of :attr:`CatchmentSensitivity.table`.
 SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "category",
@@ -45,6 +48,7 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
     "spearman",
     "median_change_pct",
     "max_rank_move",
+    "same_class_pct",
     "n_changed",
     "n_communes",
 )
@@ -61,7 +65,8 @@ class CatchmentSensitivity:
         (false: nothing to switch, ``note`` says why), ``spearman`` (rank correlation with
         the baseline over the study communes), ``median_change_pct`` (median of
         ``|variant / baseline − 1|``, in %), ``max_rank_move`` (largest move in the
-        département ranking, 1 = best access), ``n_changed`` (communes whose indicator moves
+        département ranking, 1 = best access), ``same_class_pct`` (communes that stay in their
+        quintile of the ranking, %), ``n_changed`` (communes whose indicator moves
         by more than :data:`CHANGE_TOLERANCE_PCT`), ``n_communes``.
     movers : DataFrame
         The communes that move most per category and variant: ``category``, ``variant``,
@@ -128,7 +133,9 @@ def compare_rankings(
     -------
     dict, DataFrame
         ``spearman`` (Pearson correlation of the ranks; NaN when a ranking is constant),
-        ``median_change_pct``, ``n_changed`` (relative change above
+        ``median_change_pct``, ``same_class_pct`` (share of communes in the same of
+        :data:`RANK_CLASSES` classes of equal size of both rankings, %), ``n_changed``
+        (relative change above
         :data:`CHANGE_TOLERANCE_PCT`, or from 0 to a value),
         ``max_rank_move``, ``n_communes``; the movers (``code``, ``nom``, ``baseline``,
         ``value``, ``rank_baseline``, ``rank_variant``, ``rank_move`` > 0 when climbing).
@@ -160,10 +167,20 @@ def compare_rankings(
         "spearman": rho,
         "median_change_pct": float(100 * rel.median()) if len(rel) else float("nan"),
         "max_rank_move": float(move.abs().max()) if len(move) else float("nan"),
+        "same_class_pct": _same_class_pct(rb, rv),
         "n_changed": float(changed),
         "n_communes": float(len(both)),
     }
     return stats, movers
+
+
+def _same_class_pct(rb: pd.Series, rv: pd.Series) -> float:
+    """Share (%) of communes in the same of :data:`RANK_CLASSES` equal classes of two rankings."""
+    if len(rb) < RANK_CLASSES:
+        return float("nan")
+    cb = np.floor((rb.rank(method="first") - 1) * RANK_CLASSES / len(rb))
+    cv = np.floor((rv.rank(method="first") - 1) * RANK_CLASSES / len(rv))
+    return float(100 * (cb == cv).mean())
 
 
 def catchment_sensitivity(

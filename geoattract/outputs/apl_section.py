@@ -184,6 +184,7 @@ def catchment_sensitivity_html(sensitivity: Any, labels: Labels) -> str:
                         else "—"
                     ),
                     "max_move": fr_number(r.max_rank_move) if applicable else "—",
+                    "same_class": f"{fr_number(r.same_class_pct)} %" if applicable else "—",
                     "movers": _movers_text(movers)
                     if applicable
                     else NOT_APPLICABLE_FR.get(str(r.variant), "sans objet"),
@@ -195,6 +196,7 @@ def catchment_sensitivity_html(sensitivity: Any, labels: Labels) -> str:
             "median": "Variation médiane",
             "changed": f"Communes modifiées (> {fr_number(tolerance)} %)",
             "max_move": "Plus grand déplacement (rangs)",
+            "same_class": "Communes restant dans leur quintile",
             "movers": "Communes qui bougent le plus",
         }
         out.append(f"<h3>{esc(labels.category(cid))}</h3>")
