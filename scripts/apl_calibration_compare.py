@@ -105,6 +105,7 @@ def main() -> None:
     print(f"Spearman of the rankings: {stats['spearman']:.4f}")
     print(f"median relative change: {stats['median_change_pct']:.1f} %")
     print(f"largest rank move: {stats['max_rank_move']:.0f}")
+    print(f"communes staying in their quintile: {stats['same_class_pct']:.0f} %")
     for name in ("uncalibrated", "calibrated"):
         near = nearest[name]
         edge = ((near >= lo) & (near <= hi)).mean()
@@ -121,7 +122,8 @@ def main() -> None:
         print(
             f"with the band weights smoothed over the time error on both: Spearman "
             f"{s_stats['spearman']:.4f}, median relative change {s_stats['median_change_pct']:.1f} %, "
-            f"largest rank move {s_stats['max_rank_move']:.0f}"
+            f"largest rank move {s_stats['max_rank_move']:.0f}, same quintile "
+            f"{s_stats['same_class_pct']:.0f} %"
         )
     print("\ncommunes that move most (rank 1 = best access; uncalibrated → calibrated):")
     print(movers.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
