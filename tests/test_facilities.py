@@ -352,9 +352,10 @@ def test_facilities_schema(facilities, territory):
     assert list(facilities.columns) == FACILITY_COLUMNS
     assert facilities.crs == territory.crs
     assert not facilities.duplicated(["category", "facility_id"]).any()
-    # rows per source: BPE (commune x category), Basilic counts, points, DREES maternity table
+    # rows per source: BPE (commune x category, 10 of them health centres D108), Basilic
+    # counts, points, DREES maternity table
     assert facilities.groupby("source").size().to_dict() == {
-        "bpe": 828,
+        "bpe": 838,
         "counts": 296,  # 132 Basilic rows + 164 buffer communes with GPs in BPE 2017
         "points": 2264,
         "table": 7,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from geoattract.accessibility.catchment import PER_INHABITANTS, category_e2sfca, e2sfca
+from geoattract.accessibility.apl import (
+    CatchmentProblem,
+    age_factors,
+    catchment_problem,
+    category_decay,
+    category_e2sfca,
+    expected_step_weights,
+    smoothed_step_decay,
+    solve_catchment,
+)
+from geoattract.accessibility.catchment import PER_INHABITANTS, e2sfca
 from geoattract.accessibility.housing import housing_accessibility
 from geoattract.accessibility.inputs import (
     TOWN_HALL_SOURCES,
@@ -12,6 +22,11 @@ from geoattract.accessibility.inputs import (
     prepare_inputs,
 )
 from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.sensitivity import (
+    CatchmentSensitivity,
+    catchment_sensitivity,
+    compare_rankings,
+)
 from geoattract.accessibility.stage import (
     Accessibility,
     accessibility_table,
@@ -33,21 +48,31 @@ __all__ = [
     "APL_WEIGHTS",
     "Accessibility",
     "AccessibilityInputs",
+    "CatchmentProblem",
+    "CatchmentSensitivity",
     "Decay",
     "PER_INHABITANTS",
     "TOWN_HALL_SOURCES",
     "accessibility_table",
+    "age_factors",
     "build_accessibility",
+    "catchment_problem",
+    "catchment_sensitivity",
     "category_accessibility",
+    "category_decay",
     "category_e2sfca",
+    "compare_rankings",
     "decay_from_config",
     "default_snap_rule",
     "e2sfca",
+    "expected_step_weights",
     "flat_decay",
     "gaussian_decay",
     "housing_accessibility",
     "intra_commune_legs",
     "linear_decay",
     "prepare_inputs",
+    "smoothed_step_decay",
+    "solve_catchment",
     "step_decay",
 ]

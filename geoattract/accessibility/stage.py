@@ -12,6 +12,7 @@ import pandas as pd
 from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_accessibility
 from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
 from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.sensitivity import CatchmentSensitivity, catchment_sensitivity
 from geoattract.config.study import StudyConfig
 from geoattract.facilities import Offer
 from geoattract.network.snapping import SnapRule
@@ -53,10 +54,14 @@ class Accessibility:
         ``town_hall_snap_m``, ``town_hall_snap_s``, ``town_hall_unsnapped``, the columns of
         :func:`~geoattract.accessibility.category_accessibility` and, when the offer has
         housing data, those of :func:`~geoattract.accessibility.housing_accessibility`.
+    sensitivity : CatchmentSensitivity or None
+        How the catchment indicators move when each method choice is switched (the
+        categories whose ``catchment.sensitivity`` lists variants); None when none does.
     """
 
     inputs: AccessibilityInputs
     table: pd.DataFrame
+    sensitivity: CatchmentSensitivity | None = None
 
 
 def accessibility_table(
@@ -113,13 +118,15 @@ def build_accessibility(
         The network stage's result: its ``graph`` and its ``snap_rule`` (from ``[network]``
         of the study file for the graph's kind).
     offer : Offer
-        From :func:`geoattract.facilities.build_offer`.
+        From :func:`geoattract.facilities.build_offer` (its ``age_structure`` feeds the
+        age-standardised catchments).
     verbose : bool
         Progress bars.
 
     Returns
     -------
     Accessibility
+        With the catchment sensitivity of the categories that ask for one.
     """
     inputs = prepare_inputs(
         network.graph,
@@ -127,9 +134,14 @@ def build_accessibility(
         offer.facilities,
         offer.catalogue,
         snap_rule=network.snap_rule,
+        age_structure=offer.age_structure,
     )
     threshold = config.section("accessibility").get("housing_threshold_min", HOUSING_THRESHOLD_MIN)
     table = accessibility_table(
         inputs, offer.housing, housing_threshold_min=threshold, verbose=verbose
     )
-    return Accessibility(inputs=inputs, table=table)
+    sensitivity = None
+    if any(c.catchment.sensitivity for c in offer.catalogue):
+        names = territory["nom"] if "nom" in territory else None
+        sensitivity = catchment_sensitivity(inputs, names)
+    return Accessibility(inputs=inputs, table=table, sensitivity=sensitivity)

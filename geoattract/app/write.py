@@ -261,6 +261,7 @@ def _write_maps(
         afom=state.scores.afom_sentences,
         sensitivity=state.scores.sensitivity,
         static_maps=static,
+        catchment_sensitivity=state.accessibility.sensitivity,
     )
     return out
 

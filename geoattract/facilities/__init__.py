@@ -10,6 +10,13 @@ from geoattract.facilities.catalogue import (
     Source,
     load_catalogue,
 )
+from geoattract.facilities.catchment_spec import (
+    CATCHMENT_METHODS,
+    SENSITIVITY_VARIANTS,
+    TIME_ERROR_MODELS,
+    CatchmentSpec,
+    ExtraSupply,
+)
 from geoattract.facilities.coverage import (
     Adjustment,
     CoverageReport,
@@ -25,6 +32,11 @@ from geoattract.facilities.decay import (
     gaussian_decay,
     linear_decay,
     step_decay,
+)
+from geoattract.facilities.demand import (
+    AgeStructureSource,
+    age_structure_table,
+    share_column,
 )
 from geoattract.facilities.housing import (
     MIN_SALES,
@@ -55,10 +67,14 @@ __all__ = [
     "resolved_catalogue",
     "supply_by_source",
     "APL_WEIGHTS",
+    "AgeStructureSource",
+    "CATCHMENT_METHODS",
     "Catalogue",
+    "CatchmentSpec",
     "Category",
     "FRANCE",
     "Decay",
+    "ExtraSupply",
     "FACILITY_COLUMNS",
     "FacilityReport",
     "HousingSources",
@@ -66,8 +82,11 @@ __all__ = [
     "Offer",
     "PILLARS",
     "PriceSource",
+    "SENSITIVITY_VARIANTS",
     "SocialHousingSource",
     "Source",
+    "TIME_ERROR_MODELS",
+    "age_structure_table",
     "build_offer",
     "combined_tags",
     "decay_from_config",
@@ -83,6 +102,7 @@ __all__ = [
     "load_facilities",
     "match_source",
     "representative_points",
+    "share_column",
     "step_decay",
     "tag_values",
 ]

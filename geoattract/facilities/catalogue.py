@@ -32,7 +32,9 @@ from geoattract import settings
 from geoattract._util.io import read_csv, require_file
 from geoattract.config.study import Field, check_thresholds, load_toml, validate
 from geoattract.errors import ConfigError, DataError, format_values
+from geoattract.facilities.catchment_spec import CatchmentSpec, catchment_spec, check_catchments
 from geoattract.facilities.decay import Decay, decay_from_config
+from geoattract.facilities.demand import AgeStructureSource, age_structure_source
 from geoattract.facilities.housing import HousingSources, housing_sources
 
 logger = logging.getLogger(__name__)
@@ -150,6 +152,8 @@ class Category:
         départements is unknown (not 0); every output flags it.
     description : str
         Source choice and caveats.
+    catchment : CatchmentSpec
+        How ``e2sfca_<id>`` is computed (plain E2SFCA or the APL conventions).
     """
 
     id: str
@@ -164,6 +168,7 @@ class Category:
     optional: bool = False
     covers_buffer: bool | None = None
     description: str = ""
+    catchment: CatchmentSpec = field(default_factory=CatchmentSpec)
 
     def sources_of(self, mode: str) -> tuple[Source, ...]:
         """Return the sources used with ``source="files"`` or ``source="osm"``."""
@@ -194,6 +199,8 @@ class Catalogue:
         TYPEQU code → label, from the code lists.
     housing : HousingSources or None
         The study's housing files (the ``[housing]`` table), None when it has none.
+    age_structure : AgeStructureSource or None
+        The age shares per commune (``[age_structure]``), for age-standardised demand.
     """
 
     categories: dict[str, Category]
@@ -205,6 +212,7 @@ class Catalogue:
     bpe_sep: str = BPE_SEP
     typequ_labels: dict[str, str] = field(default_factory=dict)
     housing: HousingSources | None = None
+    age_structure: AgeStructureSource | None = None
 
     def __getitem__(self, key: str) -> Category:
         """Return the category ``key`` (``KeyError`` listing the known ids)."""
@@ -412,6 +420,12 @@ _CATEGORY_SCHEMA = {
     "optional": Field(bool, required=False, default=False),
     "covers_buffer": Field(bool, required=False, default=None),
     "description": Field(str, required=False, default=""),
+    "catchment": Field(
+        dict,
+        required=False,
+        default=None,
+        doc="catchment method (geoattract.facilities.catchment_spec)",
+    ),
 }
 
 _CATALOGUE_SCHEMA = {
@@ -436,6 +450,12 @@ _CATALOGUE_SCHEMA = {
     ),
     "housing": Field(
         dict, required=False, default=None, doc="housing files (geoattract.facilities.housing)"
+    ),
+    "age_structure": Field(
+        dict,
+        required=False,
+        default=None,
+        doc="age shares per commune (geoattract.facilities.demand)",
     ),
     "categories": Field(dict),
 }
@@ -664,6 +684,7 @@ def _build_category(table_key: str, raw: Any, p: Path) -> Category:
         optional=c["optional"],
         covers_buffer=c["covers_buffer"],
         description=c["description"],
+        catchment=catchment_spec(c["catchment"], p, key, decay_spec.get("type")),
     )
 
 
@@ -683,6 +704,15 @@ def _check_files(cat: Catalogue, data_dir: Path) -> None:
             _check_source_columns(c.id, s, data_dir)
     if cat.housing is not None:
         _check_housing_columns(cat.housing, data_dir)
+    if cat.age_structure is not None:
+        path = data_dir / cat.age_structure.file
+        available = _columns_of(path)
+        missing = [c for c in cat.age_structure.columns if c not in available]
+        if missing:
+            raise DataError(
+                f"{path}: [age_structure] names unknown column(s) {format_values(missing)}; "
+                f"available: {format_values(available, limit=60)}"
+            )
 
 
 def load_catalogue(
@@ -759,6 +789,17 @@ def load_catalogue(
         bpe_code_column=bpe.get("code_column"),
         bpe_sep=bpe.get("sep", BPE_SEP),
         housing=housing_sources(doc["housing"], p) if doc["housing"] is not None else None,
+        age_structure=(
+            age_structure_source(doc["age_structure"], p)
+            if doc["age_structure"] is not None
+            else None
+        ),
+    )
+    age = catalogue.age_structure
+    check_catchments(
+        {c.id: c.catchment for c in categories.values()},
+        list(age.bands) if age is not None else None,
+        p,
     )
     if catalogue.data_dir is not None:
         _check_files(catalogue, catalogue.data_dir)

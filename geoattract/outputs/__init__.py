@@ -8,6 +8,7 @@ TOML files (:class:`Labels`), the network caption (``network.NetworkCaption``, c
 
 from __future__ import annotations
 
+from geoattract.outputs.apl_section import catchment_paragraphs, catchment_sensitivity_html
 from geoattract.outputs.assets import asset_folders, external_resources, inline_web_assets
 from geoattract.outputs.basemap import Basemap, main_roads, make_basemap, roads_from_graph
 from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
@@ -40,6 +41,8 @@ __all__ = [
     "Labels",
     "ReportContext",
     "asset_folders",
+    "catchment_paragraphs",
+    "catchment_sensitivity_html",
     "choropleth_map",
     "classify",
     "columns_table",

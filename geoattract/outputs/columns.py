@@ -193,9 +193,12 @@ def _category_row(column: str, labels: Labels, network: str) -> dict[str, str] |
             f"time_{cid}_min": "Temps de trajet en voiture de la mairie au plus proche "
             f"équipement ({cat.label}).",
             f"unreachable_{cid}": f"Aucun équipement ({cat.label}) atteignable par le réseau.",
-            f"e2sfca_{cid}": "Accessibilité potentielle localisée (E2SFCA) : offre atteignable, "
-            "pondérée par le temps et rapportée à la population qui y a aussi accès, pour "
-            "100 000 habitants.",
+            f"e2sfca_{cid}": f"Accessibilité potentielle localisée ({cat.method_name}) : offre "
+            "atteignable, pondérée par le temps et rapportée à la population qui y a aussi "
+            "accès, pour 100 000 habitants"
+            + (
+                " (population standardisée par l'âge)." if cat.catchment.get("age_weights") else "."
+            ),
             f"outside_share_{cid}": "Part de l'offre atteinte au plus grand seuil située hors du "
             "département ; vide quand cette offre est inconnue.",
             f"outside_unknown_{cid}": "Les sources ne couvrent pas la zone tampon : l'offre hors "
