@@ -12,6 +12,8 @@ import pandas as pd
 from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_accessibility
 from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
 from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.metropolitan import build_metropolitan
+from geoattract.accessibility.poles import MetropolitanAccess
 from geoattract.config.study import StudyConfig
 from geoattract.facilities import Offer
 from geoattract.network.snapping import SnapRule
@@ -51,12 +53,18 @@ class Accessibility:
     table : DataFrame
         Indicators aligned on the study communes (the study rows of the territory):
         ``town_hall_snap_m``, ``town_hall_snap_s``, ``town_hall_unsnapped``, the columns of
-        :func:`~geoattract.accessibility.category_accessibility` and, when the offer has
-        housing data, those of :func:`~geoattract.accessibility.housing_accessibility`.
+        :func:`~geoattract.accessibility.category_accessibility`, when the offer has
+        housing data those of :func:`~geoattract.accessibility.housing_accessibility` and,
+        when the study declares metropoles, those of the metropolitan reach.
+    metropolitan : MetropolitanAccess, optional
+        Drive and car + train times to the poles, population within reach, corridor map and
+        rail scenarios (:func:`~geoattract.accessibility.build_metropolitan`); None when the
+        study file declares no metropole.
     """
 
     inputs: AccessibilityInputs
     table: pd.DataFrame
+    metropolitan: MetropolitanAccess | None = None
 
 
 def accessibility_table(
@@ -132,4 +140,7 @@ def build_accessibility(
     table = accessibility_table(
         inputs, offer.housing, housing_threshold_min=threshold, verbose=verbose
     )
-    return Accessibility(inputs=inputs, table=table)
+    metro = build_metropolitan(config, territory, network)
+    if metro is not None:
+        table = pd.concat([table, metro.table], axis=1)
+    return Accessibility(inputs=inputs, table=table, metropolitan=metro)
