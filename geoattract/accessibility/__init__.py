@@ -12,16 +12,6 @@ from geoattract.accessibility.inputs import (
     prepare_inputs,
 )
 from geoattract.accessibility.metrics import category_accessibility
-from geoattract.accessibility.metro_spec import (
-    MetroSpec,
-    NewStation,
-    Pole,
-    RailLink,
-    RailScenario,
-    check_rail_edits,
-    parse_rail_link,
-    scenario_edits,
-)
 from geoattract.accessibility.metropolitan import (
     build_metropolitan,
     metro_scenario,
@@ -32,6 +22,7 @@ from geoattract.accessibility.poles import (
     MetropolitanAccess,
     MetroScenario,
     commune_table,
+    metro_columns_info,
     population_within,
     time_column,
 )
@@ -54,22 +45,15 @@ from geoattract.facilities.decay import (
 
 __all__ = [
     "MetroScenario",
-    "MetroSpec",
     "MetropolitanAccess",
-    "NewStation",
-    "Pole",
-    "RailLink",
-    "RailScenario",
     "build_metropolitan",
     "catalogue_stations",
-    "check_rail_edits",
     "commune_table",
+    "metro_columns_info",
     "metro_scenario",
-    "parse_rail_link",
     "population_summary",
     "population_within",
     "rail_times",
-    "scenario_edits",
     "time_column",
     "top_gains",
     "APL_BREAKS_MIN",

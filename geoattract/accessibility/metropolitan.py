@@ -18,13 +18,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoattract.accessibility.metro_spec import (
-    MetroSpec,
-    NewStation,
-    RailLink,
-    apply_rail_edits,
-    check_rail_edits,
-)
 from geoattract.accessibility.poles import (
     MetropolitanAccess,
     MetroRouting,
@@ -46,6 +39,13 @@ from geoattract.accessibility.rail import (
     catalogue_stations,
     rail_times,
     station_names,
+)
+from geoattract.config.metro import (
+    MetroSpec,
+    NewStation,
+    RailLink,
+    apply_rail_edits,
+    check_rail_edits,
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError
@@ -199,6 +199,7 @@ def build_metropolitan(
         corridor=corridor,
         links=spec.links,
         routing=routing,
+        pole_points=poles,
         network_source=source,
     )
     for name, sc in spec.scenarios.items():
@@ -279,6 +280,7 @@ def metro_scenario(
         corridor=_corridor(spec, table),
         changes=changes,
         epci=epci,
+        stations=new.loc[sorted({link.station for link in links} & set(new.index))],
     )
 
 

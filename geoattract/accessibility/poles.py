@@ -39,14 +39,14 @@ import shapely
 
 from geoattract import settings
 from geoattract._util.io import require_file
-from geoattract.accessibility.metro_spec import (
-    MetroSpec,
-    RailLink,
-    link_record,
-)
 from geoattract.accessibility.rail import (
     best_of,
     station_names,
+)
+from geoattract.config.metro import (
+    MetroSpec,
+    RailLink,
+    link_record,
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError, NetworkError, format_values
@@ -132,6 +132,8 @@ class MetroScenario:
         ``newly_within_<key>`` / ``newly_within_metropole`` (now within the reference time).
     epci : DataFrame
         Per EPCI: population newly within the reference time of each metropole and of any.
+    stations : GeoDataFrame
+        Stations of the scenario's links (new stations included), index = station id.
     """
 
     label: str
@@ -141,6 +143,7 @@ class MetroScenario:
     corridor: pd.DataFrame
     changes: pd.DataFrame
     epci: pd.DataFrame
+    stations: gpd.GeoDataFrame
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,8 @@ class MetropolitanAccess:
         Baseline rail links.
     routing : MetroRouting
         Reused by scenarios.
+    pole_points : GeoDataFrame
+        Town halls of the poles, index = pole key (``code``, ``nom``).
     scenarios : dict
         Named scenario → :class:`MetroScenario` (every ``[scenarios]`` entry).
     network_source : str
@@ -177,6 +182,7 @@ class MetropolitanAccess:
     corridor: gpd.GeoDataFrame
     links: tuple[RailLink, ...]
     routing: MetroRouting
+    pole_points: gpd.GeoDataFrame
     scenarios: dict[str, MetroScenario] = field(default_factory=dict)
     network_source: str = ""
 
@@ -571,3 +577,109 @@ def population_table(spec: MetroSpec, table: pd.DataFrame, study: pd.DataFrame) 
             part.insert(5, "mode", mode)
             parts.append(part.rename(columns={"group": "code"}))
     return pd.concat(parts, ignore_index=True)
+
+
+def metro_columns_info(spec: MetroSpec, network: str = "") -> dict[str, tuple[str, str, str, str]]:
+    """Column → (French label, unit, definition, source) of the metropolitan columns.
+
+    Parameters
+    ----------
+    spec : MetroSpec
+        Poles (their French labels) and the transfer time.
+    network : str
+        Description of the road network, for the source field.
+
+    Returns
+    -------
+    dict
+        Every column :func:`commune_table` writes.
+    """
+    road = f"calcul geoattract sur le réseau {network}".strip() if network else "calcul geoattract"
+    rail = f"{road} ; horaires publiés des liaisons ferroviaires (voir le rapport)"
+    transfer = f"{spec.transfer_min:g}".replace(".", ",")
+    out: dict[str, tuple[str, str, str, str]] = {}
+    for p in spec.metropoles:
+        name, k = p.label, p.key
+        out[time_column(k)] = (
+            f"Temps d'accès à {name} en voiture",
+            "min",
+            f"Temps de trajet en voiture de la mairie à la mairie de {name}.",
+            road,
+        )
+        out[time_column(k, "rail")] = (
+            f"Temps porte-à-porte à {name} en voiture + train",
+            "min",
+            f"Voiture jusqu'à la gare, {transfer} min de correspondance, puis le train le plus "
+            f"rapide jusqu'à la gare centrale de {name} ; meilleure des liaisons. Vide sans "
+            "liaison.",
+            rail,
+        )
+        out[f"rail_station_{k}"] = (
+            f"Gare utilisée vers {name}",
+            "",
+            f"Gare du trajet voiture + train le plus rapide vers {name}.",
+            rail,
+        )
+        out[time_column(k, "best")] = (
+            f"Temps porte-à-porte à {name} (mode le plus rapide)",
+            "min",
+            f"Le plus court des temps vers {name} en voiture et en voiture + train.",
+            rail,
+        )
+        out[f"mode_{k}"] = (
+            f"Mode le plus rapide vers {name}",
+            "",
+            "« voiture » ou « voiture + train ».",
+            rail,
+        )
+    names = " ou ".join(p.label for p in spec.metropoles)
+    out["time_nearest_metropole_min"] = (
+        "Temps d'accès à la métropole la plus proche en voiture",
+        "min",
+        f"Le plus court des temps en voiture vers {names}.",
+        road,
+    )
+    out["nearest_metropole"] = (
+        "Métropole la plus proche en voiture",
+        "",
+        f"{names} : la plus proche en voiture.",
+        road,
+    )
+    out["time_metropole_best_min"] = (
+        "Temps porte-à-porte à la métropole la plus proche",
+        "min",
+        f"Le plus court des temps vers {names}, en voiture ou en voiture + train.",
+        rail,
+    )
+    out["metropole_best"] = (
+        "Métropole la plus proche (tous modes)",
+        "",
+        f"{names} : la plus proche porte à porte, en voiture ou en voiture + train.",
+        rail,
+    )
+    out["metropole_best_mode"] = (
+        "Mode le plus rapide vers la métropole la plus proche",
+        "",
+        "« voiture » ou « voiture + train ».",
+        rail,
+    )
+    regional = ", ".join(p.label for p in spec.regional)
+    out["regional_pole_code"] = (
+        "Code du pôle régional le plus proche",
+        "",
+        f"Code INSEE du pôle régional le plus proche en voiture ({regional}).",
+        road,
+    )
+    out["regional_pole_nom"] = (
+        "Pôle régional le plus proche",
+        "",
+        f"Pôle régional le plus proche en voiture ({regional}).",
+        road,
+    )
+    out["time_regional_pole_min"] = (
+        "Temps d'accès au pôle régional le plus proche",
+        "min",
+        "Temps de trajet en voiture de la mairie à la mairie du pôle régional le plus proche.",
+        road,
+    )
+    return out

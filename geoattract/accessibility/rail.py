@@ -14,7 +14,7 @@ metropole is added.
 Stations come from the point files of the catalogue category of ``[metropolitan]
 station_category`` (the id column holds the UIC code, normalised to 8 digits), inside the
 territory or not; a scenario may add stations
-(:class:`~geoattract.accessibility.metro_spec.NewStation`).
+(:class:`~geoattract.config.metro.NewStation`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 
 from geoattract import settings
 from geoattract._util.io import read_vector
-from geoattract.accessibility.metro_spec import NewStation, RailLink
+from geoattract.config.metro import NewStation, RailLink
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError, format_values
 

@@ -367,6 +367,7 @@ def write_report(
     static_maps: Mapping[str, str | os.PathLike] | None = None,
     top_n: int = DEFAULT_TOP_N,
     filename: str = "report.html",
+    sections: Sequence[tuple[str, str, str]] = (),
 ) -> Path:
     """Write the self-contained study report ``report.html``.
 
@@ -395,6 +396,9 @@ def write_report(
         Communes listed at each end of every profile ranking.
     filename : str
         Name of the page in ``out_dir``.
+    sections : sequence of (str, str, str)
+        Further sections ``(anchor, title, html)`` placed before the maps (the HTML is
+        trusted: build it with the escaping helpers of :mod:`geoattract.outputs.html`).
 
     Returns
     -------
@@ -425,6 +429,7 @@ def write_report(
         ("epci", "Synthèse par EPCI"),
         ("afom", "Synthèse AFOM"),
         ("sensibilite", "Analyse de sensibilité"),
+        *((anchor, title) for anchor, title, _ in sections),
         ("cartes", "Cartes"),
     ]
     body.append(
@@ -445,6 +450,8 @@ def write_report(
     body.append(f'<h2 id="afom">Synthèse AFOM</h2>\n{_afom_html(communes, afom, labels)}')
     body.append('<h2 id="sensibilite">Analyse de sensibilité</h2>')
     body.append(_sensitivity_html(sensitivity, labels))
+    for anchor, heading, html_text in sections:
+        body.append(f'<h2 id="{esc(anchor)}">{esc(heading)}</h2>\n{html_text}')
     body.append(f'<h2 id="cartes">Cartes</h2>\n{_maps_html(static_maps, labels)}')
     html = page(title, "\n".join(body), extra_css=REPORT_CSS)
     return write_text_atomic(Path(out_dir) / filename, html)

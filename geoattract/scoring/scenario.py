@@ -399,9 +399,7 @@ def _transition_after(
     )
 
 
-def _beyond_baseline(
-    before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]
-) -> pd.Series:
+def beyond_baseline(before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]) -> pd.Series:
     """Communes with an indicator moved past the baseline range (its gain is capped at 0/100)."""
     beyond = pd.Series(False, index=before.index)
     for c in changed:
@@ -491,7 +489,7 @@ def run_scenario(
     names = before["nom"] if "nom" in before.columns else None
     # scores are normalised with the baseline's goal-posts: a value beyond the baseline range
     # is capped at 0 or 100, so its gain (or loss) past the cap is not shown; flag it
-    beyond = _beyond_baseline(before, after, changed)
+    beyond = beyond_baseline(before, after, changed)
     changes = {}
     for profile in wanted:
         ch = score_changes(before, after, scfg, profile)

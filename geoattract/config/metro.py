@@ -14,7 +14,8 @@ The study file declares (schemas in :mod:`geoattract.config.study`):
 
 :class:`MetroSpec` holds them, read once from the configuration; :func:`parse_rail_link` reads
 a ``--rail-link STATION:POLE:MINUTES[:TRAINS]`` edit and :func:`check_rail_edits` checks edits
-at the door (unknown station or pole: one line naming the edit).
+at the door (unknown station or pole: one line naming the edit). The module reads nothing but
+the configuration: the checks of ``geoattract scenario`` run before any heavy import.
 """
 
 from __future__ import annotations
