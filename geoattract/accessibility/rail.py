@@ -177,7 +177,11 @@ def rail_times(
     if missing:
         raise DataError(f"rail links: no drive time to station(s) {format_values(missing)}")
     minutes = pd.DataFrame(np.nan, index=station_minutes.index, columns=list(poles))
-    station = pd.DataFrame(None, index=station_minutes.index, columns=list(poles), dtype=object)
+    station = pd.DataFrame(
+        np.full((len(station_minutes), len(poles)), None, dtype=object),
+        index=station_minutes.index,
+        columns=list(poles),
+    )
     for link in links:
         if link.pole not in minutes.columns:
             continue

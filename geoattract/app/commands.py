@@ -194,11 +194,15 @@ def compare_command(
         suffix = f"_{profile}"
         for col in [c for c in rows.columns if c.startswith("pillar_") and c.endswith(suffix)]:
             rows[col[: -len(suffix)]] = rows[col]
+        from geoattract.app.write import compare_columns, configured_columns, with_column_labels
+
+        described = configured_columns(cfg)
         compare_html(
             pd.DataFrame(rows.drop(columns="geometry", errors="ignore")),
             profile,
             html,
-            labels=Labels.from_configs(scfg),
+            labels=with_column_labels(Labels.from_configs(scfg), described),
+            extra_columns=compare_columns(described),
         )
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         return out.to_string()

@@ -102,6 +102,23 @@ def configured_columns(cfg: StudyConfig, network: str = "") -> dict[str, tuple[s
     return out
 
 
+#: Endings and beginnings of the configured columns left out of the comparison page (flags,
+#: codes, details of the faster mode and of the technologies other than fibre).
+COMPARE_SKIP_SUFFIXES: tuple[str, ...] = ("_missing", "_code", "_rail_min", "_share_pct")
+COMPARE_SKIP_PREFIXES: tuple[str, ...] = ("rail_station_", "mode_", "nearest_metropole", "premises")
+COMPARE_KEEP: tuple[str, ...] = ("fibre_share_pct",)
+
+
+def compare_columns(columns: Mapping[str, tuple[str, str, str, str]]) -> list[str]:
+    """The configured columns shown on the comparison page (see :data:`COMPARE_SKIP_SUFFIXES`)."""
+    return [
+        c
+        for c in columns
+        if c in COMPARE_KEEP
+        or not (c.endswith(COMPARE_SKIP_SUFFIXES) or c.startswith(COMPARE_SKIP_PREFIXES))
+    ]
+
+
 def with_column_labels(labels: Labels, columns: Mapping[str, tuple[str, str, str, str]]) -> Labels:
     """Labels that also know the columns of :func:`configured_columns` (scoring labels win)."""
     extra = {

@@ -20,7 +20,7 @@ import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -45,11 +45,8 @@ logger = logging.getLogger(__name__)
 #: Colours of the metropoles, in the order of ``[poles]``.
 METROPOLE_COLOURS: tuple[str, ...] = ("#1f5fbf", "#d7301f", "#238b45", "#6a3d9a")
 
-#: Line style of each kind of time: road, and the faster of road and road + train.
-MODE_LINES: dict[str, tuple[Literal["-", "--"], str]] = {
-    "": ("-", "en voiture"),
-    "best": ("--", "en voiture ou voiture + train"),
-}
+#: Legend of each kind of time: road (solid), the faster of road and road + train (dashed).
+MODE_LINES: dict[str, str] = {"": "en voiture", "best": "en voiture ou voiture + train"}
 
 #: Line width of the reference limit and of the outer one.
 CONTOUR_WIDTHS: tuple[float, float] = (2.6, 1.2)
@@ -57,12 +54,26 @@ CONTOUR_WIDTHS: tuple[float, float] = (2.6, 1.2)
 #: Shading of the study communes by their best time to a metropole: upper bounds (minutes)
 #: and colours (light greens, darker = closer); beyond the last bound the last colour.
 FILL_BOUNDS_MIN: tuple[float, ...] = (60.0, 75.0, 90.0, 120.0)
-FILL_COLOURS: tuple[str, ...] = ("#74c476", "#a1d99b", "#c7e9c0", "#edf8e9", "#ffffff")
+FILL_COLOURS: tuple[str, ...] = ("#31a354", "#78c679", "#c2e699", "#f7fcb9", "#ffffff")
+
+#: Dash pattern (points on, off) of the faster-mode limits; each metropole's dashes start at
+#: another offset, so that two limits on the same line alternate their colours.
+DASH: tuple[float, float] = (4.0, 4.0)
+
+#: Width (metres) of the band along the edge of the corridor where a limit is not drawn: there
+#: the limit is the edge of the data, not a travel time.
+EDGE_BAND_M = 300.0
 
 #: Fill of the corridor communes outside the study, and of the communes' borders.
 CORRIDOR_FILL = "#f3f3f3"
 BORDER_COLOUR = "#c8c8c8"
 OUTLINE_COLOUR = "#333333"
+
+#: Characters per line of the name of a new station on the map.
+NEW_STATION_LABEL_WIDTH = 24
+
+#: Characters per line of the map title.
+TITLE_WIDTH = 70
 
 #: Communes listed in the report among those whose best time falls most.
 TOP_GAINS = 10
@@ -99,27 +110,38 @@ def _population_box(metro: MetropolitanAccess, scenario: str | None) -> str:
     return "\n".join(lines)
 
 
+def _line_style(kind: str, j: int) -> Any:
+    """Solid for the road; dashes offset by metropole for the faster mode."""
+    return "-" if not kind else (j * DASH[0], DASH)
+
+
 def _draw_contours(ax: Any, metro: MetropolitanAccess, times: pd.DataFrame) -> list[Any]:
     """Limits of the reach of each metropole; returns the legend handles."""
     from matplotlib.lines import Line2D
 
     corridor = metro.corridor
+    edge = shapely.union_all(corridor.geometry.to_numpy()).boundary.buffer(EDGE_BAND_M)
     handles = []
     limits = _limits(metro)
     for j, p in enumerate(metro.spec.metropoles):
         colour = METROPOLE_COLOURS[j % len(METROPOLE_COLOURS)]
-        for kind, (style, _) in MODE_LINES.items():
+        for kind in MODE_LINES:
             col = f"time_{p.key}_{kind}_min" if kind else f"time_{p.key}_min"
             for limit, width in zip(limits, CONTOUR_WIDTHS, strict=True):
                 area = _union(corridor.geometry, times[col] <= limit)
                 if area is None:
                     continue
-                gpd.GeoSeries([area], crs=corridor.crs).boundary.plot(
-                    ax=ax, color=colour, linestyle=style, linewidth=width, zorder=4
+                line = area.boundary.difference(edge)
+                if line.is_empty:
+                    continue
+                gpd.GeoSeries([line], crs=corridor.crs).plot(
+                    ax=ax, color=colour, linestyle=_line_style(kind, j), linewidth=width, zorder=4
                 )
         handles.append(Line2D([], [], color=colour, linewidth=2.5, label=p.label))
-    for _kind, (style, text) in MODE_LINES.items():
-        handles.append(Line2D([], [], color="#444", linestyle=style, linewidth=1.8, label=text))
+    for kind, text in MODE_LINES.items():
+        handles.append(
+            Line2D([], [], color="#444", linestyle=_line_style(kind, 0), linewidth=1.8, label=text)
+        )
     for limit, width in zip(limits, CONTOUR_WIDTHS, strict=True):
         handles.append(Line2D([], [], color="#444", linewidth=width, label=f"{limit} min"))
     return handles
@@ -169,13 +191,16 @@ def _draw_points(ax: Any, metro: MetropolitanAccess, stations: gpd.GeoDataFrame)
         )
         if new:
             ax.annotate(
-                str(row["name"]),
+                "\n".join(textwrap.wrap(str(row["name"]), NEW_STATION_LABEL_WIDTH)),
                 (row.geometry.x, row.geometry.y),
-                xytext=(6, -12),
+                xytext=(-8, -6),
+                ha="right",
+                va="top",
                 textcoords="offset points",
                 fontsize=7.5,
                 color="#b35806",
                 zorder=7,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1},
             )
     handles = [
         Line2D([], [], marker="^", color="#111", linestyle="", label="gare d'une liaison"),
@@ -285,7 +310,8 @@ def corridor_figure(
     ax.set_ylim(miny, maxy)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(f"{spec.title} — {label}", fontsize=12, fontweight="bold")
+    title = "\n".join(textwrap.wrap(f"{spec.title} — {label}", TITLE_WIDTH))
+    ax.set_title(title, fontsize=12, fontweight="bold")
     ax_notes.text(
         0.0,
         1.0,
@@ -365,6 +391,25 @@ def _thresholds(metro: MetropolitanAccess, level: str) -> pd.DataFrame:
     return wide
 
 
+def _epci_wide(metro: MetropolitanAccess) -> pd.DataFrame:
+    """Population of each EPCI within reach of each metropole, one row per EPCI.
+
+    Columns: the population, then the population within the reference and the longest time
+    of each metropole, by road and by the faster mode.
+    """
+    pop = metro.population
+    limits = _limits(metro)
+    pop = pop[(pop["level"] == "epci") & pop["threshold_min"].isin(limits)]
+    mode = pop["mode"].map({"voiture": "voiture", "meilleur": "tous modes"})
+    pop = pop.assign(
+        col=pop["pole_nom"] + " ≤ " + pop["threshold_min"].astype(int).astype(str) + " min, " + mode
+    )
+    wide = pop.pivot_table(index="nom", columns="col", values="population_within", sort=False)
+    total = pop.groupby("nom")["population"].first()
+    out = pd.concat([total.rename("Population"), wide], axis=1).reset_index(names="EPCI")
+    return out.sort_values("Population", ascending=False)
+
+
 def _links_table(metro: MetropolitanAccess, links: Sequence[Any] | None = None) -> str:
     df = metro.link_table(links)
     stations = metro.routing.stations
@@ -422,11 +467,13 @@ def metropolitan_section(
     cols |= {c: c for c in dep.columns if c.endswith(" min")}
     parts.append("<h3>Population à moins de 30, 45, 60 et 90 min, par département</h3>")
     parts.append(table(dep, cols, numeric=[c for c in dep.columns if c.endswith(" min")]))
-    epci = _thresholds(metro, "epci")
-    cols = {"nom": "EPCI", "pole_nom": "Métropole", "mode": "Mode"}
-    cols |= {c: c for c in epci.columns if c.endswith(" min")}
-    parts.append("<h3>Par EPCI</h3>")
-    parts.append(table(epci, cols, numeric=[c for c in epci.columns if c.endswith(" min")]))
+    epci = _epci_wide(metro)
+    parts.append(f"<h3>Par EPCI, à moins de {ref} et {max(spec.thresholds_min)} min</h3>")
+    parts.append(
+        table(epci, {c: c for c in epci.columns}, numeric=list(epci.columns[1:])).replace(
+            "<table>", '<table class="compact">', 1
+        )
+    )
     parts.append(csv_link(metro.population, "metropoles_population.csv", "Tableau complet (CSV)"))
     parts.append("<h3>Liaisons ferroviaires retenues</h3>")
     parts.append(_links_table(metro))

@@ -151,7 +151,7 @@ class ConnectivitySource:
             out[t.output_column] = (
                 f"Part des locaux éligibles : {t.label}",
                 "%",
-                f"Part des locaux de la commune éligibles au {t.label}.",
+                f"Part des locaux de la commune éligibles à cette technologie ({t.label}).",
                 src,
             )
         return out
