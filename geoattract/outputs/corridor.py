@@ -31,14 +31,7 @@ from geoattract.accessibility import MetropolitanAccess, population_summary, top
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, fr_number, png_data_uri, table
 from geoattract.outputs.report import csv_link
-from geoattract.outputs.static import (
-    NOTE_COLOUR,
-    STATIC_DPI,
-    STATIC_FIGSIZE,
-    STATIC_NOTE_LINE_IN,
-    STATIC_NOTE_WIDTH,
-    figure_png,
-)
+from geoattract.outputs.static import figure_png, map_figure
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +67,13 @@ NEW_STATION_LABEL_WIDTH = 24
 
 #: Characters per line of the map title.
 TITLE_WIDTH = 70
+
+#: Resolution and palette size of the corridor PNG: the report embeds it and stays under its
+#: size budget (about 150 kB at 120 dpi and 64 colours); the octree quantisation keeps the
+#: greens of the few communes within 60 min (median cut turns them grey).
+CORRIDOR_DPI = 120
+CORRIDOR_PNG_COLOURS = 64
+CORRIDOR_QUANTISATION = "FASTOCTREE"
 
 #: Communes listed in the report among those whose best time falls most.
 TOP_GAINS = 10
@@ -233,8 +233,6 @@ def corridor_figure(
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     corridor = metro.corridor
@@ -253,14 +251,7 @@ def corridor_figure(
     ]
     if context is not None:
         notes += [t for t in (context.source_line, context.caption_text) if t]
-    lines = [line for t in notes for line in textwrap.wrap(t, STATIC_NOTE_WIDTH)]
-    note_h = STATIC_NOTE_LINE_IN * (len(lines) + 1)
-    width, height = STATIC_FIGSIZE
-    fig = Figure(figsize=(width, height + note_h), layout="constrained")
-    FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2, 1, height_ratios=[height, note_h])
-    ax, ax_notes = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-    ax_notes.set_axis_off()
+    fig, ax = map_figure(notes)
     outside = ~corridor["in_study"].astype(bool)
     corridor[outside].plot(ax=ax, color=CORRIDOR_FILL, edgecolor=BORDER_COLOUR, linewidth=0.2)
     study = corridor[~outside]
@@ -312,16 +303,6 @@ def corridor_figure(
     ax.set_aspect("equal")
     title = "\n".join(textwrap.wrap(f"{spec.title} — {label}", TITLE_WIDTH))
     ax.set_title(title, fontsize=12, fontweight="bold")
-    ax_notes.text(
-        0.0,
-        1.0,
-        "\n".join(lines),
-        fontsize=7,
-        ha="left",
-        va="top",
-        transform=ax_notes.transAxes,
-        color=NOTE_COLOUR,
-    )
     return fig
 
 
@@ -330,7 +311,7 @@ def make_corridor_maps(
     context: ReportContext | None,
     out_dir: str | os.PathLike,
     *,
-    dpi: int = STATIC_DPI,
+    dpi: int = CORRIDOR_DPI,
 ) -> dict[str, Path]:
     """Write the corridor map today and under ``[metropolitan] scenario`` (PNG, atomic).
 
@@ -342,14 +323,18 @@ def make_corridor_maps(
     out = Path(out_dir)
     written = {
         "corridor": write_bytes_atomic(
-            out / "corridor.png", figure_png(corridor_figure(metro, context), dpi)
+            out / "corridor.png",
+            figure_png(
+                corridor_figure(metro, context), dpi, CORRIDOR_PNG_COLOURS, CORRIDOR_QUANTISATION
+            ),
         )
     }
     name = metro.spec.scenario
     if name is not None:
         fig = corridor_figure(metro, context, scenario=name)
         written[f"corridor_{name}"] = write_bytes_atomic(
-            out / f"corridor_{name}.png", figure_png(fig, dpi)
+            out / f"corridor_{name}.png",
+            figure_png(fig, dpi, CORRIDOR_PNG_COLOURS, CORRIDOR_QUANTISATION),
         )
     return written
 
@@ -457,9 +442,15 @@ def metropolitan_section(
         "sa source ; une liaison sans horaire publié trouvé est laissée de côté plutôt que "
         "devinée). Le mode retenu est le plus rapide des deux.</p>"
     ]
-    for key, path in (maps or {}).items():
-        caption = spec.title if key == "corridor" else f"{spec.title} — scénario"
-        parts.append(_figure(path, caption))
+    maps = dict(maps or {})
+    if "corridor" in maps:
+        parts.append(_figure(maps["corridor"], f"{spec.title} — aujourd'hui"))
+    others = [Path(p).name for k, p in maps.items() if k != "corridor"]
+    if others:  # files beside the report: the report stays light
+        parts.append(
+            f'<p class="note">La même carte sous le scénario : static/{esc(others[0])} dans le '
+            "dossier des résultats.</p>"
+        )
     parts.append(f"<h3>Population à moins de {ref} min d'une métropole</h3>")
     parts.append(_headline(metro))
     dep = _thresholds(metro, "departement")
@@ -474,7 +465,10 @@ def metropolitan_section(
             "<table>", '<table class="compact">', 1
         )
     )
-    parts.append(csv_link(metro.population, "metropoles_population.csv", "Tableau complet (CSV)"))
+    parts.append(
+        '<p class="note">Tableau complet, par seuil, métropole et mode : '
+        "metropoles_population.csv dans le dossier des résultats.</p>"
+    )
     parts.append("<h3>Liaisons ferroviaires retenues</h3>")
     parts.append(_links_table(metro))
     if spec.scenario is not None:
@@ -523,7 +517,8 @@ def _scenario_html(metro: MetropolitanAccess, name: str) -> str:
     cols["population_newly_within_metropole"] = "… d'une métropole"
     parts.append(table(epci if len(epci) else sc.epci.head(0), cols, numeric=list(cols)[1:]))
     parts.append(
-        csv_link(sc.changes, f"scenario_{name}_communes.csv", "Changements par commune (CSV)")
+        f'<p class="note">Changements par commune et par EPCI : scenario_{esc(name)}_communes.csv '
+        f"et scenario_{esc(name)}_epci.csv dans le dossier des résultats.</p>"
     )
     return "\n".join(parts)
 

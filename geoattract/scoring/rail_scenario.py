@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import geopandas as gpd
 import pandas as pd
 
-from geoattract.errors import ConfigError, DataError, format_values
-from geoattract.scoring.aggregate import REFERENCE_PROFILE, score_changes
-from geoattract.scoring.scenario import beyond_baseline
+from geoattract.errors import DataError
+from geoattract.scoring.aggregate import REFERENCE_PROFILE
+from geoattract.scoring.scenario import profile_changes, scenario_profiles, top_movers
 
 if TYPE_CHECKING:
     from geoattract.accessibility import MetroScenario
@@ -79,8 +79,7 @@ class RailScenarioResult:
 
     def summary(self, profile: str = REFERENCE_PROFILE, n: int = 10) -> pd.DataFrame:
         """The ``n`` communes whose score moves most for ``profile``."""
-        ch = self.changes[profile]
-        return ch.loc[ch["score_change"].abs().sort_values(ascending=False).index].head(n)
+        return top_movers(self.changes[profile], n)
 
 
 def run_rail_scenario(
@@ -135,13 +134,7 @@ def run_rail_scenario(
     if not scenarios and not links:
         raise DataError("rail scenario: nothing to do; give a named scenario or a rail link")
     scfg = scores.config
-    wanted = list(profiles) if profiles else list(scfg.profiles)
-    unknown = [p for p in wanted if p not in scfg.profiles]
-    if unknown:
-        raise ConfigError(
-            f"rail scenario: unknown profile(s) {format_values(unknown)}; profiles: "
-            f"{format_values(scfg.profiles)}"
-        )
+    wanted = scenario_profiles(scfg, profiles)
     stations, edits, label = scenario_edits(metro.spec, list(scenarios), list(links))
     msc = metro_scenario(metro, territory, stations=stations, edits=edits, label=label)
     before = scores.indicators
@@ -154,19 +147,10 @@ def run_rail_scenario(
         after["telework_index"] = tw["telework_index"]
     changed = [c for c in after.columns if not after[c].equals(before[c]) and c in scfg.indicators]
     logger.info("rail scenario %s: indicator column(s) changed: %s", label, changed)
-    beyond = beyond_baseline(before, after, changed)
-    names = before["nom"] if "nom" in before.columns else None
-    changes = {}
-    for profile in wanted:
-        ch = score_changes(before, after, scfg, profile)
-        if names is not None:
-            ch.insert(1, "nom", names)
-        ch["beyond_baseline_range"] = beyond
-        changes[profile] = ch
     return RailScenarioResult(
         label=label,
         metro=msc,
-        changes=changes,
+        changes=profile_changes(before, after, scfg, wanted, changed),
         indicators_before=before,
         indicators_after=after,
         changed_columns=changed,
