@@ -429,3 +429,29 @@ def test_high_speed_line_scenario(study_state):
     assert res.metro.epci["population_newly_within_metropole"].sum() > 30_000
     assert {"time_metropole_best_min", "telework_index"} <= set(res.changed_columns)
     assert res.changes["teletravailleurs"]["score_change"].abs().max() > 0
+
+
+@pytest.mark.slow
+def test_report_shows_the_corridor_and_the_populations(study_run):
+    report = (study_run / "report.html").read_text(encoding="utf-8")
+    assert 'id="metropoles">Le Lot-et-Garonne entre Bordeaux et Toulouse</h2>' in report
+    assert "Le Lot-et-Garonne entre Bordeaux et Toulouse — aujourd&#x27;hui" in report
+    assert "Population à moins de 60 min d'une métropole" in report
+    assert "Ligne nouvelle Bordeaux-Toulouse (GPSO)" in report
+    assert 'id="fibre">Fibre et télétravail</h2>' in report
+    for name in (
+        "static/corridor.png",
+        "static/corridor_gpso.png",
+        "rail_links.csv",
+        "metropoles_population.csv",
+        "scenario_gpso_communes.csv",
+        "fibre_epci.csv",
+        "time_metropole_best_min.html",
+        "telework_index.html",
+    ):
+        assert (study_run / name).is_file(), name
+    pop = pd.read_csv(study_run / "metropoles_population.csv", dtype={"code": str})
+    dep = pop[(pop["level"] == "departement") & (pop["threshold_min"] == 60)]
+    # the report's table and the CSV give the same figures
+    for value in dep["population_within"]:
+        assert f"{value:,.0f}".replace(",", "\u202f") in report
