@@ -157,7 +157,7 @@ def rail_scenario_command(
     cols = ["code", "nom", "score_before", "score_after", "score_change", "rank_change"]
     lines = [
         f"Scénario ferroviaire : {res.label}",
-        f"Colonnes recalculées : {', '.join(res.changed_columns) or '-'}",
+        f"Indicateurs notés modifiés : {', '.join(res.changed_columns) or '-'}",
         f"Population du département à moins de {ref} min d'une métropole (tous modes) :",
         *_population_lines(metro.population, msc.population, ref),
         "",
