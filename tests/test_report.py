@@ -341,16 +341,21 @@ def test_columns_table_describes_the_patterns(inputs):
 
 
 @pytest.mark.slow
-def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs):
-    """Every one of the 399 columns of the real run's communes layer is described."""
+def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, study_config):
+    """Every one of the 430 columns of the real run's communes layer is described."""
     import pyogrio
 
+    from geoattract.app.write import configured_columns
     from geoattract.outputs import columns_table
 
     columns = [*pyogrio.read_info(study_run / "communes.gpkg", layer="communes")["fields"]]
     columns.append("geometry")
-    table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT))
-    assert len(table) == len(columns) == 399  # 391 + the 8 columns of the health centres
+    # the metropolitan reach, broadband and the telework index describe themselves (TOML)
+    extra = configured_columns(study_config)
+    table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT), extra=extra)
+    assert (
+        len(table) == len(columns) == 430
+    )  # 391 + 8 health-centre columns + 31 metropolitan, fibre and telework columns
     undescribed = table.loc[table["definition"] == "", "column"].tolist()
     assert undescribed == []
     assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend

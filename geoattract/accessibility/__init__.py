@@ -22,6 +22,21 @@ from geoattract.accessibility.inputs import (
     prepare_inputs,
 )
 from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.metropolitan import (
+    build_metropolitan,
+    metro_scenario,
+    population_summary,
+    top_gains,
+)
+from geoattract.accessibility.poles import (
+    MetropolitanAccess,
+    MetroScenario,
+    commune_table,
+    metro_columns_info,
+    population_within,
+    time_column,
+)
+from geoattract.accessibility.rail import catalogue_stations, rail_times
 from geoattract.accessibility.sensitivity import (
     CatchmentSensitivity,
     catchment_sensitivity,
@@ -44,6 +59,18 @@ from geoattract.facilities.decay import (
 )
 
 __all__ = [
+    "MetroScenario",
+    "MetropolitanAccess",
+    "build_metropolitan",
+    "catalogue_stations",
+    "commune_table",
+    "metro_columns_info",
+    "metro_scenario",
+    "population_summary",
+    "population_within",
+    "rail_times",
+    "time_column",
+    "top_gains",
     "APL_BREAKS_MIN",
     "APL_WEIGHTS",
     "Accessibility",

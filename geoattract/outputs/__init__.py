@@ -15,6 +15,12 @@ from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
 from geoattract.outputs.columns import columns_table
 from geoattract.outputs.compare import compare_html, radar_svg
 from geoattract.outputs.context import DataSource, ReportContext, method_paragraphs
+from geoattract.outputs.corridor import (
+    connectivity_section,
+    corridor_figure,
+    make_corridor_maps,
+    metropolitan_section,
+)
 from geoattract.outputs.labels import (
     CategoryLabel,
     IndicatorLabel,
@@ -47,6 +53,8 @@ __all__ = [
     "classify",
     "columns_table",
     "compare_html",
+    "connectivity_section",
+    "corridor_figure",
     "detect_pillars",
     "detect_profiles",
     "epci_summary",
@@ -56,10 +64,12 @@ __all__ = [
     "isochrone_map",
     "main_roads",
     "make_basemap",
+    "make_corridor_maps",
     "make_maps",
     "make_static_maps",
     "map_columns",
     "method_paragraphs",
+    "metropolitan_section",
     "palette_colours",
     "radar_svg",
     "render_map_html",

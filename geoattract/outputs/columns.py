@@ -8,7 +8,7 @@ of the package. The application writes it as a GeoPackage layer ``columns`` and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -272,6 +272,7 @@ def columns_table(
     labels: Labels,
     *,
     caption: Any = None,
+    extra: Mapping[str, tuple[str, str, str, str]] | None = None,
 ) -> pd.DataFrame:
     """Describe every column of the ``communes`` layer in French.
 
@@ -284,6 +285,9 @@ def columns_table(
     caption : object, optional
         Network caption (``.source``, ``.vintage`` and ``.text_fr``, as
         ``network.NetworkCaption``): the source of every travel-time column.
+    extra : mapping, optional
+        Column → (label, unit, definition, source) of columns the stages describe themselves
+        (metropolitan reach, broadband, telework index), from the study's configuration.
 
     Returns
     -------
@@ -293,7 +297,9 @@ def columns_table(
         an empty definition (logged by the caller's test, never silently described).
     """
     network = _network_source(caption)
+    known = dict(extra or {})
     resolvers: list[Callable[[str], dict[str, str] | None]] = [
+        lambda c: _row(c, *known[c]) if c in known else None,
         lambda c: _base_row(c, network),
         lambda c: _category_row(c, labels, network),
         lambda c: _scoring_row(c, labels),

@@ -370,6 +370,7 @@ def write_report(
     top_n: int = DEFAULT_TOP_N,
     filename: str = "report.html",
     catchment_sensitivity: Any = None,
+    sections: Sequence[tuple[str, str, str]] = (),
 ) -> Path:
     """Write the self-contained study report ``report.html``.
 
@@ -401,6 +402,9 @@ def write_report(
     catchment_sensitivity : geoattract.accessibility.CatchmentSensitivity, optional
         How the APL ranking moves when each method choice is switched; its section comes
         after the sensitivity analysis (none without it).
+    sections : sequence of (str, str, str)
+        Further sections ``(anchor, title, html)`` placed before the maps (the HTML is
+        trusted: build it with the escaping helpers of :mod:`geoattract.outputs.html`).
 
     Returns
     -------
@@ -434,7 +438,7 @@ def write_report(
     ]
     if catchment_sensitivity is not None:
         toc.append(("robustesse-apl", "Accès aux soins : robustesse de l'APL"))
-    toc += [("cartes", "Cartes")]
+    toc += [*((anchor, title) for anchor, title, _ in sections), ("cartes", "Cartes")]
     body.append(
         "<nav><ul>"
         + "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t in toc)
@@ -456,6 +460,8 @@ def write_report(
     if catchment_sensitivity is not None:
         body.append('<h2 id="robustesse-apl">Accès aux soins : robustesse de l\'APL</h2>')
         body.append(catchment_sensitivity_html(catchment_sensitivity, labels))
+    for anchor, heading, html_text in sections:
+        body.append(f'<h2 id="{esc(anchor)}">{esc(heading)}</h2>\n{html_text}')
     body.append(f'<h2 id="cartes">Cartes</h2>\n{_maps_html(static_maps, labels)}')
     html = page(title, "\n".join(body), extra_css=REPORT_CSS)
     return write_text_atomic(Path(out_dir) / filename, html)

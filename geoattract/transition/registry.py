@@ -157,6 +157,9 @@ REGISTRY_SCHEMA: dict[str, Field] = {
     "indicators": Field(list, items=dict, doc="one table per indicator"),
     "ev_charging": Field(dict, required=False, default=None, schema=EV_CHARGING_SCHEMA),
     "rail": Field(dict, required=False, default=None, schema=RAIL_SCHEMA),
+    # validated by geoattract.transition.connectivity.load_connectivity
+    "connectivity": Field(dict, required=False, default=None, doc="fixed broadband table"),
+    "telework": Field(dict, required=False, default=None, doc="combined telework indicator"),
 }
 
 
