@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_plot import (
+from conftest_d.maps import (
     EVIL_IMG,
     EVIL_SCRIPT,
     PILLARS,
@@ -18,7 +18,6 @@ from test_plot import (
     PROFILES,
     SCHEMATIC_TEXT,
     Caption,
-    make_inputs,
 )
 
 from geoattract.errors import DataError, DataNotFoundError
@@ -27,8 +26,8 @@ from geoattract.outputs import report as report
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    return make_inputs()
+def inputs(map_inputs):
+    return map_inputs
 
 
 @pytest.fixture(scope="module")

@@ -58,11 +58,17 @@ def test_buffer_distance_is_configurable(study_config):
 
 
 def test_data_dir_found_by_default_and_overridable(monkeypatch, tmp_path):
+    # the default places: ../shared/data/<study> beside the checkout, then the current folder
+    shared = tmp_path / "shared" / "data"
+    (shared / "lot-et-garonne" / "boundaries").mkdir(parents=True)
+    monkeypatch.setattr(settings, "data_dir_candidates", (tmp_path / "absent", shared))
     monkeypatch.delenv(settings.data_dir_env_var, raising=False)
     found = resolve_data_dir(None, "lot-et-garonne")
-    assert (found / "boundaries").is_dir()
-    monkeypatch.setenv(settings.data_dir_env_var, str(tmp_path))
-    assert resolve_data_dir(None, "lot-et-garonne") == tmp_path.resolve()
+    assert found == (shared / "lot-et-garonne").resolve()
+    env = tmp_path / "env"
+    env.mkdir()
+    monkeypatch.setenv(settings.data_dir_env_var, str(env))
+    assert resolve_data_dir(None, "lot-et-garonne") == env.resolve()
     assert resolve_data_dir(found, "ignored") == found
 
 
