@@ -1,11 +1,12 @@
 """The main job on the real Lot-et-Garonne study: outputs, numbers, atomicity, commands.
 
-These tests share one `geoattract run` (the ``study_run`` fixture, about a minute).
+These tests share one `geoattract run` (the ``study_run`` fixture, about a minute). The
+mechanics of the output folder (a failed run, a rerun) are tested on the tiny study
+(``tests/test_tiny_study.py``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import geopandas as gpd
@@ -13,7 +14,6 @@ import numpy as np
 import pyogrio
 import pytest
 
-from geoattract.app import pipeline as pipeline
 from geoattract.app.cli import main
 
 pytestmark = pytest.mark.slow
@@ -144,30 +144,6 @@ def test_compare_unknown_code_suggests_names(study_run, capsys):
     assert "unknown commune 'Agem'" in err and "Agen (47001)" in err
 
 
-def _digest(folder):
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
-def test_failed_run_leaves_previous_outputs_intact(study_run, study_config, monkeypatch):
-    before = _digest(study_run)
-
-    def boom(ctx):
-        raise KeyboardInterrupt  # as if the user pressed Ctrl-C after the data files were staged
-
-    stages = [(n, f) for n, f in pipeline.STAGES if n != "maps"]
-    stages.insert(len(stages) - 1, ("boom", boom))
-    monkeypatch.setattr(pipeline, "STAGES", stages)
-    with pytest.raises(KeyboardInterrupt):
-        pipeline.run_study(study_config, out_dir=study_run, skip=("isochrones",))
-    assert _digest(study_run) == before
-    assert not list(study_run.glob(".staging-*"))
-    assert len(gpd.read_file(study_run / "communes.gpkg", layer="communes")) == 319
-
-
 def test_tooltips_carry_strengths_and_weaknesses(communes):
     agen = communes.set_index("code").loc["47001"]
     assert agen["afom_atouts"]  # Agen has strengths in the top quartile
@@ -183,23 +159,6 @@ def test_network_transition_indicators(communes):
     assert communes["tr_ev_time_min"].notna().all()
     pts = communes["tr_ev_points_15min"]
     assert (pts >= 0).all() and pts.max() > 50
-
-
-def test_rerun_replaces_outputs_cleanly(tmp_path, study_config):
-    out = tmp_path / "out"
-    first = pipeline.run_study(study_config, out_dir=out, skip=("isochrones", "maps"))
-    assert (out / "communes.gpkg").is_file() and not (out / "isochrones.gpkg").exists()
-    (out / "notes-du-planificateur.txt").write_text("à garder")
-    # a stale output listed in the manifest disappears; a user's file stays
-    manifest = json.loads((out / "run.json").read_text())
-    manifest["files"].append("old_map.html")
-    (out / "run.json").write_text(json.dumps(manifest))
-    (out / "old_map.html").write_text("<html></html>")
-    second = pipeline.run_study(study_config, out_dir=out, skip=("isochrones", "maps"))
-    assert not (out / "old_map.html").exists()
-    assert (out / "notes-du-planificateur.txt").read_text() == "à garder"
-    assert set(first.files) == set(second.files)
-    assert json.loads((out / "run.json").read_text())["files"] == manifest["files"][:-1]
 
 
 def test_sensitivity_and_epci_tables(study_run):
