@@ -23,11 +23,18 @@ def test_study_has_319_communes_and_legal_population(territory):
     assert territory.crs.to_epsg() == 2154
 
 
-def test_buffer_zone_has_four_neighbour_departements(territory):
+def test_buffer_zone_has_the_six_neighbour_departements(territory):
     buffer = territory[~territory["in_study"]]
-    assert len(buffer) > 0
-    assert not buffer["dep"].eq("47").any()
-    assert buffer["dep"].nunique() >= 4
+    # communes of the 2025 geography within 30 km of Lot-et-Garonne, by département
+    assert buffer.groupby("dep").size().to_dict() == {
+        "24": 217,
+        "32": 171,
+        "33": 253,
+        "40": 46,
+        "46": 88,
+        "82": 109,
+    }
+    assert len(buffer) == 884 and not buffer["dep"].eq("47").any()
     # every buffer commune lies within 30 km of the département
     dep_shape = shapely.union_all(territory.loc[territory["in_study"], "geometry"].values)
     assert (buffer.distance(dep_shape) <= 30_000 + 1e-6).all()
