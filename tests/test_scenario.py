@@ -1,4 +1,4 @@
-"""What-if scenarios on the real study: adding or removing facilities."""
+"""What-if scenarios: adding or removing facilities, on the tiny study and the real one."""
 
 from __future__ import annotations
 
@@ -37,28 +37,62 @@ def test_parse_change():
         parse_change("gp:47001:0", "add")
 
 
-def test_edits_are_refused_at_the_door(study_config, territory):
+def test_edits_are_refused_at_the_door(tiny_config, tiny_territory):
     # the checks a command runs before the study: no routing, no scoring
     from geoattract.facilities.catalogue import load_catalogue
 
-    catalogue = load_catalogue(
-        study_config.config_file("catalogue"), data_dir=study_config.data_dir
-    )
+    catalogue = load_catalogue(tiny_config.config_file("catalogue"), data_dir=tiny_config.data_dir)
+    territory = tiny_territory.communes
     t0 = time.perf_counter()
     with pytest.raises(
-        DataError, match=r"^scenario \(add gp:47999:2\): unknown commune code '47999'"
+        DataError, match=r"^scenario \(add gp:99999:2\): unknown commune code '99999'"
     ):
-        validate_changes([parse_change("gp:47999:2", "add")], catalogue, territory)
+        validate_changes([parse_change("gp:99999:2", "add")], catalogue, territory)
     with pytest.raises(DataError, match=r"unknown category 'gpp'"):
-        validate_changes([FacilityChange("gpp", "47001")], catalogue, territory)
+        validate_changes([FacilityChange("gpp", "99001")], catalogue, territory)
     with pytest.raises(DataError, match="nothing to do"):
         validate_changes([], catalogue, territory)
     assert time.perf_counter() - t0 < 1.0
     # the table of facilities also checks that a removal has something to remove
-    fac = pd.DataFrame({"category": ["gp"], "code": ["47001"], "capacity": [2.0]})
-    validate_changes([FacilityChange("gp", "47001", "remove", 2.0)], catalogue, territory, fac)
-    with pytest.raises(DataError, match="cannot remove 3 from 'gp' in 47001: capacity is 2"):
-        validate_changes([FacilityChange("gp", "47001", "remove", 3.0)], catalogue, territory, fac)
+    fac = pd.DataFrame({"category": ["gp"], "code": ["99005"], "capacity": [2.0]})
+    validate_changes([FacilityChange("gp", "99005", "remove", 2.0)], catalogue, territory, fac)
+    with pytest.raises(DataError, match="cannot remove 3 from 'gp' in 99005: capacity is 2"):
+        validate_changes([FacilityChange("gp", "99005", "remove", 3.0)], catalogue, territory, fac)
+
+
+def test_scenario_errors(tiny_state):
+    with pytest.raises(DataError, match="unknown category 'gpp'"):
+        scenario(tiny_state, add=[FacilityChange("gpp", "99001")])
+    with pytest.raises(DataError, match="no 'pharmacy' facility in commune 99001"):
+        scenario(tiny_state, remove=[FacilityChange("pharmacy", "99001", capacity=None)])
+    with pytest.raises(DataError, match="nothing to do"):
+        scenario(tiny_state)
+
+
+def test_new_gp_on_the_tiny_study(tiny_state):
+    """A GP in 99001 (tiny study, see tests/test_tiny_study.py for the times)."""
+    sc = scenario(tiny_state, add=[FacilityChange("gp", "99001", capacity=1)])
+    leg_m = 0.5 * (16e6 / 3.141592653589793) ** 0.5  # intra-commune leg of a 16 km² commune
+    row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
+    assert (row["code"], row["snap_m"]) == ("99001", 0.0)  # the town hall is a road node
+    assert row["intra_commune_m"] == pytest.approx(leg_m)
+    assert row["snap_s"] == pytest.approx(leg_m / (30 / 3.6))
+    before = sc.indicators_before.set_index("code")
+    after = sc.indicators_after.set_index("code")
+    assert before.at["99001", "time_gp_min"] == pytest.approx(6 + leg_m / (30 / 3.6) / 60)
+    assert after.at["99001", "time_gp_min"] == pytest.approx(leg_m / (30 / 3.6) / 60)
+    # within 10 min: the new GP and the one of 99003 (motorway, 6 + 2.26 min)
+    assert (before.at["99001", "count_gp_10min"], after.at["99001", "count_gp_10min"]) == (1, 2)
+    # E2SFCA: the new site's weighted demand (APL): 99001-99004 within 10 min (weight 1),
+    # 99005 and 99006 at 12 + 2.26 min (2/3); the other sites' ratios are unchanged
+    demand = 1200 + 600 + 1800 + 900 + 2 / 3 * (2100 + 400)
+    assert after.at["99001", "e2sfca_gp"] == pytest.approx(
+        before.at["99001", "e2sfca_gp"] + 1 / demand * 100_000
+    )
+    changed = [c for c in before.columns if not before[c].equals(after[c])]
+    assert changed and all("_gp" in c for c in changed)
+    assert (sc.changes["general"]["pillar_health_change"] >= -1e-9).all()
+    assert (sc.changes["nature"]["score_change"] == 0).all()  # no health in "nature"
 
 
 def _commune_without_gp(state):
@@ -115,8 +149,9 @@ def test_new_facility_at_the_town_hall_gets_the_intra_commune_leg(state):
     assert row["intra_commune_m"] == pytest.approx(
         rule.intra_commune_factor * (area / 3.141592653589793) ** 0.5
     )
+    # both legs are driven at the rule's speed with its detour (1.3 on the line network)
     assert row["snap_s"] == pytest.approx(
-        row["snap_m"] / (rule.speed_kph / 3.6) + row["intra_commune_m"] / (rule.speed_kph / 3.6)
+        (row["snap_m"] + row["intra_commune_m"]) * rule.detour / (rule.speed_kph / 3.6)
     )
 
 
@@ -131,16 +166,6 @@ def test_closing_a_maternity_unit(state):
     ch = sc.changes["familles"].set_index("code")
     assert ch.at["47323", "score_change"] < 0
     assert (ch["pillar_health_change"] <= 1e-9).all()
-
-
-@pytest.mark.slow
-def test_scenario_errors(state):
-    with pytest.raises(DataError, match="unknown category 'gpp'"):
-        scenario(state, add=[FacilityChange("gpp", "47001")])
-    with pytest.raises(DataError, match="no 'maternity' facility in commune 47002"):
-        scenario(state, remove=[FacilityChange("maternity", "47002", capacity=None)])
-    with pytest.raises(DataError, match="nothing to do"):
-        scenario(state)
 
 
 @pytest.mark.slow
