@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -22,7 +23,7 @@ def test_run_writes_territory(study_run):
     assert communes["in_study"].all()
     assert communes["population"].sum() == 333_602
     meta = pyogrio.read_dataframe(out / "communes.gpkg", layer="metadata").set_index("key")["value"]
-    assert meta["departement"] == "47"
+    assert json.loads(meta["departements"]) == ["47"]
     assert not list(out.glob(".staging-*"))
 
 

@@ -8,6 +8,7 @@ mechanics of the output folder (a failed run, a rerun) are tested on the tiny st
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -69,29 +70,42 @@ def test_communes_layer_has_319_scored_communes(communes):
         assert f"pillar_{p}" in communes.columns
 
 
-def test_schematic_network_is_declared_everywhere(study_run):
-    meta = pyogrio.read_dataframe(study_run / "communes.gpkg", layer="metadata")
-    meta = meta.set_index("key")["value"]
-    assert meta["schematic"] == "True"
-    assert "schématique" in meta["schematic_note"]
-    iso_meta = pyogrio.read_dataframe(study_run / "isochrones.gpkg", layer="metadata")
-    assert iso_meta.set_index("key").loc["schematic", "value"] == "True"
-    page = (study_run / "score_general.html").read_text()
-    assert "sch\\u00e9matique" in page or "schématique" in page  # JS-escaped in the caption
-    assert "schématique" in (study_run / "report.html").read_text()
-    assert json.loads((study_run / "run.json").read_text())["metadata"]["schematic"] == "True"
+def _decode_js(text: str) -> str:
+    r"""Undo the ``\uXXXX`` escapes of the JSON embedded in a page (what the browser shows)."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text)
 
 
-def test_gp_access_around_agen(communes):
+def test_network_is_declared_everywhere(study_run):
+    network = json.loads((study_run / "run.json").read_text())["metadata"]["network"]
+    assert network["schematic"] is False and network["kind"] == "lines"
+    caption = network["caption"]
+    assert caption.startswith("Réseau routier : Travel Mapping, routes classées de France")
+    for name in ("communes.gpkg", "isochrones.gpkg"):
+        meta = pyogrio.read_dataframe(study_run / name, layer="metadata").set_index("key")
+        assert meta.loc["network.schematic", "value"] == "false", name
+        assert meta.loc["network.caption", "value"] == caption, name
+    assert caption in _decode_js((study_run / "score_general.html").read_text())
+    assert caption in (study_run / "report.html").read_text()
+
+
+def test_gp_access_around_agen(communes, study_run):
+    from geoattract.network import read_calibration
+
     agen = communes.set_index("code").loc["47001"]
     # BPE 2024: 32 GPs in Agen itself; within 30 min there are at least as many
     assert agen["count_gp_30min"] >= 32
     assert agen["count_gp_10min"] <= agen["count_gp_20min"] <= agen["count_gp_30min"]
-    # BPE GPs sit at Agen's town hall: the time is the intra-commune leg, half the radius of
-    # the disc of Agen's area at the 40 km/h access speed of the schematic network
+    # BPE GPs sit at Agen's town hall: the trip is the town hall's access leg twice (out to
+    # the network and back) plus the intra-commune leg, half the radius of the disc of
+    # Agen's area, all at the access pace of the line network (detour / speed); Agen (about
+    # 2,860 inhabitants/km²) is dense, so each trip end also waits the calibration's delay
+    network = json.loads((study_run / "run.json").read_text())["metadata"]["network"]
+    pace = network["snap_detour"] / (network["snap_speed_kph"] / 3.6)  # s per metre
+    delay_s = 60 * read_calibration(name="travelmapping_calibration.toml")["dense_delay_min"]
     radius_m = np.sqrt(agen.geometry.area / np.pi)
-    assert agen["time_gp_min"] == pytest.approx(0.5 * radius_m / (40 / 3.6) / 60, rel=1e-6)
-    assert 0.5 < agen["time_gp_min"] < 3
+    assert agen["town_hall_snap_s"] == pytest.approx(agen["town_hall_snap_m"] * pace + delay_s)
+    expected_s = 2 * (agen["town_hall_snap_m"] * pace + delay_s) + 0.5 * radius_m * pace
+    assert agen["time_gp_min"] == pytest.approx(expected_s / 60, rel=1e-6)
 
 
 def test_every_commune_reaches_a_pharmacy(communes):
@@ -153,8 +167,9 @@ def test_tooltips_carry_strengths_and_weaknesses(communes):
 
 def test_network_transition_indicators(communes):
     agen = communes.set_index("code").loc["47001"]
-    # Agen has a passenger station (2019 ridership 1.21 M, service weight log10 = 6.08)
-    assert agen["tr_rail_time_min"] < 5
+    # Agen has a passenger station (2019 ridership 1.21 M, service weight log10 = 6.08):
+    # beyond the town hall's own access leg (Agen's dense-commune delay included), under 5 min
+    assert agen["tr_rail_time_min"] < agen["town_hall_snap_s"] / 60 + 5
     assert 5.0 < agen["tr_rail_service"] <= 6.09
     assert communes["tr_ev_time_min"].notna().all()
     pts = communes["tr_ev_points_15min"]

@@ -95,6 +95,17 @@ def test_new_gp_on_the_tiny_study(tiny_state):
     assert (sc.changes["nature"]["score_change"] == 0).all()  # no health in "nature"
 
 
+def _town_hall(state, code: str) -> dict[str, float]:
+    """Snap distance and access seconds (delay included) of a town hall, and the area."""
+    com = state.accessibility.inputs.communes.set_index("code")
+    area = state.territory.communes.set_index("code").geometry.area
+    return {
+        "snap_m": float(com.at[code, "snap_m"]),
+        "snap_s": float(com.at[code, "snap_s"]),
+        "area_m2": float(area[code]),
+    }
+
+
 def _commune_without_gp(state):
     fac = state.accessibility.inputs.facilities
     with_gp = set(fac.loc[fac["category"] == "gp", "code"])
@@ -160,8 +171,13 @@ def test_closing_a_maternity_unit(state):
     sc = scenario(state, remove=[FacilityChange("maternity", "47323", capacity=None)])
     before = sc.indicators_before.set_index("code")
     after = sc.indicators_after.set_index("code")
-    # its own unit, at the town hall: the intra-commune leg of an 81 km² commune, 3.8 min
-    assert before.at["47323", "time_maternity_min"] < 5
+    # its own unit, at the town hall: the town hall's access leg twice (with the dense-commune
+    # delay at each end, if any) and the intra-commune leg of an 81 km² commune
+    rule = state.accessibility.inputs.snap_rule
+    hall = _town_hall(state, "47323")
+    leg_m = float(rule.intra_commune_m(hall["area_m2"]))
+    expected_s = 2 * hall["snap_s"] + float(rule.access_time_s(leg_m))
+    assert before.at["47323", "time_maternity_min"] == pytest.approx(expected_s / 60)
     assert after.at["47323", "time_maternity_min"] > 10  # the next unit is Agen or beyond
     ch = sc.changes["familles"].set_index("code")
     assert ch.at["47323", "score_change"] < 0
@@ -174,7 +190,13 @@ def test_new_station_moves_the_transition_pillar(state):
     before_t = state.scores.indicators.set_index("code").at["47129", "tr_rail_time_min"]
     sc = scenario(state, add=[FacilityChange("train_station", "47129")])
     after = sc.indicators_after.set_index("code")
-    assert after.at["47129", "time_train_station_min"] < 3
+    # the new station sits at the town hall: its access leg from the town hall's node and the
+    # intra-commune leg, after the town hall's own access leg
+    rule = state.accessibility.inputs.snap_rule
+    row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
+    legs_s = float(rule.access_time_s(row["snap_m"] + row["intra_commune_m"]))
+    expected_s = _town_hall(state, "47129")["snap_s"] + legs_s
+    assert after.at["47129", "time_train_station_min"] == pytest.approx(expected_s / 60)
     assert after.at["47129", "tr_rail_time_min"] < before_t
     assert after.at["47129", "tr_rail_service"] > 0
     ch = sc.changes["general"].set_index("code")
