@@ -25,6 +25,7 @@ from conftest_d.maps import (
     PROFILES,
     SCHEMATIC_TEXT,
     Caption,
+    study_labels,
 )
 from matplotlib.colors import to_rgb
 
@@ -43,6 +44,12 @@ def decode_js(text: str) -> str:
 @pytest.fixture(scope="module")
 def inputs(map_inputs):
     return map_inputs
+
+
+@pytest.fixture(scope="module")
+def labels_of_the_study():
+    """Labels of the shipped study configuration (no data needed)."""
+    return study_labels()
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +96,8 @@ def test_detect_profiles_and_pillars_from_columns(inputs):
     assert labels.detect_pillars(derived) == ["health"]
 
 
-def test_column_labels_come_from_the_study_toml(inputs):
-    lab = inputs[4].labels
+def test_column_labels_come_from_the_study_toml(labels_of_the_study):
+    lab = labels_of_the_study
     # scoring.toml: [profiles.<p>] label_fr and [pillars] <p>.label_fr
     assert lab.column("score_general") == "Score — Population générale"
     assert lab.column("score_personnel_medical") == "Score — Personnels médicaux et soignants"
@@ -127,10 +134,10 @@ def test_rank_text_french_ordinals():
     assert rank_text(np.nan) == "—"
 
 
-def test_method_paragraphs_follow_the_configs(inputs):
+def test_method_paragraphs_follow_the_configs(labels_of_the_study):
     from geoattract.scoring import load_scoring_config
 
-    lab = inputs[4].labels
+    lab = labels_of_the_study
     scfg = load_scoring_config(settings.config_folder / "scoring.toml")
     text = "\n".join(
         outputs.method_paragraphs(scfg, lab, caption=Caption(SCHEMATIC_TEXT), buffer_km=30)
@@ -344,8 +351,8 @@ def test_hostile_names_are_escaped_in_maps(written_maps):
         assert "&lt;img src=x onerror=alert(1)&gt;" in decode_js(raw)
 
 
-def test_caption_is_the_context_sentence(inputs):
-    communes, *_, context = inputs
+def test_caption_is_the_context_sentence(tiny_state):
+    communes = tiny_state.communes_layer()
     real = outputs.ReportContext.build(
         "X", caption=Caption("Réseau routier : OpenStreetMap (2026-05-01).", schematic=False)
     )
@@ -375,11 +382,12 @@ def test_main_roads_from_a_classified_graph():
     assert basemap.roads_from_graph(G).empty
 
 
-def test_missing_column_is_named(inputs):
+def test_missing_column_is_named(tiny_state):
+    communes = tiny_state.communes_layer()
     with pytest.raises(DataError, match="score_absent"):
-        plot.choropleth_map(inputs[0], "score_absent")
+        plot.choropleth_map(communes, "score_absent")
     with pytest.raises(DataError, match="no score_<profile> or pillar_<pillar>"):
-        plot.make_maps(inputs[0][["code", "nom", "geometry"]], None, "/nonexistent")
+        plot.make_maps(communes[["code", "nom", "geometry"]], None, "/nonexistent")
 
 
 # ------------------------------------------------------------------------------ offline assets
@@ -399,9 +407,9 @@ def _fake_assets(folder):
     return folder
 
 
-def test_inline_web_assets_removes_every_cdn_reference(inputs, tmp_path):
-    communes = inputs[0]
-    m = plot.choropleth_map(communes.head(20), "score_general", facilities=inputs[2])
+def test_inline_web_assets_removes_every_cdn_reference(tiny_state, tmp_path):
+    communes = tiny_state.communes_layer()
+    m = plot.choropleth_map(communes, "score_general", facilities=tiny_state.offer.facilities)
     cdn = plot.render_map_html(m, offline=False)
     assert len(assets.external_resources(cdn)) == 5  # leaflet js/css, markercluster js + 2 css
     html = plot.render_map_html(m, asset_dirs=_fake_assets(tmp_path / "assets"))
@@ -420,8 +428,8 @@ def test_packaged_assets_are_found():
     assert "Leaflet 1.9.3" in leaflet.read_text(encoding="utf-8")[:200]
 
 
-def test_inline_web_assets_names_the_missing_file(inputs, tmp_path):
-    m = plot.choropleth_map(inputs[0].head(5), "score_general")
+def test_inline_web_assets_names_the_missing_file(tiny_state, tmp_path):
+    m = plot.choropleth_map(tiny_state.communes_layer(), "score_general")
     with pytest.raises(DataNotFoundError, match="leaflet"):
         plot.render_map_html(m, asset_dirs=tmp_path)
     unknown = '<script src="https://example.org/other.js"></script>'
