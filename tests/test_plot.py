@@ -151,10 +151,12 @@ def test_method_paragraphs_follow_the_configs(labels_of_the_study):
     assert "10/20/30 min pour" in text and "15/30/45 min pour" in text
     assert "APL de la DREES" in text and "≤ 20 min : 0,68" in text
     assert "zone tampon de 30 km comptent pour" in text
-    # BPE-based categories (covers_buffer false): the offer outside the département is unknown
+    # BPE-based categories (covers_buffer false): the offer outside the département is
+    # unknown; GPs of the buffer come from the national BPE 2017 table: known
     end = text.index(", les sources ne couvrent que le département")
     local = text[text.rindex("Pour ", 0, end) : end]
-    assert "Médecin généraliste" in local and "Bibliothèque" in local
+    assert "Pharmacie" in local and "Bibliothèque" in local
+    assert "Médecin généraliste" not in local
     assert "Cinéma" not in local and "Maternité" not in local
     assert "inconnue (et non nulle)" in text
     assert "500 tirages Monte Carlo" in text and "concentration 20" in text

@@ -317,7 +317,8 @@ def test_columns_table_describes_the_patterns(labels):
     assert row["label_fr"] == "Médecin généraliste à moins de 20 min"
     assert row["unit"] == "équipements"
     assert row["source"] == (
-        "bpe D265 ; calcul geoattract sur le réseau schématique (limites communales) (COG 2025)"
+        "bpe D265 ; counts ../france/bpe2017_general_practitioners.csv ; calcul geoattract sur "
+        "le réseau schématique (limites communales) (COG 2025)"
     )
     assert table.loc["count_cinema_30min", "unit"] == "sites"
     assert table.loc["e2sfca_maternity", "unit"] == "accouchements pour 100 000 hab."

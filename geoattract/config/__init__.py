@@ -13,15 +13,12 @@ from geoattract.config.metro import (
     parse_rail_link,
     scenario_edits,
 )
+from geoattract.config.schema import Field, check_thresholds, load_toml, validate
 from geoattract.config.study import (
-    Field,
     StudyConfig,
-    check_thresholds,
     load_study_config,
-    load_toml,
     resolve_study_path,
     shipped_studies,
-    validate,
 )
 from geoattract.config.territory import TerritorySpec, territory_spec
 

@@ -1,235 +1,35 @@
-"""Study configuration: safe TOML loading and validation.
+"""The study configuration: its schema, :class:`StudyConfig`, and the studies shipped with the package.
 
-Every configuration file in ``data/`` is plain TOML, read with :mod:`tomllib` (no code
-execution) and checked against a small schema: unknown keys, missing keys and values of the
-wrong type raise :class:`~geoattract.errors.ConfigError` naming the file, the dotted key and
-the expected type.
-
-The study file (``data/lot-et-garonne.toml``) is described by :data:`STUDY_SCHEMA`; later
-stages (catalogue, indicators, scoring) declare their own schemas with :class:`Field` and
-validate them with :func:`validate`.
+The study file (``geoattract/config/studies/<name>/study.toml``) is described by
+:data:`STUDY_SCHEMA` and the section schemas of :data:`SECTION_SCHEMAS`; the metropolitan
+reach by :mod:`geoattract.config.metro_schema`; the schema machinery is in
+:mod:`geoattract.config.schema`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import tomllib
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from geoattract import settings
 from geoattract._util.io import resolve_data_dir
+from geoattract.config.metro_schema import METRO_KEYS, METROPOLITAN_SCHEMA, validate_metropolitan
+from geoattract.config.schema import (
+    Field,
+    at_least_one,
+    check_sources,
+    check_thresholds,
+    dep_code,
+    load_toml,
+    non_negative,
+    positive,
+    positive_int,
+    validate,
+)
 from geoattract.config.territory import TERRITORY_SOURCES, TerritorySpec, territory_spec
-from geoattract.errors import ConfigError, DataNotFoundError
-
-_TYPE_NAMES = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-    list: "a list",
-    dict: "a table",
-}
-
-
-#: One accepted type or a tuple of them.
-TypeSpec = type | tuple[type, ...]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of a configuration schema.
-
-    Parameters
-    ----------
-    type : type or tuple of types
-        Accepted Python type(s) after TOML parsing. ``float`` also accepts integers.
-    required : bool
-        Whether the key must be present.
-    default : Any
-        Value used when the key is absent and not required.
-    choices : tuple, optional
-        Allowed values.
-    check : callable, optional
-        Extra predicate; returns an error message (str) or ``None``.
-    items : type, optional
-        For lists: the type of every item.
-    schema : mapping, optional
-        For tables: the nested schema.
-    doc : str
-        What the key means (shown in errors and documentation).
-    """
-
-    type: TypeSpec
-    required: bool = True
-    default: Any = None
-    choices: tuple | None = None
-    check: Callable[[Any], str | None] | None = None
-    items: TypeSpec | None = None
-    schema: Mapping[str, Field] | None = None
-    doc: str = ""
-
-
-#: Longest value representation quoted in an error message.
-MAX_REPR = 120
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
-
-
-def _type_name(t: type | tuple[type, ...]) -> str:
-    if isinstance(t, tuple):
-        return " or ".join(_type_name(x) for x in t)
-    return _TYPE_NAMES.get(t, t.__name__)
-
-
-def _is_instance(value: Any, t: type | tuple[type, ...]) -> bool:
-    types = t if isinstance(t, tuple) else (t,)
-    for ty in types:
-        if ty is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
-        if ty is int and isinstance(value, bool):
-            continue
-        if isinstance(value, ty):
-            return True
-    return False
-
-
-def validate(
-    doc: Mapping[str, Any],
-    schema: Mapping[str, Field],
-    source: str | os.PathLike = "<config>",
-    prefix: str = "",
-    allow_extra: bool = False,
-) -> dict[str, Any]:
-    """Check ``doc`` against ``schema`` and return a copy with defaults filled in.
-
-    Parameters
-    ----------
-    doc : mapping
-        Parsed TOML.
-    schema : mapping of str to Field
-        Expected keys.
-    source : path-like
-        File name for error messages.
-    prefix : str
-        Dotted path of ``doc`` inside the file (for nested tables).
-    allow_extra : bool
-        Keep unknown keys instead of rejecting them.
-
-    Raises
-    ------
-    ConfigError
-        On an unknown key, a missing key, a wrong type or a value outside ``choices``.
-    """
-    out: dict[str, Any] = {}
-    unknown = sorted(set(doc) - set(schema))
-    if unknown and not allow_extra:
-        raise ConfigError(
-            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
-            f"expected keys in [{prefix.rstrip('.') or 'top level'}]: {', '.join(sorted(schema))}"
-        )
-    for key, fld in schema.items():
-        dotted = prefix + key
-        if key not in doc:
-            if fld.required:
-                raise ConfigError(
-                    f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}"
-                )
-            out[key] = fld.default
-            continue
-        out[key] = _check_value(doc[key], fld, source, dotted)
-    if allow_extra:
-        for k in unknown:
-            out[k] = doc[k]
-    return out
-
-
-def _check_value(value: Any, fld: Field, source: str | os.PathLike, dotted: str) -> Any:
-    """Check one present value against its field; return it (nested tables validated)."""
-    if not _is_instance(value, fld.type):
-        raise ConfigError(
-            f"{source}: key '{dotted}' must be {_type_name(fld.type)}, "
-            f"got {type(value).__name__} {_short(value)}"
-        )
-    if fld.items is not None and isinstance(value, list):
-        for i, item in enumerate(value):
-            if not _is_instance(item, fld.items):
-                raise ConfigError(
-                    f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
-                )
-    if fld.choices is not None and value not in fld.choices:
-        raise ConfigError(
-            f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}"
-        )
-    if fld.schema is not None and isinstance(value, Mapping):
-        value = validate(value, fld.schema, source, prefix=dotted + ".")
-    if fld.check is not None:
-        msg = fld.check(value)
-        if msg:
-            raise ConfigError(f"{source}: key '{dotted}' {msg}, got {value!r}")
-    if isinstance(value, float | int) and not isinstance(value, bool) and fld.type is float:
-        value = float(value)
-    return value
-
-
-def load_toml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML file safely.
-
-    Raises
-    ------
-    DataNotFoundError
-        If the file does not exist.
-    ConfigError
-        If it is not valid TOML (the message carries the parser's line and column).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"configuration file not found: {p}")
-    try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: malformed TOML: {exc}") from exc
-
-
-def _positive(v: float) -> str | None:
-    return None if v > 0 else "must be > 0"
-
-
-def _non_negative(v: float) -> str | None:
-    return None if v >= 0 else "must be >= 0"
-
-
-def _dep_code(v: str) -> str | None:
-    return (
-        None
-        if (len(v) in (2, 3) and v[:2].isalnum())
-        else "must be a département code such as '47' or '2A'"
-    )
-
-
-def check_thresholds(v: list) -> str | None:
-    """Field check: a non-empty, strictly increasing list of positive minutes."""
-    if not v:
-        return "must not be empty"
-    if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
-        return "must be strictly increasing positive minutes"
-    return None
-
-
-def _sources(v: list) -> str | None:
-    for i, item in enumerate(v):
-        missing = {"name", "vintage"} - set(item)
-        if missing:
-            return f"entry {i} lacks {sorted(missing)} (each source needs name, vintage, licence)"
-    return None
-
+from geoattract.errors import ConfigError
 
 STUDY_SCHEMA: dict[str, Field] = {
     "sources": Field(
@@ -237,7 +37,7 @@ STUDY_SCHEMA: dict[str, Field] = {
         items=dict,
         required=False,
         default=[],
-        check=_sources,
+        check=check_sources,
         doc="data sources and vintages shown in the report",
     ),
     "study": Field(
@@ -248,7 +48,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 str,
                 required=False,
                 default=None,
-                check=_dep_code,
+                check=dep_code,
                 doc="INSEE code of the study département (shorthand of [territory] departements)",
             ),
             "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
@@ -256,7 +56,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 float,
                 required=False,
                 default=settings.buffer_m / 1000,
-                check=_non_negative,
+                check=non_negative,
                 doc="neighbouring communes within this distance form the buffer zone",
             ),
             "crs": Field(str, required=False, default=settings.default_crs),
@@ -274,7 +74,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 check=check_thresholds,
             ),
             "town_hall_tolerance_m": Field(
-                float, required=False, default=settings.town_hall_tolerance_m, check=_non_negative
+                float, required=False, default=settings.town_hall_tolerance_m, check=non_negative
             ),
         },
     ),
@@ -402,15 +202,8 @@ class StudyConfig:
         return (self.path.parent / rel).resolve()
 
 
-def _at_least_one(v: float) -> str | None:
-    return None if v >= 1.0 else "must be >= 1"
-
-
-def _positive_int(v: int) -> str | None:
-    return None if v > 0 else "must be > 0"
-
-
-def _min_draws(v: int) -> str | None:
+def min_draws(v: int) -> str | None:
+    """Check a number of Monte Carlo draws is enough for 5–95 % quantiles."""
     return None if v >= MIN_MONTECARLO_DRAWS else f"must be >= {MIN_MONTECARLO_DRAWS}"
 
 
@@ -421,220 +214,6 @@ MIN_MONTECARLO_DRAWS = 20
 HOUSING_THRESHOLD_MIN = 20
 EV_THRESHOLD_MIN = 15
 RAIL_CATCHMENT_MIN = 45
-
-#: Roles of a pole of ``[poles]``: the metropoles a study measures its reach against, the
-#: regional towns (nearest one per commune) and local towns (listed, not measured).
-POLE_ROLES: tuple[str, ...] = ("metropole", "regional", "local")
-
-#: Default thresholds (minutes) of the population within reach of each metropole.
-METRO_THRESHOLDS_MIN: tuple[int, ...] = (30, 45, 60, 90)
-
-#: Default threshold (minutes) of "population newly within reach" of a rail scenario.
-METRO_REFERENCE_MIN = 60
-
-#: Default transfer time (minutes) of a car + train trip: parking, walking to the platform and
-#: waiting for a train whose time is known (no timetable wait), added once per trip.
-RAIL_TRANSFER_MIN = 10.0
-
-_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_UIC_RE = re.compile(r"^\d{8}$")
-
-
-def _key(v: str) -> str | None:
-    return None if _KEY_RE.match(v) else "must be lower-case letters, digits and '_'"
-
-
-def _commune_code(v: str) -> str | None:
-    return None if re.fullmatch(r"[0-9][0-9AB][0-9]{3}", v) else "must be a 5-character INSEE code"
-
-
-def _station_ref(v: str) -> str | None:
-    if _UIC_RE.match(v) or _KEY_RE.match(v):
-        return None
-    return "must be an 8-digit UIC code or the id of a scenario station"
-
-
-#: One pole of ``[poles.<key>]``; the key names the columns (``time_<key>_min``).
-POLE_SCHEMA: dict[str, Field] = {
-    "code": Field(str, check=_commune_code, doc="INSEE code of the pole's commune"),
-    "role": Field(str, choices=POLE_ROLES, doc="metropole, regional or local"),
-    "label_fr": Field(str, doc="French name shown in outputs"),
-}
-
-#: One rail link of ``[[rail_links]]`` (or of a scenario's ``rail_links``).
-RAIL_LINK_SCHEMA: dict[str, Field] = {
-    "station": Field(
-        str,
-        check=_station_ref,
-        doc="UIC code (8 digits) of a station of the station file, or a scenario station id",
-    ),
-    "pole": Field(str, doc="key of a metropole of [poles]"),
-    "minutes": Field(
-        float, check=_positive, doc="fastest scheduled train, station to the pole's main station"
-    ),
-    "trains_per_weekday": Field(
-        int, required=False, default=None, check=_positive_int, doc="as published (unset: unknown)"
-    ),
-    "source": Field(str, doc="public timetable or document giving the figures"),
-    "url": Field(str, required=False, default=""),
-    "vintage": Field(str, doc="date of the timetable or document"),
-    "note": Field(str, required=False, default=""),
-}
-
-#: A new station of a scenario (``[[scenarios.<name>.stations]]``).
-SCENARIO_STATION_SCHEMA: dict[str, Field] = {
-    "id": Field(str, check=_key, doc="identifier used by the scenario's rail links"),
-    "name": Field(str, doc="French name"),
-    "commune": Field(
-        str, check=_commune_code, doc="commune of the station (placed at its town hall)"
-    ),
-    "x": Field(float, required=False, default=None, doc="Lambert-93 x, instead of the town hall"),
-    "y": Field(float, required=False, default=None, doc="Lambert-93 y, instead of the town hall"),
-    "source": Field(str, required=False, default=""),
-}
-
-#: A named scenario of ``[scenarios.<name>]``: rail links that replace the baseline link of the
-#: same station and pole, or are added; new stations they may use.
-SCENARIO_SCHEMA: dict[str, Field] = {
-    "label_fr": Field(str, doc="French name of the scenario"),
-    "description": Field(str, required=False, default=""),
-    "stations": Field(list, items=dict, required=False, default=[]),
-    "rail_links": Field(list, items=dict, required=False, default=[]),
-}
-
-#: ``[metropolitan]``: settings of the metropolitan reach (used when ``[poles]`` is set).
-METROPOLITAN_SCHEMA: dict[str, Field] = {
-    "thresholds_min": Field(
-        list,
-        items=int,
-        required=False,
-        default=list(METRO_THRESHOLDS_MIN),
-        check=check_thresholds,
-        doc="population within these minutes of each metropole",
-    ),
-    "reference_min": Field(
-        int,
-        required=False,
-        default=METRO_REFERENCE_MIN,
-        check=_positive_int,
-        doc="threshold of the headline figures and of 'newly within reach' in scenarios",
-    ),
-    "transfer_min": Field(
-        float,
-        required=False,
-        default=RAIL_TRANSFER_MIN,
-        check=_non_negative,
-        doc="minutes added to every car + train trip (parking, platform, wait)",
-    ),
-    "communes": Field(
-        str,
-        required=False,
-        default=None,
-        doc="national commune file (layers communes, mairies), relative to the data folder: "
-        "poles and map communes outside the territory",
-    ),
-    "station_category": Field(
-        str,
-        required=False,
-        default="train_station",
-        doc="catalogue category of the stations (facility_id = UIC code)",
-    ),
-    "title_fr": Field(str, required=False, default=None, doc="title of the report section"),
-    "scenario": Field(
-        str, required=False, default=None, doc="named scenario shown beside today in the report"
-    ),
-    "map_margin_km": Field(
-        float, required=False, default=15.0, check=_non_negative, doc="margin of the corridor map"
-    ),
-}
-
-
-def _keyed_tables(
-    doc: Mapping[str, Any], name: str, schema: Mapping[str, Field], source: Path
-) -> dict[str, dict[str, Any]]:
-    """Validate a table of named tables (``[poles.<key>]``, ``[scenarios.<key>]``)."""
-    table = doc.get(name, {})
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"{source}: key '{name}' must be a table of tables, got {table!r}")
-    out = {}
-    for key, value in table.items():
-        if _key(key) is not None or not isinstance(value, Mapping):
-            raise ConfigError(
-                f"{source}: '{name}.{key}' must be a table named with lower-case letters, "
-                "digits and '_'"
-            )
-        out[key] = validate(value, schema, source, prefix=f"{name}.{key}.")
-    return out
-
-
-def _rail_links(
-    links: list, prefix: str, metropoles: set[str], source: Path
-) -> list[dict[str, Any]]:
-    out = []
-    for i, link in enumerate(links):
-        v = validate(link, RAIL_LINK_SCHEMA, source, prefix=f"{prefix}[{i}].")
-        if v["pole"] not in metropoles:
-            raise ConfigError(
-                f"{source}: key '{prefix}[{i}].pole' names {v['pole']!r}, not a metropole of "
-                f"[poles] ({', '.join(sorted(metropoles)) or 'none'})"
-            )
-        out.append(v)
-    return out
-
-
-def validate_metropolitan(doc: Mapping[str, Any], source: Path) -> dict[str, Any]:
-    """Validate ``[poles]``, ``[[rail_links]]`` and ``[scenarios]`` of a study file.
-
-    Parameters
-    ----------
-    doc : mapping
-        The parsed study file.
-    source : Path
-        The file, for messages.
-
-    Returns
-    -------
-    dict
-        ``poles``, ``rail_links`` and ``scenarios`` validated (empty when absent).
-
-    Raises
-    ------
-    ConfigError
-        Naming the dotted key: a pole, link or scenario key missing or of the wrong type, a
-        link to a pole that is not a metropole, a link to an unknown scenario station.
-    """
-    poles = _keyed_tables(doc, "poles", POLE_SCHEMA, source)
-    metropoles = {k for k, v in poles.items() if v["role"] == "metropole"}
-    links = doc.get("rail_links", [])
-    if not isinstance(links, list):
-        raise ConfigError(f"{source}: key 'rail_links' must be an array of tables")
-    if links and not metropoles:
-        raise ConfigError(f"{source}: [[rail_links]] given but [poles] declares no metropole")
-    out_links = _rail_links(links, "rail_links", metropoles, source)
-    for i, link in enumerate(out_links):
-        if _UIC_RE.match(link["station"]) is None:
-            raise ConfigError(
-                f"{source}: key 'rail_links[{i}].station' must be an 8-digit UIC code, got "
-                f"{link['station']!r}"
-            )
-    scenarios = _keyed_tables(doc, "scenarios", SCENARIO_SCHEMA, source)
-    for name, sc in scenarios.items():
-        sc["stations"] = [
-            validate(s, SCENARIO_STATION_SCHEMA, source, prefix=f"scenarios.{name}.stations[{i}].")
-            for i, s in enumerate(sc["stations"])
-        ]
-        new = {s["id"] for s in sc["stations"]}
-        sc["rail_links"] = _rail_links(
-            sc["rail_links"], f"scenarios.{name}.rail_links", metropoles, source
-        )
-        for i, link in enumerate(sc["rail_links"]):
-            if _UIC_RE.match(link["station"]) is None and link["station"] not in new:
-                raise ConfigError(
-                    f"{source}: key 'scenarios.{name}.rail_links[{i}].station' names "
-                    f"{link['station']!r}, neither a UIC code nor a station of the scenario"
-                )
-    return {"poles": poles, "rail_links": out_links, "scenarios": scenarios}
-
 
 #: Sections of the study file read by the later stages, with their keys.
 SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
@@ -674,17 +253,17 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             float,
             required=False,
             default=None,
-            check=_positive,
+            check=positive,
             doc="initial radius of a partition's buffer in travel time (default: twice the "
             "largest E2SFCA catchment, at least the largest count threshold)",
         ),
-        "max_widenings": Field(int, required=False, default=6, check=_non_negative),
+        "max_widenings": Field(int, required=False, default=6, check=non_negative),
     },
     "dask": {
-        "workers": Field(int, required=False, default=2, check=_positive_int),
-        "threads_per_worker": Field(int, required=False, default=1, check=_positive_int),
+        "workers": Field(int, required=False, default=2, check=positive_int),
+        "threads_per_worker": Field(int, required=False, default=1, check=positive_int),
         "memory_limit": Field(str, required=False, default="auto"),
-        "retries": Field(int, required=False, default=1, check=_non_negative),
+        "retries": Field(int, required=False, default=1, check=non_negative),
     },
     "network": {
         "source": Field(
@@ -693,13 +272,11 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             default="schematic",
             doc="'schematic', 'online' or an OSM file (.osm.pbf, .osm, .graphml, .gpkg)",
         ),
-        "snap_max_distance_m": Field(float, required=False, default=None, check=_positive),
-        "snap_speed_kph": Field(float, required=False, default=None, check=_positive),
-        "schematic_snap_max_distance_m": Field(
-            float, required=False, default=None, check=_positive
-        ),
-        "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
-        "snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "snap_max_distance_m": Field(float, required=False, default=None, check=positive),
+        "snap_speed_kph": Field(float, required=False, default=None, check=positive),
+        "schematic_snap_max_distance_m": Field(float, required=False, default=None, check=positive),
+        "schematic_snap_speed_kph": Field(float, required=False, default=None, check=positive),
+        "snap_detour": Field(float, required=False, default=None, check=at_least_one),
         "preset": Field(
             str,
             required=False,
@@ -713,7 +290,7 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             doc="line-layer calibration: 'none', or a calibration TOML (relative to the data "
             "folder); the preset's shipped calibration when absent",
         ),
-        "schematic_snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "schematic_snap_detour": Field(float, required=False, default=None, check=at_least_one),
         "schematic_poles": Field(
             list,
             items=str,
@@ -726,20 +303,20 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "accessibility": {
         "housing_threshold_min": Field(
-            int, required=False, default=HOUSING_THRESHOLD_MIN, check=_positive_int
+            int, required=False, default=HOUSING_THRESHOLD_MIN, check=positive_int
         ),
     },
     "transition": {
         "ev_threshold_min": Field(
-            int, required=False, default=EV_THRESHOLD_MIN, check=_positive_int
+            int, required=False, default=EV_THRESHOLD_MIN, check=positive_int
         ),
         "rail_catchment_min": Field(
-            float, required=False, default=RAIL_CATCHMENT_MIN, check=_positive
+            float, required=False, default=RAIL_CATCHMENT_MIN, check=positive
         ),
     },
     "scoring": {
-        "montecarlo_draws": Field(int, required=False, default=None, check=_min_draws),
-        "sensitivity_draws": Field(int, required=False, default=None, check=_min_draws),
+        "montecarlo_draws": Field(int, required=False, default=None, check=min_draws),
+        "sensitivity_draws": Field(int, required=False, default=None, check=min_draws),
         "seed": Field(int, required=False, default=None),
     },
     "metropolitan": METROPOLITAN_SCHEMA,
@@ -757,14 +334,14 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             float,
             required=False,
             default=None,
-            check=_positive,
+            check=positive,
             doc="grid step of the isochrone polygons (default geoattract.routing.GRID_RESOLUTION_M)",
         ),
         "isochrone_hole_max_km2": Field(
             float,
             required=False,
             default=None,
-            check=_non_negative,
+            check=non_negative,
             doc="holes smaller than this are filled in the 'area' shape (default "
             "geoattract.routing.HOLE_MAX_KM2)",
         ),
@@ -777,10 +354,6 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         ),
     },
 }
-
-
-#: Top-level keys of the metropolitan reach, validated by :func:`validate_metropolitan`.
-METRO_KEYS: tuple[str, ...] = ("poles", "rail_links", "scenarios")
 
 
 def shipped_studies() -> list[str]:

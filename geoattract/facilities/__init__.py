@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from geoattract.facilities.catalogue import (
-    FRANCE,
-    PILLARS,
     Catalogue,
     Category,
     Source,
     load_catalogue,
 )
+from geoattract.facilities.catalogue_schema import FRANCE, PILLARS
 from geoattract.facilities.catchment_spec import (
     CATCHMENT_METHODS,
     SENSITIVITY_VARIANTS,

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from geoattract.config.study import Field, validate
+from geoattract.config.schema import Field, non_negative, positive, validate
 from geoattract.errors import ConfigError
 
 #: Catchment methods a category can use.
@@ -60,14 +60,6 @@ def _time_error(v: float) -> str | None:
     return None
 
 
-def _non_negative(v: float) -> str | None:
-    return "must be >= 0" if v < 0 else None
-
-
-def _positive(v: float) -> str | None:
-    return "must be > 0" if v <= 0 else None
-
-
 def _variants(v: list) -> str | None:
     unknown = [x for x in v if x not in SENSITIVITY_VARIANTS]
     return (
@@ -80,7 +72,7 @@ def _variants(v: list) -> str | None:
 #: Schema of one ``extra_supply`` entry.
 EXTRA_SUPPLY_SCHEMA: dict[str, Field] = {
     "category": Field(str, doc="catalogue category whose facilities add to the supply"),
-    "per_unit": Field(float, check=_positive, doc="supply units per unit of its capacity"),
+    "per_unit": Field(float, check=positive, doc="supply units per unit of its capacity"),
 }
 
 #: Schema of a category's ``catchment`` table.
@@ -92,7 +84,7 @@ CATCHMENT_SCHEMA: dict[str, Field] = {
         default=None,
         doc="a commune's own facilities at same_commune_min (default: true for apl)",
     ),
-    "same_commune_min": Field(float, required=False, default=0.0, check=_non_negative),
+    "same_commune_min": Field(float, required=False, default=0.0, check=non_negative),
     "age_weights": Field(
         dict,
         required=False,

@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from geoattract.errors import DataError, format_values
-from geoattract.facilities.catalogue import ADJUST_OVERLAP, Catalogue, Category, Source
+from geoattract.facilities.catalogue import Catalogue, Category, Source
+from geoattract.facilities.catalogue_schema import ADJUST_OVERLAP
 
 logger = logging.getLogger(__name__)
 

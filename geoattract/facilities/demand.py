@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.io import read_csv
-from geoattract.config.study import Field, validate
+from geoattract.config.schema import Field, validate
 from geoattract.errors import ConfigError, DataError
 from geoattract.facilities.tables import index_by_code, numeric_values
 

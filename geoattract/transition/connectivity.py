@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.io import read_csv
-from geoattract.config.study import Field, load_toml, validate
+from geoattract.config.schema import Field, load_toml, positive, validate
 from geoattract.errors import ConfigError, DataError, format_values
 from geoattract.territory import study_rows
 from geoattract.transition.report import data_folder
@@ -46,10 +46,6 @@ ALTERNATIVES_SEPARATOR = ", "
 
 #: Share (%) above which a technology is listed in ``fibre_alternatives``.
 MIN_ALTERNATIVE_SHARE_PCT = 0.0
-
-
-def _positive(v: float) -> str | None:
-    return None if v > 0 else "must be > 0"
 
 
 def _technologies(v: Mapping[str, Any]) -> str | None:
@@ -81,7 +77,7 @@ COMPONENT_SCHEMA: dict[str, Field] = {
     "column": Field(str, doc="column of the indicator table"),
     "best": Field(float, doc="value scoring 1"),
     "worst": Field(float, doc="value scoring 0"),
-    "weight": Field(float, check=_positive),
+    "weight": Field(float, check=positive),
     "label_fr": Field(str),
 }
 

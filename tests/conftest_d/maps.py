@@ -59,16 +59,34 @@ class Caption:
     kind: str = "schematic"
 
 
+#: Départements of the Lot-et-Garonne study and of its 30 km buffer.
+STUDY_DEPARTEMENTS = ("47",)
+BUFFER_DEPARTEMENTS = ("24", "32", "33", "40", "46", "82")
+
+
 def study_labels() -> outputs.Labels:
-    """Labels of the shipped study configuration (scoring, catalogue, indicator registry)."""
+    """Labels of the shipped study configuration (scoring, catalogue, indicator registry).
+
+    The catalogue is resolved for the study's départements as a run resolves it (whether each
+    category's offer is known in the buffer), from the sources' declared coverage alone.
+    """
+    from dataclasses import replace
+
+    from geoattract.facilities import check_coverage
     from geoattract.facilities.catalogue import load_catalogue
     from geoattract.scoring import load_scoring_config
     from geoattract.transition import load_indicator_registry
 
     folder = settings.config_folder
+    catalogue = load_catalogue(folder / "facilities.toml", check_files=False)
+    report = check_coverage(catalogue, list(STUDY_DEPARTEMENTS), list(BUFFER_DEPARTEMENTS))
+    catalogue.categories = {
+        cid: replace(cat, covers_buffer=report.covers_buffer.get(cid, bool(cat.covers_buffer)))
+        for cid, cat in catalogue.categories.items()
+    }
     return outputs.Labels.from_configs(
         load_scoring_config(folder / "scoring.toml"),
-        load_catalogue(folder / "facilities.toml", check_files=False),
+        catalogue,
         load_indicator_registry(folder / "indicators.toml"),
     )
 
