@@ -360,11 +360,23 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from geoattract.app.pipeline import load_config, run_study
+    # the checks at the door come before the heavy imports of the stages
+    from geoattract.app.publish import check_output_folder
+    from geoattract.config import load_study_config
 
-    cfg = load_config(args.config, args.data_dir)
+    cfg = load_study_config(args.config, data_dir=args.data_dir)
     if cfg.section("partitions").get("enabled"):
         return _run_national(cfg, args)
+    out = Path(args.out) if args.out is not None else Path(cfg.study["output_dir"])
+    check_output_folder(out)
+    if args.isochrones_for or cfg.section("maps").get("isochrone_communes"):
+        from geoattract.app.codes import resolve_codes
+        from geoattract.territory import build_territory
+
+        wanted = args.isochrones_for or cfg.section("maps")["isochrone_communes"]
+        resolve_codes(list(wanted), build_territory(cfg).study)
+
+    from geoattract.app.pipeline import run_study
 
     result = run_study(
         cfg,
