@@ -22,3 +22,15 @@ pytest_plugins = ["conftest_d.study", "conftest_d.tiny", "conftest_d.maps"]
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+def pytest_sessionstart(session: object) -> None:
+    """Under ``.ci/run`` (``GEOATTRACT_EXPECT_WHEEL=1``), refuse to test the source tree."""
+    if os.environ.get("GEOATTRACT_EXPECT_WHEEL"):
+        import pathlib
+
+        import geoattract
+
+        where = pathlib.Path(geoattract.__file__).resolve()
+        if "site-packages" not in where.parts:
+            raise RuntimeError(f"tests import geoattract from {where}, not the installed wheel")

@@ -322,7 +322,9 @@ def test_real_score_map_draws_offline(browser, study_run, shots):
     labels = _layer_labels(page)
     assert labels[:2] == ["Communes voisines (zone tampon)", "Score — Population générale"]
     assert "Limite départementale" in labels
-    assert any(lab.startswith("Médecin généraliste (206 ") for lab in labels)
+    # the layer counts the GPs on the map: 206 in 47 (BPE 2024) and 452.6 in the buffer
+    # (BPE 2017 × 206/259), 659 once rounded
+    assert any(lab.startswith("Médecin généraliste (659 ") for lab in labels)
     assert page.locator("path.leaflet-interactive").count() >= 319
     assert page.get_by_text("Réseau routier", exact=False).first.is_visible()
     legend = page.locator(".ga-legend").inner_text()
