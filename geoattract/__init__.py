@@ -102,6 +102,8 @@ _LAZY = {
     "afom_epci": "scoring",
     "afom_sentences": "scoring",
     "run_scenario": "scoring",
+    "run_rail_scenario": "scoring",
+    "build_metropolitan": "accessibility",
     "validate_changes": "scoring",
     # maps and reports
     "choropleth_map": "outputs",

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_plot import EVIL_IMG, PROFILE_LABELS_FR, SCHEMATIC_TEXT, make_inputs
+from conftest_d.maps import EVIL_IMG, PROFILE_LABELS_FR, SCHEMATIC_TEXT
 
 from geoattract.outputs import assets, classes, controls, maps, report
 
@@ -47,7 +47,7 @@ PAGE_TIMEOUT_MS = 30_000
 VIEWPORT = {"width": 1280, "height": 800}
 
 #: Layer control of the synthetic map, in drawing order (facility counts hand-summed in
-#: test_plot: capacities 1 + i % 4).
+#: conftest_d/maps.py: capacities 1 + i % 4).
 EXPECTED_LAYERS = [
     "Communes voisines (zone tampon)",
     "Score — Familles avec enfants",
@@ -99,9 +99,9 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(map_inputs, tmp_path_factory):
     """An output folder: offline maps (the default), CDN maps, report and index."""
-    communes, iso, fac, base, context = make_inputs()
+    communes, iso, fac, base, context = map_inputs
     root = tmp_path_factory.mktemp("site")
     offline = maps.make_maps(
         communes, context, root / "maps", isochrones=iso, facilities=fac, basemap=base
@@ -322,7 +322,9 @@ def test_real_score_map_draws_offline(browser, study_run, shots):
     labels = _layer_labels(page)
     assert labels[:2] == ["Communes voisines (zone tampon)", "Score — Population générale"]
     assert "Limite départementale" in labels
-    assert any(lab.startswith("Médecin généraliste (206 ") for lab in labels)
+    # the layer counts the GPs on the map: 206 in 47 (BPE 2024) and 452.6 in the buffer
+    # (BPE 2017 × 206/259), 659 once rounded
+    assert any(lab.startswith("Médecin généraliste (659 ") for lab in labels)
     assert page.locator("path.leaflet-interactive").count() >= 319
     assert page.get_by_text("Réseau routier", exact=False).first.is_visible()
     legend = page.locator(".ga-legend").inner_text()

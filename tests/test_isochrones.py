@@ -12,7 +12,6 @@ import pytest
 import shapely
 from shapely import LineString, Point, box
 
-from geoattract._util.io import resolve_data_dir
 from geoattract.errors import DataError, RoutingError
 from geoattract.network import graph_from_file
 from geoattract.network.snapping import SnapRule
@@ -316,11 +315,8 @@ def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
         assert a.area == pytest.approx(b.area, rel=0.02)
 
 
-def test_grid_matches_exact_on_a_real_osm_town():
-    path = resolve_data_dir(None, "osm-samples") / "maisons_laffitte_osmnx.graphml"
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    G = graph_from_file(path)
+def test_grid_matches_exact_on_a_real_osm_town(shared_dir):
+    G = graph_from_file(shared_dir / "osm-samples" / "maisons_laffitte_osmnx.graphml")
     rg = routing_graph(G)
     origins = rg.node_ids[:: max(1, rg.n_nodes // 4)][:4].tolist()
     kwargs = {"rg": rg, "shape": "band"}

@@ -30,8 +30,6 @@ from geoattract.territory.national import read_national_communes
 DATA = Path(__file__).parent / "data" / "lines"
 TM = DATA / "travelmapping_tiny.geojson"
 BDTOPO = DATA / "bdtopo_tiny.geojson"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-NATIONAL_LAYER = SHARED / "roads" / "france_roads_travelmapping.gpkg"
 
 RULE = SnapRule(max_distance_m=2000.0, speed_kph=30.0, detour=1.3)
 PACE = 1.3 / (30 / 3.6)  # access seconds per straight-line metre
@@ -214,11 +212,11 @@ def test_matrix_command_and_cli(tmp_path, capsys):
     assert summary["pairs"] == 1 and summary["missing_pairs"] == 0
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not NATIONAL_LAYER.exists(), reason="shared national road layer absent")
-def test_national_matrix_lot_et_garonne(tmp_path):
+def test_national_matrix_lot_et_garonne(tmp_path, shared_dir):
     out = tmp_path / "m47.csv"
-    summary = matrix_command(NATIONAL_LAYER, "47", "47", out)
+    layer = shared_dir / "roads" / "france_roads_travelmapping.gpkg"
+    communes = shared_dir / "france" / "communes_2025.gpkg"
+    summary = matrix_command(layer, "47", "47", out, communes=communes)
     assert summary["pairs"] == 319 * 319 and summary["route_seconds"] < 30
     table = pd.read_csv(out, dtype={"origin": str, "destination": str}).set_index(
         ["origin", "destination"]

@@ -1,23 +1,32 @@
 """Tests of geoattract.outputs: labels, classification, folium maps, static maps, escaping, size.
 
-The inputs are the real 319 Lot-et-Garonne communes with deterministic synthetic scores
-(seeded numpy), small isochrones (discs around the town halls of the main towns), a few
-facilities of three real catalogue categories, the labels of the real study configuration and
-a schematic-network caption; two communes and one facility carry hostile names to check HTML
-escaping.
+The map inputs (``map_inputs``, from ``conftest_d/maps.py``) are the real 319 Lot-et-Garonne
+communes with deterministic synthetic scores, small isochrones, a few facilities of three real
+catalogue categories, the labels of the real study configuration and a schematic-network
+caption; two communes and one facility carry hostile names to check HTML escaping.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest_d.maps import (
+    CATEGORY_LABELS,
+    EVIL_IMG,
+    EVIL_SCRIPT,
+    PILLARS,
+    PROFILES,
+    SCHEMATIC_TEXT,
+    Caption,
+    study_labels,
+)
 from matplotlib.colors import to_rgb
 
 from geoattract import outputs, settings
@@ -26,131 +35,6 @@ from geoattract.outputs import assets, basemap, classes, geometry, labels, layer
 from geoattract.outputs import maps as plot
 from geoattract.outputs.html import rank_text
 
-PROFILES = ["general", "jeunes", "familles", "personnel_medical", "saisonniers", "teletravailleurs"]
-PILLARS = ["services", "health", "culture", "housing", "transition", "environment"]
-#: label_fr of the profiles in scoring.toml, in PROFILES order.
-PROFILE_LABELS_FR = [
-    "Population générale",
-    "Jeunes (15-29 ans)",
-    "Familles avec enfants",
-    "Personnels médicaux et soignants",
-    "Travailleurs saisonniers",
-    "Télétravailleurs",
-]
-EVIL_SCRIPT = "<script>alert(1)</script>"
-EVIL_IMG = "<img src=x onerror=alert(1)>"
-#: Real catalogue categories of the test facilities, with their labels in facilities.toml.
-CATEGORY_LABELS = {
-    "gp": "Médecin généraliste",
-    "school_primary": "École maternelle ou élémentaire",
-    "pharmacy": "Pharmacie",
-}
-#: The schematic-network sentence of the test caption.
-SCHEMATIC_TEXT = (
-    "Réseau routier schématique, construit à partir des limites communales : "
-    "temps de trajet indicatifs."
-)
-
-
-@dataclass(frozen=True)
-class Caption:
-    """Stand-in for network.NetworkCaption (same attributes)."""
-
-    text_fr: str
-    schematic: bool = True
-    source: str = "schématique (limites communales)"
-    vintage: str = "COG 2025"
-    kind: str = "schematic"
-
-
-def study_labels() -> outputs.Labels:
-    """Labels of the real study configuration (scoring, catalogue, indicator registry)."""
-    from geoattract.config.study import load_study_config
-    from geoattract.facilities.catalogue import load_catalogue
-    from geoattract.scoring import load_scoring_config
-    from geoattract.transition import load_indicator_registry
-
-    cfg = load_study_config()
-    return outputs.Labels.from_configs(
-        load_scoring_config(cfg.config_file("scoring")),
-        load_catalogue(cfg.config_file("catalogue"), check_files=False),
-        load_indicator_registry(cfg.config_file("indicators")),
-    )
-
-
-#: Isochrone disc radius per minute of travel (synthetic: 36 km/h as the crow flies).
-ISO_M_PER_MIN = 600.0
-
-
-def make_inputs(seed: int = 47):
-    """Realistic map inputs: (communes, isochrones, facilities, basemap, context)."""
-    from geoattract.territory.load import load_territory
-
-    territory = load_territory()
-    communes = territory[territory["in_study"]].reset_index(drop=True).copy()
-    rng = np.random.default_rng(seed)
-    n = len(communes)
-    for p in PILLARS:
-        communes[f"pillar_{p}"] = rng.uniform(0, 100, n).round(1)
-    for p in PROFILES:
-        score = rng.uniform(0, 100, n).round(1)
-        rank = pd.Series(score).rank(ascending=False, method="min").astype(int).to_numpy()
-        communes[f"score_{p}"] = score
-        communes[f"rank_{p}"] = rank
-        communes[f"rank_{p}_median"] = rank
-        communes[f"rank_{p}_p05"] = np.maximum(1, rank - 5)
-        communes[f"rank_{p}_p95"] = np.minimum(n, rank + 7)
-    communes["afom_atouts"] = "Bonne accessibilité aux services"
-    communes["afom_faiblesses"] = "Offre de santé limitée"
-    communes.loc[5, "nom"] = EVIL_SCRIPT
-    communes.loc[6, "nom"] = EVIL_IMG
-    halls = gpd.GeoSeries(communes["town_hall"], crs=communes.crs)
-    iso = []
-    for code in geometry.main_town_codes(communes):
-        hall = halls[communes["code"] == code].iloc[0]
-        for minutes in (10, 20, 30):
-            disc = hall.buffer(minutes * ISO_M_PER_MIN)
-            iso.append(
-                {
-                    "code": code,
-                    "minutes": minutes,
-                    "area_km2": disc.area / 1e6,
-                    "population_reached": minutes * 1000.0,
-                    "geometry": disc,
-                }
-            )
-    isochrones = gpd.GeoDataFrame(iso, crs=communes.crs)
-    cats = list(CATEGORY_LABELS)
-    fac = [
-        {
-            "category": cats[i % 3],
-            "name": f"Équipement {i}",
-            "capacity": float(1 + i % 4),
-            "code": communes["code"].iloc[i],
-            "geometry": halls.iloc[i],
-        }
-        for i in range(40)
-    ]
-    fac[0]["name"] = EVIL_SCRIPT
-    fac[1]["name"] = EVIL_IMG
-    facilities = gpd.GeoDataFrame(fac, crs=communes.crs)
-    base = basemap.make_basemap(territory)
-    context = outputs.ReportContext.build(
-        "Lot-et-Garonne",
-        labels=study_labels(),
-        caption=Caption(SCHEMATIC_TEXT),
-        sources=[
-            {"name": "IGN Admin Express", "vintage": "2025", "licence": "Licence Ouverte 2.0"},
-            {
-                "name": "INSEE populations légales",
-                "vintage": "2023",
-                "licence": "Licence Ouverte 2.0",
-            },
-        ],
-        method=["Scores par pilier, puis moyenne pondérée par profil.", "Deuxième paragraphe."],
-    )
-    return communes.drop(columns=["town_hall"]), isochrones, facilities, base, context
-
 
 def decode_js(text: str) -> str:
     r"""Undo the ``\uXXXX`` escapes of JSON embedded in a page (what the browser sees)."""
@@ -158,8 +42,14 @@ def decode_js(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    return make_inputs()
+def inputs(map_inputs):
+    return map_inputs
+
+
+@pytest.fixture(scope="module")
+def labels_of_the_study():
+    """Labels of the shipped study configuration (no data needed)."""
+    return study_labels()
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +96,8 @@ def test_detect_profiles_and_pillars_from_columns(inputs):
     assert labels.detect_pillars(derived) == ["health"]
 
 
-def test_column_labels_come_from_the_study_toml(inputs):
-    lab = inputs[4].labels
+def test_column_labels_come_from_the_study_toml(labels_of_the_study):
+    lab = labels_of_the_study
     # scoring.toml: [profiles.<p>] label_fr and [pillars] <p>.label_fr
     assert lab.column("score_general") == "Score — Population générale"
     assert lab.column("score_personnel_medical") == "Score — Personnels médicaux et soignants"
@@ -244,12 +134,11 @@ def test_rank_text_french_ordinals():
     assert rank_text(np.nan) == "—"
 
 
-def test_method_paragraphs_follow_the_configs(inputs):
-    from geoattract.config.study import load_study_config
+def test_method_paragraphs_follow_the_configs(labels_of_the_study):
     from geoattract.scoring import load_scoring_config
 
-    lab = inputs[4].labels
-    scfg = load_scoring_config(load_study_config().config_file("scoring"))
+    lab = labels_of_the_study
+    scfg = load_scoring_config(settings.config_folder / "scoring.toml")
     text = "\n".join(
         outputs.method_paragraphs(scfg, lab, caption=Caption(SCHEMATIC_TEXT), buffer_km=30)
     )
@@ -262,10 +151,12 @@ def test_method_paragraphs_follow_the_configs(inputs):
     assert "10/20/30 min pour" in text and "15/30/45 min pour" in text
     assert "APL de la DREES" in text and "≤ 20 min : 0,68" in text
     assert "zone tampon de 30 km comptent pour" in text
-    # BPE-based categories (covers_buffer false): the offer outside the département is unknown
+    # BPE-based categories (covers_buffer false): the offer outside the département is
+    # unknown; GPs of the buffer come from the national BPE 2017 table: known
     end = text.index(", les sources ne couvrent que le département")
     local = text[text.rindex("Pour ", 0, end) : end]
-    assert "Médecin généraliste" in local and "Bibliothèque" in local
+    assert "Pharmacie" in local and "Bibliothèque" in local
+    assert "Médecin généraliste" not in local
     assert "Cinéma" not in local and "Maternité" not in local
     assert "inconnue (et non nulle)" in text
     assert "500 tirages Monte Carlo" in text and "concentration 20" in text
@@ -462,8 +353,8 @@ def test_hostile_names_are_escaped_in_maps(written_maps):
         assert "&lt;img src=x onerror=alert(1)&gt;" in decode_js(raw)
 
 
-def test_caption_is_the_context_sentence(inputs):
-    communes, *_, context = inputs
+def test_caption_is_the_context_sentence(tiny_state):
+    communes = tiny_state.communes_layer()
     real = outputs.ReportContext.build(
         "X", caption=Caption("Réseau routier : OpenStreetMap (2026-05-01).", schematic=False)
     )
@@ -493,11 +384,12 @@ def test_main_roads_from_a_classified_graph():
     assert basemap.roads_from_graph(G).empty
 
 
-def test_missing_column_is_named(inputs):
+def test_missing_column_is_named(tiny_state):
+    communes = tiny_state.communes_layer()
     with pytest.raises(DataError, match="score_absent"):
-        plot.choropleth_map(inputs[0], "score_absent")
+        plot.choropleth_map(communes, "score_absent")
     with pytest.raises(DataError, match="no score_<profile> or pillar_<pillar>"):
-        plot.make_maps(inputs[0][["code", "nom", "geometry"]], None, "/nonexistent")
+        plot.make_maps(communes[["code", "nom", "geometry"]], None, "/nonexistent")
 
 
 # ------------------------------------------------------------------------------ offline assets
@@ -517,9 +409,9 @@ def _fake_assets(folder):
     return folder
 
 
-def test_inline_web_assets_removes_every_cdn_reference(inputs, tmp_path):
-    communes = inputs[0]
-    m = plot.choropleth_map(communes.head(20), "score_general", facilities=inputs[2])
+def test_inline_web_assets_removes_every_cdn_reference(tiny_state, tmp_path):
+    communes = tiny_state.communes_layer()
+    m = plot.choropleth_map(communes, "score_general", facilities=tiny_state.offer.facilities)
     cdn = plot.render_map_html(m, offline=False)
     assert len(assets.external_resources(cdn)) == 5  # leaflet js/css, markercluster js + 2 css
     html = plot.render_map_html(m, asset_dirs=_fake_assets(tmp_path / "assets"))
@@ -538,8 +430,8 @@ def test_packaged_assets_are_found():
     assert "Leaflet 1.9.3" in leaflet.read_text(encoding="utf-8")[:200]
 
 
-def test_inline_web_assets_names_the_missing_file(inputs, tmp_path):
-    m = plot.choropleth_map(inputs[0].head(5), "score_general")
+def test_inline_web_assets_names_the_missing_file(tiny_state, tmp_path):
+    m = plot.choropleth_map(tiny_state.communes_layer(), "score_general")
     with pytest.raises(DataNotFoundError, match="leaflet"):
         plot.render_map_html(m, asset_dirs=tmp_path)
     unknown = '<script src="https://example.org/other.js"></script>'
@@ -619,7 +511,8 @@ def test_make_report_maps_script(inputs, tmp_path):
         },
     )
     spec = importlib.util.spec_from_file_location(
-        "make_report_maps", settings.repo_root / "scripts" / "make_report_maps.py"
+        "make_report_maps",
+        Path(__file__).resolve().parent.parent / "scripts" / "make_report_maps.py",
     )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
@@ -670,15 +563,11 @@ def test_map_with_thousands_of_facilities_stays_under_budget(inputs):
     assert sizes[0] - sizes[1] < 200 * n
 
 
-def test_basemap_roads_from_the_real_road_layer(inputs):
+def test_basemap_roads_from_the_real_road_layer(inputs, territory, shared_dir):
     """Main roads of the offline road layer in Lot-et-Garonne: the A62 (about 80 km) and the
     national roads (91 km), as the data README measures them; départementales left out."""
-    from geoattract.config.study import load_study_config
-    from geoattract.territory.load import load_territory
-
-    territory = load_territory()
     roads = gpd.read_file(
-        load_study_config().data_dir.parent / "roads" / "france_roads_travelmapping.gpkg",
+        shared_dir / "roads" / "france_roads_travelmapping.gpkg",
         layer="roads",
         bbox=tuple(territory.total_bounds),
         columns=["route", "highway"],

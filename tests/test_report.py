@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_plot import (
+from conftest_d.maps import (
     EVIL_IMG,
     EVIL_SCRIPT,
     PILLARS,
@@ -18,7 +18,7 @@ from test_plot import (
     PROFILES,
     SCHEMATIC_TEXT,
     Caption,
-    make_inputs,
+    study_labels,
 )
 
 from geoattract.errors import DataError, DataNotFoundError
@@ -27,8 +27,14 @@ from geoattract.outputs import report as report
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    return make_inputs()
+def inputs(map_inputs):
+    return map_inputs
+
+
+@pytest.fixture(scope="module")
+def labels():
+    """Labels of the shipped study configuration (no data needed)."""
+    return study_labels()
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +191,8 @@ def test_report_escapes_hostile_text(report_html):
     assert _section(report_html, "afom").count("<details>") == 8
 
 
-def test_report_errors_name_the_problem(inputs, tmp_path):
-    communes = inputs[0]
+def test_report_errors_name_the_problem(tiny_state, tmp_path):
+    communes = tiny_state.communes_layer()
     with pytest.raises(DataNotFoundError, match="absent.png"):
         report.write_report(
             tmp_path, communes, static_maps={"score_general": tmp_path / "absent.png"}
@@ -218,7 +224,7 @@ def test_index_links_are_relative_and_resolve(tmp_path):
     assert html.count(SCHEMATIC_TEXT.replace("'", "&#x27;")) == 1
 
 
-def test_compare_page_radar_geometry(tmp_path, inputs):
+def test_compare_page_radar_geometry(tmp_path, labels):
     pillars = ["services", "health", "culture", "housing"]
     rows = pd.DataFrame(
         {
@@ -232,7 +238,6 @@ def test_compare_page_radar_geometry(tmp_path, inputs):
     for p in pillars:
         rows[f"pillar_{p}"] = [50.0, 100.0]
     rows.loc[1, "pillar_housing"] = np.nan
-    labels = inputs[4].labels
     path = compare.compare_html(rows, "familles", tmp_path / "cmp.html", labels=labels)
     html = path.read_text(encoding="utf-8")
     cx = compare.RADAR_RADIUS + compare.RADAR_MARGIN_X  # 320
@@ -266,11 +271,11 @@ def test_compare_page_needs_three_pillars(tmp_path):
     assert not Path(tmp_path / "x.html").exists()
 
 
-def test_afom_long_table_is_grouped_by_commune(inputs, tmp_path):
-    communes = inputs[0]
+def test_afom_long_table_is_grouped_by_commune(tiny_state, tmp_path):
+    communes = tiny_state.communes_layer()
     long = pd.DataFrame(
         {
-            "code": ["47001", "47001", "47002"],
+            "code": ["99001", "99001", "99002"],
             "kind": ["atout", "faiblesse", "atout"],
             "sentence": ["Atout : gare.", "Faiblesse : <peu> de médecins.", "Atout : école."],
         }
@@ -278,18 +283,17 @@ def test_afom_long_table_is_grouped_by_commune(inputs, tmp_path):
     text = report.write_report(tmp_path, communes, afom=long).read_text(encoding="utf-8")
     afom = _section(text, "afom")
     assert afom.count("<details>") == 2
-    agen = afom[afom.index("Agen (47001)") :]
-    agen = agen[: agen.index("</details>")]
-    assert agen.count("<li>") == 2 and "Faiblesse : &lt;peu&gt; de médecins." in agen
+    aubas = afom[afom.index("Aubas (99001)") :]
+    aubas = aubas[: aubas.index("</details>")]
+    assert aubas.count("<li>") == 2 and "Faiblesse : &lt;peu&gt; de médecins." in aubas
 
 
 # ------------------------------------------------------------------------------ columns table
 
 
-def test_columns_table_describes_the_patterns(inputs):
+def test_columns_table_describes_the_patterns(labels):
     from geoattract.outputs import columns_table
 
-    labels = inputs[4].labels
     cols = [
         "code",
         "count_gp_20min",
@@ -313,7 +317,8 @@ def test_columns_table_describes_the_patterns(inputs):
     assert row["label_fr"] == "Médecin généraliste à moins de 20 min"
     assert row["unit"] == "équipements"
     assert row["source"] == (
-        "bpe D265 ; calcul geoattract sur le réseau schématique (limites communales) (COG 2025)"
+        "bpe D265 ; counts ../france/bpe2017_general_practitioners.csv ; calcul geoattract sur "
+        "le réseau schématique (limites communales) (COG 2025)"
     )
     assert table.loc["count_cinema_30min", "unit"] == "sites"
     assert table.loc["e2sfca_maternity", "unit"] == "accouchements pour 100 000 hab."
@@ -341,16 +346,21 @@ def test_columns_table_describes_the_patterns(inputs):
 
 
 @pytest.mark.slow
-def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs):
-    """Every one of the 391 columns of the real run's communes layer is described."""
+def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, study_config):
+    """Every one of the 430 columns of the real run's communes layer is described."""
     import pyogrio
 
+    from geoattract.app.write import configured_columns
     from geoattract.outputs import columns_table
 
     columns = [*pyogrio.read_info(study_run / "communes.gpkg", layer="communes")["fields"]]
     columns.append("geometry")
-    table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT))
-    assert len(table) == len(columns) == 391
+    # the metropolitan reach, broadband and the telework index describe themselves (TOML)
+    extra = configured_columns(study_config)
+    table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT), extra=extra)
+    assert (
+        len(table) == len(columns) == 430
+    )  # 391 + 8 health-centre columns + 31 metropolitan, fibre and telework columns
     undescribed = table.loc[table["definition"] == "", "column"].tolist()
     assert undescribed == []
     assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend

@@ -1,4 +1,4 @@
-"""What-if scenarios on the real study: adding or removing facilities."""
+"""What-if scenarios: adding or removing facilities, on the tiny study and the real one."""
 
 from __future__ import annotations
 
@@ -37,28 +37,73 @@ def test_parse_change():
         parse_change("gp:47001:0", "add")
 
 
-def test_edits_are_refused_at_the_door(study_config, territory):
+def test_edits_are_refused_at_the_door(tiny_config, tiny_territory):
     # the checks a command runs before the study: no routing, no scoring
     from geoattract.facilities.catalogue import load_catalogue
 
-    catalogue = load_catalogue(
-        study_config.config_file("catalogue"), data_dir=study_config.data_dir
-    )
+    catalogue = load_catalogue(tiny_config.config_file("catalogue"), data_dir=tiny_config.data_dir)
+    territory = tiny_territory.communes
     t0 = time.perf_counter()
     with pytest.raises(
-        DataError, match=r"^scenario \(add gp:47999:2\): unknown commune code '47999'"
+        DataError, match=r"^scenario \(add gp:99999:2\): unknown commune code '99999'"
     ):
-        validate_changes([parse_change("gp:47999:2", "add")], catalogue, territory)
+        validate_changes([parse_change("gp:99999:2", "add")], catalogue, territory)
     with pytest.raises(DataError, match=r"unknown category 'gpp'"):
-        validate_changes([FacilityChange("gpp", "47001")], catalogue, territory)
+        validate_changes([FacilityChange("gpp", "99001")], catalogue, territory)
     with pytest.raises(DataError, match="nothing to do"):
         validate_changes([], catalogue, territory)
     assert time.perf_counter() - t0 < 1.0
     # the table of facilities also checks that a removal has something to remove
-    fac = pd.DataFrame({"category": ["gp"], "code": ["47001"], "capacity": [2.0]})
-    validate_changes([FacilityChange("gp", "47001", "remove", 2.0)], catalogue, territory, fac)
-    with pytest.raises(DataError, match="cannot remove 3 from 'gp' in 47001: capacity is 2"):
-        validate_changes([FacilityChange("gp", "47001", "remove", 3.0)], catalogue, territory, fac)
+    fac = pd.DataFrame({"category": ["gp"], "code": ["99005"], "capacity": [2.0]})
+    validate_changes([FacilityChange("gp", "99005", "remove", 2.0)], catalogue, territory, fac)
+    with pytest.raises(DataError, match="cannot remove 3 from 'gp' in 99005: capacity is 2"):
+        validate_changes([FacilityChange("gp", "99005", "remove", 3.0)], catalogue, territory, fac)
+
+
+def test_scenario_errors(tiny_state):
+    with pytest.raises(DataError, match="unknown category 'gpp'"):
+        scenario(tiny_state, add=[FacilityChange("gpp", "99001")])
+    with pytest.raises(DataError, match="no 'pharmacy' facility in commune 99001"):
+        scenario(tiny_state, remove=[FacilityChange("pharmacy", "99001", capacity=None)])
+    with pytest.raises(DataError, match="nothing to do"):
+        scenario(tiny_state)
+
+
+def test_new_gp_on_the_tiny_study(tiny_state):
+    """A GP in 99001 (tiny study, see tests/test_tiny_study.py for the times)."""
+    sc = scenario(tiny_state, add=[FacilityChange("gp", "99001", capacity=1)])
+    leg_m = 0.5 * (16e6 / 3.141592653589793) ** 0.5  # intra-commune leg of a 16 km² commune
+    row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
+    assert (row["code"], row["snap_m"]) == ("99001", 0.0)  # the town hall is a road node
+    assert row["intra_commune_m"] == pytest.approx(leg_m)
+    assert row["snap_s"] == pytest.approx(leg_m / (30 / 3.6))
+    before = sc.indicators_before.set_index("code")
+    after = sc.indicators_after.set_index("code")
+    assert before.at["99001", "time_gp_min"] == pytest.approx(6 + leg_m / (30 / 3.6) / 60)
+    assert after.at["99001", "time_gp_min"] == pytest.approx(leg_m / (30 / 3.6) / 60)
+    # within 10 min: the new GP and the one of 99003 (motorway, 6 + 2.26 min)
+    assert (before.at["99001", "count_gp_10min"], after.at["99001", "count_gp_10min"]) == (1, 2)
+    # E2SFCA: the new site's weighted demand (APL): 99001-99004 within 10 min (weight 1),
+    # 99005 and 99006 at 12 + 2.26 min (2/3); the other sites' ratios are unchanged
+    demand = 1200 + 600 + 1800 + 900 + 2 / 3 * (2100 + 400)
+    assert after.at["99001", "e2sfca_gp"] == pytest.approx(
+        before.at["99001", "e2sfca_gp"] + 1 / demand * 100_000
+    )
+    changed = [c for c in before.columns if not before[c].equals(after[c])]
+    assert changed and all("_gp" in c for c in changed)
+    assert (sc.changes["general"]["pillar_health_change"] >= -1e-9).all()
+    assert (sc.changes["nature"]["score_change"] == 0).all()  # no health in "nature"
+
+
+def _town_hall(state, code: str) -> dict[str, float]:
+    """Snap distance and access seconds (delay included) of a town hall, and the area."""
+    com = state.accessibility.inputs.communes.set_index("code")
+    area = state.territory.communes.set_index("code").geometry.area
+    return {
+        "snap_m": float(com.at[code, "snap_m"]),
+        "snap_s": float(com.at[code, "snap_s"]),
+        "area_m2": float(area[code]),
+    }
 
 
 def _commune_without_gp(state):
@@ -115,8 +160,9 @@ def test_new_facility_at_the_town_hall_gets_the_intra_commune_leg(state):
     assert row["intra_commune_m"] == pytest.approx(
         rule.intra_commune_factor * (area / 3.141592653589793) ** 0.5
     )
+    # both legs are driven at the rule's speed with its detour (1.3 on the line network)
     assert row["snap_s"] == pytest.approx(
-        row["snap_m"] / (rule.speed_kph / 3.6) + row["intra_commune_m"] / (rule.speed_kph / 3.6)
+        (row["snap_m"] + row["intra_commune_m"]) * rule.detour / (rule.speed_kph / 3.6)
     )
 
 
@@ -125,22 +171,17 @@ def test_closing_a_maternity_unit(state):
     sc = scenario(state, remove=[FacilityChange("maternity", "47323", capacity=None)])
     before = sc.indicators_before.set_index("code")
     after = sc.indicators_after.set_index("code")
-    # its own unit, at the town hall: the intra-commune leg of an 81 km² commune, 3.8 min
-    assert before.at["47323", "time_maternity_min"] < 5
+    # its own unit, at the town hall: the town hall's access leg twice (with the dense-commune
+    # delay at each end, if any) and the intra-commune leg of an 81 km² commune
+    rule = state.accessibility.inputs.snap_rule
+    hall = _town_hall(state, "47323")
+    leg_m = float(rule.intra_commune_m(hall["area_m2"]))
+    expected_s = 2 * hall["snap_s"] + float(rule.access_time_s(leg_m))
+    assert before.at["47323", "time_maternity_min"] == pytest.approx(expected_s / 60)
     assert after.at["47323", "time_maternity_min"] > 10  # the next unit is Agen or beyond
     ch = sc.changes["familles"].set_index("code")
     assert ch.at["47323", "score_change"] < 0
     assert (ch["pillar_health_change"] <= 1e-9).all()
-
-
-@pytest.mark.slow
-def test_scenario_errors(state):
-    with pytest.raises(DataError, match="unknown category 'gpp'"):
-        scenario(state, add=[FacilityChange("gpp", "47001")])
-    with pytest.raises(DataError, match="no 'maternity' facility in commune 47002"):
-        scenario(state, remove=[FacilityChange("maternity", "47002", capacity=None)])
-    with pytest.raises(DataError, match="nothing to do"):
-        scenario(state)
 
 
 @pytest.mark.slow
@@ -149,7 +190,13 @@ def test_new_station_moves_the_transition_pillar(state):
     before_t = state.scores.indicators.set_index("code").at["47129", "tr_rail_time_min"]
     sc = scenario(state, add=[FacilityChange("train_station", "47129")])
     after = sc.indicators_after.set_index("code")
-    assert after.at["47129", "time_train_station_min"] < 3
+    # the new station sits at the town hall: its access leg from the town hall's node and the
+    # intra-commune leg, after the town hall's own access leg
+    rule = state.accessibility.inputs.snap_rule
+    row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
+    legs_s = float(rule.access_time_s(row["snap_m"] + row["intra_commune_m"]))
+    expected_s = _town_hall(state, "47129")["snap_s"] + legs_s
+    assert after.at["47129", "time_train_station_min"] == pytest.approx(expected_s / 60)
     assert after.at["47129", "tr_rail_time_min"] < before_t
     assert after.at["47129", "tr_rail_service"] > 0
     ch = sc.changes["general"].set_index("code")

@@ -498,8 +498,11 @@ def synthetic(cfg, n=40, seed=3) -> pd.DataFrame:
     return df
 
 
-def test_scoring_toml_loads_and_validates(shipped, study_config):
-    assert study_config.config_file("scoring") == SCORING_TOML.resolve()
+def test_scoring_toml_loads_and_validates(shipped, tmp_path):
+    from geoattract.config import load_study_config
+
+    config = load_study_config("lot-et-garonne", data_dir=tmp_path)  # the TOML, not the data
+    assert config.config_file("scoring") == SCORING_TOML.resolve()
     assert set(shipped.profiles) == {
         "general",
         "jeunes",

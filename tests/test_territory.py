@@ -23,11 +23,18 @@ def test_study_has_319_communes_and_legal_population(territory):
     assert territory.crs.to_epsg() == 2154
 
 
-def test_buffer_zone_has_four_neighbour_departements(territory):
+def test_buffer_zone_has_the_six_neighbour_departements(territory):
     buffer = territory[~territory["in_study"]]
-    assert len(buffer) > 0
-    assert not buffer["dep"].eq("47").any()
-    assert buffer["dep"].nunique() >= 4
+    # communes of the 2025 geography within 30 km of Lot-et-Garonne, by département
+    assert buffer.groupby("dep").size().to_dict() == {
+        "24": 217,
+        "32": 171,
+        "33": 253,
+        "40": 46,
+        "46": 88,
+        "82": 109,
+    }
+    assert len(buffer) == 884 and not buffer["dep"].eq("47").any()
     # every buffer commune lies within 30 km of the département
     dep_shape = shapely.union_all(territory.loc[territory["in_study"], "geometry"].values)
     assert (buffer.distance(dep_shape) <= 30_000 + 1e-6).all()
@@ -58,11 +65,17 @@ def test_buffer_distance_is_configurable(study_config):
 
 
 def test_data_dir_found_by_default_and_overridable(monkeypatch, tmp_path):
+    # the default places: ../shared/data/<study> beside the checkout, then the current folder
+    shared = tmp_path / "shared" / "data"
+    (shared / "lot-et-garonne" / "boundaries").mkdir(parents=True)
+    monkeypatch.setattr(settings, "data_dir_candidates", (tmp_path / "absent", shared))
     monkeypatch.delenv(settings.data_dir_env_var, raising=False)
     found = resolve_data_dir(None, "lot-et-garonne")
-    assert (found / "boundaries").is_dir()
-    monkeypatch.setenv(settings.data_dir_env_var, str(tmp_path))
-    assert resolve_data_dir(None, "lot-et-garonne") == tmp_path.resolve()
+    assert found == (shared / "lot-et-garonne").resolve()
+    env = tmp_path / "env"
+    env.mkdir()
+    monkeypatch.setenv(settings.data_dir_env_var, str(env))
+    assert resolve_data_dir(None, "lot-et-garonne") == env.resolve()
     assert resolve_data_dir(found, "ignored") == found
 
 

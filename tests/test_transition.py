@@ -28,7 +28,6 @@ from geoattract.transition import (
     transition_indicators,
 )
 
-DATA = settings.repo_root.parent / "shared" / "data" / "lot-et-garonne"
 #: The study's registry, shipped inside the package.
 REGISTRY = settings.config_folder / "indicators.toml"
 SOURCES = load_point_sources(REGISTRY)
@@ -43,8 +42,14 @@ def study_communes(territory: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def indicators(territory):
-    return transition_indicators(territory, REGISTRY, DATA)
+def data_dir(study_config):
+    """The study's data folder, found as the package finds it."""
+    return study_config.data_dir
+
+
+@pytest.fixture(scope="module")
+def indicators(territory, data_dir):
+    return transition_indicators(territory, REGISTRY, data_dir)
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -109,9 +114,9 @@ def test_point_sources_of_the_study_and_missing_table(tmp_path):
         load_point_sources(write_registry(tmp_path, bad))
 
 
-def test_data_folder_is_required(territory):
+def test_data_folder_is_required(tiny_territory):
     with pytest.raises(DataError, match="data_dir is required"):
-        table_indicators(territory, REGISTRY, None)
+        table_indicators(tiny_territory.communes, REGISTRY, None)
 
 
 ENTRY = """
@@ -167,19 +172,19 @@ def test_duplicate_id_and_missing_kind_key_are_config_errors(tmp_path):
         load_indicator_registry(write_registry(tmp_path, text))
 
 
-def test_unknown_file_raises_data_not_found_naming_it(tmp_path, territory):
+def test_unknown_file_raises_data_not_found_naming_it(tmp_path, territory, data_dir):
     reg = write_registry(tmp_path, [{"source": "indicators/nothere.csv"}])
     with pytest.raises(DataNotFoundError, match="nothere.csv"):
-        table_indicators(territory, reg, DATA)
+        table_indicators(territory, reg, data_dir)
 
 
-def test_unknown_column_lists_the_available_columns(tmp_path, territory):
+def test_unknown_column_lists_the_available_columns(tmp_path, territory, data_dir):
     reg = write_registry(tmp_path, [{"column": "Forest"}])
     with pytest.raises(DataError, match=r"'Forest'.*available columns:.*'Couvert Forestier'"):
-        table_indicators(territory, reg, DATA)
+        table_indicators(territory, reg, data_dir)
 
 
-def test_unknown_band_lists_the_available_bands(territory):
+def test_unknown_band_lists_the_available_bands(territory, data_dir):
     ind = Indicator(
         id="x",
         label_fr="x",
@@ -193,7 +198,7 @@ def test_unknown_band_lists_the_available_bands(territory):
         band="TX40",
     )
     with pytest.raises(DataError, match=r"'TX40'.*available bands: 'NORTAV'.*'NORTXHWD'"):
-        raster_indicators(territory, [ind], DATA)
+        raster_indicators(territory, [ind], data_dir)
 
 
 # --- tables on a hand-made territory --------------------------------------------------------
@@ -294,10 +299,10 @@ def test_more_hot_days_under_rcp45_than_reference(indicators):
     ).all()
 
 
-def test_commune_inside_one_cell_gets_that_cell_value(indicators, territory):
+def test_commune_inside_one_cell_gets_that_cell_value(indicators, territory, data_dir):
     """Independent check: a commune lying inside a single 8 km cell takes its exact value."""
     study = study_communes(territory).to_crs("EPSG:27572")
-    with rasterio.open(DATA / REF_TIF) as src:
+    with rasterio.open(data_dir / REF_TIF) as src:
         band = list(src.descriptions).index("NORTX35") + 1
         grid = src.read(band)
         checked = 0
@@ -313,15 +318,15 @@ def test_commune_inside_one_cell_gets_that_cell_value(indicators, territory):
     assert checked >= 10
 
 
-def test_table_values_match_the_source_file(indicators, territory):
-    src = pd.read_csv(DATA / ENV_CSV, dtype={"code_insee": str}).set_index("code_insee")
+def test_table_values_match_the_source_file(indicators, territory, data_dir):
+    src = pd.read_csv(data_dir / ENV_CSV, dtype={"code_insee": str}).set_index("code_insee")
     agen = indicators.index[indicators["code"] == "47001"][0]
     assert indicators.loc[agen, "env_forest_cover"] == pytest.approx(
         src.loc["47001", "Couvert Forestier"]
     )
     assert indicators.loc[agen, "tr_cyclability"] == pytest.approx(0.176)
     # the 15 "Petites villes de demain" of 47 in the ANCT list, e.g. Nérac (47195); Agen is not one
-    pvd = pd.read_csv(DATA / "indicators/petites_villes_de_demain.csv", dtype=str)
+    pvd = pd.read_csv(data_dir / "indicators/petites_villes_de_demain.csv", dtype=str)
     assert indicators["tr_pvd"].sum() == (pvd["insee_dep"] == "47").sum() == 15
     assert indicators.loc[indicators["code"] == "47195", "tr_pvd"].item() == 1
     assert indicators.loc[agen, "tr_pvd"] == 0
@@ -340,8 +345,8 @@ def test_table_values_match_the_source_file(indicators, territory):
 # --- point layers for routing ---------------------------------------------------------------
 
 
-def test_ev_charging_points_real_file(territory):
-    ev = ev_charging_points(SOURCES.ev_charging, DATA, territory)
+def test_ev_charging_points_real_file(territory, data_dir):
+    ev = ev_charging_points(SOURCES.ev_charging, data_dir, territory)
     assert ev.crs.to_epsg() == 2154
     assert ev["nbre_pdc"].dtype == np.int64 and (ev["nbre_pdc"] >= 1).all()
     # ids left duplicated are exactly the ones reported as listed at distinct places
@@ -381,7 +386,7 @@ def test_ev_duplicates_dropped_and_outside_station_kept(tmp_path):
         crs="EPSG:4326",
     )
     source = replace(SOURCES.ev_charging, file=str(path))
-    ev = ev_charging_points(source, DATA, communes)
+    ev = ev_charging_points(source, tmp_path, communes)
     assert ev["station_id"].tolist() == ["A", "B", "C"]
     assert ev["nbre_pdc"].tolist() == [2, 4, 1]
     assert ev["power_kw"].tolist() == [50.0, 7.4, 3.7]  # the higher power of the two A records
@@ -391,11 +396,11 @@ def test_ev_duplicates_dropped_and_outside_station_kept(tmp_path):
     gj["features"][2]["properties"]["nbre_pdc"] = "2.5"
     path.write_text(json.dumps(gj))
     with pytest.raises(DataError, match=r"nbre_pdc.*'2.5'"):
-        ev_charging_points(source, DATA, communes)
+        ev_charging_points(source, tmp_path, communes)
 
 
-def test_train_stations_join_ridership_on_normalised_uic():
-    st = train_stations(SOURCES.rail, DATA)
+def test_train_stations_join_ridership_on_normalised_uic(data_dir):
+    st = train_stations(SOURCES.rail, data_dir)
     agen = st.set_index("uic").loc["87586008"]  # "0087586008" in the station file
     assert agen["code"] == "47001" and agen["drg_segment"] == "A"
     assert agen["ridership"] == 1_211_323  # Total Voyageurs 2019 in the ridership file
@@ -412,11 +417,14 @@ def test_train_stations_join_ridership_on_normalised_uic():
     assert st["ridership_missing"].sum() == 1
     assert (st.loc[~st["ridership_missing"], "service_weight"] >= 0).all()
     with pytest.raises(DataError, match=r"Total Voyageurs 2030.*available"):
-        train_stations(SOURCES.rail, DATA, year=2030)
+        train_stations(SOURCES.rail, data_dir, year=2030)
 
 
-def test_study_registry_ships_in_the_package(study_config):
-    assert study_config.config_file("indicators") == REGISTRY.resolve()
+def test_study_registry_ships_in_the_package(tmp_path):
+    from geoattract.config import load_study_config
+
+    config = load_study_config("lot-et-garonne", data_dir=tmp_path)  # the TOML, not the data
+    assert config.config_file("indicators") == REGISTRY.resolve()
     assert REGISTRY.is_file()
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from geoattract.accessibility.catchment import PER_INHABITANTS, category_e2sfca, e2sfca
+from geoattract.accessibility.apl import (
+    CatchmentProblem,
+    age_factors,
+    catchment_problem,
+    category_decay,
+    category_e2sfca,
+    expected_step_weights,
+    smoothed_step_decay,
+    solve_catchment,
+)
+from geoattract.accessibility.catchment import PER_INHABITANTS, e2sfca
 from geoattract.accessibility.housing import housing_accessibility
 from geoattract.accessibility.inputs import (
     TOWN_HALL_SOURCES,
@@ -12,6 +22,26 @@ from geoattract.accessibility.inputs import (
     prepare_inputs,
 )
 from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.metropolitan import (
+    build_metropolitan,
+    metro_scenario,
+    population_summary,
+    top_gains,
+)
+from geoattract.accessibility.poles import (
+    MetropolitanAccess,
+    MetroScenario,
+    commune_table,
+    metro_columns_info,
+    population_within,
+    time_column,
+)
+from geoattract.accessibility.rail import catalogue_stations, rail_times
+from geoattract.accessibility.sensitivity import (
+    CatchmentSensitivity,
+    catchment_sensitivity,
+    compare_rankings,
+)
 from geoattract.accessibility.stage import (
     Accessibility,
     accessibility_table,
@@ -29,25 +59,47 @@ from geoattract.facilities.decay import (
 )
 
 __all__ = [
+    "MetroScenario",
+    "MetropolitanAccess",
+    "build_metropolitan",
+    "catalogue_stations",
+    "commune_table",
+    "metro_columns_info",
+    "metro_scenario",
+    "population_summary",
+    "population_within",
+    "rail_times",
+    "time_column",
+    "top_gains",
     "APL_BREAKS_MIN",
     "APL_WEIGHTS",
     "Accessibility",
     "AccessibilityInputs",
+    "CatchmentProblem",
+    "CatchmentSensitivity",
     "Decay",
     "PER_INHABITANTS",
     "TOWN_HALL_SOURCES",
     "accessibility_table",
+    "age_factors",
     "build_accessibility",
+    "catchment_problem",
+    "catchment_sensitivity",
     "category_accessibility",
+    "category_decay",
     "category_e2sfca",
+    "compare_rankings",
     "decay_from_config",
     "default_snap_rule",
     "e2sfca",
+    "expected_step_weights",
     "flat_decay",
     "gaussian_decay",
     "housing_accessibility",
     "intra_commune_legs",
     "linear_decay",
     "prepare_inputs",
+    "smoothed_step_decay",
+    "solve_catchment",
     "step_decay",
 ]

@@ -7,8 +7,9 @@ With decay weights ``W``:
 
 A facility that no resident reaches keeps ``R_j = 0`` (its supply serves nobody) and is
 reported; with a flat catchment that reaches everyone, ``Σ_i P_i A_i = Σ_j S_j`` (conservation).
-:func:`e2sfca` is pure (pair arrays in, an array out); :func:`category_e2sfca` runs it for one
-catalogue category on snapped inputs.
+:func:`e2sfca` is pure (pair arrays in, an array out);
+:func:`geoattract.accessibility.apl.category_e2sfca` runs it for one catalogue category on
+snapped inputs, with the category's catchment conventions (plain E2SFCA or the DREES APL).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import pandas as pd
 
-from geoattract.accessibility.inputs import AccessibilityInputs
 from geoattract.errors import DataError
-from geoattract.facilities.decay import Decay, decay_from_config
+from geoattract.facilities.decay import Decay
 
 logger = logging.getLogger(__name__)
 
@@ -86,76 +85,3 @@ def e2sfca(
         )
     access = np.bincount(di, weights=ratio[si] * w, minlength=p.size)
     return access * per
-
-
-# --------------------------------------------------------------------------------------------
-
-
-def _supply(fac: pd.DataFrame, cid: str) -> np.ndarray:
-    """E2SFCA supply of each facility: its capacity.
-
-    An unknown capacity is imputed with the category median (the facility exists, its size is
-    unknown) and logged, never taken as 0 or 1.
-    """
-    cap = fac["capacity"].to_numpy(dtype=float)
-    missing = np.isnan(cap)
-    if missing.any():
-        median = float(np.nanmedian(cap)) if (~missing).any() else 1.0
-        logger.warning(
-            "e2sfca %s: %d facility(ies) without capacity, imputed with the median %g",
-            cid,
-            int(missing.sum()),
-            median,
-        )
-        cap = np.where(missing, median, cap)
-    return cap
-
-
-def category_e2sfca(inputs: AccessibilityInputs, cid: str) -> pd.Series:
-    """E2SFCA of one category for every snapped commune (study and buffer as demand).
-
-    Parameters
-    ----------
-    inputs : AccessibilityInputs
-        From :func:`~geoattract.accessibility.prepare_inputs`.
-    cid : str
-        Category id; its decay gives the catchment (the APL decay when it has none).
-
-    Returns
-    -------
-    pandas.Series
-        Capacity per 100,000 inhabitants, indexed like the demand communes: the snapped
-        communes with a population, the study communes only when the category's offer is
-        known in the study département only (``covers_buffer`` false).
-    """
-    from geoattract.routing import reach
-
-    com = inputs.communes
-    cat = inputs.catalogue[cid]
-    f = inputs.facilities[inputs.facilities["category"] == cid]
-    demand = com[~com["too_far"] & com["population"].notna()]
-    covers = inputs.facilities.attrs.get("covers_buffer", {}).get(cid, cat.covers_buffer)
-    if not covers:
-        # supply known in the study département only: a closed département on both sides,
-        # otherwise buffer residents would compete for the study's offer with none of their own
-        demand = demand[demand["in_study"]]
-    decay = cat.decay if cat.decay is not None else decay_from_config({"type": "apl"})
-    table = reach(
-        inputs.rg,
-        f["node"].to_numpy(),
-        demand["node"].to_numpy(),
-        decay.catchment_min * 60.0,
-        origin_offsets=f["snap_s"].to_numpy(dtype=float),
-        target_offsets=demand["snap_s"].to_numpy(dtype=float),
-        reverse=True,
-    )
-    supply = _supply(f, cid)
-    a = e2sfca(
-        table.target,
-        table.origin,
-        table.time / 60.0,
-        demand["population"].to_numpy(float),
-        supply,
-        decay,
-    )
-    return pd.Series(a, index=demand.index)

@@ -65,6 +65,9 @@ class AccessibilityInputs:
         The rule the points were snapped with; :meth:`snap` uses it for new points.
     dropped_facilities : DataFrame
         ``category``, ``facility_id``, ``name``, ``snap_m`` of the facilities left out.
+    age_structure : DataFrame or None
+        Age shares of the communes (:func:`geoattract.facilities.age_structure_table`),
+        aligned on ``communes``; the demand of an age-standardised catchment needs it.
     """
 
     rg: RoutingGraph
@@ -73,6 +76,7 @@ class AccessibilityInputs:
     catalogue: Catalogue
     snap_rule: SnapRule = field(default_factory=SnapRule)
     dropped_facilities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    age_structure: pd.DataFrame | None = None
 
     def snap(
         self,
@@ -247,6 +251,7 @@ def prepare_inputs(
     *,
     snap_rule: SnapRule | None = None,
     rg: RoutingGraph | None = None,
+    age_structure: pd.DataFrame | None = None,
 ) -> AccessibilityInputs:
     """Snap town halls and facilities to the graph and build the routing structure.
 
@@ -268,6 +273,9 @@ def prepare_inputs(
         schematic network differ from a study run's (a warning says so).
     rg : RoutingGraph, optional
         Reuse an existing routing structure.
+    age_structure : DataFrame, optional
+        Age shares aligned on the territory (``Offer.age_structure``), for the catchments
+        standardised by age.
 
     Returns
     -------
@@ -311,4 +319,5 @@ def prepare_inputs(
         catalogue=catalogue,
         snap_rule=rule,
         dropped_facilities=dropped,
+        age_structure=None if age_structure is None else age_structure.reindex(territory.index),
     )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from geoattract.accessibility.catchment import category_e2sfca
+from geoattract.accessibility.apl import category_e2sfca
 from geoattract.accessibility.inputs import AccessibilityInputs, same_commune_times
 from geoattract.errors import DataError
 

@@ -12,6 +12,9 @@ import pandas as pd
 from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_accessibility
 from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
 from geoattract.accessibility.metrics import category_accessibility
+from geoattract.accessibility.metropolitan import build_metropolitan
+from geoattract.accessibility.poles import MetropolitanAccess
+from geoattract.accessibility.sensitivity import CatchmentSensitivity, catchment_sensitivity
 from geoattract.config.study import StudyConfig
 from geoattract.facilities import Offer
 from geoattract.network.snapping import SnapRule
@@ -52,11 +55,21 @@ class Accessibility:
         Indicators aligned on the study communes (the study rows of the territory):
         ``town_hall_snap_m``, ``town_hall_snap_s``, ``town_hall_unsnapped``, the columns of
         :func:`~geoattract.accessibility.category_accessibility` and, when the offer has
-        housing data, those of :func:`~geoattract.accessibility.housing_accessibility`.
+        housing data, those of :func:`~geoattract.accessibility.housing_accessibility` and,
+        when the study declares metropoles, those of the metropolitan reach.
+    sensitivity : CatchmentSensitivity or None
+        How the catchment indicators move when each method choice is switched (the
+        categories whose ``catchment.sensitivity`` lists variants); None when none does.
+    metropolitan : MetropolitanAccess, optional
+        Drive and car + train times to the poles, population within reach, corridor map and
+        rail scenarios (:func:`~geoattract.accessibility.build_metropolitan`); None when the
+        study file declares no metropole.
     """
 
     inputs: AccessibilityInputs
     table: pd.DataFrame
+    sensitivity: CatchmentSensitivity | None = None
+    metropolitan: MetropolitanAccess | None = None
 
 
 def accessibility_table(
@@ -113,13 +126,15 @@ def build_accessibility(
         The network stage's result: its ``graph`` and its ``snap_rule`` (from ``[network]``
         of the study file for the graph's kind).
     offer : Offer
-        From :func:`geoattract.facilities.build_offer`.
+        From :func:`geoattract.facilities.build_offer` (its ``age_structure`` feeds the
+        age-standardised catchments).
     verbose : bool
         Progress bars.
 
     Returns
     -------
     Accessibility
+        With the catchment sensitivity of the categories that ask for one.
     """
     inputs = prepare_inputs(
         network.graph,
@@ -127,9 +142,17 @@ def build_accessibility(
         offer.facilities,
         offer.catalogue,
         snap_rule=network.snap_rule,
+        age_structure=offer.age_structure,
     )
     threshold = config.section("accessibility").get("housing_threshold_min", HOUSING_THRESHOLD_MIN)
     table = accessibility_table(
         inputs, offer.housing, housing_threshold_min=threshold, verbose=verbose
     )
-    return Accessibility(inputs=inputs, table=table)
+    sensitivity = None
+    if any(c.catchment.sensitivity for c in offer.catalogue):
+        names = territory["nom"] if "nom" in territory else None
+        sensitivity = catchment_sensitivity(inputs, names)
+    metro = build_metropolitan(config, territory, network)
+    if metro is not None:
+        table = pd.concat([table, metro.table], axis=1)
+    return Accessibility(inputs=inputs, table=table, sensitivity=sensitivity, metropolitan=metro)

@@ -214,8 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "scenario",
         help="what if a facility is added or removed",
-        description="Add or remove facilities (CATEGORY:CODE[:CAPACITY]), recompute the edited "
-        "categories and report each commune's score and rank change by pillar.",
+        description="Add or remove facilities (CATEGORY:CODE[:CAPACITY]), or replace and add "
+        "rail links (--rail-link, --rail-scenario); recompute what they move and report each "
+        "commune's score and rank change by pillar.",
     )
     _add_common(p)
     p.add_argument(
@@ -223,6 +224,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--remove", action="append", default=[], metavar="CAT:CODE[:N]", help="e.g. maternity:47323"
+    )
+    p.add_argument(
+        "--rail-link",
+        action="append",
+        default=[],
+        metavar="UIC:POLE:MIN[:TRAINS]",
+        help="replace or add a rail link, e.g. 87586008:bordeaux:35",
+    )
+    p.add_argument(
+        "--rail-scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a named rail scenario of the study file ([scenarios.NAME]), e.g. gpso",
     )
     p.add_argument("--profile", default="general", help="profile shown (default general)")
     p.add_argument("--top", type=int, default=15, help="communes listed (default 15)")
@@ -331,6 +346,8 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     text = commands.scenario_command(
         args.add,
         args.remove,
+        rail_links=args.rail_link,
+        rail_scenarios=args.rail_scenario,
         profile=args.profile,
         top=args.top,
         out=args.out,
@@ -343,11 +360,23 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from geoattract.app.pipeline import load_config, run_study
+    # the checks at the door come before the heavy imports of the stages
+    from geoattract.app.publish import check_output_folder
+    from geoattract.config import load_study_config
 
-    cfg = load_config(args.config, args.data_dir)
+    cfg = load_study_config(args.config, data_dir=args.data_dir)
     if cfg.section("partitions").get("enabled"):
         return _run_national(cfg, args)
+    out = Path(args.out) if args.out is not None else Path(cfg.study["output_dir"])
+    check_output_folder(out)
+    if args.isochrones_for or cfg.section("maps").get("isochrone_communes"):
+        from geoattract.app.codes import resolve_codes
+        from geoattract.territory import build_territory
+
+        wanted = args.isochrones_for or cfg.section("maps")["isochrone_communes"]
+        resolve_codes(list(wanted), build_territory(cfg).study)
+
+    from geoattract.app.pipeline import run_study
 
     result = run_study(
         cfg,

@@ -208,11 +208,15 @@ def compare_command(
         suffix = f"_{profile}"
         for col in [c for c in rows.columns if c.startswith("pillar_") and c.endswith(suffix)]:
             rows[col[: -len(suffix)]] = rows[col]
+        from geoattract.app.write import compare_columns, configured_columns, with_column_labels
+
+        described = configured_columns(cfg)
         compare_html(
             pd.DataFrame(rows.drop(columns="geometry", errors="ignore")),
             profile,
             html,
-            labels=labels,
+            labels=with_column_labels(Labels.from_configs(scfg), described),
+            extra_columns=compare_columns(described),
         )
     with pd.option_context("display.max_colwidth", 40, "display.width", 200):
         return out.to_string()
@@ -222,6 +226,8 @@ def scenario_command(
     add: Sequence[str],
     remove: Sequence[str],
     *,
+    rail_links: Sequence[str] = (),
+    rail_scenarios: Sequence[str] = (),
     profile: str = "general",
     top: int = 15,
     out: str | os.PathLike | None = None,
@@ -231,7 +237,10 @@ def scenario_command(
 ) -> str:
     """Run a what-if scenario on the study and return the text summary.
 
-    Every edit, the profile and the output path are checked before the study is computed.
+    Facility edits (``add``, ``remove``) or rail edits (``rail_links``
+    ``STATION:POLE:MINUTES[:TRAINS]``, ``rail_scenarios`` named in ``[scenarios]``, see
+    :mod:`geoattract.app.rail`). Every edit, the profile and the output path are checked
+    before the study is computed.
     """
     from dataclasses import replace
 
@@ -243,14 +252,28 @@ def scenario_command(
 
     adds = [parse_change(a, "add") for a in add]
     removes = [parse_change(r, "remove") for r in remove]
-    if not adds and not removes:
-        raise DataError("scenario: give at least one --add or --remove")
+    rail = bool(rail_links or rail_scenarios)
+    if not adds and not removes and not rail:
+        raise DataError(
+            "scenario: give at least one --add, --remove, --rail-link or --rail-scenario"
+        )
+    if rail and (adds or removes):
+        raise DataError(
+            "scenario: facility edits (--add, --remove) and rail edits (--rail-link, "
+            "--rail-scenario) are separate scenarios; run them one at a time"
+        )
     cfg = _config(config, data_dir)
     scfg = load_scoring_config(cfg.config_file("scoring"))
     if profile not in scfg.profiles:
         raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(scfg.profiles)}")
     if out is not None:
         check_writable_file(out)
+    if rail:
+        from geoattract.app.rail import rail_scenario_command
+
+        return rail_scenario_command(
+            cfg, rail_links, rail_scenarios, profile=profile, top=top, out=out, verbose=verbose
+        )
     territory = build_territory(cfg)
     offer = build_offer(cfg, territory.communes)
     edits = [replace(e, action="add") for e in adds] + [

@@ -304,6 +304,8 @@ def run_study(
     out = Path(out_dir) if out_dir is not None else Path(cfg.study["output_dir"])
     with OutputFolder(out, publish=publish) as folder:
         with run_log(folder.staging / "run.log") as warnings:
+            for name in folder.leftovers:
+                logger.info("removed %s, left by an interrupted run", name)
             stages = _Stages((*STAGE_NAMES, "outputs"), progress)
             try:
                 state = compute_study(

@@ -75,6 +75,7 @@ class OutputFolder:
         self._created: list[Path] = []
         self._lock: IO[str] | None = None
         self._previous_sigterm: Any = None
+        self.leftovers: list[str] = []
 
     # -- entering ---------------------------------------------------------------------------
     def __enter__(self) -> OutputFolder:
@@ -126,12 +127,9 @@ class OutputFolder:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.seek(0)
-            holder = fh.read().strip() or "unknown process"
+            holder = fh.read().strip()
             fh.close()
-            raise DataError(
-                f"output folder {self.out}: another geoattract run is writing to it ({holder}); "
-                "wait for it to finish or choose another --out"
-            ) from None
+            raise _busy(self.out, holder) from None
         fh.seek(0)
         fh.truncate()
         fh.write(
@@ -146,7 +144,7 @@ class OutputFolder:
         for stale in sorted(self.out.glob(STAGING_PREFIX + "*")):
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
-                logger.info("removed %s, left by an interrupted run", stale.name)
+                self.leftovers.append(stale.name)
 
     def _trap_sigterm(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -221,6 +219,47 @@ class OutputFolder:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty
         self._created = []
+
+
+def check_output_folder(out: str | os.PathLike) -> None:
+    """Check, before any heavy work, that a run could write to ``out`` now.
+
+    The folder (or its nearest existing parent, when it does not exist yet) must be writable,
+    and no other run may hold its lock. Nothing is created. :class:`OutputFolder` checks again
+    when the run starts; this early probe only makes a refusal immediate.
+
+    Raises
+    ------
+    DataError
+        Not a folder, not writable, or busy (naming the process that holds the lock).
+    """
+    folder = Path(out)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise DataError(f"output folder {folder}: {probe} exists and is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        what = "not writable (permission denied)" if probe == folder else "cannot be created"
+        detail = "" if probe == folder else f" ({probe} is not writable)"
+        raise DataError(f"output folder {folder}: {what}{detail}")
+    lock = folder / LOCK_FILE
+    if fcntl is None or not lock.is_file():
+        return
+    with lock.open("r", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise _busy(folder, fh.read().strip()) from None
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _busy(folder: Path, holder: str) -> DataError:
+    """The error of a run refused because another one holds the folder's lock."""
+    return DataError(
+        f"output folder {folder}: another geoattract run is writing to it "
+        f"({holder or 'unknown process'}); wait for it to finish or choose another --out"
+    )
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +20,26 @@ import pandas as pd
 
 from geoattract import __version__
 from geoattract._util.io import write_gpkg_atomic, write_text_atomic
+from geoattract.accessibility import metro_columns_info
 from geoattract.app.state import StudyState
+from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
+    IndicatorLabel,
     Labels,
     ReportContext,
     columns_table,
+    connectivity_section,
     make_basemap,
+    make_corridor_maps,
     make_maps,
     make_static_maps,
     method_paragraphs,
+    metropolitan_section,
     roads_from_graph,
     write_index,
     write_report,
 )
-from geoattract.transition import load_indicator_registry
+from geoattract.transition import load_connectivity, load_indicator_registry
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +57,23 @@ INDEX_LABELS: dict[str, str] = {
     "sensitivity.csv": "Analyse de sensibilité (indices de Sobol, CSV)",
     "run.json": "Résumé de l'exécution (JSON)",
     "run.log": "Journal de l'exécution (texte)",
+    "metropoles_population.csv": "Population à portée des métropoles, par département et EPCI (CSV)",
+    "rail_links.csv": "Liaisons ferroviaires et leurs sources (CSV)",
+    "fibre_epci.csv": "Fibre : locaux sans fibre par EPCI (CSV)",
+    "static/corridor.png": "Carte imprimable — accès aux métropoles aujourd'hui",
 }
+
+#: Anchors of the report sections of the metropolitan reach and of broadband.
+METRO_SECTION: str = "metropoles"
+CONNECTIVITY_SECTION: str = "fibre"
+CONNECTIVITY_TITLE: str = "Fibre et télétravail"
+
+#: Columns of the metropolitan reach and broadband also drawn as interactive maps (when present).
+INTERACTIVE_COLUMNS: tuple[str, ...] = (
+    "time_metropole_best_min",
+    "fibre_share_pct",
+    "telework_index",
+)
 
 #: CSV tables of the scoring stage, by file name.
 SCORE_TABLES: dict[str, str] = {
@@ -61,12 +84,57 @@ SCORE_TABLES: dict[str, str] = {
 }
 
 
+def configured_columns(cfg: StudyConfig, network: str = "") -> dict[str, tuple[str, str, str, str]]:
+    """Column → (label, unit, definition, source) of the columns the study file describes.
+
+    The metropolitan reach (``[poles]`` of the study file), broadband and the telework index
+    (``[connectivity]``, ``[telework]`` of the indicator registry); empty when not configured.
+    """
+    out: dict[str, tuple[str, str, str, str]] = {}
+    spec = MetroSpec.from_config(cfg)
+    if spec is not None:
+        out |= metro_columns_info(spec, network)
+    connectivity, telework = load_connectivity(cfg.config_file("indicators"))
+    if connectivity is not None:
+        out |= connectivity.columns_info()
+    if telework is not None:
+        out |= telework.columns_info()
+    return out
+
+
+#: Endings and beginnings of the configured columns left out of the comparison page (flags,
+#: codes, details of the faster mode and of the technologies other than fibre).
+COMPARE_SKIP_SUFFIXES: tuple[str, ...] = ("_missing", "_code", "_rail_min", "_share_pct")
+COMPARE_SKIP_PREFIXES: tuple[str, ...] = ("rail_station_", "mode_", "nearest_metropole", "premises")
+COMPARE_KEEP: tuple[str, ...] = ("fibre_share_pct",)
+
+
+def compare_columns(columns: Mapping[str, tuple[str, str, str, str]]) -> list[str]:
+    """The configured columns shown on the comparison page (see :data:`COMPARE_SKIP_SUFFIXES`)."""
+    return [
+        c
+        for c in columns
+        if c in COMPARE_KEEP
+        or not (c.endswith(COMPARE_SKIP_SUFFIXES) or c.startswith(COMPARE_SKIP_PREFIXES))
+    ]
+
+
+def with_column_labels(labels: Labels, columns: Mapping[str, tuple[str, str, str, str]]) -> Labels:
+    """Labels that also know the columns of :func:`configured_columns` (scoring labels win)."""
+    extra = {
+        c: IndicatorLabel(label, unit=unit, source=source)
+        for c, (label, unit, _definition, source) in columns.items()
+    }
+    return replace(labels, indicators={**extra, **labels.indicators})
+
+
 def report_context(state: StudyState) -> ReportContext:
     """Labels, network caption, sources and method text of a study, for maps and the report."""
     cfg = state.config
     scfg = state.scores.config
     registry = load_indicator_registry(cfg.config_file("indicators"))
     labels = Labels.from_configs(scfg, state.offer.catalogue, registry)
+    labels = with_column_labels(labels, configured_columns(cfg))
     method = method_paragraphs(
         scfg,
         labels,
@@ -74,6 +142,13 @@ def report_context(state: StudyState) -> ReportContext:
         buffer_km=state.territory.buffer_m / 1000,
         draws=cfg.section("scoring").get("montecarlo_draws"),
     )
+    report = state.offer.facilities.attrs.get("report")
+    assumptions = [
+        f"{labels.category(cid)} — {sentence}"
+        for cid, sentences in (getattr(report, "adjustments_fr", {}) or {}).items()
+        for sentence in sentences
+    ]
+    method = (*method, *assumptions)
     return ReportContext.build(
         cfg.name,
         labels=labels,
@@ -110,6 +185,9 @@ def run_metadata(state: StudyState) -> dict[str, Any]:
             "snap_detour": rule.detour,
         },
         "territory_report": {k: v for k, v in vars(report).items() if v},
+        "vintage_adjustments": dict(
+            getattr(state.offer.facilities.attrs.get("report"), "adjustments", {}) or {}
+        ),
         "sources": [dict(s) for s in cfg.raw.get("sources", [])],
     }
 
@@ -184,7 +262,14 @@ def _write_layers(
     meta: Mapping[str, Any],
     staging: Path,
 ) -> dict[str, Path]:
-    columns = columns_table(list(communes.columns), context.labels, caption=state.network.caption)
+    metro = state.accessibility.metropolitan
+    network = metro.network_source if metro is not None else ""
+    columns = columns_table(
+        list(communes.columns),
+        context.labels,
+        caption=state.network.caption,
+        extra=configured_columns(state.config, network),
+    )
     gmeta = _gpkg_metadata(meta)
     halls = state.territory.town_halls
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
@@ -217,6 +302,22 @@ def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
         staging / "afom.json",
         json.dumps(state.scores.afom_sentences, indent=1, ensure_ascii=False),
     )
+    metro = state.accessibility.metropolitan
+    if metro is not None:
+        tables = {
+            "metropoles_population.csv": metro.population,
+            "rail_links.csv": metro.link_table(),
+        }
+        for name, sc in metro.scenarios.items():
+            tables[f"scenario_{name}_communes.csv"] = sc.changes
+            tables[f"scenario_{name}_epci.csv"] = sc.epci
+        for name, frame in tables.items():
+            out[name] = write_text_atomic(staging / name, frame.to_csv(index=False))
+    connectivity = state.transition.connectivity
+    if connectivity is not None:
+        out["fibre_epci.csv"] = write_text_atomic(
+            staging / "fibre_epci.csv", connectivity.epci.to_csv(index=False)
+        )
     return out
 
 
@@ -241,8 +342,24 @@ def _write_maps(
         tiles=maps_cfg.get("tiles"),
     )
     out.update({f"{key}.html": path for key, path in maps.items()})
+    extra = [c for c in INTERACTIVE_COLUMNS if c in communes.columns]
+    if extra:
+        more = make_maps(
+            communes, context, staging, basemap=basemap, columns=extra, tiles=maps_cfg.get("tiles")
+        )
+        out.update({f"{key}.html": path for key, path in more.items()})
     static = make_static_maps(communes, context, staging / "static", basemap=basemap)
     out.update({f"static/{key}.png": path for key, path in static.items()})
+    sections = []
+    metro = state.accessibility.metropolitan
+    if metro is not None:
+        corridor = make_corridor_maps(metro, context, staging / "static")
+        out.update({f"static/{key}.png": path for key, path in corridor.items()})
+        sections.append((METRO_SECTION, metro.spec.title, metropolitan_section(metro, corridor)))
+    transition = state.transition
+    if transition.connectivity is not None or transition.telework is not None:
+        html = connectivity_section(transition.connectivity, transition.telework, communes)
+        sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
     out["report.html"] = write_report(
         staging,
         communes,
@@ -251,6 +368,8 @@ def _write_maps(
         afom=state.scores.afom_sentences,
         sensitivity=state.scores.sensitivity,
         static_maps=static,
+        catchment_sensitivity=state.accessibility.sensitivity,
+        sections=sections,
     )
     return out
 
@@ -261,6 +380,11 @@ def _index_labels(files: Mapping[str, Path], context: ReportContext) -> dict[str
     for name, path in files.items():
         if name in INDEX_LABELS:
             label = INDEX_LABELS[name]
+        elif name.startswith("static/corridor_"):
+            label = f"Carte imprimable — accès aux métropoles, scénario {Path(name).stem[9:]}"
+        elif name.startswith("scenario_") and name.endswith(".csv"):
+            scenario, _, level = Path(name).stem[9:].rpartition("_")
+            label = f"Scénario {scenario} : changements par {level.replace('communes', 'commune')} (CSV)"
         elif name.startswith("static/"):
             label = f"Carte imprimable — {column(Path(name).stem)}"
         elif name.endswith(".html"):

@@ -1,234 +1,35 @@
-"""Study configuration: safe TOML loading and validation.
+"""The study configuration: its schema, :class:`StudyConfig`, and the studies shipped with the package.
 
-Every configuration file in ``data/`` is plain TOML, read with :mod:`tomllib` (no code
-execution) and checked against a small schema: unknown keys, missing keys and values of the
-wrong type raise :class:`~geoattract.errors.ConfigError` naming the file, the dotted key and
-the expected type.
-
-The study file (``data/lot-et-garonne.toml``) is described by :data:`STUDY_SCHEMA`; later
-stages (catalogue, indicators, scoring) declare their own schemas with :class:`Field` and
-validate them with :func:`validate`.
+The study file (``geoattract/config/studies/<name>/study.toml``) is described by
+:data:`STUDY_SCHEMA` and the section schemas of :data:`SECTION_SCHEMAS`; the metropolitan
+reach by :mod:`geoattract.config.metro_schema`; the schema machinery is in
+:mod:`geoattract.config.schema`.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from geoattract import settings
 from geoattract._util.io import resolve_data_dir
+from geoattract.config.metro_schema import METRO_KEYS, METROPOLITAN_SCHEMA, validate_metropolitan
+from geoattract.config.schema import (
+    Field,
+    at_least_one,
+    check_sources,
+    check_thresholds,
+    dep_code,
+    load_toml,
+    non_negative,
+    positive,
+    positive_int,
+    validate,
+)
 from geoattract.config.territory import TERRITORY_SOURCES, TerritorySpec, territory_spec
-from geoattract.errors import ConfigError, DataNotFoundError
-
-_TYPE_NAMES = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-    list: "a list",
-    dict: "a table",
-}
-
-
-#: One accepted type or a tuple of them.
-TypeSpec = type | tuple[type, ...]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of a configuration schema.
-
-    Parameters
-    ----------
-    type : type or tuple of types
-        Accepted Python type(s) after TOML parsing. ``float`` also accepts integers.
-    required : bool
-        Whether the key must be present.
-    default : Any
-        Value used when the key is absent and not required.
-    choices : tuple, optional
-        Allowed values.
-    check : callable, optional
-        Extra predicate; returns an error message (str) or ``None``.
-    items : type, optional
-        For lists: the type of every item.
-    schema : mapping, optional
-        For tables: the nested schema.
-    doc : str
-        What the key means (shown in errors and documentation).
-    """
-
-    type: TypeSpec
-    required: bool = True
-    default: Any = None
-    choices: tuple | None = None
-    check: Callable[[Any], str | None] | None = None
-    items: TypeSpec | None = None
-    schema: Mapping[str, Field] | None = None
-    doc: str = ""
-
-
-#: Longest value representation quoted in an error message.
-MAX_REPR = 120
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 1] + "…"
-
-
-def _type_name(t: type | tuple[type, ...]) -> str:
-    if isinstance(t, tuple):
-        return " or ".join(_type_name(x) for x in t)
-    return _TYPE_NAMES.get(t, t.__name__)
-
-
-def _is_instance(value: Any, t: type | tuple[type, ...]) -> bool:
-    types = t if isinstance(t, tuple) else (t,)
-    for ty in types:
-        if ty is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
-        if ty is int and isinstance(value, bool):
-            continue
-        if isinstance(value, ty):
-            return True
-    return False
-
-
-def validate(
-    doc: Mapping[str, Any],
-    schema: Mapping[str, Field],
-    source: str | os.PathLike = "<config>",
-    prefix: str = "",
-    allow_extra: bool = False,
-) -> dict[str, Any]:
-    """Check ``doc`` against ``schema`` and return a copy with defaults filled in.
-
-    Parameters
-    ----------
-    doc : mapping
-        Parsed TOML.
-    schema : mapping of str to Field
-        Expected keys.
-    source : path-like
-        File name for error messages.
-    prefix : str
-        Dotted path of ``doc`` inside the file (for nested tables).
-    allow_extra : bool
-        Keep unknown keys instead of rejecting them.
-
-    Raises
-    ------
-    ConfigError
-        On an unknown key, a missing key, a wrong type or a value outside ``choices``.
-    """
-    out: dict[str, Any] = {}
-    unknown = sorted(set(doc) - set(schema))
-    if unknown and not allow_extra:
-        raise ConfigError(
-            f"{source}: unknown key(s) {', '.join(prefix + k for k in unknown)}; "
-            f"expected keys in [{prefix.rstrip('.') or 'top level'}]: {', '.join(sorted(schema))}"
-        )
-    for key, fld in schema.items():
-        dotted = prefix + key
-        if key not in doc:
-            if fld.required:
-                raise ConfigError(
-                    f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}"
-                )
-            out[key] = fld.default
-            continue
-        out[key] = _check_value(doc[key], fld, source, dotted)
-    if allow_extra:
-        for k in unknown:
-            out[k] = doc[k]
-    return out
-
-
-def _check_value(value: Any, fld: Field, source: str | os.PathLike, dotted: str) -> Any:
-    """Check one present value against its field; return it (nested tables validated)."""
-    if not _is_instance(value, fld.type):
-        raise ConfigError(
-            f"{source}: key '{dotted}' must be {_type_name(fld.type)}, "
-            f"got {type(value).__name__} {_short(value)}"
-        )
-    if fld.items is not None and isinstance(value, list):
-        for i, item in enumerate(value):
-            if not _is_instance(item, fld.items):
-                raise ConfigError(
-                    f"{source}: key '{dotted}[{i}]' must be {_type_name(fld.items)}, got {item!r}"
-                )
-    if fld.choices is not None and value not in fld.choices:
-        raise ConfigError(
-            f"{source}: key '{dotted}' must be one of {list(fld.choices)}, got {value!r}"
-        )
-    if fld.schema is not None and isinstance(value, Mapping):
-        value = validate(value, fld.schema, source, prefix=dotted + ".")
-    if fld.check is not None:
-        msg = fld.check(value)
-        if msg:
-            raise ConfigError(f"{source}: key '{dotted}' {msg}, got {value!r}")
-    if isinstance(value, float | int) and not isinstance(value, bool) and fld.type is float:
-        value = float(value)
-    return value
-
-
-def load_toml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML file safely.
-
-    Raises
-    ------
-    DataNotFoundError
-        If the file does not exist.
-    ConfigError
-        If it is not valid TOML (the message carries the parser's line and column).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"configuration file not found: {p}")
-    try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: malformed TOML: {exc}") from exc
-
-
-def _positive(v: float) -> str | None:
-    return None if v > 0 else "must be > 0"
-
-
-def _non_negative(v: float) -> str | None:
-    return None if v >= 0 else "must be >= 0"
-
-
-def _dep_code(v: str) -> str | None:
-    return (
-        None
-        if (len(v) in (2, 3) and v[:2].isalnum())
-        else "must be a département code such as '47' or '2A'"
-    )
-
-
-def check_thresholds(v: list) -> str | None:
-    """Field check: a non-empty, strictly increasing list of positive minutes."""
-    if not v:
-        return "must not be empty"
-    if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
-        return "must be strictly increasing positive minutes"
-    return None
-
-
-def _sources(v: list) -> str | None:
-    for i, item in enumerate(v):
-        missing = {"name", "vintage"} - set(item)
-        if missing:
-            return f"entry {i} lacks {sorted(missing)} (each source needs name, vintage, licence)"
-    return None
-
+from geoattract.errors import ConfigError
 
 STUDY_SCHEMA: dict[str, Field] = {
     "sources": Field(
@@ -236,7 +37,7 @@ STUDY_SCHEMA: dict[str, Field] = {
         items=dict,
         required=False,
         default=[],
-        check=_sources,
+        check=check_sources,
         doc="data sources and vintages shown in the report",
     ),
     "study": Field(
@@ -247,7 +48,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 str,
                 required=False,
                 default=None,
-                check=_dep_code,
+                check=dep_code,
                 doc="INSEE code of the study département (shorthand of [territory] departements)",
             ),
             "data_subdir": Field(str, doc="sub-folder of the shared data folder"),
@@ -255,7 +56,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 float,
                 required=False,
                 default=settings.buffer_m / 1000,
-                check=_non_negative,
+                check=non_negative,
                 doc="neighbouring communes within this distance form the buffer zone",
             ),
             "crs": Field(str, required=False, default=settings.default_crs),
@@ -273,7 +74,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 check=check_thresholds,
             ),
             "town_hall_tolerance_m": Field(
-                float, required=False, default=settings.town_hall_tolerance_m, check=_non_negative
+                float, required=False, default=settings.town_hall_tolerance_m, check=non_negative
             ),
         },
     ),
@@ -401,15 +202,8 @@ class StudyConfig:
         return (self.path.parent / rel).resolve()
 
 
-def _at_least_one(v: float) -> str | None:
-    return None if v >= 1.0 else "must be >= 1"
-
-
-def _positive_int(v: int) -> str | None:
-    return None if v > 0 else "must be > 0"
-
-
-def _min_draws(v: int) -> str | None:
+def min_draws(v: int) -> str | None:
+    """Check a number of Monte Carlo draws is enough for 5–95 % quantiles."""
     return None if v >= MIN_MONTECARLO_DRAWS else f"must be >= {MIN_MONTECARLO_DRAWS}"
 
 
@@ -459,11 +253,11 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             float,
             required=False,
             default=None,
-            check=_positive,
+            check=positive,
             doc="initial radius of a partition's buffer in travel time (default: twice the "
             "largest E2SFCA catchment, at least the largest count threshold)",
         ),
-        "max_widenings": Field(int, required=False, default=6, check=_non_negative),
+        "max_widenings": Field(int, required=False, default=6, check=non_negative),
         "group": Field(
             bool,
             required=False,
@@ -473,10 +267,10 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         ),
     },
     "dask": {
-        "workers": Field(int, required=False, default=2, check=_positive_int),
-        "threads_per_worker": Field(int, required=False, default=1, check=_positive_int),
+        "workers": Field(int, required=False, default=2, check=positive_int),
+        "threads_per_worker": Field(int, required=False, default=1, check=positive_int),
         "memory_limit": Field(str, required=False, default="auto"),
-        "retries": Field(int, required=False, default=1, check=_non_negative),
+        "retries": Field(int, required=False, default=1, check=non_negative),
     },
     "network": {
         "source": Field(
@@ -485,13 +279,11 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             default="schematic",
             doc="'schematic', 'online' or an OSM file (.osm.pbf, .osm, .graphml, .gpkg)",
         ),
-        "snap_max_distance_m": Field(float, required=False, default=None, check=_positive),
-        "snap_speed_kph": Field(float, required=False, default=None, check=_positive),
-        "schematic_snap_max_distance_m": Field(
-            float, required=False, default=None, check=_positive
-        ),
-        "schematic_snap_speed_kph": Field(float, required=False, default=None, check=_positive),
-        "snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "snap_max_distance_m": Field(float, required=False, default=None, check=positive),
+        "snap_speed_kph": Field(float, required=False, default=None, check=positive),
+        "schematic_snap_max_distance_m": Field(float, required=False, default=None, check=positive),
+        "schematic_snap_speed_kph": Field(float, required=False, default=None, check=positive),
+        "snap_detour": Field(float, required=False, default=None, check=at_least_one),
         "preset": Field(
             str,
             required=False,
@@ -505,7 +297,7 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             doc="line-layer calibration: 'none', or a calibration TOML (relative to the data "
             "folder); the preset's shipped calibration when absent",
         ),
-        "schematic_snap_detour": Field(float, required=False, default=None, check=_at_least_one),
+        "schematic_snap_detour": Field(float, required=False, default=None, check=at_least_one),
         "schematic_poles": Field(
             list,
             items=str,
@@ -518,22 +310,23 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "accessibility": {
         "housing_threshold_min": Field(
-            int, required=False, default=HOUSING_THRESHOLD_MIN, check=_positive_int
+            int, required=False, default=HOUSING_THRESHOLD_MIN, check=positive_int
         ),
     },
     "transition": {
         "ev_threshold_min": Field(
-            int, required=False, default=EV_THRESHOLD_MIN, check=_positive_int
+            int, required=False, default=EV_THRESHOLD_MIN, check=positive_int
         ),
         "rail_catchment_min": Field(
-            float, required=False, default=RAIL_CATCHMENT_MIN, check=_positive
+            float, required=False, default=RAIL_CATCHMENT_MIN, check=positive
         ),
     },
     "scoring": {
-        "montecarlo_draws": Field(int, required=False, default=None, check=_min_draws),
-        "sensitivity_draws": Field(int, required=False, default=None, check=_min_draws),
+        "montecarlo_draws": Field(int, required=False, default=None, check=min_draws),
+        "sensitivity_draws": Field(int, required=False, default=None, check=min_draws),
         "seed": Field(int, required=False, default=None),
     },
+    "metropolitan": METROPOLITAN_SCHEMA,
     "maps": {
         "isochrone_communes": Field(list, items=str, required=False, default=None),
         "isochrone_shape": Field(
@@ -548,14 +341,14 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             float,
             required=False,
             default=None,
-            check=_positive,
+            check=positive,
             doc="grid step of the isochrone polygons (default geoattract.routing.GRID_RESOLUTION_M)",
         ),
         "isochrone_hole_max_km2": Field(
             float,
             required=False,
             default=None,
-            check=_non_negative,
+            check=non_negative,
             doc="holes smaller than this are filled in the 'area' shape (default "
             "geoattract.routing.HOLE_MAX_KM2)",
         ),
@@ -632,7 +425,10 @@ def load_study_config(
     schema = dict(STUDY_SCHEMA)
     for name, section in SECTION_SCHEMAS.items():
         schema[name] = Field(dict, required=False, default={}, schema=section)
+    for name in METRO_KEYS:  # validated by validate_metropolitan
+        schema[name] = Field((dict, list), required=False, default=None)
     raw = validate(doc, schema, p)
+    raw.update(validate_metropolitan(doc, p))
     for name, section in SECTION_SCHEMAS.items():  # absent sections get their defaults too
         if not doc.get(name):
             raw[name] = validate({}, section, p, prefix=name + ".")

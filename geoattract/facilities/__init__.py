@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from geoattract.facilities.catalogue import (
-    FRANCE,
-    PILLARS,
     Catalogue,
     Category,
     Source,
     load_catalogue,
+)
+from geoattract.facilities.catalogue_schema import FRANCE, PILLARS
+from geoattract.facilities.catchment_spec import (
+    CATCHMENT_METHODS,
+    SENSITIVITY_VARIANTS,
+    TIME_ERROR_MODELS,
+    CatchmentSpec,
+    ExtraSupply,
 )
 from geoattract.facilities.coverage import (
     Adjustment,
@@ -25,6 +31,11 @@ from geoattract.facilities.decay import (
     gaussian_decay,
     linear_decay,
     step_decay,
+)
+from geoattract.facilities.demand import (
+    AgeStructureSource,
+    age_structure_table,
+    share_column,
 )
 from geoattract.facilities.housing import (
     MIN_SALES,
@@ -55,10 +66,14 @@ __all__ = [
     "resolved_catalogue",
     "supply_by_source",
     "APL_WEIGHTS",
+    "AgeStructureSource",
+    "CATCHMENT_METHODS",
     "Catalogue",
+    "CatchmentSpec",
     "Category",
     "FRANCE",
     "Decay",
+    "ExtraSupply",
     "FACILITY_COLUMNS",
     "FacilityReport",
     "HousingSources",
@@ -66,8 +81,11 @@ __all__ = [
     "Offer",
     "PILLARS",
     "PriceSource",
+    "SENSITIVITY_VARIANTS",
     "SocialHousingSource",
     "Source",
+    "TIME_ERROR_MODELS",
+    "age_structure_table",
     "build_offer",
     "combined_tags",
     "decay_from_config",
@@ -83,6 +101,7 @@ __all__ = [
     "load_facilities",
     "match_source",
     "representative_points",
+    "share_column",
     "step_decay",
     "tag_values",
 ]

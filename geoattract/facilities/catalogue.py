@@ -30,54 +30,30 @@ import pyogrio
 
 from geoattract import settings
 from geoattract._util.io import read_csv, require_file
-from geoattract.config.study import Field, check_thresholds, load_toml, validate
+from geoattract.config.schema import load_toml, validate
 from geoattract.errors import ConfigError, DataError, format_values
+from geoattract.facilities.catalogue_schema import (
+    BPE_SEP,
+    CATALOGUE_FILE,
+    CATALOGUE_SCHEMA,
+    CATEGORY_SCHEMA,
+    DEFAULT_DECAY,
+    FILE_COVERAGE_SCHEMA,
+    FILE_SOURCE_TYPES,
+    FRANCE,
+    SOURCE_SCHEMAS,
+    SOURCE_TYPES,
+    STUDY_ONLY_SOURCE_TYPES,
+    UNDECLARED,
+)
+from geoattract.facilities.catchment_spec import CatchmentSpec, catchment_spec, check_catchments
 from geoattract.facilities.decay import Decay, decay_from_config
+from geoattract.facilities.demand import AgeStructureSource, age_structure_source
 from geoattract.facilities.housing import HousingSources, housing_sources
 
 logger = logging.getLogger(__name__)
 
-#: File name of the catalogue in a study's configuration folder.
-CATALOGUE_FILE: str = "facilities.toml"
 
-#: Pillars of the attractiveness score a category can feed.
-PILLARS: tuple[str, ...] = ("services", "health", "culture", "housing", "transition")
-
-#: Source types a category can list.
-SOURCE_TYPES: tuple[str, ...] = ("bpe", "points", "table", "counts", "osm")
-
-#: Source types read from the data folder (``source="files"``).
-FILE_SOURCE_TYPES: tuple[str, ...] = ("bpe", "points", "table", "counts")
-
-#: Source types that are per-commune counts of the study département only: a category using
-#: one of them does not cover the buffer unless the catalogue says otherwise.
-STUDY_ONLY_SOURCE_TYPES: tuple[str, ...] = ("bpe", "counts")
-
-#: ``coverage`` of a source that holds every département of metropolitan France.
-FRANCE: str = "france"
-
-#: ``coverage`` of a source whose catalogue declares none (an older catalogue): taken as
-#: covering every département, with a warning; its category keeps the old default
-#: ``covers_buffer = false`` when the source is a BPE or count table.
-UNDECLARED: str = "undeclared"
-
-#: ``adjust`` value computing a source's vintage factor from a département it shares with the
-#: sources listed before it.
-ADJUST_OVERLAP: str = "overlap"
-
-#: Default field separator of the BPE tables (INSEE publishes them with ";").
-BPE_SEP: str = ";"
-
-#: Default E2SFCA decay: the three-zone weights of Luo & Qi (2009, Health & Place 15,
-#: 1100-1107), 1.00 / 0.68 / 0.22 for 0-10 / 10-20 / 20-30 minutes.
-DEFAULT_DECAY: dict[str, Any] = {
-    "type": "step",
-    "breaks_min": [10.0, 20.0, 30.0],
-    "weights": [1.0, 0.68, 0.22],
-}
-
-
-# --------------------------------------------------------------------------- data model
 @dataclass(frozen=True)
 class Source:
     """One table a category takes its facilities from (a ``sources`` entry of the catalogue)."""
@@ -150,6 +126,8 @@ class Category:
         départements is unknown (not 0); every output flags it.
     description : str
         Source choice and caveats.
+    catchment : CatchmentSpec
+        How ``e2sfca_<id>`` is computed (plain E2SFCA or the APL conventions).
     """
 
     id: str
@@ -164,6 +142,7 @@ class Category:
     optional: bool = False
     covers_buffer: bool | None = None
     description: str = ""
+    catchment: CatchmentSpec = field(default_factory=CatchmentSpec)
 
     def sources_of(self, mode: str) -> tuple[Source, ...]:
         """Return the sources used with ``source="files"`` or ``source="osm"``."""
@@ -194,6 +173,8 @@ class Catalogue:
         TYPEQU code → label, from the code lists.
     housing : HousingSources or None
         The study's housing files (the ``[housing]`` table), None when it has none.
+    age_structure : AgeStructureSource or None
+        The age shares per commune (``[age_structure]``), for age-standardised demand.
     """
 
     categories: dict[str, Category]
@@ -205,6 +186,7 @@ class Catalogue:
     bpe_sep: str = BPE_SEP
     typequ_labels: dict[str, str] = field(default_factory=dict)
     housing: HousingSources | None = None
+    age_structure: AgeStructureSource | None = None
 
     def __getitem__(self, key: str) -> Category:
         """Return the category ``key`` (``KeyError`` listing the known ids)."""
@@ -269,178 +251,6 @@ class Catalogue:
 
 
 # --------------------------------------------------------------------------- catalogue
-def _tag_spec(v: Mapping) -> str | None:
-    for key, values in v.items():
-        if values is True or isinstance(values, str):
-            continue
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(isinstance(x, str) for x in values)
-        ):
-            return f"must map each OSM key to true, a string or a non-empty list of strings (key {key!r})"
-    return None
-
-
-_FILTER_SCHEMA = {
-    "column": Field(str, doc="column to filter on"),
-    "values": Field(list, doc="values kept"),
-}
-
-_DECAY_SCHEMA = {
-    "type": Field(str, choices=("apl", "step", "flat", "linear", "gaussian")),
-    "breaks_min": Field(list, required=False, default=None, items=float),
-    "weights": Field(list, required=False, default=None, items=float),
-    "catchment_min": Field(float, required=False, default=None),
-    "sigma_min": Field(float, required=False, default=None),
-}
-
-
-def _coverage(v: Any) -> str | None:
-    if isinstance(v, str):
-        return None if v == FRANCE else f'must be "{FRANCE}" or a list of département codes'
-    bad = [d for d in v if not isinstance(d, str) or len(d) not in (2, 3)]
-    if not v or bad:
-        return f'must be "{FRANCE}" or a non-empty list of département codes such as "47"'
-    return None
-
-
-def _adjust(v: Any) -> str | None:
-    if isinstance(v, str):
-        return None if v == ADJUST_OVERLAP else f'must be a factor > 0 or "{ADJUST_OVERLAP}"'
-    return None if v > 0 else f'must be a factor > 0 or "{ADJUST_OVERLAP}"'
-
-
-def _factors(v: Mapping) -> str | None:
-    for key, value in v.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            return f"must map département codes to factors > 0 (key {key!r})"
-    return None
-
-
-#: Keys every file source may carry: what it covers, when, and its vintage adjustment.
-_COVERAGE_FIELDS: dict[str, Field] = {
-    "coverage": Field(
-        (list, str),
-        required=False,
-        default=None,
-        check=_coverage,
-        doc='départements the source holds completely, or "france"',
-    ),
-    "vintage": Field(str, required=False, default=None, doc="year(s) the data describe"),
-    "adjust": Field(
-        (float, str),
-        required=False,
-        default=None,
-        check=_adjust,
-        doc='capacity factor of an older vintage, or "overlap": the ratio of the sources '
-        "listed before it to this one over the départements both cover",
-    ),
-    "adjust_departements": Field(
-        dict, required=False, default={}, check=_factors, doc="factor per département"
-    ),
-}
-
-_SOURCE_SCHEMAS: dict[str, dict[str, Field]] = {
-    "bpe": {
-        "type": Field(str),
-        "typequ": Field(list, items=str, doc="INSEE BPE TYPEQU codes (summed)"),
-    },
-    "points": {
-        "type": Field(str),
-        "file": Field(str, doc="point layer, relative to the data folder"),
-        "filter": Field(dict, required=False, default=None, schema=_FILTER_SCHEMA),
-        "capacity_column": Field(str, required=False, default=None),
-        "code_column": Field(
-            str, required=False, default=None, doc="commune code; spatial join when absent"
-        ),
-        "id_column": Field(str, required=False, default=None),
-        "name_column": Field(str, required=False, default=None),
-    },
-    "table": {
-        "type": Field(str),
-        "file": Field(str, doc="CSV of facilities without coordinates, placed at the town hall"),
-        "code_column": Field(str),
-        "id_column": Field(str),
-        "name_column": Field(str, required=False, default=None),
-        "year_column": Field(str, required=False, default=None),
-        "capacity_column": Field(str, required=False, default=None),
-        "latest_only": Field(
-            bool,
-            required=False,
-            default=True,
-            doc="keep the latest year of each id; drop ids absent from the file's latest year",
-        ),
-        "filter": Field(dict, required=False, default=None, schema=_FILTER_SCHEMA),
-    },
-    "counts": {
-        "type": Field(str),
-        "file": Field(str, doc="CSV of counts per commune"),
-        "code_column": Field(str),
-        "count_column": Field(str),
-        "filter": Field(dict, required=False, default=None, schema=_FILTER_SCHEMA),
-    },
-    "osm": {
-        "type": Field(str),
-        "tags": Field(dict, check=_tag_spec, doc="OR-ed OSM tags"),
-        "require": Field(dict, required=False, default={}, check=_tag_spec),
-        "exclude": Field(dict, required=False, default={}, check=_tag_spec),
-    },
-}
-
-for _stype, _schema in _SOURCE_SCHEMAS.items():
-    if _stype in FILE_SOURCE_TYPES:
-        _schema.update(_COVERAGE_FIELDS)
-
-_CATEGORY_SCHEMA = {
-    "id": Field(str, required=False, default=None, doc="defaults to the table name"),
-    "pillar": Field(str, choices=PILLARS),
-    "label_fr": Field(str),
-    "label_en": Field(str),
-    "sources": Field(list, items=dict),
-    "capacity": Field(
-        str, required=False, default="count", doc='"count" or the unit of the capacity columns'
-    ),
-    "thresholds_min": Field(
-        list,
-        items=int,
-        required=False,
-        default=list(settings.thresholds_min),
-        check=check_thresholds,
-    ),
-    "decay": Field(dict, required=False, default=DEFAULT_DECAY, schema=_DECAY_SCHEMA),
-    "optional": Field(bool, required=False, default=False),
-    "covers_buffer": Field(bool, required=False, default=None),
-    "description": Field(str, required=False, default=""),
-}
-
-_CATALOGUE_SCHEMA = {
-    "bpe": Field(
-        dict,
-        required=False,
-        default={},
-        schema={
-            "files": Field(list, items=str, doc="BPE count tables, relative to the data folder"),
-            "code_files": Field(list, items=str, doc="TYPEQU code lists (code;libelle)"),
-            "code_column": Field(str, doc="commune code column of the BPE tables"),
-            "sep": Field(str, required=False, default=BPE_SEP),
-            "coverage": _COVERAGE_FIELDS["coverage"],
-            "vintage": _COVERAGE_FIELDS["vintage"],
-        },
-    ),
-    "coverage": Field(
-        dict,
-        required=False,
-        default={},
-        doc="coverage and vintage of the files the sources name: file = {departements, vintage}",
-    ),
-    "housing": Field(
-        dict, required=False, default=None, doc="housing files (geoattract.facilities.housing)"
-    ),
-    "categories": Field(dict),
-}
-
-
 def _build_decay(raw: Mapping[str, Any], source: Path, key: str) -> tuple[Decay, dict[str, Any]]:
     """Validate a decay table and build it with :func:`geoattract.facilities.decay.decay_from_config`."""
     spec = {k: v for k, v in raw.items() if v is not None}
@@ -466,11 +276,11 @@ def _build_decay(raw: Mapping[str, Any], source: Path, key: str) -> tuple[Decay,
 
 def _build_source(raw: Mapping[str, Any], source: Path, key: str) -> Source:
     stype = raw.get("type")
-    if stype not in _SOURCE_SCHEMAS:
+    if stype not in SOURCE_SCHEMAS:
         raise ConfigError(
             f"{source}: key '{key}.type' must be one of {list(SOURCE_TYPES)}, got {stype!r}"
         )
-    doc = validate(raw, _SOURCE_SCHEMAS[stype], source, prefix=key + ".")
+    doc = validate(raw, SOURCE_SCHEMAS[stype], source, prefix=key + ".")
     flt = doc.get("filter") or {}
     return Source(
         type=stype,
@@ -505,12 +315,6 @@ def _coverage_tuple(value: Any) -> tuple[str, ...]:
     return tuple(sorted(str(d).upper() for d in value))
 
 
-_FILE_COVERAGE_SCHEMA = {
-    "departements": _COVERAGE_FIELDS["coverage"],
-    "vintage": _COVERAGE_FIELDS["vintage"],
-}
-
-
 def _declare_coverage(
     categories: dict[str, Category], bpe: Mapping[str, Any], files: Mapping[str, Any], p: Path
 ) -> dict[str, Category]:
@@ -527,7 +331,7 @@ def _declare_coverage(
                 f"{p}: key 'coverage.{key}' must be a table {{departements, vintage}}, "
                 f"got {value!r}"
             )
-        tables[str(key)] = validate(value, _FILE_COVERAGE_SCHEMA, p, prefix=f"coverage.{key}.")
+        tables[str(key)] = validate(value, FILE_COVERAGE_SCHEMA, p, prefix=f"coverage.{key}.")
     out = {}
     for cid, cat in categories.items():
         sources = []
@@ -633,7 +437,7 @@ def _build_category(table_key: str, raw: Any, p: Path) -> Category:
     key = f"categories.{table_key}"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{p}: key '{key}' must be a table, got {type(raw).__name__}")
-    c = validate(raw, _CATEGORY_SCHEMA, p, prefix=key + ".")
+    c = validate(raw, CATEGORY_SCHEMA, p, prefix=key + ".")
     cid = c["id"] or table_key
     if not c["sources"]:
         raise ConfigError(f"{p}: key '{key}.sources' must list at least one source")
@@ -664,6 +468,7 @@ def _build_category(table_key: str, raw: Any, p: Path) -> Category:
         optional=c["optional"],
         covers_buffer=c["covers_buffer"],
         description=c["description"],
+        catchment=catchment_spec(c["catchment"], p, key, decay_spec.get("type")),
     )
 
 
@@ -683,6 +488,15 @@ def _check_files(cat: Catalogue, data_dir: Path) -> None:
             _check_source_columns(c.id, s, data_dir)
     if cat.housing is not None:
         _check_housing_columns(cat.housing, data_dir)
+    if cat.age_structure is not None:
+        path = data_dir / cat.age_structure.file
+        available = _columns_of(path)
+        missing = [c for c in cat.age_structure.columns if c not in available]
+        if missing:
+            raise DataError(
+                f"{path}: [age_structure] names unknown column(s) {format_values(missing)}; "
+                f"available: {format_values(available, limit=60)}"
+            )
 
 
 def load_catalogue(
@@ -731,7 +545,7 @@ def load_catalogue(
             f"load_catalogue({p}): check_files needs data_dir, the study's data folder "
             f"(StudyConfig.data_dir); pass check_files=False to read the catalogue alone"
         )
-    doc = validate(load_toml(p), _CATALOGUE_SCHEMA, p)
+    doc = validate(load_toml(p), CATALOGUE_SCHEMA, p)
     categories: dict[str, Category] = {}
     for table_key, raw in doc["categories"].items():
         cat = _build_category(table_key, raw, p)
@@ -759,6 +573,17 @@ def load_catalogue(
         bpe_code_column=bpe.get("code_column"),
         bpe_sep=bpe.get("sep", BPE_SEP),
         housing=housing_sources(doc["housing"], p) if doc["housing"] is not None else None,
+        age_structure=(
+            age_structure_source(doc["age_structure"], p)
+            if doc["age_structure"] is not None
+            else None
+        ),
+    )
+    age = catalogue.age_structure
+    check_catchments(
+        {c.id: c.catchment for c in categories.values()},
+        list(age.bands) if age is not None else None,
+        p,
     )
     if catalogue.data_dir is not None:
         _check_files(catalogue, catalogue.data_dir)

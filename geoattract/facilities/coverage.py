@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from geoattract.errors import DataError, format_values
-from geoattract.facilities.catalogue import ADJUST_OVERLAP, Catalogue, Category, Source
+from geoattract.facilities.catalogue import Catalogue, Category, Source
+from geoattract.facilities.catalogue_schema import ADJUST_OVERLAP
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,17 @@ class Adjustment:
         return (
             f"{self.source}: capacities × {shown} in {format_values(sorted(self.factors))} "
             f"(assumption: {self.basis})"
+        )
+
+    def describe_fr(self) -> str:
+        """The same sentence in French, for the study's report."""
+        values = sorted(set(self.factors.values()))
+        shown = " ; ".join(f"{v:.3f}".replace(".", ",") for v in values)
+        deps = ", ".join(sorted(self.factors))
+        return (
+            f"Hypothèse : l'offre de la source {self.source} est multipliée par {shown} dans "
+            f"les départements {deps} (évolution observée entre les deux millésimes : "
+            f"{self.basis})."
         )
 
 

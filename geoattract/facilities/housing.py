@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.io import read_csv
-from geoattract.config.study import Field, validate
+from geoattract.config.schema import Field, validate
 from geoattract.errors import format_values
 from geoattract.facilities.tables import (
     index_by_code,

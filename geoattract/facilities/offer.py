@@ -11,6 +11,7 @@ import pandas as pd
 from geoattract.config.study import StudyConfig
 from geoattract.facilities.catalogue import Catalogue, load_catalogue
 from geoattract.facilities.coverage import CoverageReport, check_coverage
+from geoattract.facilities.demand import age_structure_table
 from geoattract.facilities.housing import housing_table
 from geoattract.facilities.sources import load_facilities
 
@@ -32,11 +33,16 @@ class Offer:
     housing : DataFrame or None
         From :func:`~geoattract.facilities.housing_table`, aligned on the territory; None when
         the catalogue has no ``[housing]`` table.
+    age_structure : DataFrame or None
+        From :func:`~geoattract.facilities.demand.age_structure_table`, aligned on the
+        territory (age shares, ``age_imputed``); None when the catalogue has no
+        ``[age_structure]`` table.
     """
 
     catalogue: Catalogue
     facilities: gpd.GeoDataFrame
     housing: pd.DataFrame | None
+    age_structure: pd.DataFrame | None = None
 
 
 def build_offer(
@@ -66,7 +72,10 @@ def build_offer(
         housing = housing_table(territory, catalogue.housing, config.data_dir)
     else:
         logger.info("%s: no [housing] table, no housing data", catalogue.path)
-    return Offer(catalogue=catalogue, facilities=facilities, housing=housing)
+    ages = None
+    if catalogue.age_structure is not None:
+        ages = age_structure_table(territory, catalogue.age_structure, config.data_dir)
+    return Offer(catalogue=catalogue, facilities=facilities, housing=housing, age_structure=ages)
 
 
 def check_study_coverage(config: StudyConfig, territory: gpd.GeoDataFrame) -> CoverageReport:

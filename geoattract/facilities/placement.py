@@ -67,6 +67,8 @@ class FacilityReport:
         Optional categories without any facility.
     left_out : dict
         Optional category → départements its sources do not cover (category left out).
+    adjustments_fr : dict
+        The same sentences in French (for the study's report).
     adjustments : dict
         Category → vintage adjustments applied to its sources (sentences stating the
         assumption).
@@ -85,6 +87,7 @@ class FacilityReport:
     empty_optional: list[str] = field(default_factory=list)
     left_out: dict[str, list[str]] = field(default_factory=dict)
     adjustments: dict[str, list[str]] = field(default_factory=dict)
+    adjustments_fr: dict[str, list[str]] = field(default_factory=dict)
     vintages: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:

@@ -274,8 +274,9 @@ def _load_files(ctx: LoadContext, cats: list[Category], verbose: bool) -> gpd.Ge
         _record_vintages(ctx, cat, loaded, parts, dep_of)
         if adjustments:
             ctx.report.adjustments[cat.id] = [a.describe() for a in adjustments]
+            ctx.report.adjustments_fr[cat.id] = [a.describe_fr() for a in adjustments]
             for a in adjustments:
-                logger.warning("category %s: vintage adjustment %s", cat.id, a.describe())
+                logger.info("category %s: vintage adjustment %s", cat.id, a.describe())
         parts = [p for p in parts if len(p)]
         if not parts:
             empty_category(ctx, cat, srcs)

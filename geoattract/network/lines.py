@@ -436,6 +436,13 @@ def line_network(
         "format": LINES_FORMAT_VERSION,
     }
 
+    # what the caption says: recomputed on every call, also for a network read from the cache
+    described = {
+        "source": f"{spec.label} ({Path(where).name})" if where != "GeoDataFrame" else spec.label,
+        "source_date": spec.vintage or _file_date(where),
+        "notes": network_notes(spec, calib),
+    }
+
     def build() -> LineNetwork:
         t0 = time.perf_counter()
         wanted = sorted(available[c] for c in spec.columns() if c in available)
@@ -456,11 +463,7 @@ def line_network(
         )
         attrs = {
             "crs": settings.default_crs,
-            "source": f"{spec.label} ({Path(where).name})"
-            if where != "GeoDataFrame"
-            else spec.label,
-            "source_date": spec.vintage or _file_date(where),
-            "notes": network_notes(spec, calib),
+            **described,
             "kind": LINES_KIND,
             "preset": spec.name,
             "schematic": False,
@@ -495,7 +498,7 @@ def line_network(
         try:
             net = LineNetwork.from_bytes(payload)
             logger.info("line network loaded from cache (%s)", key[:12])
-            return net
+            return replace(net, attrs={**net.attrs, **described})
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("line network cache entry %s is unusable (%s); rebuilt", key[:12], exc)
     net = build()

@@ -8,12 +8,19 @@ TOML files (:class:`Labels`), the network caption (``network.NetworkCaption``, c
 
 from __future__ import annotations
 
+from geoattract.outputs.apl_section import catchment_paragraphs, catchment_sensitivity_html
 from geoattract.outputs.assets import asset_folders, external_resources, inline_web_assets
 from geoattract.outputs.basemap import Basemap, main_roads, make_basemap, roads_from_graph
 from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
 from geoattract.outputs.columns import columns_table
 from geoattract.outputs.compare import compare_html, radar_svg
 from geoattract.outputs.context import DataSource, ReportContext, method_paragraphs
+from geoattract.outputs.corridor import (
+    connectivity_section,
+    corridor_figure,
+    make_corridor_maps,
+    metropolitan_section,
+)
 from geoattract.outputs.labels import (
     CategoryLabel,
     IndicatorLabel,
@@ -40,10 +47,14 @@ __all__ = [
     "Labels",
     "ReportContext",
     "asset_folders",
+    "catchment_paragraphs",
+    "catchment_sensitivity_html",
     "choropleth_map",
     "classify",
     "columns_table",
     "compare_html",
+    "connectivity_section",
+    "corridor_figure",
     "detect_pillars",
     "detect_profiles",
     "epci_summary",
@@ -53,10 +64,12 @@ __all__ = [
     "isochrone_map",
     "main_roads",
     "make_basemap",
+    "make_corridor_maps",
     "make_maps",
     "make_static_maps",
     "map_columns",
     "method_paragraphs",
+    "metropolitan_section",
     "palette_colours",
     "radar_svg",
     "render_map_html",

@@ -8,7 +8,7 @@ of the package. The application writes it as a GeoPackage layer ``columns`` and 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -193,9 +193,12 @@ def _category_row(column: str, labels: Labels, network: str) -> dict[str, str] |
             f"time_{cid}_min": "Temps de trajet en voiture de la mairie au plus proche "
             f"équipement ({cat.label}).",
             f"unreachable_{cid}": f"Aucun équipement ({cat.label}) atteignable par le réseau.",
-            f"e2sfca_{cid}": "Accessibilité potentielle localisée (E2SFCA) : offre atteignable, "
-            "pondérée par le temps et rapportée à la population qui y a aussi accès, pour "
-            "100 000 habitants.",
+            f"e2sfca_{cid}": f"Accessibilité potentielle localisée ({cat.method_name}) : offre "
+            "atteignable, pondérée par le temps et rapportée à la population qui y a aussi "
+            "accès, pour 100 000 habitants"
+            + (
+                " (population standardisée par l'âge)." if cat.catchment.get("age_weights") else "."
+            ),
             f"outside_share_{cid}": "Part de l'offre atteinte au plus grand seuil située hors du "
             "département ; vide quand cette offre est inconnue.",
             f"outside_unknown_{cid}": "Les sources ne couvrent pas la zone tampon : l'offre hors "
@@ -269,6 +272,7 @@ def columns_table(
     labels: Labels,
     *,
     caption: Any = None,
+    extra: Mapping[str, tuple[str, str, str, str]] | None = None,
 ) -> pd.DataFrame:
     """Describe every column of the ``communes`` layer in French.
 
@@ -281,6 +285,9 @@ def columns_table(
     caption : object, optional
         Network caption (``.source``, ``.vintage`` and ``.text_fr``, as
         ``network.NetworkCaption``): the source of every travel-time column.
+    extra : mapping, optional
+        Column → (label, unit, definition, source) of columns the stages describe themselves
+        (metropolitan reach, broadband, telework index), from the study's configuration.
 
     Returns
     -------
@@ -290,7 +297,9 @@ def columns_table(
         an empty definition (logged by the caller's test, never silently described).
     """
     network = _network_source(caption)
+    known = dict(extra or {})
     resolvers: list[Callable[[str], dict[str, str] | None]] = [
+        lambda c: _row(c, *known[c]) if c in known else None,
         lambda c: _base_row(c, network),
         lambda c: _category_row(c, labels, network),
         lambda c: _scoring_row(c, labels),

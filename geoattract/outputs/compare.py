@@ -17,7 +17,7 @@ import pandas as pd
 from geoattract._util.io import write_text_atomic
 from geoattract.errors import DataError, format_values
 from geoattract.outputs.classes import CATEGORY_COLOURS
-from geoattract.outputs.html import esc, page, rank_text, table
+from geoattract.outputs.html import esc, fr_number, page, rank_text, table
 from geoattract.outputs.labels import Labels, detect_pillars
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,30 @@ def radar_svg(
     return "\n".join(out)
 
 
+#: Heading of the second table of the comparison page.
+EXTRA_TITLE = "Accès aux métropoles, fibre et télétravail"
+
+
+def _extra_table(df: pd.DataFrame, columns: Sequence[str], labels: Labels) -> str:
+    """One row per column, one column per commune; numbers to one decimal."""
+    out = pd.DataFrame(
+        {
+            "indicateur": [
+                labels.column(c) + (f" ({labels.unit(c)})" if labels.unit(c) else "")
+                for c in columns
+            ]
+        }
+    )
+    headers = {"indicateur": "Indicateur"}
+    for i, (_, row) in enumerate(df.iterrows()):
+        key = f"c{i}"
+        out[key] = [
+            fr_number(row[c], 1) if isinstance(row[c], int | float) else row[c] for c in columns
+        ]
+        headers[key] = str(row["nom"])
+    return table(out, headers)
+
+
 def compare_html(
     rows: pd.DataFrame,
     profile: str,
@@ -152,6 +176,7 @@ def compare_html(
     *,
     labels: Labels | None = None,
     title: str | None = None,
+    extra_columns: Sequence[str] = (),
 ) -> Path:
     """Write a comparison page of a few communes: radar chart of pillars and a table.
 
@@ -168,6 +193,9 @@ def compare_html(
         Profile and pillar labels (``Labels.from_configs``; default: built from the names).
     title : str, optional
         Page title.
+    extra_columns : sequence of str
+        Further columns of ``rows`` shown in a second table, one row per column (label from
+        ``labels``, unit appended): metropolitan reach, broadband…
 
     Returns
     -------
@@ -209,5 +237,8 @@ def compare_html(
         "<figcaption>Scores des piliers (0–100)</figcaption></figure>\n"
         + table(df, cols, numeric=numeric, decimals=dict.fromkeys(numeric, 1))
     )
+    extra = [c for c in extra_columns if c in df.columns]
+    if extra:
+        body += f"\n<h2>{esc(EXTRA_TITLE)}</h2>\n" + _extra_table(df, extra, labels)
     logger.debug("comparison of %d communes written to %s", len(df), path)
     return write_text_atomic(path, page(title, body))

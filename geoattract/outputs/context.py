@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from geoattract.outputs.apl_section import catchment_paragraphs
 from geoattract.outputs.html import fr_number
 from geoattract.outputs.labels import Labels, decay_text
 
@@ -168,6 +169,7 @@ def _accessibility_paragraphs(labels: Labels, buffer_km: float | None) -> list[s
         "accessibilité potentielle localisée (E2SFCA) pour 100 000 habitants. Pondération du "
         f"temps dans l'E2SFCA : {decays}."
     ]
+    out += catchment_paragraphs(labels)
     covered = [c.label for c in cats.values() if c.covers_buffer]
     local = [c.label for c in cats.values() if not c.covers_buffer]
     zone = f"la zone tampon de {fr_number(buffer_km)} km" if buffer_km else "la zone tampon"

@@ -194,6 +194,9 @@ class CategoryLabel:
         The decay table as written in the catalogue.
     source : str
         The file sources, described.
+    catchment : dict
+        The catchment spec (``CatchmentSpec.to_dict()``: ``method``, options); empty for
+        the plain E2SFCA.
     """
 
     label: str
@@ -203,6 +206,12 @@ class CategoryLabel:
     covers_buffer: bool = True
     decay: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
+    catchment: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def method_name(self) -> str:
+        """``APL`` for the DREES method, else ``E2SFCA``."""
+        return "APL" if self.catchment.get("method") == "apl" else "E2SFCA"
 
     @property
     def unit(self) -> str:
@@ -351,7 +360,7 @@ class Labels:
             if column == f"unreachable_{cid}":
                 return f"{cat.label} : inaccessible par le réseau"
             if column == f"e2sfca_{cid}":
-                return f"Accessibilité potentielle (E2SFCA) — {cat.label}"
+                return f"Accessibilité potentielle ({cat.method_name}) — {cat.label}"
             if column == f"outside_share_{cid}":
                 return f"{cat.label} : part de l'offre hors département"
             if column == f"outside_unknown_{cid}":
@@ -391,7 +400,13 @@ def _category_label(cat: Any) -> CategoryLabel:
         covers_buffer=bool(getattr(cat, "covers_buffer", True)),
         decay=dict(getattr(cat, "decay_spec", {}) or {}),
         source=" ; ".join(s.describe() for s in sources),
+        catchment=_catchment_dict(cat),
     )
+
+
+def _catchment_dict(cat: Any) -> dict[str, Any]:
+    spec = getattr(cat, "catchment", None)
+    return dict(spec.to_dict()) if spec is not None and hasattr(spec, "to_dict") else {}
 
 
 def decay_text(spec: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from geoattract._util.io import write_text_atomic
 from geoattract.errors import DataError, DataNotFoundError, format_values
 from geoattract.outputs import html as _html
+from geoattract.outputs.apl_section import catchment_sensitivity_html
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, page, rank_text, table
 from geoattract.outputs.labels import Labels, capitalise, detect_profiles
@@ -367,6 +369,8 @@ def write_report(
     static_maps: Mapping[str, str | os.PathLike] | None = None,
     top_n: int = DEFAULT_TOP_N,
     filename: str = "report.html",
+    catchment_sensitivity: Any = None,
+    sections: Sequence[tuple[str, str, str]] = (),
 ) -> Path:
     """Write the self-contained study report ``report.html``.
 
@@ -395,6 +399,12 @@ def write_report(
         Communes listed at each end of every profile ranking.
     filename : str
         Name of the page in ``out_dir``.
+    catchment_sensitivity : geoattract.accessibility.CatchmentSensitivity, optional
+        How the APL ranking moves when each method choice is switched; its section comes
+        after the sensitivity analysis (none without it).
+    sections : sequence of (str, str, str)
+        Further sections ``(anchor, title, html)`` placed before the maps (the HTML is
+        trusted: build it with the escaping helpers of :mod:`geoattract.outputs.html`).
 
     Returns
     -------
@@ -425,8 +435,10 @@ def write_report(
         ("epci", "Synthèse par EPCI"),
         ("afom", "Synthèse AFOM"),
         ("sensibilite", "Analyse de sensibilité"),
-        ("cartes", "Cartes"),
     ]
+    if catchment_sensitivity is not None:
+        toc.append(("robustesse-apl", "Accès aux soins : robustesse de l'APL"))
+    toc += [*((anchor, title) for anchor, title, _ in sections), ("cartes", "Cartes")]
     body.append(
         "<nav><ul>"
         + "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t in toc)
@@ -445,6 +457,11 @@ def write_report(
     body.append(f'<h2 id="afom">Synthèse AFOM</h2>\n{_afom_html(communes, afom, labels)}')
     body.append('<h2 id="sensibilite">Analyse de sensibilité</h2>')
     body.append(_sensitivity_html(sensitivity, labels))
+    if catchment_sensitivity is not None:
+        body.append('<h2 id="robustesse-apl">Accès aux soins : robustesse de l\'APL</h2>')
+        body.append(catchment_sensitivity_html(catchment_sensitivity, labels))
+    for anchor, heading, html_text in sections:
+        body.append(f'<h2 id="{esc(anchor)}">{esc(heading)}</h2>\n{html_text}')
     body.append(f'<h2 id="cartes">Cartes</h2>\n{_maps_html(static_maps, labels)}')
     html = page(title, "\n".join(body), extra_css=REPORT_CSS)
     return write_text_atomic(Path(out_dir) / filename, html)

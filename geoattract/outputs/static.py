@@ -86,8 +86,6 @@ def static_map(
     matplotlib.figure.Figure
         A figure bound to an Agg canvas (no display needed).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     check_crs_columns(communes, [column, "geometry"], "communes")
@@ -104,17 +102,8 @@ def static_map(
         )
         if t
     ]
-    note_lines = [line for t in notes for line in textwrap.wrap(t, STATIC_NOTE_WIDTH)]
-    # the notes get their own band under the map, sized to their line count: they never
-    # cover the map or its legend, however long the list of sources
-    note_h = STATIC_NOTE_LINE_IN * (len(note_lines) + 1)
-    width, height = STATIC_FIGSIZE
-    fig = Figure(figsize=(width, height + note_h), layout="constrained")
-    FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(2, 1, height_ratios=[height, note_h])
-    ax = fig.add_subplot(grid[0])
-    ax_notes = fig.add_subplot(grid[1])
-    ax_notes.set_axis_off()
+    schematic = context is not None and context.schematic
+    fig, ax = map_figure(notes, WARNING_COLOUR if schematic else NOTE_COLOUR)
     draw_basemap(ax, basemap, under=True)
     communes.plot(ax=ax, color=breaks.colour_of(), edgecolor="#555555", linewidth=0.25)
     draw_basemap(ax, basemap, under=False)
@@ -143,21 +132,58 @@ def static_map(
         title_fontsize=9,
         frameon=True,
     )
-    schematic = context is not None and context.schematic
+    return fig
+
+
+def map_figure(notes: Sequence[str], colour: str = NOTE_COLOUR) -> tuple[Any, Any]:
+    """A map figure (Agg canvas) with its notes printed in a band of their own under the map.
+
+    The band is sized to the line count of the notes: they never cover the map or its
+    legend, however long the list of sources.
+
+    Parameters
+    ----------
+    notes : sequence of str
+        Paragraphs (source line, network caption…), wrapped to :data:`STATIC_NOTE_WIDTH`.
+    colour : str
+        Colour of the notes.
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes)
+        The figure and the axes of the map.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    lines = [line for t in notes for line in textwrap.wrap(t, STATIC_NOTE_WIDTH)]
+    note_h = STATIC_NOTE_LINE_IN * (len(lines) + 1)
+    width, height = STATIC_FIGSIZE
+    fig = Figure(figsize=(width, height + note_h), layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, 1, height_ratios=[height, note_h])
+    ax = fig.add_subplot(grid[0])
+    ax_notes = fig.add_subplot(grid[1])
+    ax_notes.set_axis_off()
     ax_notes.text(
         0.0,
         1.0,
-        "\n".join(note_lines),
+        "\n".join(lines),
         fontsize=7,
         ha="left",
         va="top",
         transform=ax_notes.transAxes,
-        color=WARNING_COLOUR if schematic else NOTE_COLOUR,
+        color=colour,
     )
-    return fig
+    return fig, ax
 
 
-def figure_png(fig, dpi: int = STATIC_DPI, colours: int | None = STATIC_PNG_COLOURS) -> bytes:
+def figure_png(
+    fig,
+    dpi: int = STATIC_DPI,
+    colours: int | None = STATIC_PNG_COLOURS,
+    method: str = "MEDIANCUT",
+) -> bytes:
     """PNG bytes of a matplotlib figure, quantised to a palette of ``colours`` (None: RGBA).
 
     Parameters
@@ -168,6 +194,9 @@ def figure_png(fig, dpi: int = STATIC_DPI, colours: int | None = STATIC_PNG_COLO
         Resolution.
     colours : int or None
         Palette size of the PNG; None keeps true colour.
+    method : str
+        Quantisation method of Pillow (``Image.Quantize`` name): ``MEDIANCUT`` keeps smooth
+        edges; ``FASTOCTREE`` keeps a colour that covers few pixels (a legend swatch).
 
     Returns
     -------
@@ -181,7 +210,7 @@ def figure_png(fig, dpi: int = STATIC_DPI, colours: int | None = STATIC_PNG_COLO
 
     buf.seek(0)
     with Image.open(buf) as im:
-        small = im.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+        small = im.convert("RGB").quantize(colors=colours, method=Image.Quantize[method])
     out = BytesIO()
     small.save(out, format="PNG", optimize=True)
     return out.getvalue()

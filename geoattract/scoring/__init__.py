@@ -33,6 +33,7 @@ from geoattract.scoring.config import (
 from geoattract.scoring.epci import epci_scores
 from geoattract.scoring.model import usable_indicators
 from geoattract.scoring.normalise import normalise, winsorise
+from geoattract.scoring.rail_scenario import RailScenarioResult, run_rail_scenario
 from geoattract.scoring.scenario import (
     FacilityChange,
     ScenarioResult,
@@ -57,6 +58,7 @@ __all__ = [
     "NORMALISATIONS",
     "REFERENCE_PROFILE",
     "FacilityChange",
+    "RailScenarioResult",
     "ScenarioResult",
     "Scores",
     "ScoringConfig",
@@ -76,6 +78,7 @@ __all__ = [
     "parse_change",
     "pillar_scores",
     "rank_scores",
+    "run_rail_scenario",
     "run_scenario",
     "score_all_profiles",
     "score_changes",

@@ -62,6 +62,9 @@ AFOM_COLUMNS: tuple[str, ...] = (
 #: How the reference set is named in sentences, per level.
 SCOPE_FR: dict[str, str] = {"commune": "du département", "epci": "des EPCI du département"}
 
+#: Placeholder of a rule's ``text_fr`` replaced by the value (``« {value} des locaux… »``).
+VALUE_PLACEHOLDER: str = "{value}"
+
 #: Tolerance when comparing percentiles with the quantile thresholds.
 _TOL: float = 1e-9
 
@@ -110,6 +113,8 @@ def _sentence(
         end = spec["better_fr"] if rule == "best_quantile" else spec["worse_fr"]
         body = text or spec["label_fr"]
         return f"{head} : {body} parmi les {100 * q:g}{_SPACE}% {end} {scope} ({val})."
+    if text and VALUE_PLACEHOLDER in text:
+        return f"{head} : {text.replace(VALUE_PLACEHOLDER, val)}."
     if text:
         return f"{head} : {text}." if rule == "positive" else f"{head} : {text} ({val})."
     return f"{head} : {spec['label_fr']} ({val})."

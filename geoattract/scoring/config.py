@@ -18,7 +18,7 @@ from typing import Any
 
 from geoattract import settings
 from geoattract._util.ranks import DIRECTIONS
-from geoattract.config.study import Field, load_toml, validate
+from geoattract.config.schema import Field, load_toml, non_negative, positive, validate
 from geoattract.errors import ConfigError, format_values
 
 #: Normalisation methods (Handbook §5): all map to 0–100, 100 = most favourable.
@@ -34,14 +34,6 @@ def _unit_interval_open_closed(v: float) -> str | None:
 
 def _unit_interval(v: float) -> str | None:
     return None if 0 <= v <= 1 else "must be in [0, 1]"
-
-
-def _non_negative(v: float) -> str | None:
-    return None if v >= 0 else "must be >= 0"
-
-
-def _positive(v: float) -> str | None:
-    return None if v > 0 else "must be > 0"
 
 
 def _winsor_check(v: list) -> str | None:
@@ -127,7 +119,7 @@ INDICATOR_SCHEMA: dict[str, Field] = {
         float,
         required=False,
         default=1.0,
-        check=_non_negative,
+        check=non_negative,
         doc="default weight of the indicator within its pillar",
     ),
     "better_fr": Field(
@@ -157,13 +149,13 @@ PROFILE_SCHEMA: dict[str, Field] = {
 }
 
 MONTECARLO_SCHEMA: dict[str, Field] = {
-    "n": Field(int, required=False, default=500, check=_positive, doc="number of draws"),
+    "n": Field(int, required=False, default=500, check=positive, doc="number of draws"),
     "seed": Field(int, required=False, default=settings.random_seed),
     "concentration": Field(
         float,
         required=False,
         default=20.0,
-        check=_positive,
+        check=positive,
         doc="Dirichlet concentration (sum of alphas) of the pillar-weight draws",
     ),
     "normalisations": Field(

@@ -243,9 +243,12 @@ class ScenarioResult:
 
     def summary(self, profile: str = REFERENCE_PROFILE, n: int = 10) -> pd.DataFrame:
         """Return the ``n`` communes whose score moves most for ``profile``."""
-        ch = self.changes[profile]
-        moved = ch.loc[ch["score_change"].abs().sort_values(ascending=False).index]
-        return moved.head(n)
+        return top_movers(self.changes[profile], n)
+
+
+def top_movers(changes: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` rows of :func:`score_changes` whose score moves most (either way)."""
+    return changes.loc[changes["score_change"].abs().sort_values(ascending=False).index].head(n)
 
 
 def _remove(out: gpd.GeoDataFrame, e: FacilityChange) -> gpd.GeoDataFrame:
@@ -401,9 +404,7 @@ def _transition_after(
     )
 
 
-def _beyond_baseline(
-    before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]
-) -> pd.Series:
+def beyond_baseline(before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]) -> pd.Series:
     """Communes with an indicator moved past the baseline range (its gain is capped at 0/100)."""
     beyond = pd.Series(False, index=before.index)
     for c in changed:
@@ -411,6 +412,48 @@ def _beyond_baseline(
         a = pd.to_numeric(after[c], errors="coerce")
         beyond |= (a > b.max()) | (a < b.min())
     return beyond
+
+
+def scenario_profiles(config: Any, profiles: Sequence[str] | None) -> list[str]:
+    """The profiles a scenario compares (default all), checked.
+
+    Raises
+    ------
+    ConfigError
+        An unknown profile.
+    """
+    wanted = list(profiles) if profiles else list(config.profiles)
+    unknown = [p for p in wanted if p not in config.profiles]
+    if unknown:
+        raise ConfigError(
+            f"scenario: unknown profile(s) {format_values(unknown)}; profiles: "
+            f"{format_values(config.profiles)}"
+        )
+    return wanted
+
+
+def profile_changes(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    config: Any,
+    profiles: Sequence[str],
+    changed: Sequence[str],
+) -> dict[str, pd.DataFrame]:
+    """Score and rank changes of each profile, with ``nom`` and ``beyond_baseline_range``.
+
+    Scores are normalised with the baseline's goal-posts: a value beyond the baseline range is
+    capped at 0 or 100, so its gain (or loss) past the cap is not shown; it is flagged.
+    """
+    names = before["nom"] if "nom" in before.columns else None
+    beyond = beyond_baseline(before, after, changed)
+    changes = {}
+    for profile in profiles:
+        ch = score_changes(before, after, config, profile)
+        if names is not None:
+            ch.insert(1, "nom", names)
+        ch["beyond_baseline_range"] = beyond
+        changes[profile] = ch
+    return changes
 
 
 def run_scenario(
@@ -460,13 +503,7 @@ def run_scenario(
     inputs = accessibility.inputs
     validate_changes(edits, inputs.catalogue, territory, inputs.facilities)
     scfg = scores.config
-    wanted = list(profiles) if profiles else list(scfg.profiles)
-    unknown = [p for p in wanted if p not in scfg.profiles]
-    if unknown:
-        raise ConfigError(
-            f"scenario: unknown profile(s) {format_values(unknown)}; profiles: "
-            f"{format_values(scfg.profiles)}"
-        )
+    wanted = scenario_profiles(scfg, profiles)
     before = scores.indicators
     fac = _apply_changes(inputs, territory, edits)
     cats = sorted({e.category for e in edits})
@@ -490,19 +527,8 @@ def run_scenario(
         len(cats),
         len(changed),
     )
-    names = before["nom"] if "nom" in before.columns else None
-    # scores are normalised with the baseline's goal-posts: a value beyond the baseline range
-    # is capped at 0 or 100, so its gain (or loss) past the cap is not shown; flag it
-    beyond = _beyond_baseline(before, after, changed)
-    changes = {}
-    for profile in wanted:
-        ch = score_changes(before, after, scfg, profile)
-        if names is not None:
-            ch.insert(1, "nom", names)
-        ch["beyond_baseline_range"] = beyond
-        changes[profile] = ch
     return ScenarioResult(
-        changes=changes,
+        changes=profile_changes(before, after, scfg, wanted, changed),
         indicators_before=before,
         indicators_after=after,
         categories=cats,

@@ -5,6 +5,16 @@ The pipeline calls :func:`build_transition`, which returns a :class:`TransitionI
 
 from __future__ import annotations
 
+from geoattract.transition.connectivity import (
+    Connectivity,
+    ConnectivitySource,
+    TeleworkComponent,
+    TeleworkSpec,
+    component_score,
+    connectivity_indicators,
+    load_connectivity,
+    telework_index,
+)
 from geoattract.transition.network import (
     EV_DUPLICATE_TOLERANCE_M,
     EV_THRESHOLD_MIN,
@@ -44,6 +54,14 @@ from geoattract.transition.zonal import (
 )
 
 __all__ = [
+    "Connectivity",
+    "ConnectivitySource",
+    "TeleworkComponent",
+    "TeleworkSpec",
+    "component_score",
+    "connectivity_indicators",
+    "load_connectivity",
+    "telework_index",
     "EV_DUPLICATE_TOLERANCE_M",
     "EV_THRESHOLD_MIN",
     "KINDS",

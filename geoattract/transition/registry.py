@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from geoattract._util.ranks import DIRECTIONS
-from geoattract.config.study import Field, load_toml, validate
+from geoattract.config.schema import Field, load_toml, positive, validate
 from geoattract.errors import ConfigError, DataNotFoundError, format_values
 
 #: Prefix of the output column of each pillar.
@@ -53,10 +53,6 @@ def _identifier(value: str) -> str | None:
         if _ID_PATTERN.match(value)
         else "must be lower-case letters, digits and '_' (start with a letter)"
     )
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "must be > 0"
 
 
 def _weights(value: Mapping[str, Any]) -> str | None:
@@ -113,7 +109,7 @@ EV_CHARGING_SCHEMA: dict[str, Field] = {
         float,
         required=False,
         default=1.0,
-        check=_positive,
+        check=positive,
         doc="units of the power column in one kW (1000 when the file gives watts)",
     ),
     "category": Field(
@@ -157,6 +153,9 @@ REGISTRY_SCHEMA: dict[str, Field] = {
     "indicators": Field(list, items=dict, doc="one table per indicator"),
     "ev_charging": Field(dict, required=False, default=None, schema=EV_CHARGING_SCHEMA),
     "rail": Field(dict, required=False, default=None, schema=RAIL_SCHEMA),
+    # validated by geoattract.transition.connectivity.load_connectivity
+    "connectivity": Field(dict, required=False, default=None, doc="fixed broadband table"),
+    "telework": Field(dict, required=False, default=None, doc="combined telework indicator"),
 }
 
 

@@ -22,6 +22,13 @@ import pandas as pd
 
 from geoattract.config.study import StudyConfig
 from geoattract.territory import check_territory, study_rows
+from geoattract.transition.connectivity import (
+    Connectivity,
+    TeleworkSpec,
+    connectivity_indicators,
+    load_connectivity,
+    telework_index,
+)
 from geoattract.transition.network import (
     SnappedInputs,
     TransitionParams,
@@ -73,6 +80,10 @@ class TransitionIndicators:
         Thresholds of the network indicators and the catalogue categories that move them.
     report : TransitionReport
         What joining the table and raster sources found.
+    connectivity : Connectivity, optional
+        Fixed broadband per commune and EPCI (``[connectivity]`` of the registry).
+    telework : TeleworkSpec, optional
+        The telework index (``[telework]``), recomputed by rail scenarios.
     """
 
     table: pd.DataFrame
@@ -80,6 +91,8 @@ class TransitionIndicators:
     stations: gpd.GeoDataFrame
     params: TransitionParams
     report: TransitionReport
+    connectivity: Connectivity | None = None
+    telework: TeleworkSpec | None = None
 
 
 def transition_indicators(
@@ -179,10 +192,21 @@ def build_transition(
         rail_catchment_min=params.rail_catchment_min,
     )
     report = table.attrs["report"]
+    full = pd.concat([table.drop(columns=["code"]), net], axis=1)
+    conn_source, telework = load_connectivity(registry_file)
+    connectivity = None
+    if conn_source is not None:
+        connectivity = connectivity_indicators(conn_source, config.data_dir, territory)
+        full = pd.concat([full, connectivity.table], axis=1)
+    if telework is not None:
+        frame = pd.concat([accessibility.table, full], axis=1)
+        full = pd.concat([full, telework_index(frame, telework)], axis=1)
     return TransitionIndicators(
-        table=pd.concat([table.drop(columns=["code"]), net], axis=1),
+        table=full,
         ev_points=ev,
         stations=stations,
         params=params,
         report=report,
+        connectivity=connectivity,
+        telework=telework,
     )

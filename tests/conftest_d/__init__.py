@@ -1,0 +1,1 @@
+"""Fixtures of the test suite by domain, registered as plugins by ``tests/conftest.py``."""
