@@ -13,10 +13,10 @@ from typing import Any
 
 from geoattract.config.schema import (
     Field,
-    check_thresholds,
     non_negative,
     positive,
     positive_int,
+    thresholds_field,
     validate,
 )
 from geoattract.errors import ConfigError
@@ -103,13 +103,8 @@ SCENARIO_SCHEMA: dict[str, Field] = {
 
 #: ``[metropolitan]``: settings of the metropolitan reach (used when ``[poles]`` is set).
 METROPOLITAN_SCHEMA: dict[str, Field] = {
-    "thresholds_min": Field(
-        list,
-        items=int,
-        required=False,
-        default=list(METRO_THRESHOLDS_MIN),
-        check=check_thresholds,
-        doc="population within these minutes of each metropole",
+    "thresholds_min": thresholds_field(
+        METRO_THRESHOLDS_MIN, doc="population within these minutes of each metropole"
     ),
     "reference_min": Field(
         int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,26 @@ def check_thresholds(v: list) -> str | None:
     if any(x <= 0 for x in v) or sorted(v) != list(v) or len(set(v)) != len(v):
         return "must be strictly increasing positive minutes"
     return None
+
+
+def thresholds_field(default: Sequence[int], doc: str = "") -> Field:
+    """The schema key of a list of time thresholds in minutes (checked by :func:`check_thresholds`).
+
+    Parameters
+    ----------
+    default : sequence of int
+        Minutes used when the key is absent.
+    doc : str
+        What the thresholds are for.
+
+    Returns
+    -------
+    Field
+        An optional list of integers, strictly increasing and positive.
+    """
+    return Field(
+        list, items=int, required=False, default=list(default), check=check_thresholds, doc=doc
+    )
 
 
 def check_sources(v: list) -> str | None:

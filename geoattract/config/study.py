@@ -20,12 +20,12 @@ from geoattract.config.schema import (
     Field,
     at_least_one,
     check_sources,
-    check_thresholds,
     dep_code,
     load_toml,
     non_negative,
     positive,
     positive_int,
+    thresholds_field,
     validate,
 )
 from geoattract.config.territory import TERRITORY_SOURCES, TerritorySpec, territory_spec
@@ -66,13 +66,7 @@ STUDY_SCHEMA: dict[str, Field] = {
                 default="maps",
                 doc="output folder, relative to the current folder",
             ),
-            "thresholds_min": Field(
-                list,
-                items=int,
-                required=False,
-                default=list(settings.thresholds_min),
-                check=check_thresholds,
-            ),
+            "thresholds_min": thresholds_field(settings.thresholds_min),
             "town_hall_tolerance_m": Field(
                 float, required=False, default=settings.town_hall_tolerance_m, check=non_negative
             ),

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from geoattract import settings
-from geoattract.config.schema import Field, check_thresholds
+from geoattract.config.schema import Field, thresholds_field
 
 #: File name of the catalogue in a study's configuration folder.
 CATALOGUE_FILE: str = "facilities.toml"
@@ -191,13 +191,7 @@ CATEGORY_SCHEMA = {
     "capacity": Field(
         str, required=False, default="count", doc='"count" or the unit of the capacity columns'
     ),
-    "thresholds_min": Field(
-        list,
-        items=int,
-        required=False,
-        default=list(settings.thresholds_min),
-        check=check_thresholds,
-    ),
+    "thresholds_min": thresholds_field(settings.thresholds_min),
     "decay": Field(dict, required=False, default=DEFAULT_DECAY, schema=DECAY_SCHEMA),
     "optional": Field(bool, required=False, default=False),
     "covers_buffer": Field(bool, required=False, default=None),

@@ -16,9 +16,8 @@ import geopandas as gpd
 import pandas as pd
 
 from geoattract.errors import DataError, format_values
-from geoattract.territory import check_territory, study_rows
-from geoattract.transition.registry import Indicator, resolve_registry
-from geoattract.transition.report import TransitionReport, data_folder
+from geoattract.transition.registry import Indicator
+from geoattract.transition.report import TransitionReport, indicator_inputs
 from geoattract.transition.zonal import raster_band_names, zonal_stats
 
 
@@ -85,9 +84,7 @@ def raster_indicators(
     DataError
         A band name is not in the raster (the message lists the available ones).
     """
-    indicators = resolve_registry(registry)
-    ddir = data_folder(data_dir)
-    study = study_rows(check_territory(territory, what="transition indicators"))
+    indicators, ddir, study = indicator_inputs(territory, registry, data_dir)
     report = TransitionReport()
     out = pd.DataFrame(index=study.index)
     stats = _BandStats(study, ddir, report, verbose)

@@ -68,6 +68,16 @@ def _year_template(value: str) -> str | None:
     return None if YEAR_PLACEHOLDER in value else f"must contain {YEAR_PLACEHOLDER}"
 
 
+def _scenario_category(indicators: str) -> Field:
+    """The ``category`` key of a point source: the catalogue category that moves its indicators."""
+    return Field(
+        str,
+        required=False,
+        default=None,
+        doc=f"catalogue category whose scenario edits also move the {indicators} indicators",
+    )
+
+
 #: Schema of one ``[[indicators]]`` entry.
 INDICATOR_SCHEMA: dict[str, Field] = {
     "id": Field(str, check=_identifier, doc="identifier; output column tr_<id> or env_<id>"),
@@ -112,12 +122,7 @@ EV_CHARGING_SCHEMA: dict[str, Field] = {
         check=positive,
         doc="units of the power column in one kW (1000 when the file gives watts)",
     ),
-    "category": Field(
-        str,
-        required=False,
-        default=None,
-        doc="catalogue category whose scenario edits also move the EV indicators",
-    ),
+    "category": _scenario_category("EV"),
 }
 
 #: Schema of ``[rail]``: the passenger stations and their annual ridership.
@@ -139,12 +144,7 @@ RAIL_SCHEMA: dict[str, Field] = {
     "segment_weights": Field(
         dict, check=_weights, doc="segment -> weight (offered as segment_weight)"
     ),
-    "category": Field(
-        str,
-        required=False,
-        default=None,
-        doc="catalogue category whose scenario edits also move the rail indicators",
-    ),
+    "category": _scenario_category("rail"),
 }
 
 #: Schema of the registry file.

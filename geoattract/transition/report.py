@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import pandas as pd
 
 from geoattract._util.io import resolve_data_dir
 from geoattract.errors import DataError, format_values
+from geoattract.territory import check_territory, study_rows
+from geoattract.transition.registry import Indicator, resolve_registry
 
 logger = logging.getLogger(__name__)
 
@@ -151,3 +154,37 @@ def data_folder(data_dir: str | os.PathLike) -> Path:
     if data_dir is None:
         raise DataError("data_dir is required: the folder of the study's input data")
     return resolve_data_dir(data_dir)
+
+
+def indicator_inputs(
+    territory: gpd.GeoDataFrame,
+    registry: Sequence[Indicator] | str | os.PathLike,
+    data_dir: str | os.PathLike,
+) -> tuple[list[Indicator], Path, gpd.GeoDataFrame]:
+    """The checked inputs of a registry computation: indicators, data folder and study rows.
+
+    Parameters
+    ----------
+    territory : GeoDataFrame
+        Study and buffer communes.
+    registry : list of Indicator or path-like
+        The indicators, or the registry file.
+    data_dir : path-like
+        Data folder the source paths are relative to.
+
+    Returns
+    -------
+    (list of Indicator, Path, GeoDataFrame)
+        The indicators, the resolved data folder and the study rows of ``territory``.
+
+    Raises
+    ------
+    ConfigError, DataNotFoundError
+        An invalid or missing registry file, a missing data folder.
+    DataError
+        No data folder given, or a territory that fails :func:`~geoattract.territory.check_territory`.
+    """
+    indicators = resolve_registry(registry)
+    ddir = data_folder(data_dir)
+    study = study_rows(check_territory(territory, what="transition indicators"))
+    return indicators, ddir, study

@@ -21,7 +21,6 @@ import geopandas as gpd
 import pandas as pd
 
 from geoattract.config.study import StudyConfig
-from geoattract.territory import check_territory, study_rows
 from geoattract.transition.connectivity import (
     Connectivity,
     TeleworkSpec,
@@ -37,8 +36,8 @@ from geoattract.transition.network import (
     train_stations,
 )
 from geoattract.transition.rasters import raster_indicators
-from geoattract.transition.registry import Indicator, load_point_sources, resolve_registry
-from geoattract.transition.report import TransitionReport, data_folder
+from geoattract.transition.registry import Indicator, load_point_sources
+from geoattract.transition.report import TransitionReport, indicator_inputs
 from geoattract.transition.tables import table_indicators
 
 logger = logging.getLogger(__name__)
@@ -122,9 +121,7 @@ def transition_indicators(
         columns in registry order, each followed by its ``_missing`` flag (membership
         indicators have none). ``attrs["report"]`` holds the merged :class:`TransitionReport`.
     """
-    indicators = resolve_registry(registry)
-    ddir = data_folder(data_dir)
-    study = study_rows(check_territory(territory, what="transition indicators"))
+    indicators, ddir, study = indicator_inputs(territory, registry, data_dir)
     tables = table_indicators(territory, indicators, ddir)
     rasters = raster_indicators(territory, indicators, ddir, verbose=verbose)
     both = pd.concat([tables, rasters], axis=1)

@@ -18,12 +18,9 @@ import pandas as pd
 
 from geoattract._util.io import read_csv
 from geoattract.errors import DataError, format_values
-from geoattract.territory import check_territory, study_departements, study_rows
-from geoattract.transition.registry import Indicator, resolve_registry
-from geoattract.transition.report import (
-    TransitionReport,
-    data_folder,
-)
+from geoattract.territory import study_departements
+from geoattract.transition.registry import Indicator
+from geoattract.transition.report import TransitionReport, indicator_inputs
 
 
 def numeric_values(values: pd.Series, path: Path, column: str) -> pd.Series:
@@ -129,9 +126,7 @@ def table_indicators(
         A column is missing (the message lists the available ones), a table has duplicate
         codes, or a value column holds non-numeric text.
     """
-    indicators = resolve_registry(registry)
-    ddir = data_folder(data_dir)
-    study = study_rows(check_territory(territory, what="transition indicators"))
+    indicators, ddir, study = indicator_inputs(territory, registry, data_dir)
     deps = set(study_departements(territory))
     codes = study["code"].astype(str)
     report = TransitionReport()
