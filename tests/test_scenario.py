@@ -171,12 +171,13 @@ def test_closing_a_maternity_unit(state):
     sc = scenario(state, remove=[FacilityChange("maternity", "47323", capacity=None)])
     before = sc.indicators_before.set_index("code")
     after = sc.indicators_after.set_index("code")
-    # its own unit, at the town hall: the town hall's access leg twice (with the dense-commune
-    # delay at each end, if any) and the intra-commune leg of an 81 km² commune
+    # its own unit, at the town hall: the same-commune rule takes the direct trip across the
+    # commune (the intra-commune leg of an 81 km² commune at the access pace), not the town
+    # hall's access leg out to the network and back
     rule = state.accessibility.inputs.snap_rule
     hall = _town_hall(state, "47323")
     leg_m = float(rule.intra_commune_m(hall["area_m2"]))
-    expected_s = 2 * hall["snap_s"] + float(rule.access_time_s(leg_m))
+    expected_s = float(rule.access_time_s(leg_m))
     assert before.at["47323", "time_maternity_min"] == pytest.approx(expected_s / 60)
     assert after.at["47323", "time_maternity_min"] > 10  # the next unit is Agen or beyond
     ch = sc.changes["familles"].set_index("code")
