@@ -69,7 +69,7 @@ def time_column(key: str, kind: str = "") -> str:
 
 
 class RoadNetwork(Protocol):
-    """What the metropolitan reach reads of the network stage's result."""
+    """What the accessibility stage and the metropolitan reach read of the network stage."""
 
     @property
     def graph(self) -> nx.MultiDiGraph:

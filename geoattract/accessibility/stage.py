@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import geopandas as gpd
-import networkx as nx
 import pandas as pd
 
 from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_accessibility
 from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
 from geoattract.accessibility.metrics import category_accessibility
 from geoattract.accessibility.metropolitan import build_metropolitan
-from geoattract.accessibility.poles import MetropolitanAccess
+from geoattract.accessibility.poles import MetropolitanAccess, RoadNetwork
 from geoattract.accessibility.sensitivity import CatchmentSensitivity, catchment_sensitivity
 from geoattract.config.study import StudyConfig
 from geoattract.facilities import Offer
-from geoattract.network.snapping import SnapRule
 
 #: Columns of the snapped town halls in the accessibility table, by column of
 #: ``AccessibilityInputs.communes``.
@@ -26,20 +23,6 @@ TOWN_HALL_COLUMNS: dict[str, str] = {
     "snap_s": "town_hall_snap_s",
     "too_far": "town_hall_unsnapped",
 }
-
-
-class RoadNetwork(Protocol):
-    """What the accessibility stage reads of the network stage's result."""
-
-    @property
-    def graph(self) -> nx.MultiDiGraph:
-        """The road graph."""
-        ...
-
-    @property
-    def snap_rule(self) -> SnapRule:
-        """The study's snapping rule for this graph."""
-        ...
 
 
 @dataclass(frozen=True)

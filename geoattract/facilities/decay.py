@@ -89,10 +89,28 @@ def step_decay(
     return Decay(f"step ({desc})", float(b[-1]), f)
 
 
+def _check_catchment(kind: str, catchment_min: float) -> None:
+    """Refuse a catchment that is not positive.
+
+    Parameters
+    ----------
+    kind : str
+        Decay name for the message ("flat", "linear", "gaussian").
+    catchment_min : float
+        The catchment, minutes.
+
+    Raises
+    ------
+    ConfigError
+        If ``catchment_min`` is not > 0.
+    """
+    if catchment_min <= 0:
+        raise ConfigError(f"{kind} decay: catchment_min must be > 0, got {catchment_min}")
+
+
 def flat_decay(catchment_min: float) -> Decay:
     """Weight 1 within the catchment, 0 beyond (the original 2SFCA)."""
-    if catchment_min <= 0:
-        raise ConfigError(f"flat decay: catchment_min must be > 0, got {catchment_min}")
+    _check_catchment("flat", catchment_min)
     return Decay(
         f"flat (≤{catchment_min:g} min)",
         float(catchment_min),
@@ -102,8 +120,7 @@ def flat_decay(catchment_min: float) -> Decay:
 
 def linear_decay(catchment_min: float) -> Decay:
     """Weight ``1 - t / catchment`` within the catchment."""
-    if catchment_min <= 0:
-        raise ConfigError(f"linear decay: catchment_min must be > 0, got {catchment_min}")
+    _check_catchment("linear", catchment_min)
     return Decay(
         f"linear (0 at {catchment_min:g} min)",
         float(catchment_min),
@@ -113,8 +130,7 @@ def linear_decay(catchment_min: float) -> Decay:
 
 def gaussian_decay(catchment_min: float, sigma_min: float | None = None) -> Decay:
     """Gaussian weight ``exp(-t² / (2 σ²))`` within the catchment (σ defaults to catchment / 2)."""
-    if catchment_min <= 0:
-        raise ConfigError(f"gaussian decay: catchment_min must be > 0, got {catchment_min}")
+    _check_catchment("gaussian", catchment_min)
     s = catchment_min / 2.0 if sigma_min is None else float(sigma_min)
     return Decay(
         f"gaussian (σ={s:g} min, cut at {catchment_min:g} min)",

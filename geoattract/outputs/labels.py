@@ -52,6 +52,33 @@ def _numeric(df: pd.DataFrame, column: str) -> bool:
     return pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column])
 
 
+def _named_columns(
+    communes: pd.DataFrame, pattern: re.Pattern[str], excluded: tuple[str, ...]
+) -> list[str]:
+    """The ``name`` group of every numeric column matching ``pattern``, in column order.
+
+    Parameters
+    ----------
+    communes : DataFrame
+        Scored communes.
+    pattern : re.Pattern
+        Column pattern with a ``name`` group.
+    excluded : tuple of str
+        Columns ending with one of these suffixes are left out.
+
+    Returns
+    -------
+    list of str
+        The names, in column order.
+    """
+    out: list[str] = []
+    for col in communes.columns:
+        m = pattern.match(str(col))
+        if m and not str(col).endswith(excluded) and _numeric(communes, col):
+            out.append(m["name"])
+    return out
+
+
 def detect_profiles(communes: pd.DataFrame) -> list[str]:
     """Profiles present in ``communes``: the ``<name>`` of every numeric ``score_<name>`` column.
 
@@ -68,12 +95,7 @@ def detect_profiles(communes: pd.DataFrame) -> list[str]:
     list of str
         In column order.
     """
-    out = []
-    for col in communes.columns:
-        m = _SCORE_RE.match(str(col))
-        if m and not str(col).endswith(DERIVED_SUFFIXES) and _numeric(communes, col):
-            out.append(m["name"])
-    return out
+    return _named_columns(communes, _SCORE_RE, DERIVED_SUFFIXES)
 
 
 def detect_pillars(communes: pd.DataFrame) -> list[str]:
@@ -93,12 +115,7 @@ def detect_pillars(communes: pd.DataFrame) -> list[str]:
         In column order.
     """
     profiles = tuple(f"_{p}" for p in detect_profiles(communes))
-    out = []
-    for col in communes.columns:
-        m = _PILLAR_RE.match(str(col))
-        if m and not str(col).endswith(DERIVED_SUFFIXES + profiles) and _numeric(communes, col):
-            out.append(m["name"])
-    return out
+    return _named_columns(communes, _PILLAR_RE, DERIVED_SUFFIXES + profiles)
 
 
 def map_columns(communes: pd.DataFrame, columns: Sequence[str] | None = None) -> list[str]:

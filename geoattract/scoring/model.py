@@ -177,13 +177,7 @@ def usable_indicators(
     """
     fit_df = df if fit_on is None else fit_on
     cols = list(config.indicators)
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"indicator table: missing indicator column(s) {format_values(missing)} declared in "
-            f"{config.source} [indicators]; available columns: "
-            f"{format_values(df.columns, limit=80)}"
-        )
+    _require_columns(df, cols, "indicator", f"declared in {config.source} [indicators]")
     used = []
     sparse = []
     left_out = []
@@ -210,6 +204,33 @@ def usable_indicators(
     return used
 
 
+def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str, where: str) -> None:
+    """Refuse an indicator table that lacks some of ``columns``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The indicator table.
+    columns : sequence of str
+        Columns it must have.
+    what : str
+        What the columns are, for the message ("indicator", "threshold alternative").
+    where : str
+        Where they are declared, for the message.
+
+    Raises
+    ------
+    DataError
+        Naming the missing columns and listing the available ones.
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"indicator table: missing {what} column(s) {format_values(missing)} {where}; "
+            f"available columns: {format_values(df.columns, limit=80)}"
+        )
+
+
 def _check_codes(df: pd.DataFrame) -> None:
     if "code" not in df.columns:
         raise DataError(
@@ -232,13 +253,8 @@ def _candidate_columns(
     candidates = []
     for c in used:
         cand = [c] + [a for a in alts_cfg.get(c, []) if a != c]
-        missing = [a for a in cand if a not in df.columns]
-        if missing:
-            raise DataError(
-                f"indicator table: missing threshold alternative column(s) {format_values(missing)} "
-                f"(montecarlo.threshold_alternatives.{c} in {config.source}); available columns: "
-                f"{format_values(df.columns, limit=80)}"
-            )
+        where = f"(montecarlo.threshold_alternatives.{c} in {config.source})"
+        _require_columns(df, cand, "threshold alternative", where)
         idx = []
         for a in cand:
             if a not in columns:

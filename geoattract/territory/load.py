@@ -165,19 +165,34 @@ def load_territory(
         tolerance_m=cfg.study["town_hall_tolerance_m"],
         crs=cfg.crs,
     )
+    _log_territory(cfg.name, f" ({spec.describe()}, national file {national_path})", terr, buffer)
+    return terr
+
+
+def _log_territory(name: str, origin: str, terr: gpd.GeoDataFrame, buffer: float) -> None:
+    """Log the size and population of a loaded territory.
+
+    Parameters
+    ----------
+    name : str
+        Study name.
+    origin : str
+        Said after the name (" (<spec>, national file <path>)"), or "".
+    terr : GeoDataFrame
+        The territory (``in_study``, ``population``).
+    buffer : float
+        Buffer width, metres.
+    """
     n_study = int(terr["in_study"].sum())
     logger.info(
-        "territory %s (%s, national file %s): %d study communes, %d buffer communes (%s km), "
-        "population %d",
-        cfg.name,
-        spec.describe(),
-        national_path,
+        "territory %s%s: %d study communes, %d buffer communes (%s km), population %d",
+        name,
+        origin,
         n_study,
         len(terr) - n_study,
         buffer / 1000,
         terr.loc[terr["in_study"], "population"].sum(),
     )
-    return terr
 
 
 def _national_path(cfg: StudyConfig, spec: TerritorySpec) -> Path:
@@ -286,15 +301,7 @@ def _inputs_territory(
     terr.attrs["departements"] = tuple(sorted(deps))
     terr.attrs["source"] = "inputs"
     terr.attrs["buffer_m"] = buffer
-    n_study = int(terr["in_study"].sum())
-    logger.info(
-        "territory %s: %d study communes, %d buffer communes (%s km), population %d",
-        cfg.name,
-        n_study,
-        len(terr) - n_study,
-        buffer / 1000,
-        terr.loc[terr["in_study"], "population"].sum(),
-    )
+    _log_territory(cfg.name, "", terr, buffer)
     return terr
 
 
