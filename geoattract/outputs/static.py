@@ -6,6 +6,7 @@ source line, the network caption and the classification.
 
 from __future__ import annotations
 
+import functools
 import os
 import textwrap
 from collections.abc import Sequence
@@ -135,6 +136,24 @@ def static_map(
     return fig
 
 
+@functools.cache
+def _render_on_save_canvas() -> type:
+    """An Agg canvas class that renders a figure only when it is saved.
+
+    geopandas asks the canvas for a redraw (``draw_idle``) after every layer it plots; Agg
+    honours it at once, so a map of six layers was rendered seven times (about 45 s of the
+    48 s of the printed maps of the study). Nothing here is shown on screen: the one
+    rendering that counts is ``savefig``'s.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    class RenderOnSaveCanvas(FigureCanvasAgg):
+        def draw_idle(self, *args: Any, **kwargs: Any) -> None:
+            """Skip the redraw: the figure is rendered by ``savefig``."""
+
+    return RenderOnSaveCanvas
+
+
 def map_figure(notes: Sequence[str], colour: str = NOTE_COLOUR) -> tuple[Any, Any]:
     """A map figure (Agg canvas) with its notes printed in a band of their own under the map.
 
@@ -153,14 +172,13 @@ def map_figure(notes: Sequence[str], colour: str = NOTE_COLOUR) -> tuple[Any, An
     (matplotlib.figure.Figure, matplotlib.axes.Axes)
         The figure and the axes of the map.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     lines = [line for t in notes for line in textwrap.wrap(t, STATIC_NOTE_WIDTH)]
     note_h = STATIC_NOTE_LINE_IN * (len(lines) + 1)
     width, height = STATIC_FIGSIZE
     fig = Figure(figsize=(width, height + note_h), layout="constrained")
-    FigureCanvasAgg(fig)
+    _render_on_save_canvas()(fig)
     grid = fig.add_gridspec(2, 1, height_ratios=[height, note_h])
     ax = fig.add_subplot(grid[0])
     ax_notes = fig.add_subplot(grid[1])
