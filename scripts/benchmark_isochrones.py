@@ -1,8 +1,9 @@
 """Benchmark the isochrone methods: exact GEOS buffers against the grid method, in one run.
 
 Workload: the study's isochrones, 10, 20 and 30 minutes from the 319 town halls of the
-first study (957 polygons) on the network the run uses (the schematic network of 47 with the
-study's snapping rule, town halls snapped once as the accessibility stage does), then a
+first study (957 polygons) on the network the run uses (the study's ``[network] source``,
+by default the calibrated national roads; ``--network schematic`` for the schematic network
+of 47), with its snapping rule, town halls snapped once as the accessibility stage does), then a
 synthetic graph of 10^6 nodes (:func:`geoattract.routing.synthetic_road_arrays`, straight
 edges).
 
@@ -91,11 +92,12 @@ def nested_and_valid(frame: gpd.GeoDataFrame, n_minutes: int) -> dict[str, bool]
     return {"valid": bool(shapely.is_valid(geoms).all()), "nested": nested}
 
 
-def study_benchmark(quick: bool, resolution_m: float | None = None) -> dict[str, Any]:
+def study_benchmark(
+    quick: bool, resolution_m: float | None = None, network: str | None = None
+) -> dict[str, Any]:
     """Exact vs grid on the study's town halls; linearity in the number of origins."""
     from geoattract.config.study import load_study_config
-    from geoattract.network import load_graph
-    from geoattract.network.snapping import SnapRule
+    from geoattract.network import build_network
     from geoattract.routing import isochrones_for_communes, routing_graph
     from geoattract.routing.contour import fill_small_holes
     from geoattract.routing.isochrones import HOLE_MAX_KM2
@@ -104,8 +106,8 @@ def study_benchmark(quick: bool, resolution_m: float | None = None) -> dict[str,
 
     cfg = load_study_config()
     territory = load_territory(cfg)
-    G = load_graph("schematic", territory=territory)
-    rule = SnapRule.from_section(cfg.section("network"), schematic=bool(G.graph.get("schematic")))
+    net = build_network(cfg, territory, source=network)
+    G, rule = net.graph, net.snap_rule
     rg = routing_graph(G)
     study = territory[territory["in_study"]]
     if quick:
@@ -150,6 +152,7 @@ def study_benchmark(quick: bool, resolution_m: float | None = None) -> dict[str,
         series.append({"origins": n, "seconds": secs, "ms_per_origin": 1000 * secs / n})
     return {
         "graph": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+        "network": net.caption.source,
         "snap_rule": {"max_distance_m": rule.max_distance_m, "speed_kph": rule.speed_kph},
         "resolution_m": step,
         "hole_max_km2": HOLE_MAX_KM2,
@@ -223,7 +226,7 @@ def report(results: dict[str, Any]) -> str:
     s = results["study"]
     sec, pps = s["seconds"], s["polygons_per_second"]
     lines = [
-        f"Study: {s['polygons']} polygons, schematic network ({s['graph']['nodes']} nodes), "
+        f"Study: {s['polygons']} polygons, network {s['network']} ({s['graph']['nodes']} nodes), "
         f"grid step {s['resolution_m']:.0f} m, holes < {s['hole_max_km2']:g} km² filled",
         "",
         "| method | shape | seconds | polygons/s |",
@@ -272,11 +275,14 @@ def main() -> None:
     parser.add_argument("--json", help="write the figures to this JSON file")
     parser.add_argument("--nodes", type=int, default=SYNTHETIC_NODES, help="synthetic graph size")
     parser.add_argument("--no-synthetic", action="store_true", help="study only")
+    parser.add_argument(
+        "--network", help="network source of the study run (default: the study's [network] source)"
+    )
     parser.add_argument("--resolution", type=float, help="grid step of the study run, metres")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     pd.set_option("display.width", 120)
-    results: dict[str, Any] = {"study": study_benchmark(args.quick, args.resolution)}
+    results: dict[str, Any] = {"study": study_benchmark(args.quick, args.resolution, args.network)}
     _write(results, args.json)
     if not (args.quick or args.no_synthetic):
         results["synthetic"] = synthetic_benchmark(args.nodes)

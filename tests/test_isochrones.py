@@ -24,7 +24,7 @@ from geoattract.routing.isochrones import (
     isochrones_for_communes,
     reached_lines,
 )
-from geoattract.routing.isogrid import GRID_RESOLUTION_M
+from geoattract.routing.isogrid import GRID_RESOLUTION_M, MIN_RESOLUTION_M, origin_step
 
 #: The exact road band of the vector method (today's polygons).
 EXACT_BAND = {"shape": "band", "method": "exact"}
@@ -313,6 +313,38 @@ def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
     for a, b in zip(grid.geometry, exact.geometry, strict=True):
         assert iou(a, b) >= 0.97
         assert a.area == pytest.approx(b.area, rel=0.02)
+
+
+def test_origin_step_follows_the_smallest_isochrone():
+    rg = routing_graph(straight_road())
+    a, b = (int(np.flatnonzero(rg.node_ids == n)[0]) for n in ("A", "B"))
+    nodes, times = np.array([a, b]), np.array([0.0, 600.0])
+
+    def step(limits, offset=0.0):
+        return origin_step(rg, a, offset, nodes, times, np.array(limits), BUFFER_M, 125.0)
+
+    # within 300 s only A: a box of 400 m (the band around A) over 20 steps is 20 m, floored
+    assert step([300.0, 900.0]) == MIN_RESOLUTION_M == 25.0
+    # within 600 s A and B: sqrt(10,400 x 400) / 20 = 101.98 m
+    assert step([600.0, 900.0]) == pytest.approx(math.sqrt(10_400 * 400) / 20)
+    # the first threshold the origin reaches counts: 300 s is below the offset of 400 s
+    assert step([300.0, 700.0], offset=400.0) == pytest.approx(math.sqrt(10_400 * 400) / 20)
+    # a long first isochrone, or none reached: the default step
+    assert step([600.0], offset=0.0) < 125.0
+    assert step([300.0], offset=400.0) == 125.0
+
+
+def test_small_isochrone_drawn_finer_at_the_default_step():
+    # 30 s along a 60 km/h road: a 500 m piece and its 200 m band, about 0.3 km²; at a fixed
+    # 125 m step its round ends (chords across three steps) would cost it about 5 % of IoU
+    G = straight_road()
+    grid = isochrones(G, ["A"], [0.5, 20], shape="band")
+    exact = isochrones(G, ["A"], [0.5, 20], **EXACT_BAND)
+    small, large = grid.geometry.iloc[0], grid.geometry.iloc[1]
+    assert small.area == pytest.approx(exact.geometry.iloc[0].area, rel=0.01)
+    assert iou(small, exact.geometry.iloc[0]) >= 0.99
+    assert iou(large, exact.geometry.iloc[1]) >= 0.99
+    assert shapely.covers(large, small)
 
 
 def test_grid_matches_exact_on_a_real_osm_town(shared_dir):
