@@ -136,7 +136,12 @@ def test_lot_et_garonne_gp_buffer_from_national_table(study_config):
     assert by_dep["47"] == pytest.approx(206.0)  # BPE 2024, untouched
     # buffer GPs: BPE 2017 counts × 206 / 259
     adjust = fac.attrs["report"].adjustments["gp"][0]
-    assert "206 (earlier source) / 259 (2017) = 0.795" in adjust
+    assert "206 (source of higher precedence) / 259 (2017) = 0.795" in adjust
+    # the study's report states it in French only
+    adjust_fr = fac.attrs["report"].adjustments_fr["gp"][0]
+    assert "multipliée par 0,795" in adjust_fr
+    assert "206 (source prioritaire) / 259 (2017) = 0,795, appliquée aux autres" in adjust_fr
+    assert "observed" not in adjust_fr and "precedence" not in adjust_fr
     assert offer.catalogue["gp"].covers_buffer is True
 
 

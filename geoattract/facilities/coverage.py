@@ -51,11 +51,14 @@ class Adjustment:
         Département → factor applied to the capacities of that département.
     basis : str
         How the default factor was obtained (``"47: 206 / 259"``, ``"configured"``).
+    basis_fr : str
+        The same in French, for the study's report.
     """
 
     source: str
     factors: dict[str, float]
     basis: str
+    basis_fr: str = ""
 
     def describe(self) -> str:
         """One sentence for reports and the columns table."""
@@ -73,8 +76,7 @@ class Adjustment:
         deps = ", ".join(sorted(self.factors))
         return (
             f"Hypothèse : l'offre de la source {self.source} est multipliée par {shown} dans "
-            f"les départements {deps} (évolution observée entre les deux millésimes : "
-            f"{self.basis})."
+            f"les départements {deps} ({self.basis_fr or self.basis})."
         )
 
 
@@ -186,13 +188,18 @@ def check_coverage(
     return report
 
 
+def _fr(x: float, fmt: str = "g") -> str:
+    """A number written the French way (decimal comma)."""
+    return format(x, fmt).replace(".", ",")
+
+
 def _factors(
     src: Source, earlier: pd.DataFrame, part: pd.DataFrame, dep: pd.Series, taken: set[str]
-) -> tuple[dict[str, float], str]:
-    """Vintage factor of ``src`` per département of ``part``, and its basis."""
+) -> tuple[dict[str, float], tuple[str, str]]:
+    """Vintage factor of ``src`` per département of ``part``, and its basis (English, French)."""
     deps = sorted(set(dep))
     if src.adjust is None:
-        factor, basis = 1.0, ""
+        factor, basis, basis_fr = 1.0, "", ""
     elif src.adjust == ADJUST_OVERLAP:
         shared = sorted(d for d in taken if src.covers(d))
         mine = part.loc[dep.isin(shared).to_numpy(), "capacity"].sum()
@@ -204,19 +211,26 @@ def _factors(
                 f"in both; shared: {format_values(shared) or 'none'}"
             )
         factor = float(theirs / mine)
+        where = ", ".join(shared)
         basis = (
-            f"the change observed in {', '.join(shared)} between the vintages: "
-            f"{theirs:g} (earlier source) / {mine:g} ({src.vintage}) = {factor:.3f}, "
-            f"applied to the other départements"
+            f"the change observed in {where} between the vintages: "
+            f"{theirs:g} (source of higher precedence) / {mine:g} ({src.vintage}) = "
+            f"{factor:.3f}, applied to the other départements"
+        )
+        basis_fr = (
+            f"évolution observée dans le(s) département(s) {where} entre les deux millésimes : "
+            f"{_fr(theirs)} (source prioritaire) / {_fr(mine)} ({src.vintage}) = "
+            f"{_fr(factor, '.3f')}, appliquée aux autres départements"
         )
     else:
-        factor, basis = float(src.adjust), f"configured factor {float(src.adjust):g}"
+        factor = float(src.adjust)
+        basis, basis_fr = f"configured factor {factor:g}", f"facteur configuré {_fr(factor)}"
     out = {d: float(src.adjust_departements.get(d, factor)) for d in deps}
     if src.adjust_departements:
-        basis += "; per-département factors configured for " + ", ".join(
-            sorted(src.adjust_departements)
-        )
-    return out, basis
+        configured = ", ".join(sorted(src.adjust_departements))
+        basis += "; per-département factors configured for " + configured
+        basis_fr += " ; facteurs configurés pour le(s) département(s) " + configured
+    return out, (basis, basis_fr)
 
 
 def supply_by_source(
@@ -269,7 +283,9 @@ def supply_by_source(
         if not np.allclose(scale, 1.0):
             kept["capacity"] = kept["capacity"].to_numpy(dtype=float) * scale
             applied = {d: f for d, f in factors.items() if d in set(dep[fresh]) and f != 1.0}
-            adjustments.append(Adjustment(f"{src.describe()} ({src.vintage})", applied, basis))
+            adjustments.append(
+                Adjustment(f"{src.describe()} ({src.vintage})", applied, basis[0], basis[1])
+            )
         frames.append(kept)
         earlier = pd.concat(
             [earlier, pd.DataFrame({"capacity": kept["capacity"], "_dep": dep[fresh]})],
