@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -169,8 +170,71 @@ def facility_layer_name(
     return text + (f", {missing} de capacité inconnue)" if missing else ")")
 
 
+@dataclass(frozen=True)
+class FacilityLayer:
+    """One category's clustered facility layer, ready to add to any number of maps.
+
+    Attributes
+    ----------
+    name : str
+        Layer name, e.g. ``Médecin généraliste (206 équipements)`` (escaped when added).
+    rows : list
+        ``[lat, lon, popup HTML]`` per facility (names escaped).
+    colour : str
+        Marker colour.
+    """
+
+    name: str
+    rows: list[list[Any]]
+    colour: str
+
+
+def facility_layers(facilities: gpd.GeoDataFrame, labels: Labels) -> list[FacilityLayer]:
+    """Prepare one clustered layer per facility category (once for every map of a run).
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        ``category``, ``name``, ``capacity``, point geometry.
+    labels : Labels
+        Category labels and capacity units.
+
+    Returns
+    -------
+    list of FacilityLayer
+        In category order.
+    """
+    check_crs_columns(facilities, ["category", "geometry"], "facilities")
+    pts = facilities[facilities.geometry.notna() & ~facilities.geometry.is_empty]
+    pts = pts[pts.geom_type == "Point"].to_crs(4326)
+    layers = []
+    for i, category in enumerate(sorted(pts["category"].astype(str).unique())):
+        part = pts[pts["category"].astype(str) == category]
+        label = labels.category(category)
+        cat = labels.categories.get(category)
+        capacity_unit = cat.capacity if cat is not None else "count"
+        unit = labels.category_unit(category)
+        names = part["name"] if "name" in part else pd.Series(np.nan, index=part.index)
+        caps = part["capacity"] if "capacity" in part else pd.Series(np.nan, index=part.index)
+        rows = []
+        for geom, name, cap in zip(part.geometry, names, caps, strict=True):
+            text = f"<b>{esc(name)}</b><br>{esc(label)}"
+            if not _html.is_missing(cap):
+                text += f"<br>{esc(fr_number(cap))} {esc(unit)}"
+            rows.append([round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS), text])
+        total, missing = facility_total(caps, capacity_unit)
+        name = facility_layer_name(
+            label, len(rows), total, unit, missing, counted=capacity_unit == "count"
+        )
+        layers.append(FacilityLayer(name, rows, CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]))
+    return layers
+
+
 def add_facilities(
-    m: folium.Map, facilities: gpd.GeoDataFrame, labels: Labels, show: bool
+    m: folium.Map,
+    facilities: gpd.GeoDataFrame | Sequence[FacilityLayer],
+    labels: Labels,
+    show: bool,
 ) -> list[str]:
     """Add one clustered layer per facility category; return the layer names.
 
@@ -178,8 +242,9 @@ def add_facilities(
     ----------
     m : folium.Map
         The map.
-    facilities : GeoDataFrame
-        ``category``, ``name``, ``capacity``, point geometry.
+    facilities : GeoDataFrame or sequence of FacilityLayer
+        ``category``, ``name``, ``capacity``, point geometry; or the layers
+        :func:`facility_layers` prepared from them (a run drawing many maps prepares them once).
     labels : Labels
         Category labels and capacity units.
     show : bool
@@ -190,36 +255,18 @@ def add_facilities(
     list of str
         Names such as ``Médecin généraliste (206 équipements)``.
     """
-    check_crs_columns(facilities, ["category", "geometry"], "facilities")
-    pts = facilities[facilities.geometry.notna() & ~facilities.geometry.is_empty]
-    pts = pts[pts.geom_type == "Point"].to_crs(4326)
-    layer_names = []
-    for i, category in enumerate(sorted(pts["category"].astype(str).unique())):
-        part = pts[pts["category"].astype(str) == category]
-        label = labels.category(category)
-        cat = labels.categories.get(category)
-        capacity_unit = cat.capacity if cat is not None else "count"
-        unit = labels.category_unit(category)
-        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
-        names = part["name"] if "name" in part else pd.Series(np.nan, index=part.index)
-        caps = part["capacity"] if "capacity" in part else pd.Series(np.nan, index=part.index)
-        rows = []
-        for geom, name, cap in zip(part.geometry, names, caps, strict=True):
-            text = f"<b>{esc(name)}</b><br>{esc(label)}"
-            if not _html.is_missing(cap):
-                text += f"<br>{esc(fr_number(cap))} {esc(unit)}"
-            rows.append([round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS), text])
-        total, missing = facility_total(caps, capacity_unit)
-        layer_label = facility_layer_name(
-            label, len(rows), total, unit, missing, counted=capacity_unit == "count"
-        )
-        group = folium.FeatureGroup(name=esc(layer_label), show=show)
+    layers = (
+        facility_layers(facilities, labels)
+        if isinstance(facilities, gpd.GeoDataFrame)
+        else list(facilities)
+    )
+    for layer in layers:
+        group = folium.FeatureGroup(name=esc(layer.name), show=show)
         FastMarkerCluster(
-            rows,
+            layer.rows,
             control=False,
             callback=_FACILITY_CALLBACK
-            % {"radius": FACILITY_MARKER_RADIUS, "colour": json.dumps(colour)},
+            % {"radius": FACILITY_MARKER_RADIUS, "colour": json.dumps(layer.colour)},
         ).add_to(group)
         group.add_to(m)
-        layer_names.append(layer_label)
-    return layer_names
+    return [layer.name for layer in layers]

@@ -51,8 +51,10 @@ from geoattract.outputs.labels import Labels, map_columns
 from geoattract.outputs.layers import (
     ISOCHRONE_COLOURS,
     ISOCHRONE_DEFAULT_COLOUR,
+    FacilityLayer,
     add_facilities,
     add_isochrones,
+    facility_layers,
 )
 
 logger = logging.getLogger(__name__)
@@ -171,7 +173,7 @@ def _finish(
     isochrones: gpd.GeoDataFrame | None,
     isochrone_codes: Sequence[str] | None,
     show_isochrones: bool,
-    facilities: gpd.GeoDataFrame | None,
+    facilities: gpd.GeoDataFrame | Sequence[FacilityLayer] | None,
     show_facilities: bool,
     labels: Labels,
     basemap: Basemap | None,
@@ -199,7 +201,7 @@ def choropleth_map(
     k: int = DEFAULT_K,
     isochrones: gpd.GeoDataFrame | None = None,
     isochrone_codes: Sequence[str] | None = None,
-    facilities: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | Sequence[FacilityLayer] | None = None,
     basemap: Basemap | None = None,
     tiles: str | None = DEFAULT_TILES,
     show_isochrones: bool = False,
@@ -225,9 +227,10 @@ def choropleth_map(
     isochrones : GeoDataFrame, optional
         ``code``, ``minutes``, geometry (and ``area_km2``, ``population_reached``); drawn for
         ``isochrone_codes`` (default: the most populous communes), one layer per threshold.
-    facilities : GeoDataFrame, optional
+    facilities : GeoDataFrame or sequence of FacilityLayer, optional
         ``category``, ``name``, ``capacity``, point geometry; one clustered layer per
-        category, named with the number of facilities in the category's unit.
+        category, named with the number of facilities in the category's unit (or the layers
+        :func:`~geoattract.outputs.layers.facility_layers` prepared once for many maps).
     basemap : Basemap, optional
         Offline basemap (outline, neighbouring communes, main roads, town names).
     tiles : str or None
@@ -284,7 +287,7 @@ def isochrone_map(
     *,
     codes: Sequence[str] | None = None,
     title: str = ISOCHRONE_TITLE,
-    facilities: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | Sequence[FacilityLayer] | None = None,
     basemap: Basemap | None = None,
     tiles: str | None = DEFAULT_TILES,
 ) -> folium.Map:
@@ -422,6 +425,8 @@ def make_maps(
     out = Path(out_dir)
     columns = map_columns(communes, columns)
     written: dict[str, Path] = {}
+    labels = context.labels if context is not None else Labels()
+    layers = facility_layers(facilities, labels) if facilities is not None else None
     for column in tqdm(columns, desc="cartes", disable=not verbose):
         m = choropleth_map(
             communes,
@@ -431,7 +436,7 @@ def make_maps(
             k=k,
             isochrones=isochrones,
             isochrone_codes=isochrone_codes,
-            facilities=facilities,
+            facilities=layers,
             basemap=basemap,
             tiles=tiles,
         )
@@ -442,7 +447,7 @@ def make_maps(
             isochrones,
             context,
             codes=isochrone_codes,
-            facilities=facilities,
+            facilities=layers,
             basemap=basemap,
             tiles=tiles,
         )
