@@ -323,6 +323,9 @@ def test_map_html_has_french_layers_legend_and_no_unused_assets(written_maps):
     ]:
         assert name in html, name
     assert "jquery" not in html and "bootstrap" not in html
+    # one scale bar, metric only (Leaflet's default adds miles)
+    assert html.count("L.control.scale(") == 1
+    assert "L.control.scale({imperial: false" in html
     # the eight most populous towns are named on the basemap
     for town in ("Agen", "Villeneuve-sur-Lot", "Marmande"):
         assert f'class=\\"ga-town\\">{town}<' in html  # JSON inside the page

@@ -36,6 +36,21 @@ class HtmlControl(MacroElement):
         self.css_class = css_class
 
 
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no miles on a French map)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, position: "bottomleft"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
 #: Stylesheet of the map controls, tooltips and layer list.
 CONTROL_CSS = f"""
 <style>

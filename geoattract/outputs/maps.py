@@ -38,7 +38,7 @@ from geoattract.outputs.classes import (
     classify,
 )
 from geoattract.outputs.context import ReportContext
-from geoattract.outputs.controls import CONTROL_CSS, HtmlControl, legend_html
+from geoattract.outputs.controls import CONTROL_CSS, HtmlControl, MetricScale, legend_html
 from geoattract.outputs.geometry import (
     SIMPLIFY_TOLERANCE_M,
     check_crs_columns,
@@ -105,8 +105,13 @@ def _base_map(
     basemap: Basemap | None,
 ) -> folium.Map:
     m = folium.Map(
-        tiles=tiles, control_scale=True, prefer_canvas=False, zoom_snap=ZOOM_SNAP, max_zoom=MAX_ZOOM
+        tiles=tiles,
+        control_scale=False,
+        prefer_canvas=False,
+        zoom_snap=ZOOM_SNAP,
+        max_zoom=MAX_ZOOM,
     )
+    m.add_child(MetricScale())
     m.options["maxZoom"] = MAX_ZOOM
     m.default_js = [(n, u) for n, u in m.default_js if n not in UNUSED_DEFAULT_ASSETS]
     m.default_css = [(n, u) for n, u in m.default_css if n not in UNUSED_DEFAULT_ASSETS]
