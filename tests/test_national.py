@@ -14,12 +14,6 @@ from geoattract.app.partition import group_balls
 from geoattract.config import territory_spec
 
 STUDIES = Path(ga.__file__).parent / "config" / "studies"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not (SHARED / "france" / "communes_2025.gpkg").is_file():
-    SHARED = Path("/work/shared/data")
-needs_data = pytest.mark.skipif(
-    not (SHARED / "france" / "communes_2025.gpkg").is_file(), reason="shared data missing"
-)
 
 
 def test_territory_spec_rules():
@@ -93,14 +87,13 @@ def test_group_balls_merges_overlapping_balls_within_the_largest():
     assert group_balls(balls, 8) == [[0, 1], [2, 4], [3]]
 
 
-@needs_data
-def test_dordogne_copy_refused_then_runs_with_national_tables(tmp_path):
+def test_dordogne_copy_refused_then_runs_with_national_tables(tmp_path, shared_dir):
     lot = STUDIES / "lot-et-garonne"
     for name in ("study.toml", "facilities.toml", "indicators.toml", "scoring.toml"):
         (tmp_path / name).write_text((lot / name).read_text())
     study = tmp_path / "study.toml"
     study.write_text(study.read_text().replace('departement = "47"', 'departement = "24"'))
-    cfg = ga.load_study_config(study, data_dir=SHARED / "lot-et-garonne")
+    cfg = ga.load_study_config(study, data_dir=shared_dir / "lot-et-garonne")
     from geoattract.facilities import check_study_coverage
     from geoattract.territory import build_territory
 
@@ -121,7 +114,6 @@ def test_dordogne_copy_refused_then_runs_with_national_tables(tmp_path):
     assert report.covers_buffer == {"gp": True, "maternity": True}
 
 
-@needs_data
 def test_lot_et_garonne_gp_buffer_from_national_table(study_config):
     from geoattract.facilities import build_offer
     from geoattract.territory import build_territory
@@ -173,14 +165,13 @@ enabled = true
     return toml
 
 
-@needs_data
-def test_partitioned_equals_global(tmp_path):
+def test_partitioned_equals_global(tmp_path, shared_dir):
     toml = _national_study(
         tmp_path, "seven départements", 'departements = ["47", "82", "32", "75", "92", "93", "94"]'
     )
     from geoattract.app.national import compute_national
 
-    cfg = ga.load_study_config(toml, data_dir=SHARED / "france")
+    cfg = ga.load_study_config(toml, data_dir=shared_dir / "france")
     whole = compute_national(cfg, EngineOptions(engine="local"), partitioned=False)
     single = cfg.with_section("partitions", group=False)
     parts = compute_national(single, EngineOptions(engine="local"), partitioned=True)
@@ -232,8 +223,7 @@ def test_same_commune_trip_takes_the_intra_commune_leg_only():
     assert columns["count_gp_10min"].tolist() == [1.0, 3.0, 0.0]  # already counted routed
 
 
-@needs_data
-def test_dordogne_study_on_national_tables_runs(tmp_path):
+def test_dordogne_study_on_national_tables_runs(tmp_path, shared_dir):
     toml = _national_study(
         tmp_path, "Dordogne", 'departements = ["24"]', buffer_km=30.0, scoring=True
     )
@@ -241,7 +231,7 @@ def test_dordogne_study_on_national_tables_runs(tmp_path):
 
     from geoattract.app.national_write import run_national
 
-    cfg = ga.load_study_config(toml, data_dir=SHARED / "france")
+    cfg = ga.load_study_config(toml, data_dir=shared_dir / "france")
     run = run_national(cfg, tmp_path / "out", EngineOptions(engine="local"), maps=False)
     assert run["state"].stats["partitions"] >= 2  # 24 and the buffer's départements
     layer = gpd.read_file(tmp_path / "out" / "communes.gpkg", layer="communes").set_index("code")

@@ -13,6 +13,7 @@ with the places looked at, only when the data folder is absent (CI always has it
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{SHARED_DATA}: reads the shared data folder (../shared/data or GEOATTRACT_DATA_DIR); "
-        "also slow; skipped, with the reason, when the folder is absent",
+        "also slow; skipped, with the reason, when the folder is absent (an error under CI)",
     )
 
 
@@ -62,6 +63,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not checked:
             reason, checked = shared_data_missing(), True
         if reason is not None:
+            if os.environ.get("CI"):  # CI has the data: a skip there would check nothing
+                raise pytest.UsageError(f"shared data missing under CI: {reason}")
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
