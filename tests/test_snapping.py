@@ -60,6 +60,12 @@ def test_far_points_flagged_or_raised(caplog):
     assert out.loc["47999", "snap_distance_m"] == pytest.approx(18_000.0)
     with pytest.raises(SnapError, match="47999"):
         snap_points(G, pts, ids=["47001", "47999"], on_far="raise")
+    # a probe flags the same point without a warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="geoattract.network.snapping"):
+        quiet = snap_points(G, pts, ids=["47001", "47999"], on_far="quiet")
+    assert caplog.text == ""
+    assert quiet["too_far"].tolist() == [False, True]
     # a larger limit snaps it; a slower speed makes the access longer
     out = snap_points(G, pts, max_distance_m=20_000, speed_kph=36.0)
     assert out["node"].tolist() == [0, 2]

@@ -129,7 +129,8 @@ def national_network(config: StudyConfig, territory: Territory) -> NationalNetwo
     rule = SnapRule.for_graph(nets[0].attrs, section)
     _, nodes = _concat(nets)
     halls = gpd.GeoSeries(territory.communes["town_hall"].to_numpy(), crs=territory.communes.crs)
-    far = rule.snap(nodes, halls, what="town halls")["too_far"].to_numpy(dtype=bool)
+    # a probe for islands: the real snapping (after the islands are added) reports far points
+    far = rule.snap(nodes, halls, on_far="quiet")["too_far"].to_numpy(dtype=bool)
     deps = sorted(set(territory.communes["dep"].to_numpy()[far]))
     islands = [
         d for d in deps if (territory.communes["dep"] == d).sum() and _mostly(far, territory, d)
@@ -199,7 +200,9 @@ def snap_inputs(network: NationalNetwork, territory: Territory, offer: Offer) ->
         com["population"].to_numpy(dtype=float)[ok],
     )
     fac = offer.facilities
-    fsnap = rule.snap(network.nodes, fac.geometry, what="facilities")
+    fsnap = rule.snap(
+        network.nodes, fac.geometry, ids=fac["facility_id"].astype(str), what="facilities"
+    )
     legs = intra_commune_legs(fac, com, rule)
     offsets = fsnap["snap_time_s"].to_numpy(dtype=float) + rule.access_time_s(legs)
     offsets += end_delays(fac, com, rule)

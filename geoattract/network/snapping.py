@@ -212,7 +212,7 @@ class SnapRule:
         points: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[Any],
         *,
         ids: Sequence[Any] | pd.Index | None = None,
-        on_far: Literal["flag", "raise"] = "flag",
+        on_far: Literal["flag", "quiet", "raise"] = "flag",
         what: str = "point(s)",
     ) -> pd.DataFrame:
         """Snap points with this rule (see :func:`snap_points`)."""
@@ -317,7 +317,7 @@ def snap_points(
     max_distance_m: float | None = None,
     speed_kph: float | None = None,
     detour: float = 1.0,
-    on_far: Literal["flag", "raise"] = "flag",
+    on_far: Literal["flag", "quiet", "raise"] = "flag",
     what: str = "point(s)",
 ) -> pd.DataFrame:
     """Snap each point to its nearest graph node (k-d tree on node coordinates).
@@ -340,9 +340,10 @@ def snap_points(
         Speed of the access leg; ``settings.snap_speed_kph`` (15 km/h) by default.
     detour : float
         Road distance of the access leg over its straight-line distance.
-    on_far : {"flag", "raise"}
+    on_far : {"flag", "quiet", "raise"}
         Points beyond the limit: flagged (``too_far=True``, ``node`` and ``snap_time_s``
-        missing, a warning lists them) or a :class:`SnapError`.
+        missing, a warning lists them), flagged without the warning (a probe whose caller
+        decides what the far points mean), or a :class:`SnapError`.
     what : str
         Name of the points in messages (``"town halls"``, ``"facilities (gp)"``…).
 
@@ -366,8 +367,8 @@ def snap_points(
         raise DataError(
             f"snap_points: max_distance_m and speed_kph must be > 0; got {max_d}, {speed}"
         )
-    if on_far not in ("flag", "raise"):
-        raise DataError(f"snap_points: on_far must be 'flag' or 'raise'; got {on_far!r}")
+    if on_far not in ("flag", "quiet", "raise"):
+        raise DataError(f"snap_points: on_far must be 'flag', 'quiet' or 'raise'; got {on_far!r}")
     node_ids, xy, graph_crs = node_coordinates(G_or_nodes)
     allowed = snappable_nodes(G_or_nodes)
     if allowed is not None:
@@ -408,7 +409,7 @@ def snap_points(
     pxy = np.c_[shapely.get_x(geoms), shapely.get_y(geoms)]
     dist, idx = cKDTree(xy).query(pxy, k=1)
     too_far = dist > max_d
-    if too_far.any():
+    if too_far.any() and on_far != "quiet":
         far = [
             f"{label} ({d:.0f} m)" for label, d in zip(labels[too_far], dist[too_far], strict=True)
         ]
