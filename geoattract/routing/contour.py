@@ -23,9 +23,6 @@ from numba import njit
 #: nesting margin of :mod:`geoattract.routing.isogrid` so that simplifying never undoes it.
 SIMPLIFY_TOLERANCE_M = 1e-4
 
-#: Initial capacity (points) of the growable ring buffer of :func:`trace_rings`.
-INITIAL_POINTS = 4096
-
 
 @njit(cache=True, nogil=True, inline="always")
 def _cell_segments(field, level, nxt, i, j, nh, case, starts, n):  # pragma: no cover - compiled
@@ -42,7 +39,12 @@ def _cell_segments(field, level, nxt, i, j, nh, case, starts, n):  # pragma: no 
     left = nh + j * nx + i
     right = left + 1
     if case == 5 or case == 10:  # saddle: opposite corners inside
-        mean = (field[j, i] + field[j, i + 1] + field[j + 1, i + 1] + field[j + 1, i]) / 4.0
+        mean = (
+            float(field[j, i])
+            + float(field[j, i + 1])
+            + float(field[j + 1, i + 1])
+            + float(field[j + 1, i])
+        ) / 4.0
         joined = mean <= level
         if case == 5:  # bottom-left and top-right inside
             nxt[bottom] = right if joined else left
@@ -82,21 +84,24 @@ def _edge_point(field, level, e, nh):  # pragma: no cover - compiled
     """Grid coordinates (column, row) of the boundary point on grid edge ``e``."""
     nx = field.shape[1]
     if e < nh:
-        j, i = divmod(e, nx - 1)
-        a, b = field[j, i], field[j, i + 1]
+        j = e // (nx - 1)
+        i = e - j * (nx - 1)
+        a, b = float(field[j, i]), float(field[j, i + 1])
         return i + (level - a) / (b - a), float(j)
-    j, i = divmod(e - nh, nx)
-    a, b = field[j, i], field[j + 1, i]
+    e -= nh
+    j = e // nx
+    i = e - j * nx
+    a, b = float(field[j, i]), float(field[j + 1, i])
     return float(i), j + (level - a) / (b - a)
 
 
 @njit(cache=True, nogil=True)
-def _trace(field, level, inside, rows, cols):  # pragma: no cover - compiled
+def _trace(field, level, inside, rows, cols, links):  # pragma: no cover - compiled
     """Rings through the crossing cells ``(rows[c], cols[c])`` (see :func:`trace_rings`)."""
     ny, nx = field.shape
     nh = ny * (nx - 1)
     # only the entries of edges that start a piece are written, and only those are read
-    nxt = np.empty(nh + (ny - 1) * nx, dtype=np.int32)
+    nxt = links[: nh + (ny - 1) * nx]
     starts = np.empty(2 * rows.size, dtype=np.int64)
     n_starts = 0
     for c in range(rows.size):
@@ -108,19 +113,18 @@ def _trace(field, level, inside, rows, cols):  # pragma: no cover - compiled
             | int(inside[j + 1, i]) << 3
         )
         n_starts = _cell_segments(field, level, nxt, i, j, nh, case, starts, n_starts)
-    points = np.empty((INITIAL_POINTS, 2))
+    # each piece adds one point, each ring one closing point: at most 2 per piece
+    points = np.empty((2 * n_starts, 2))
+    offsets = np.empty(n_starts + 1, dtype=np.int64)
+    offsets[0] = 0
     n_points = 0
-    offsets = [0]
+    n_rings = 0
     for c in range(n_starts):
         start = starts[c]
         if nxt[start] < 0:
             continue
         e = start
         while True:
-            if n_points + 2 > points.shape[0]:
-                grown = np.empty((2 * points.shape[0], 2))
-                grown[:n_points] = points[:n_points]
-                points = grown
             px, py = _edge_point(field, level, e, nh)
             points[n_points, 0] = px
             points[n_points, 1] = py
@@ -130,13 +134,16 @@ def _trace(field, level, inside, rows, cols):  # pragma: no cover - compiled
             e = following
             if e == start:
                 break
-        points[n_points] = points[offsets[-1]]
+        points[n_points] = points[offsets[n_rings]]
         n_points += 1
-        offsets.append(n_points)
-    return points[:n_points].copy(), np.array(offsets, dtype=np.int64)
+        n_rings += 1
+        offsets[n_rings] = n_points
+    return points[:n_points].copy(), offsets[: n_rings + 1].copy()
 
 
-def trace_rings(field: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+def trace_rings(
+    field: np.ndarray, level: float, links: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Trace the closed boundary rings of ``field <= level``, the region on their left.
 
     Parameters
@@ -145,6 +152,9 @@ def trace_rings(field: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray
         ``(ny, nx)`` grid values, above ``level`` on the grid's border.
     level : float
         The contour level.
+    links : numpy.ndarray, optional
+        ``int32`` scratch of at least ``2 · ny · nx`` entries (a fresh one when missing or
+        too small).
 
     Returns
     -------
@@ -157,7 +167,16 @@ def trace_rings(field: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray
     corner = inside[:-1, :-1]
     mixed = (corner != inside[:-1, 1:]) | (corner != inside[1:, :-1]) | (corner != inside[1:, 1:])
     rows, cols = np.divmod(np.flatnonzero(mixed), mixed.shape[1])
-    return _trace(field, float(level), inside, rows, cols)
+    ny, nx = field.shape
+    links = _links(links, 2 * ny * nx)
+    return _trace(field, float(level), inside, rows, cols, links)
+
+
+def _links(links: np.ndarray | None, size: int) -> np.ndarray:
+    """``links`` when it holds ``size`` entries, else a fresh ``int32`` array of that size."""
+    if links is None or links.size < size:
+        return np.empty(size, dtype=np.int32)
+    return links
 
 
 @njit(cache=True, nogil=True)
@@ -323,10 +342,89 @@ def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> s
     return geom.geoms[0] if shells.size == 1 else geom
 
 
+@njit(cache=True, nogil=True)
+def _ring_areas(points, ring_offsets):  # pragma: no cover - compiled
+    """Signed area of each closed ring (shoelace; > 0 anticlockwise)."""
+    areas = np.zeros(ring_offsets.size - 1)
+    for r in range(areas.size):
+        total = 0.0
+        for k in range(ring_offsets[r], ring_offsets[r + 1] - 1):
+            total += points[k, 0] * points[k + 1, 1] - points[k + 1, 0] * points[k, 1]
+        areas[r] = total / 2.0
+    return areas
+
+
+@njit(cache=True, nogil=True)
+def _polygon_parts(points, ring_offsets, hole_max_m2, tolerance):  # pragma: no cover
+    """Select, simplify and order the rings of :func:`rings_to_polygons` (compiled).
+
+    Returns the ragged arrays of a MultiPolygon: ``coords``, ring offsets into them, and
+    polygon offsets into the rings (each shell followed by its holes).
+    """
+    n_rings = ring_offsets.size - 1
+    areas = _ring_areas(points, ring_offsets)
+    shells = np.flatnonzero(areas > 0)
+    holes = np.flatnonzero((areas < 0) & (-areas >= hole_max_m2))
+    filled = np.flatnonzero((areas < 0) & (-areas < hole_max_m2))
+    if filled.size and (shells.size > 1 or holes.size):
+        # islands (and their holes) inside a filled hole are covered by it: drop them
+        shells = shells[~rings_inside(points, ring_offsets, filled, shells)]
+        holes = holes[~rings_inside(points, ring_offsets, filled, holes)]
+    owner = np.arange(n_rings)
+    if shells.size > 1 and holes.size:
+        owner[holes] = assign_holes(points, ring_offsets, shells, holes, np.abs(areas))
+    elif holes.size:
+        owner[holes] = shells[0]
+    keep = np.zeros(n_rings, dtype=np.bool_)
+    keep[shells] = True
+    keep[holes] = True
+    kept = np.flatnonzero(keep)
+    # each shell, then its holes, in ring order (a stable sort on owner, then hole or not)
+    key = owner[kept] * 2 + (owner[kept] != kept)
+    kept = kept[np.argsort(key, kind="mergesort")]
+    sizes = np.empty(kept.size, dtype=np.int64)
+    for r in range(kept.size):
+        sizes[r] = ring_offsets[kept[r] + 1] - ring_offsets[kept[r]]
+    offsets = np.zeros(kept.size + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(sizes)
+    ordered = np.empty((offsets[-1], 2))
+    for r in range(kept.size):
+        ordered[offsets[r] : offsets[r + 1]] = points[
+            ring_offsets[kept[r]] : ring_offsets[kept[r] + 1]
+        ]
+    if tolerance > 0:
+        mask = simplify_rings(ordered, offsets, tolerance)
+        coords = np.empty((int(mask.sum()), 2))
+        n = 0
+        begin = 0
+        for r in range(kept.size):
+            end = offsets[r + 1]
+            for k in range(begin, end):
+                if mask[k]:
+                    coords[n] = ordered[k]
+                    n += 1
+            offsets[r + 1] = n
+            begin = end
+    else:
+        coords = ordered
+    polygons = np.empty(shells.size + 1, dtype=np.int64)
+    n = 0
+    for r in range(kept.size):
+        if owner[kept[r]] == kept[r]:
+            polygons[n] = r
+            n += 1
+    polygons[n] = kept.size
+    return coords, offsets, polygons
+
+
 def rings_to_polygons(
     points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float, tolerance: float = 0.0
 ) -> shapely.Geometry:
     """Build polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
+
+    Holes below ``hole_max_m2`` are dropped, with the islands inside them; each remaining hole
+    goes to the smallest shell containing it; the rings kept are simplified. All of it runs in
+    one compiled call that releases the GIL, then one :func:`shapely.from_ragged_array`.
 
     Parameters
     ----------
@@ -346,32 +444,24 @@ def rings_to_polygons(
     """
     if ring_offsets.size < 2:
         return shapely.Polygon()
-    areas = signed_ring_areas(points, ring_offsets)
-    shells = np.flatnonzero(areas > 0)
-    holes = np.flatnonzero((areas < 0) & (-areas >= hole_max_m2))
-    filled = np.flatnonzero((areas < 0) & (-areas < hole_max_m2))
-    if filled.size and (shells.size > 1 or holes.size):
-        # islands (and their holes) inside a filled hole are covered by it: drop them
-        shells = shells[~rings_inside(points, ring_offsets, filled, shells)]
-        holes = holes[~rings_inside(points, ring_offsets, filled, holes)]
-    owner = np.arange(areas.size)
-    if shells.size > 1 and holes.size:
-        owner[holes] = assign_holes(points, ring_offsets, shells, holes, np.abs(areas))
-    elif holes.size:
-        owner[holes] = shells[0]
-    keep = np.zeros(areas.size, dtype=bool)
-    keep[shells] = True
-    keep[holes] = True
-    index = np.cumsum(keep) - 1
-    sizes = np.diff(ring_offsets)[keep]
-    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    kept = points[np.repeat(keep, np.diff(ring_offsets))]
-    if tolerance > 0:
-        mask = simplify_rings(kept, offsets, tolerance)
-        kept = kept[mask]
-        np.cumsum(np.add.reduceat(mask.astype(np.int64), offsets[:-1]), out=offsets[1:])
-    return _build(kept, offsets, index[owner[keep]])
+    coords, rings, polygons = _polygon_parts(
+        np.ascontiguousarray(points, dtype=np.float64),
+        np.asarray(ring_offsets, dtype=np.int64),
+        float(hole_max_m2),
+        float(tolerance),
+    )
+    return _from_parts(coords, rings, polygons)
+
+
+def _from_parts(coords: np.ndarray, rings: np.ndarray, polygons: np.ndarray) -> shapely.Geometry:
+    """One Polygon, or a MultiPolygon, from ragged arrays (rings per polygon, shell first)."""
+    n_polygons = polygons.size - 1
+    (geom,) = shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON,
+        coords,
+        (rings, polygons, np.array([0, n_polygons], dtype=np.int64)),
+    )
+    return geom.geoms[0] if n_polygons == 1 else geom
 
 
 def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geometry:
@@ -399,8 +489,14 @@ def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geom
 
 
 def contour_band(
-    field: np.ndarray, x0: float, y0: float, step: float, level: float, hole_max_m2: float
-) -> shapely.Geometry:
+    field: np.ndarray,
+    x0: float,
+    y0: float,
+    step: float,
+    level: float,
+    hole_max_m2: float,
+    links: np.ndarray | None = None,
+) -> tuple[shapely.Geometry, np.ndarray]:
     """Draw the polygon of ``field <= level``, simplified, holes below ``hole_max_m2`` filled.
 
     Parameters
@@ -414,14 +510,31 @@ def contour_band(
         The band half-width.
     hole_max_m2 : float
         Holes smaller than this are filled.
+    links : numpy.ndarray, optional
+        ``int32`` scratch reused from one call to the next (see :func:`trace_rings`).
 
     Returns
     -------
-    shapely.Geometry
+    polygon : shapely.Geometry
         Polygon or MultiPolygon (empty Polygon when nothing is below ``level``).
+    links : numpy.ndarray
+        The scratch, to pass to the next call (grown when it was too small).
     """
-    grid_points, rings = trace_rings(field, level)
+    ny, nx = field.shape
+    links = _links(links, 2 * ny * nx)
+    grid_points, rings = trace_rings(field, level, links)
     if rings.size < 2:
-        return shapely.Polygon()
-    points = grid_points * step + (x0, y0)
-    return rings_to_polygons(points, rings, hole_max_m2, SIMPLIFY_TOLERANCE_M)
+        return shapely.Polygon(), links
+    coords, rings, polygons = _grid_parts(
+        grid_points, rings, float(x0), float(y0), float(step), float(hole_max_m2)
+    )
+    return _from_parts(coords, rings, polygons), links
+
+
+@njit(cache=True, nogil=True)
+def _grid_parts(points, rings, x0, y0, step, hole_max_m2):  # pragma: no cover - compiled
+    """Rings in grid units to metres, then :func:`_polygon_parts`: one GIL-free call."""
+    for k in range(points.shape[0]):
+        points[k, 0] = points[k, 0] * step + x0
+        points[k, 1] = points[k, 1] * step + y0
+    return _polygon_parts(points, rings, hole_max_m2, SIMPLIFY_TOLERANCE_M)

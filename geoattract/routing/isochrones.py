@@ -63,7 +63,7 @@ from geoattract.network.snapping import SnapRule
 from geoattract.routing.edges import EdgeLines, edge_lines, lines_for_origin, origin_groups
 from geoattract.routing.graph import DEFAULT_WEIGHT, RoutingGraph, routing_graph
 from geoattract.routing.isoexact import exact_polygons
-from geoattract.routing.isogrid import GRID_RESOLUTION_M, grid_polygons
+from geoattract.routing.isogrid import GRID_RESOLUTION_M, GridScratch, grid_polygons
 from geoattract.routing.queries import travel_times_within
 
 logger = logging.getLogger(__name__)
@@ -279,11 +279,11 @@ def _polygons(
         args = (rg, edges, int(origin_pos[i]), float(offsets[i]), nodes, times, limits)
         if drawing.method == "exact":
             return exact_polygons(*args, drawing.buffer_m, drawing.hole_max_m2)
-        node_time = getattr(scratch, "node_time", None)
-        if node_time is None:
-            node_time = scratch.node_time = np.full(rg.n_nodes, np.inf)
+        work = getattr(scratch, "work", None)
+        if work is None:
+            work = scratch.work = GridScratch.for_graph(rg)
         return grid_polygons(
-            *args, drawing.buffer_m, drawing.hole_max_m2, drawing.resolution_m, node_time
+            *args, drawing.buffer_m, drawing.hole_max_m2, drawing.resolution_m, work
         )
 
     progress = "isochrones" if verbose else None

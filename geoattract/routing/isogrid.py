@@ -24,6 +24,9 @@ For one origin and its thresholds ``T_1 < T_2 < …``:
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 from numba import njit
@@ -220,14 +223,16 @@ def distance_fields(
     origin_offset,
     buffer_m,
     step,
+    buffer,
 ):  # pragma: no cover - compiled
     """Distance fields of the road pieces reached within each threshold, for one origin.
 
     Parameters are the CSR arrays of the routing graph, the flat edge geometry
     (:class:`~geoattract.routing.edges.EdgeLines`), the nodes reached from the origin and their
     times, a scratch array ``node_time`` (all ``inf``, restored on return), the increasing
-    thresholds ``limits`` (seconds), the origin's coordinates and offset, the band half-width
-    and the grid step.
+    thresholds ``limits`` (seconds), the origin's coordinates and offset, the band half-width,
+    the grid step and a flat ``float32`` scratch ``buffer`` the fields are laid in (reused from
+    one origin to the next, grown when too small: fresh pages cost as much as filling them).
 
     Returns
     -------
@@ -239,6 +244,8 @@ def distance_fields(
         Coordinates of grid point ``(0, 0)``.
     boxes : (n_thresholds, 4) int64
         Per threshold, the grid window ``i0, j0, i1, j1`` (inclusive) holding its band.
+    buffer : (n,) float32
+        The scratch buffer (a new, larger one when it had to grow): ``field`` is a view of it.
     """
     nk = limits.size
     cap = buffer_m + CAP_STEPS * step
@@ -258,7 +265,9 @@ def distance_fields(
     nx = int(np.ceil((hi[nk - 1, 0] + margin - x0) / step)) + 1
     ny = int(np.ceil((hi[nk - 1, 1] + margin - y0) / step)) + 1
     # each threshold's field is only ever read and written inside its window
-    field = np.empty((nk, ny, nx))
+    if buffer.size < nk * ny * nx:
+        buffer = np.empty(nk * ny * nx, dtype=np.float32)
+    field = buffer[: nk * ny * nx].reshape((nk, ny, nx))
     boxes = np.empty((nk, 4), dtype=np.int64)
     for k in range(nk):
         boxes[k, 0] = max(0, int(np.floor((lo[k, 0] - margin - x0) / step)))
@@ -280,7 +289,31 @@ def distance_fields(
     _nest(field, boxes)
     for a in range(nodes.size):
         node_time[nodes[a]] = np.inf
-    return field, x0, y0, boxes
+    return field, x0, y0, boxes, buffer
+
+
+@dataclass
+class GridScratch:
+    """Per-thread scratch arrays of :func:`grid_polygons`, reused from one origin to the next.
+
+    Attributes
+    ----------
+    node_time : numpy.ndarray
+        ``rg.n_nodes`` ``inf`` values (restored after each origin).
+    fields : numpy.ndarray
+        Flat ``float32`` buffer of the distance fields (grown on demand).
+    links : numpy.ndarray
+        Flat ``int32`` buffer of the contour's boundary links (grown on demand).
+    """
+
+    node_time: np.ndarray
+    fields: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, dtype=np.float32))
+    links: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, dtype=np.int32))
+
+    @classmethod
+    def for_graph(cls, rg: RoutingGraph) -> GridScratch:
+        """Fresh scratch arrays for ``rg``."""
+        return cls(node_time=np.full(rg.n_nodes, np.inf))
 
 
 def grid_polygons(
@@ -294,7 +327,7 @@ def grid_polygons(
     buffer_m: float,
     hole_max_m2: float,
     resolution_m: float,
-    node_time: np.ndarray,
+    scratch: GridScratch,
 ) -> list[shapely.Geometry]:
     """Draw the nested isochrone polygons of one origin by the grid method.
 
@@ -305,16 +338,71 @@ def grid_polygons(
     resolution_m : float
         Grid step, metres (finer for an origin whose smallest isochrone is small, see
         :func:`origin_step`).
-    node_time : numpy.ndarray
-        Scratch array of ``rg.n_nodes`` ``inf`` values (restored on return), one per thread.
+    scratch : GridScratch
+        Scratch arrays, one per thread.
 
     Returns
     -------
     list of shapely.Geometry
         One polygon per threshold, empty when the origin's offset exceeds it.
     """
-    step = origin_step(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
-    field, x0, y0, boxes = distance_fields(
+    steps = threshold_steps(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
+    out: list[shapely.Geometry] = []
+    inner = shapely.Polygon()  # the last polygon drawn at a finer step, for nesting
+    k = 0
+    while k < limits.size:
+        last = k  # thresholds k..last share a step: one set of fields, nested by the caps
+        while last + 1 < limits.size and steps[last + 1] == steps[k]:
+            last += 1
+        drawn = _draw_group(
+            rg,
+            edges,
+            origin_pos,
+            offset,
+            nodes,
+            times,
+            limits[: last + 1],
+            buffer_m,
+            hole_max_m2,
+            float(steps[k]),
+            scratch,
+            first=k,
+        )
+        if not shapely.is_empty(inner):
+            # a coarser step draws the borders it shares with the finer polygon a few metres
+            # apart: each polygon is joined to the finer one grown by a margin that grows with
+            # the threshold, so that 10 min ⊂ 20 min ⊂ 30 min holds beyond rounding
+            drawn = [
+                shapely.union(p, _grown(inner, (i + 1) * NEST_MARGIN_M))
+                for i, p in enumerate(drawn)
+            ]
+        out.extend(drawn)
+        inner = out[-1]
+        k = last + 1
+    return out
+
+
+def _grown(polygon: shapely.Geometry, margin: float) -> shapely.Geometry:
+    """``polygon`` grown by ``margin`` metres (mitred corners: no new vertices)."""
+    return shapely.buffer(polygon, margin, join_style="mitre")
+
+
+def _draw_group(
+    rg: RoutingGraph,
+    edges: EdgeLines,
+    origin_pos: int,
+    offset: float,
+    nodes: np.ndarray,
+    times: np.ndarray,
+    limits: np.ndarray,
+    buffer_m: float,
+    hole_max_m2: float,
+    step: float,
+    scratch: GridScratch,
+    first: int,
+) -> list[shapely.Geometry]:
+    """Polygons of thresholds ``first..`` of ``limits``, all drawn on one grid of ``step``."""
+    field, x0, y0, boxes, scratch.fields = distance_fields(
         rg.indptr,
         rg.indices,
         rg.weights,
@@ -324,27 +412,30 @@ def grid_polygons(
         edges.along,
         nodes.astype(np.int64),
         times.astype(np.float64),
-        node_time,
+        scratch.node_time,
         limits.astype(np.float64),
         float(rg.x[origin_pos]),
         float(rg.y[origin_pos]),
         float(offset),
         float(buffer_m),
         step,
+        scratch.fields,
     )
     out: list[shapely.Geometry] = []
-    for k in range(limits.size):
+    for k in range(first, limits.size):
         if offset > limits[k]:
             out.append(shapely.Polygon())
             continue
         i0, j0, i1, j1 = boxes[k]
         window = field[k, j0 : j1 + 1, i0 : i1 + 1]
-        ox, oy = x0 + i0 * step, y0 + j0 * step
-        out.append(contour_band(window, ox, oy, step, buffer_m, hole_max_m2))
+        polygon, scratch.links = contour_band(
+            window, x0 + i0 * step, y0 + j0 * step, step, buffer_m, hole_max_m2, scratch.links
+        )
+        out.append(polygon)
     return out
 
 
-def origin_step(
+def threshold_steps(
     rg: RoutingGraph,
     origin_pos: int,
     offset: float,
@@ -353,14 +444,15 @@ def origin_step(
     limits: np.ndarray,
     buffer_m: float,
     resolution_m: float,
-) -> float:
-    """The grid step of one origin: ``resolution_m``, finer when its smallest isochrone is small.
+) -> np.ndarray:
+    """The grid step of each threshold of one origin: ``resolution_m``, finer when small.
 
-    The smallest isochrone the origin reaches (the first threshold at least its offset) spans
-    the bounding box of the nodes reached within it and of the origin, widened by the band
-    half-width on each side; the step is at most that box's size (the geometric mean of its
-    sides) over :data:`MIN_STEPS_ACROSS`, and never below :data:`MIN_RESOLUTION_M`. One step
-    serves all thresholds of the origin, so that they stay exactly nested.
+    An isochrone spans the bounding box of the nodes reached within it and of the origin,
+    widened by the band half-width on each side; its step is at most that box's size (the
+    geometric mean of its sides) over :data:`MIN_STEPS_ACROSS`, and never below
+    :data:`MIN_RESOLUTION_M`. Steps never decrease with the threshold; thresholds sharing a
+    step share one grid (nested by the fields), a coarser one is joined to the finer polygon
+    it must contain. Thresholds below the origin's offset get ``resolution_m``.
 
     Parameters
     ----------
@@ -373,15 +465,41 @@ def origin_step(
 
     Returns
     -------
-    float
-        The step, metres.
+    numpy.ndarray
+        One step (metres) per threshold.
     """
+    steps = np.full(limits.size, float(resolution_m))
+    for k in np.flatnonzero(limits >= offset):
+        within = nodes[times <= limits[k]]
+        xs = np.append(rg.x[within], rg.x[origin_pos])
+        ys = np.append(rg.y[within], rg.y[origin_pos])
+        size = np.sqrt((np.ptp(xs) + 2 * buffer_m) * (np.ptp(ys) + 2 * buffer_m))
+        steps[k] = min(resolution_m, max(MIN_RESOLUTION_M, float(size) / MIN_STEPS_ACROSS))
+    return steps
+
+
+def origin_step(
+    rg: RoutingGraph,
+    origin_pos: int,
+    offset: float,
+    nodes: np.ndarray,
+    times: np.ndarray,
+    limits: np.ndarray,
+    buffer_m: float,
+    resolution_m: float,
+) -> float:
+    """The grid step of an origin's smallest isochrone (see :func:`threshold_steps`).
+
+    Parameters
+    ----------
+    rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m
+        As in :func:`threshold_steps`.
+
+    Returns
+    -------
+    float
+        The step of the first threshold the origin reaches (``resolution_m`` when none).
+    """
+    steps = threshold_steps(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
     reached = np.flatnonzero(limits >= offset)
-    if reached.size == 0:
-        return float(resolution_m)
-    within = nodes[times <= limits[reached[0]]]
-    xs = np.append(rg.x[within], rg.x[origin_pos])
-    ys = np.append(rg.y[within], rg.y[origin_pos])
-    size = np.sqrt((np.ptp(xs) + 2 * buffer_m) * (np.ptp(ys) + 2 * buffer_m))
-    fine = max(MIN_RESOLUTION_M, float(size) / MIN_STEPS_ACROSS)
-    return float(min(resolution_m, fine))
+    return float(steps[reached[0]]) if reached.size else float(resolution_m)
