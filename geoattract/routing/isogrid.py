@@ -348,7 +348,7 @@ def grid_polygons(
     """
     steps = threshold_steps(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
     out: list[shapely.Geometry] = []
-    inner = shapely.Polygon()  # the last polygon drawn at a finer step, for nesting
+    inner: shapely.Geometry = shapely.Polygon()  # the last polygon drawn at a finer step
     k = 0
     while k < limits.size:
         last = k  # thresholds k..last share a step: one set of fields, nested by the caps
