@@ -9,7 +9,8 @@ For one origin and its thresholds ``T_1 < T_2 < …``:
    for the grid points within ``buffer_m + 1.5 · resolution_m`` of a piece, in a compiled
    kernel that releases the GIL. The cost grows with the length of road reached times the band
    width, plus the grid points of the reached area's bounding box: not with the number of edges
-   of the graph.
+   of the graph. Fields are ``float32`` (distances of a few hundred metres: 3e-5 m steps) in
+   per-thread scratch buffers reused from one origin to the next.
 2. The band ``{distance <= buffer_m}`` is contoured with compiled marching squares
    (:mod:`geoattract.routing.contour`): linear interpolation of a distance field places the
    boundary within centimetres on straight bands and within a few metres on the round ends,
@@ -18,6 +19,9 @@ For one origin and its thresholds ``T_1 < T_2 < …``:
 3. Nesting is built in: field ``k`` is capped by field ``k - 1`` minus :data:`NEST_MARGIN_M`,
    so the band of ``T_k`` lies strictly outside the band of ``T_{k-1}`` wherever their borders
    would meet, by a margin larger than rounding: ``10 min ⊂ 20 min ⊂ 30 min`` holds exactly.
+   A small isochrone gets a finer grid than the larger ones of its origin
+   (:func:`threshold_steps`); a polygon drawn on a coarser grid is then joined to the finer
+   polygon it must contain (grown by a margin of the same order), so nesting holds too.
 4. Rings are simplified (collinear contour points along straight bands go) and, for the
    ``"area"`` shape, the holes smaller than ``hole_max_m2`` are dropped.
 """
