@@ -472,13 +472,44 @@ def threshold_steps(
     numpy.ndarray
         One step (metres) per threshold.
     """
-    steps = np.full(limits.size, float(resolution_m))
-    for k in np.flatnonzero(limits >= offset):
-        within = nodes[times <= limits[k]]
-        xs = np.append(rg.x[within], rg.x[origin_pos])
-        ys = np.append(rg.y[within], rg.y[origin_pos])
-        size = np.sqrt((np.ptp(xs) + 2 * buffer_m) * (np.ptp(ys) + 2 * buffer_m))
-        steps[k] = min(resolution_m, max(MIN_RESOLUTION_M, float(size) / MIN_STEPS_ACROSS))
+    return _threshold_steps(
+        rg.x,
+        rg.y,
+        int(origin_pos),
+        float(offset),
+        np.asarray(nodes, dtype=np.int64),
+        np.asarray(times, dtype=np.float64),
+        np.asarray(limits, dtype=np.float64),
+        float(buffer_m),
+        float(resolution_m),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _threshold_steps(
+    x, y, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m
+):  # pragma: no cover - compiled
+    """:func:`threshold_steps` in one pass over the reached nodes."""
+    nk = limits.size
+    lo = np.empty((nk, 2))
+    hi = np.empty((nk, 2))
+    lo[:, 0] = hi[:, 0] = x[origin_pos]
+    lo[:, 1] = hi[:, 1] = y[origin_pos]
+    for a in range(nodes.size):
+        px, py = x[nodes[a]], y[nodes[a]]
+        for k in range(nk):
+            if times[a] <= limits[k]:
+                lo[k, 0] = min(lo[k, 0], px)
+                lo[k, 1] = min(lo[k, 1], py)
+                hi[k, 0] = max(hi[k, 0], px)
+                hi[k, 1] = max(hi[k, 1], py)
+    steps = np.full(nk, resolution_m)
+    for k in range(nk):
+        if limits[k] >= offset:
+            size = np.sqrt(
+                (hi[k, 0] - lo[k, 0] + 2 * buffer_m) * (hi[k, 1] - lo[k, 1] + 2 * buffer_m)
+            )
+            steps[k] = min(resolution_m, max(MIN_RESOLUTION_M, size / MIN_STEPS_ACROSS))
     return steps
 
 
