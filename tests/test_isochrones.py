@@ -24,7 +24,7 @@ from geoattract.routing.isochrones import (
     isochrones_for_communes,
     reached_lines,
 )
-from geoattract.routing.isogrid import GRID_RESOLUTION_M, MIN_RESOLUTION_M, origin_step
+from geoattract.routing.isogrid import GRID_RESOLUTION_M, MIN_RESOLUTION_M, threshold_steps
 
 #: The exact road band of the vector method (today's polygons).
 EXACT_BAND = {"shape": "band", "method": "exact"}
@@ -315,23 +315,25 @@ def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
         assert a.area == pytest.approx(b.area, rel=0.02)
 
 
-def test_origin_step_follows_the_smallest_isochrone():
+def test_threshold_steps_follow_each_isochrone():
     rg = routing_graph(straight_road())
     a, b = (int(np.flatnonzero(rg.node_ids == n)[0]) for n in ("A", "B"))
     nodes, times = np.array([a, b]), np.array([0.0, 600.0])
 
-    def step(limits, offset=0.0):
-        return origin_step(rg, a, offset, nodes, times, np.array(limits), BUFFER_M, 125.0)
+    def steps(limits, offset=0.0):
+        return threshold_steps(rg, a, offset, nodes, times, np.array(limits), BUFFER_M, 125.0)
 
+    both = math.sqrt(10_400 * 400) / 20  # A and B within: a 10,400 x 400 m box, 20 steps
     # within 300 s only A: a box of 400 m (the band around A) over 20 steps is 20 m, floored
-    assert step([300.0, 900.0]) == MIN_RESOLUTION_M == 25.0
-    # within 600 s A and B: sqrt(10,400 x 400) / 20 = 101.98 m
-    assert step([600.0, 900.0]) == pytest.approx(math.sqrt(10_400 * 400) / 20)
-    # the first threshold the origin reaches counts: 300 s is below the offset of 400 s
-    assert step([300.0, 700.0], offset=400.0) == pytest.approx(math.sqrt(10_400 * 400) / 20)
-    # a long first isochrone, or none reached: the default step
-    assert step([600.0], offset=0.0) < 125.0
-    assert step([300.0], offset=400.0) == 125.0
+    assert steps([300.0, 900.0]) == pytest.approx([MIN_RESOLUTION_M, both])
+    assert MIN_RESOLUTION_M == 25.0
+    assert steps([600.0, 900.0]) == pytest.approx([both, both])
+    # a threshold below the offset of 400 s is not drawn: the default step
+    assert steps([300.0, 700.0], offset=400.0) == pytest.approx([125.0, both])
+    assert steps([300.0], offset=400.0) == pytest.approx([125.0])
+    # a 2 km band: a 14,000 x 4,000 m box over 20 steps is 374 m, capped at the default step
+    wide = threshold_steps(rg, a, 0.0, nodes, times, np.array([600.0]), 2_000.0, 125.0)
+    assert wide == pytest.approx([125.0])
 
 
 def test_small_isochrone_drawn_finer_at_the_default_step():

@@ -340,8 +340,7 @@ def grid_polygons(
     rg, edges, origin_pos, offset, nodes, times, limits, buffer_m, hole_max_m2
         As in :func:`geoattract.routing.isoexact.exact_polygons`.
     resolution_m : float
-        Grid step, metres (finer for an origin whose smallest isochrone is small, see
-        :func:`origin_step`).
+        Grid step, metres (finer for a small isochrone, see :func:`threshold_steps`).
     scratch : GridScratch
         Scratch arrays, one per thread.
 
@@ -351,6 +350,7 @@ def grid_polygons(
         One polygon per threshold, empty when the origin's offset exceeds it.
     """
     steps = threshold_steps(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
+    reach = (origin_pos, offset, nodes.astype(np.int64), times.astype(np.float64))
     out: list[shapely.Geometry] = []
     inner: shapely.Geometry = shapely.Polygon()  # the last polygon drawn at a finer step
     k = 0
@@ -361,16 +361,11 @@ def grid_polygons(
         drawn = _draw_group(
             rg,
             edges,
-            origin_pos,
-            offset,
-            nodes,
-            times,
+            reach,
             limits[: last + 1],
-            buffer_m,
-            hole_max_m2,
-            float(steps[k]),
+            (buffer_m, hole_max_m2, float(steps[k])),
             scratch,
-            first=k,
+            k,
         )
         if not shapely.is_empty(inner):
             # a coarser step draws the borders it shares with the finer polygon a few metres
@@ -394,18 +389,19 @@ def _grown(polygon: shapely.Geometry, margin: float) -> shapely.Geometry:
 def _draw_group(
     rg: RoutingGraph,
     edges: EdgeLines,
-    origin_pos: int,
-    offset: float,
-    nodes: np.ndarray,
-    times: np.ndarray,
+    reach: tuple[int, float, np.ndarray, np.ndarray],
     limits: np.ndarray,
-    buffer_m: float,
-    hole_max_m2: float,
-    step: float,
+    drawing: tuple[float, float, float],
     scratch: GridScratch,
     first: int,
 ) -> list[shapely.Geometry]:
-    """Polygons of thresholds ``first..`` of ``limits``, all drawn on one grid of ``step``."""
+    """Polygons of thresholds ``first..`` of ``limits``, all drawn on one grid.
+
+    ``reach`` is the origin's position, offset, reached nodes and times; ``drawing`` the band
+    half-width, the largest hole filled (m²) and the grid step.
+    """
+    origin_pos, offset, nodes, times = reach
+    buffer_m, hole_max_m2, step = drawing
     field, x0, y0, boxes, scratch.fields = distance_fields(
         rg.indptr,
         rg.indices,
@@ -414,8 +410,8 @@ def _draw_group(
         edges.ptr,
         edges.coords,
         edges.along,
-        nodes.astype(np.int64),
-        times.astype(np.float64),
+        nodes,
+        times,
         scratch.node_time,
         limits.astype(np.float64),
         float(rg.x[origin_pos]),
@@ -511,30 +507,3 @@ def _threshold_steps(
             )
             steps[k] = min(resolution_m, max(MIN_RESOLUTION_M, size / MIN_STEPS_ACROSS))
     return steps
-
-
-def origin_step(
-    rg: RoutingGraph,
-    origin_pos: int,
-    offset: float,
-    nodes: np.ndarray,
-    times: np.ndarray,
-    limits: np.ndarray,
-    buffer_m: float,
-    resolution_m: float,
-) -> float:
-    """The grid step of an origin's smallest isochrone (see :func:`threshold_steps`).
-
-    Parameters
-    ----------
-    rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m
-        As in :func:`threshold_steps`.
-
-    Returns
-    -------
-    float
-        The step of the first threshold the origin reaches (``resolution_m`` when none).
-    """
-    steps = threshold_steps(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
-    reached = np.flatnonzero(limits >= offset)
-    return float(steps[reached[0]]) if reached.size else float(resolution_m)
