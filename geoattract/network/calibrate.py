@@ -1,11 +1,16 @@
 """Calibrate a line network's speeds against reference drive times (robust least squares).
 
-Model of a trip from commune ``o`` to commune ``d`` (town halls snapped to snappable nodes):
+Model of a trip from commune ``o`` to commune ``d`` (town halls snapped to snappable nodes;
+a network built here from a file is split where every town hall meets it, see
+:mod:`geoattract.network.split`):
 
-``T = Σ_c L_c · p_c  +  (a_o + a_d) · p_a  +  δ · (dense_o + dense_d)``
+``T = Σ_c L_c · p_c  +  W · p_w  +  J · t_j  +  (a_o + a_d) · p_a  +  δ · (dense_o + dense_d)``
 
 * ``L_c``: metres of *geometry* of class ``c`` on the fastest path (the path depends on the
   parameters: it is recomputed between fits);
+* ``W``: winding metres on the path (geometry length × ``1 − chord / length`` of each line),
+  ``p_w`` the winding pace; ``J``: junctions entered (head nodes with 3 or more distinct
+  neighbours), ``t_j`` the junction delay. Both are fitted in log space without ridge;
 * ``p_c = detour_c / speed_c``: seconds per metre of geometry of class ``c``. Reference times
   alone cannot tell a longer road from a slower one, so only this *pace* is fitted; the
   detour factors are documented priors (:data:`DETOUR_PRIORS`, from the measured shortfall of

@@ -15,9 +15,15 @@ Rules, all vectorised (numpy / shapely), no Python loop over features:
 * **edges**: two directed edges per piece (the reverse one with the reversed geometry)
   unless the preset's direction column says forward only or reverse only; ``length`` is the
   geometry length (m, EPSG:2154) times the class detour factor (1 unless calibrated);
+* **town halls** (``split_points``) join the lines where they meet them: the nearest
+  snappable line of each is split at its orthogonal projection
+  (:func:`geoattract.network.split.split_at_points`);
+* **times**: ``travel_time = length / (speed_kph / 3.6)`` plus the calibrated winding pace
+  times the edge's winding metres and the junction delay when its head node is a junction
+  (:func:`geoattract.network.line_model.junction_nodes`);
 * **speeds**: the piece's speed column when the preset has one and the value is > 0,
   otherwise the class speed (preset table, then the calibration, then the ``speeds``
-  argument); ``travel_time = length / (speed_kph / 3.6)``;
+  argument);
 * **snappable nodes**: a node is ``snappable`` when at least one incident edge belongs to a
   class a point may join (not ``motorway`` nor ``motorway_link``);
 * the **largest strongly connected component** is kept, computed on the arrays with
