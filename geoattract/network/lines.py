@@ -290,15 +290,20 @@ def read_lines(
     return gdf
 
 
+def _in_default_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The geometry of a GeoSeries or GeoDataFrame in EPSG:2154 (as is without a CRS)."""
+    series = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
+    if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
+        series = series.to_crs(settings.default_crs)
+    return series
+
+
 def _area(polygon: Any) -> BaseGeometry | None:
     """Return a polygon in EPSG:2154 from a shapely geometry (in EPSG:2154) or a GeoSeries."""
     if polygon is None:
         return None
     if isinstance(polygon, gpd.GeoSeries | gpd.GeoDataFrame):
-        series = polygon.geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon
-        if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
-            series = series.to_crs(settings.default_crs)
-        polygon = series.union_all()
+        polygon = _in_default_crs(polygon).union_all()
     if not isinstance(polygon, BaseGeometry) or polygon.is_empty:
         raise DataError(
             f"polygon must be a non-empty shapely geometry or GeoSeries; got {type(polygon).__name__}"
@@ -390,10 +395,7 @@ def _split_xy(points: Any) -> Any:
     if points is None:
         return None
     if isinstance(points, gpd.GeoSeries | gpd.GeoDataFrame):
-        series = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-        if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
-            series = series.to_crs(settings.default_crs)
-        geoms = series.to_numpy()
+        geoms = _in_default_crs(points).to_numpy()
         geoms = geoms[~pd.isna(geoms)]
         geoms = geoms[~shapely.is_empty(geoms)]
         return shapely.get_coordinates(geoms)
