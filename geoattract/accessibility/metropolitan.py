@@ -153,7 +153,8 @@ def build_metropolitan(
     places = territory_points(territory)
     poles = pole_points(spec, places, spec.communes_file)
     origins = corridor_points(spec, places, poles)
-    onet, source = metro_network(config, network)
+    halls = pd.concat([places.geometry, poles.geometry]) if len(poles) else places.geometry
+    onet, source = metro_network(config, network, split_points=halls)
     rule = network.snap_rule
     origins = with_delay(origins, onet)
     poles = with_delay(poles, onet)

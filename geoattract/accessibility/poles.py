@@ -336,15 +336,18 @@ def pole_points(
 # --------------------------------------------------------------------------------------------
 
 
-def metro_network(config: StudyConfig, network: RoadNetwork) -> tuple[ODNetwork, str]:
+def metro_network(
+    config: StudyConfig, network: RoadNetwork, split_points: gpd.GeoSeries | None = None
+) -> tuple[ODNetwork, str]:
     """The network the poles are routed on, and its description.
 
-    A line layer is read whole (cached arrays, same calibration as the study graph): the
+    A line layer is read whole (cached arrays, same calibration as the study graph), split
+    where the ``split_points`` (the town halls routed) meet it, as the study graph: the
     metropoles lie beyond the study's extent. Any other network is the study graph itself.
     """
     source = resolve_source(config)
     if is_line_layer(source):
-        net = line_network(source)
+        net = line_network(source, split_points=split_points)
         logger.info("metropolitan reach: routed on the whole line layer %s", source)
         return od_network(net), f"{net.attrs.get('source', source)} (couche entière)"
     return od_network(network.graph), str(network.graph.graph.get("source", "réseau de l'étude"))

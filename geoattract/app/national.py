@@ -123,12 +123,13 @@ def national_network(config: StudyConfig, territory: Territory) -> NationalNetwo
         raise DataError(
             f"{source}: a national run needs a line layer ([network] source), got another source"
         )
-    nets = [line_network(source)]
+    # the lines are split where the town halls meet them (as the study and the OD matrix)
+    halls = gpd.GeoSeries(territory.communes["town_hall"].to_numpy(), crs=territory.communes.crs)
+    nets = [line_network(source, split_points=halls)]
     parts = ["mainland"]
     section = config.section("network")
     rule = SnapRule.for_graph(nets[0].attrs, section)
     _, nodes = _concat(nets)
-    halls = gpd.GeoSeries(territory.communes["town_hall"].to_numpy(), crs=territory.communes.crs)
     # a probe for islands: the real snapping (after the islands are added) reports far points
     far = rule.snap(nodes, halls, on_far="quiet")["too_far"].to_numpy(dtype=bool)
     deps = sorted(set(territory.communes["dep"].to_numpy()[far]))
@@ -138,7 +139,7 @@ def national_network(config: StudyConfig, territory: Territory) -> NationalNetwo
     if islands:
         rows = territory.communes[territory.communes["dep"].isin(islands)]
         area = rows.geometry.dropna().union_all().buffer(ISLAND_MARGIN_M)
-        nets.append(line_network(source, polygon=area))
+        nets.append(line_network(source, polygon=area, split_points=halls))
         parts.append("island " + "+".join(islands))
         logger.info("national network: départements %s form their own component", islands)
     arrays, nodes = _concat(nets)

@@ -1,11 +1,16 @@
 """Calibrate a line network's speeds against reference drive times (robust least squares).
 
-Model of a trip from commune ``o`` to commune ``d`` (town halls snapped to snappable nodes):
+Model of a trip from commune ``o`` to commune ``d`` (town halls snapped to snappable nodes;
+a network built here from a file is split where every town hall meets it, see
+:mod:`geoattract.network.split`):
 
-``T = Σ_c L_c · p_c  +  (a_o + a_d) · p_a  +  δ · (dense_o + dense_d)``
+``T = Σ_c L_c · p_c  +  W · p_w  +  J · t_j  +  (a_o + a_d) · p_a  +  δ · (dense_o + dense_d)``
 
 * ``L_c``: metres of *geometry* of class ``c`` on the fastest path (the path depends on the
   parameters: it is recomputed between fits);
+* ``W``: winding metres on the path (geometry length × ``1 − chord / length`` of each line),
+  ``p_w`` the winding pace; ``J``: junctions entered (head nodes with 3 or more distinct
+  neighbours), ``t_j`` the junction delay. Both are fitted in log space without ridge;
 * ``p_c = detour_c / speed_c``: seconds per metre of geometry of class ``c``. Reference times
   alone cannot tell a longer road from a slower one, so only this *pace* is fitted; the
   detour factors are documented priors (:data:`DETOUR_PRIORS`, from the measured shortfall of
@@ -251,8 +256,11 @@ class _Router:
         self.net = net
         self.k = len(net.classes)
         m = net.n_edges
-        self.values = np.zeros((m, self.k))
+        # per edge: geometry metres of its class, winding metres, 1 at a junction head
+        self.values = np.zeros((m, self.k + 2))
         self.values[np.arange(m), net.klass] = net.geometry_length
+        self.values[:, self.k] = net.winding_length
+        self.values[:, self.k + 1] = net.junction_head()
         self.trips = trips
         self.regions: list[tuple[np.ndarray, _Region, bool]] = []
         everything = _Region(
@@ -277,11 +285,15 @@ class _Router:
         local[nodes] = np.arange(nodes.size)
         return _Region(nodes, edges, local)
 
-    def decompose(self, pace: np.ndarray) -> np.ndarray:
-        """(n_trips, k) metres of geometry per class on each trip's fastest path (NaN: none)."""
+    def decompose(self, weights: np.ndarray) -> np.ndarray:
+        """(n_trips, k + 2) values on each trip's fastest path (NaN: none).
+
+        Columns: metres of geometry per class, winding metres, junctions entered; ``weights``
+        are the seconds per unit of each (:meth:`Parameters.edge_weights`).
+        """
         net = self.net
-        weight = net.geometry_length * pace[net.klass]
-        out = np.full((len(self.trips), self.k), np.nan)
+        weight = self.values @ weights
+        out = np.full((len(self.trips), self.k + 2), np.nan)
         o_node = self.trips["o_node"].to_numpy()
         d_node = self.trips["d_node"].to_numpy()
         for idx, region, reverse in self.regions:
@@ -323,7 +335,11 @@ def _fastest(edges: np.ndarray, u: np.ndarray, v: np.ndarray, weight: np.ndarray
 def _model_seconds(
     params: Parameters, lengths: np.ndarray, access_m: np.ndarray, dense: np.ndarray
 ) -> np.ndarray:
-    return lengths @ params.pace + access_m * params.access_pace + dense * params.dense_delay_s
+    return (
+        lengths @ params.edge_weights()
+        + access_m * params.access_pace
+        + dense * params.dense_delay_s
+    )
 
 
 def _fit(
@@ -348,10 +364,12 @@ def _fit(
     def jacobian(x: np.ndarray) -> np.ndarray:
         p = start.with_vector(x)
         model = _model_seconds(p, lengths, access_m, dense)
-        jac = np.zeros((n + k + 1, k + 2))
-        jac[:n, :k] = lengths * p.pace / model[:, None]
+        jac = np.zeros((n + k + 1, k + 4))
+        jac[:n, :k] = lengths[:, :k] * p.pace / model[:, None]
         jac[:n, k] = access_m * p.access_pace / model
-        jac[:n, k + 1] = dense / model
+        jac[:n, k + 1] = lengths[:, k] * p.winding_pace / model
+        jac[:n, k + 2] = lengths[:, k + 1] * p.junction_delay_s / model
+        jac[:n, k + 3] = dense / model
         jac[n:, : k + 1] = np.eye(k + 1) / PRIOR_SIGMA
         return jac
 
@@ -366,8 +384,9 @@ def _fit(
         rho[2] = np.where(data, -0.5 / (root * (1.0 + z)), 0.0)
         return rho * row_weight
 
-    lower = np.r_[np.full(k + 1, -np.inf), 0.0]
-    upper = np.r_[np.full(k + 1, np.inf), MAX_DENSE_DELAY_MIN * 60.0]
+    # no ridge on the winding pace and the junction delay: the trips pin them
+    lower = np.r_[np.full(k + 3, -np.inf), 0.0]
+    upper = np.r_[np.full(k + 3, np.inf), MAX_DENSE_DELAY_MIN * 60.0]
     x0 = np.clip(start.vector(), lower, upper)
     from scipy.optimize import least_squares  # here: scipy.optimize takes 0.7 s to import
 
@@ -467,8 +486,8 @@ def _iterate(
     group = trips["reference"] + np.where(trips["ref_min"] < SHORT_TRIP_MIN, " (short)", "")
     sizes = group[train].value_counts()
     weight = 1.0 / group.map(sizes).fillna(1.0).to_numpy(dtype=float)
-    params = initial
-    lengths = router.decompose(params.pace)
+    params = initial.started()
+    lengths = router.decompose(params.edge_weights())
     history: list[dict[str, float]] = []
     for _ in range(max_iterations):
         t0 = time.perf_counter()
@@ -476,18 +495,20 @@ def _iterate(
         new = _fit(params, initial, lengths[use], access[use], dense[use], ref_s[use], weight[use])
         change = float(np.abs(new.vector()[:-1] - params.vector()[:-1]).max())
         params = new
-        lengths = router.decompose(params.pace)
+        lengths = router.decompose(params.edge_weights())
         history.append(
             {"largest_log_change": change, "seconds": round(time.perf_counter() - t0, 2)}
         )
         logger.info(
             "calibration iteration %d: largest log-pace change %.2e, speeds %s, access %.1f "
-            "km/h, dense delay %.2f min",
+            "km/h, dense delay %.2f min, winding %.4f s/m, junction %.2f s",
             len(history),
             change,
             params.speeds_kph(),
             params.access_speed_kph(),
             params.dense_delay_s / 60.0,
+            params.winding_pace,
+            params.junction_delay_s,
         )
         if change < CONVERGENCE_LOG_TOLERANCE:
             break
@@ -539,17 +560,19 @@ def calibrate(
         Unreadable references, no usable trip.
     """
     t0 = time.perf_counter()
-    if isinstance(network_source, LineNetwork):
-        net, name = network_source, str(network_source.attrs.get("source", "line network"))
-    else:
-        net = line_network(network_source, preset=preset, calibration=None)
-        name = Path(network_source).name
     refs = [r if isinstance(r, Reference) else read_reference(r) for r in references]
     if not refs:
         raise DataError("calibrate: give at least one reference table")
     table = (
         communes if isinstance(communes, pd.DataFrame) else read_national_communes(communes).table
     )
+    if isinstance(network_source, LineNetwork):
+        net, name = network_source, str(network_source.attrs.get("source", "line network"))
+    else:  # split at every town hall, as the OD matrix
+        net = line_network(
+            network_source, preset=preset, calibration=None, split_points=table.geometry
+        )
+        name = Path(network_source).name
     trips, dropped = _trips(net, refs, table, dense_density_per_km2)
     if trips.empty:
         raise DataError("calibrate: no reference trip has both communes near the network")
@@ -560,11 +583,11 @@ def calibrate(
     params, history, lengths = _iterate(router, trips, initial, max_iterations)
     access = trips["access_m"].to_numpy(dtype=float)
     dense = trips["dense"].to_numpy(dtype=float)
-    before = _model_seconds(initial, router.decompose(initial.pace), access, dense)
+    before = _model_seconds(initial, router.decompose(initial.edge_weights()), access, dense)
     trips["before_min"] = before / 60.0
     trips["after_min"] = _model_seconds(params, lengths, access, dense) / 60.0
     detour = np.array([DETOUR_PRIORS.get(c, 1.0) for c in net.classes])
-    trips["km"] = (lengths @ detour + access * LINES_SNAP_DETOUR) / 1000.0
+    trips["km"] = (lengths[:, : len(detour)] @ detour + access * LINES_SNAP_DETOUR) / 1000.0
     dropped["unreachable"] = int((~np.isfinite(trips["after_min"])).sum())
     result = CalibrationResult(
         params=params,

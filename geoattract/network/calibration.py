@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 
 from geoattract._util.io import write_text_atomic
 from geoattract.errors import DataError
+from geoattract.network.line_model import JUNCTION_DELAY_KEY, WINDING_PACE_KEY
 from geoattract.network.lines import LineNetwork
 from geoattract.network.snapping import LINES_SNAP_DETOUR, LINES_SNAP_SPEED_KPH
 
@@ -49,20 +50,46 @@ SHORT_TRIP_MIN: float = 20.0
 WORST_PAIRS: int = 10
 
 
+#: Where the fit starts the winding pace (s per winding metre) and the junction delay (s):
+#: the uncalibrated network has neither (log-variables cannot start at 0).
+START_WINDING_PACE_S_PER_M: float = 0.02
+START_JUNCTION_DELAY_S: float = 3.0
+
+
 @dataclass(frozen=True)
 class Parameters:
-    """Calibrated values: paces per class (s per metre of geometry), access pace, delay."""
+    """Calibrated values: paces per class (s per metre of geometry), access pace, delays.
+
+    ``winding_pace`` is seconds per winding metre (an edge's geometry length × ``1 − chord
+    / length`` of its line), ``junction_delay_s`` seconds per junction entered (head node
+    with 3 or more distinct neighbours), ``dense_delay_s`` seconds per trip end in a dense
+    commune.
+    """
 
     classes: tuple[str, ...]
     pace: np.ndarray
     access_pace: float
     dense_delay_s: float
+    winding_pace: float = 0.0
+    junction_delay_s: float = 0.0
 
     @classmethod
     def initial(cls, net: LineNetwork, speeds: Mapping[str, float]) -> Parameters:
         """Preset speeds at the prior detours, line-network access leg, no delay."""
         pace = np.array([DETOUR_PRIORS.get(c, 1.0) / (float(speeds[c]) / 3.6) for c in net.classes])
         return cls(net.classes, pace, LINES_SNAP_DETOUR / (LINES_SNAP_SPEED_KPH / 3.6), 0.0)
+
+    def started(self) -> Parameters:
+        """The same values with the fit's starting winding pace and junction delay."""
+        return replace(
+            self,
+            winding_pace=self.winding_pace or START_WINDING_PACE_S_PER_M,
+            junction_delay_s=self.junction_delay_s or START_JUNCTION_DELAY_S,
+        )
+
+    def edge_weights(self) -> np.ndarray:
+        """Seconds per unit of the router's edge values: class paces, winding, junction."""
+        return np.r_[self.pace, self.winding_pace, self.junction_delay_s]
 
     def speeds_kph(self) -> dict[str, float]:
         """Class speeds at the prior detours."""
@@ -80,13 +107,22 @@ class Parameters:
         return round(LINES_SNAP_DETOUR / self.access_pace * 3.6, 2)
 
     def vector(self) -> np.ndarray:
-        """Fit variables: log paces, log access pace, delay (s)."""
-        return np.r_[np.log(self.pace), np.log(self.access_pace), self.dense_delay_s]
+        """Fit variables: log paces, log access, winding and junction values, dense delay (s)."""
+        with np.errstate(divide="ignore"):
+            logs = np.log([self.access_pace, self.winding_pace, self.junction_delay_s])
+        return np.r_[np.log(self.pace), logs, self.dense_delay_s]
 
     def with_vector(self, x: np.ndarray) -> Parameters:
         """Parameters from fit variables."""
         k = len(self.classes)
-        return Parameters(self.classes, np.exp(x[:k]), float(np.exp(x[k])), float(x[k + 1]))
+        return Parameters(
+            self.classes,
+            np.exp(x[:k]),
+            float(np.exp(x[k])),
+            float(x[k + 3]),
+            winding_pace=float(np.exp(x[k + 1])),
+            junction_delay_s=float(np.exp(x[k + 2])),
+        )
 
 
 def error_figures(ref_min: np.ndarray, model_min: np.ndarray) -> dict[str, float]:
@@ -220,6 +256,8 @@ class CalibrationResult:
             "access_detour": LINES_SNAP_DETOUR,
             "dense_delay_min": round(self.params.dense_delay_s / 60.0, 3),
             "dense_density_per_km2": self.dense_density_per_km2,
+            WINDING_PACE_KEY: round(self.params.winding_pace, 5),
+            JUNCTION_DELAY_KEY: round(self.params.junction_delay_s, 3),
             "speeds_kph": self.params.speeds_kph(),
             "detour": self.params.detours(),
             "fit": fit,
@@ -258,6 +296,8 @@ class CalibrationResult:
             f"{LINES_SNAP_DETOUR:>8.3f}",
             f"dense delay: {q.dense_delay_s / 60:.2f} min per end in a commune denser than "
             f"{self.dense_density_per_km2:.0f} inhabitants/km²",
+            f"winding pace: {q.winding_pace:.4f} s per winding metre; junction delay: "
+            f"{q.junction_delay_s:.2f} s per junction entered",
             "",
             f"errors (rel = model / reference - 1; short = reference under {SHORT_TRIP_MIN:.0f} "
             "min):",

@@ -24,9 +24,16 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geoattract.errors import DataError, NetworkError, format_values
-from geoattract.network.line_model import LineNetwork, class_values
+from geoattract.network.line_model import (
+    LineNetwork,
+    class_values,
+    edge_delays,
+    junction_nodes,
+    winding_fraction,
+)
 from geoattract.network.presets import BOTH, FORWARD, REVERSE, LinePreset
 from geoattract.network.speeds import DEFAULT_FALLBACK_SPEED_KPH
+from geoattract.network.split import split_at_points
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +284,58 @@ def _clean_lines(
     )
 
 
+@dataclass(frozen=True)
+class PointSplit:
+    """Points the lines are split at (:func:`geoattract.network.split.split_at_points`).
+
+    Attributes
+    ----------
+    xy : numpy.ndarray
+        (n, 2) coordinates, EPSG:2154.
+    max_distance_m : float
+        Points farther from every snappable line are ignored (the snapping limit).
+    """
+
+    xy: np.ndarray
+    max_distance_m: float
+
+
+@dataclass(frozen=True)
+class EdgeDelays:
+    """Calibrated seconds besides length / speed: per winding metre, per junction entered."""
+
+    winding_pace_s_per_m: float = 0.0
+    junction_delay_s: float = 0.0
+
+
+def _split_lines(
+    lines: _Lines, spec: LinePreset, split: PointSplit | None
+) -> tuple[_Lines, np.ndarray, int]:
+    """Lines split at the points' projections, and the winding fraction of every piece.
+
+    The winding fraction is the line's before the split: splitting leaves travel times along
+    a line unchanged.
+    """
+    frac = winding_fraction(lines.geoms)
+    if split is None or len(split.xy) == 0:
+        return lines, frac, 0
+    splittable = ~np.isin(lines.highway.astype(str), list(spec.unsnappable))
+    geoms, owner, cuts = split_at_points(
+        lines.geoms, splittable, split.xy, max_distance_m=split.max_distance_m
+    )
+    if cuts:
+        logger.info("%d cut(s): lines split where a town hall meets them", cuts)
+    out = _Lines(
+        geoms=geoms,
+        highway=lines.highway[owner],
+        direction=lines.direction[owner],
+        speed=lines.speed[owner],
+        refs=None if lines.refs is None else lines.refs[owner],
+        dropped={**lines.dropped, "split_points": cuts},
+    )
+    return out, frac[owner], cuts
+
+
 def build_arrays(
     gdf: gpd.GeoDataFrame,
     spec: LinePreset,
@@ -286,11 +345,15 @@ def build_arrays(
     speeds: Mapping[str, float],
     detours: Mapping[str, float],
     split_at_vertices: bool = True,
+    split: PointSplit | None = None,
+    delays: EdgeDelays | None = None,
 ) -> tuple[LineNetwork, dict[str, Any]]:
     """Build the network arrays and the figures for the graph attributes."""
     lines = _clean_lines(gdf, spec, where, split_at_vertices)
     if len(lines.geoms) == 0:
         raise NetworkError(f"{where}: no road line left after classification")
+    lines, wind_frac, cuts = _split_lines(lines, spec, split)
+    delays = delays or EdgeDelays()
     coords, index, ends = _line_ends(lines.geoms)
     m = len(lines.geoms)
     nodes, endpoint_node, merged = _merge_endpoints(
@@ -345,6 +408,11 @@ def build_arrays(
     class_detour = np.nan_to_num(class_values(classes, detours, "detour", 1.0), nan=1.0)
     speed = np.where(from_column, speed_col, class_speed[klass])
     length = geom_len[feature] * class_detour[klass]
+    winding = geom_len[feature] * wind_frac[feature]
+    n_kept = int(keep_node.sum())
+    head_junction = junction_nodes(n_kept, new_node[u[keep_edge]], new_node[v[keep_edge]])[
+        new_node[v[keep_edge]]
+    ]
     unsnappable = np.array([c in spec.unsnappable for c in classes], dtype=bool)
     snappable = np.zeros(len(nodes), dtype=bool)
     ok = ~unsnappable[klass]
@@ -362,9 +430,11 @@ def build_arrays(
         klass=klass,
         classes=classes,
         geometry_length=geom_len[feature],
+        winding_length=winding,
         length=length,
         speed_kph=speed,
-        travel_time=length / (speed / 3.6),
+        travel_time=length / (speed / 3.6)
+        + edge_delays(winding, head_junction, delays.winding_pace_s_per_m, delays.junction_delay_s),
         speed_from_column=from_column,
         geometries=geoms[kept_features],
         refs=None if lines.refs is None else lines.refs[kept_features],
@@ -390,5 +460,6 @@ def build_arrays(
         "dropped_empty": lines.dropped["empty"],
         "dropped_not_a_road": lines.dropped["not_a_road"],
         "split_vertices": lines.dropped["split_vertices"],
+        "split_points": cuts,
     }
     return net, figures

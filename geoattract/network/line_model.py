@@ -46,6 +46,10 @@ class LineNetwork:
         Class names (OSM ``highway`` values).
     geometry_length : numpy.ndarray
         Length of the line (m).
+    winding_length : numpy.ndarray
+        Winding metres of each edge: its geometry length × ``1 − chord / length`` of the
+        line it lies on, taken before the line is split at town halls (a split does not
+        change it: the pieces share the line's fraction), see :func:`winding_fraction`.
     length : numpy.ndarray
         Edge length (m): geometry length × class detour.
     speed_kph, travel_time : numpy.ndarray
@@ -57,7 +61,9 @@ class LineNetwork:
     refs : numpy.ndarray or None
         Road number of each line (the preset's name column).
     attrs : dict
-        Graph attributes (``crs``, ``source``, ``kind``…), see :meth:`to_graph`.
+        Graph attributes (``crs``, ``source``, ``kind``…), see :meth:`to_graph`;
+        ``winding_pace_s_per_m`` and ``junction_delay_s`` (calibrated, 0 when absent) enter
+        ``travel_time`` (:meth:`delay_seconds`).
     """
 
     x: np.ndarray
@@ -70,6 +76,7 @@ class LineNetwork:
     klass: np.ndarray
     classes: tuple[str, ...]
     geometry_length: np.ndarray
+    winding_length: np.ndarray
     length: np.ndarray
     speed_kph: np.ndarray
     travel_time: np.ndarray
@@ -92,6 +99,19 @@ class LineNetwork:
     def highway(self) -> np.ndarray:
         """Class name of every edge."""
         return np.asarray(self.classes, dtype=object)[self.klass]
+
+    def junction_head(self) -> np.ndarray:
+        """Bool per edge: its head node is a junction (:func:`junction_nodes`)."""
+        return junction_nodes(self.n_nodes, self.u, self.v)[self.v]
+
+    def delay_seconds(self) -> np.ndarray:
+        """Seconds per edge besides length / speed: winding metres and junction delay."""
+        return edge_delays(
+            self.winding_length,
+            self.junction_head(),
+            float(self.attrs.get(WINDING_PACE_KEY, 0.0)),
+            float(self.attrs.get(JUNCTION_DELAY_KEY, 0.0)),
+        )
 
     def nodes_frame(self) -> pd.DataFrame:
         """Nodes as a table (index = node id; ``x``, ``y``, ``snappable``) for snapping."""
@@ -139,7 +159,8 @@ class LineNetwork:
                 length[on] = self.geometry_length[on] * det[k]
             if not np.isnan(by_class[k]):
                 speed[on & ~self.speed_from_column] = by_class[k]
-        return replace(self, speed_kph=speed, length=length, travel_time=length / (speed / 3.6))
+        travel_time = length / (speed / 3.6) + self.delay_seconds()
+        return replace(self, speed_kph=speed, length=length, travel_time=travel_time)
 
     def to_graph(self) -> nx.MultiDiGraph:
         """Convert to the graph model: a MultiDiGraph with integer node ids ``0..n-1``.
@@ -195,6 +216,7 @@ class LineNetwork:
                 "reverse",
                 "klass",
                 "geometry_length",
+                "winding_length",
                 "length",
                 "speed_kph",
                 "travel_time",
@@ -228,6 +250,49 @@ class LineNetwork:
             refs=None if refs is None else refs.astype(object),
             **data,
         )
+
+
+#: Graph attributes (and calibration keys) of the winding pace (s per winding metre) and
+#: of the delay (s) of entering a junction.
+WINDING_PACE_KEY: str = "winding_pace_s_per_m"
+JUNCTION_DELAY_KEY: str = "junction_delay_s"
+
+#: A node is a junction when it has at least this many distinct neighbours (either
+#: direction). A node where a line was split at a town hall has 2: it is not a junction.
+JUNCTION_MIN_NEIGHBOURS: int = 3
+
+
+def junction_nodes(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Bool per node: at least :data:`JUNCTION_MIN_NEIGHBOURS` distinct neighbour nodes.
+
+    Neighbours are counted over the edges in either direction, once each (two parallel
+    edges, or the two directions of a two-way road, make one neighbour); self-loops do not
+    count.
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    ok = u != v
+    pairs = np.unique(np.r_[u[ok], v[ok]] * np.int64(n) + np.r_[v[ok], u[ok]])
+    return np.bincount(pairs // n, minlength=n) >= JUNCTION_MIN_NEIGHBOURS
+
+
+def winding_fraction(geoms: np.ndarray) -> np.ndarray:
+    """``1 − chord / length`` of every line (0 for a straight or empty line)."""
+    length = shapely.length(geoms)
+    chord = shapely.distance(shapely.get_point(geoms, 0), shapely.get_point(geoms, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(length > 0, 1.0 - chord / length, 0.0)
+    return np.clip(np.nan_to_num(frac, nan=0.0), 0.0, 1.0)
+
+
+def edge_delays(
+    winding_length: np.ndarray,
+    junction_head: np.ndarray,
+    winding_pace: float,
+    junction_delay_s: float,
+) -> np.ndarray:
+    """Seconds per edge: winding metres × winding pace + junction delay at a junction head."""
+    return winding_length * winding_pace + np.where(junction_head, junction_delay_s, 0.0)
 
 
 @contextlib.contextmanager

@@ -15,9 +15,15 @@ Rules, all vectorised (numpy / shapely), no Python loop over features:
 * **edges**: two directed edges per piece (the reverse one with the reversed geometry)
   unless the preset's direction column says forward only or reverse only; ``length`` is the
   geometry length (m, EPSG:2154) times the class detour factor (1 unless calibrated);
+* **town halls** (``split_points``) join the lines where they meet them: the nearest
+  snappable line of each is split at its orthogonal projection
+  (:func:`geoattract.network.split.split_at_points`);
+* **times**: ``travel_time = length / (speed_kph / 3.6)`` plus the calibrated winding pace
+  times the edge's winding metres and the junction delay when its head node is a junction
+  (:func:`geoattract.network.line_model.junction_nodes`);
 * **speeds**: the piece's speed column when the preset has one and the value is > 0,
   otherwise the class speed (preset table, then the calibration, then the ``speeds``
-  argument); ``travel_time = length / (speed_kph / 3.6)``;
+  argument);
 * **snappable nodes**: a node is ``snappable`` when at least one incident edge belongs to a
   class a point may join (not ``motorway`` nor ``motorway_link``);
 * the **largest strongly connected component** is kept, computed on the arrays with
@@ -44,6 +50,8 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
+import pandas as pd
 import pyogrio
 import pyproj
 import shapely
@@ -53,8 +61,8 @@ from geoattract import settings
 from geoattract._util.io import require_file
 from geoattract.errors import DataError, format_values
 from geoattract.network import cache as _cache
-from geoattract.network.line_build import build_arrays, column_map
-from geoattract.network.line_model import LineNetwork
+from geoattract.network.line_build import EdgeDelays, PointSplit, build_arrays, column_map
+from geoattract.network.line_model import JUNCTION_DELAY_KEY, WINDING_PACE_KEY, LineNetwork
 from geoattract.network.presets import (
     BOTH,
     FORWARD,
@@ -64,6 +72,8 @@ from geoattract.network.presets import (
     detect_preset,
     get_preset,
 )
+from geoattract.network.snapping import LINES_SNAP_MAX_DISTANCE_M
+from geoattract.network.split import points_digest
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +81,7 @@ logger = logging.getLogger(__name__)
 LINES_KIND: str = "lines"
 
 #: Bump when the array layout or a building rule changes: older cache entries become stale.
-LINES_FORMAT_VERSION: int = 2
+LINES_FORMAT_VERSION: int = 3
 
 #: Value of ``calibration`` meaning "the calibration file of the preset, if it has one".
 DEFAULT_CALIBRATION: str = "default"
@@ -280,15 +290,20 @@ def read_lines(
     return gdf
 
 
+def _in_default_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The geometry of a GeoSeries or GeoDataFrame in EPSG:2154 (as is without a CRS)."""
+    series = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
+    if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
+        series = series.to_crs(settings.default_crs)
+    return series
+
+
 def _area(polygon: Any) -> BaseGeometry | None:
     """Return a polygon in EPSG:2154 from a shapely geometry (in EPSG:2154) or a GeoSeries."""
     if polygon is None:
         return None
     if isinstance(polygon, gpd.GeoSeries | gpd.GeoDataFrame):
-        series = polygon.geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon
-        if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
-            series = series.to_crs(settings.default_crs)
-        polygon = series.union_all()
+        polygon = _in_default_crs(polygon).union_all()
     if not isinstance(polygon, BaseGeometry) or polygon.is_empty:
         raise DataError(
             f"polygon must be a non-empty shapely geometry or GeoSeries; got {type(polygon).__name__}"
@@ -363,6 +378,37 @@ def _snap_defaults(calibration: Mapping[str, Any] | None) -> dict[str, float]:
     return out
 
 
+def _edge_delays(calibration: Mapping[str, Any] | None) -> EdgeDelays:
+    """Winding pace and junction delay of a calibration (0 when absent)."""
+    calibration = calibration or {}
+    return EdgeDelays(
+        winding_pace_s_per_m=float(calibration.get(WINDING_PACE_KEY, 0.0)),
+        junction_delay_s=float(calibration.get(JUNCTION_DELAY_KEY, 0.0)),
+    )
+
+
+def _split_xy(points: Any) -> Any:
+    """(n, 2) coordinates of split points (array, shapely points or GeoSeries), EPSG:2154.
+
+    A GeoSeries in another CRS is reprojected; missing and empty points are left out.
+    """
+    if points is None:
+        return None
+    if isinstance(points, gpd.GeoSeries | gpd.GeoDataFrame):
+        geoms = _in_default_crs(points).to_numpy()
+        geoms = geoms[~pd.isna(geoms)]
+        geoms = geoms[~shapely.is_empty(geoms)]
+        return shapely.get_coordinates(geoms)
+    raw = np.asarray(points)
+    if raw.dtype == object:  # shapely points
+        geoms = raw[~pd.isna(raw)]
+        return shapely.get_coordinates(geoms[~shapely.is_empty(geoms)])
+    xy = raw.astype(np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise DataError(f"split_points: expected (n, 2) coordinates; got shape {xy.shape}")
+    return xy[np.isfinite(xy).all(axis=1)]
+
+
 def line_network(
     source: str | os.PathLike | gpd.GeoDataFrame,
     *,
@@ -375,6 +421,8 @@ def line_network(
     layer: str | None = None,
     polygon: Any = None,
     split_at_vertices: bool = True,
+    split_points: Any = None,
+    split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
 ) -> LineNetwork:
     """Build the network of a line layer in arrays (see the module docstring for the rules).
 
@@ -406,6 +454,14 @@ def line_network(
         Split a line at an interior vertex that is exactly another line's end point (the
         Travel Mapping interchange links start on interior vertices of the motorway lines:
         without the split, 671 of the 822 exits would lead nowhere).
+    split_points : GeoSeries of points or (n, 2) array, optional
+        Points the network is joined at (the town halls of the communes routed): the
+        nearest snappable line of each point within ``split_max_distance_m`` is split at the
+        point's orthogonal projection (:func:`geoattract.network.split.split_at_points`),
+        so that the point snaps there. Part of the cache key (a digest of the points).
+    split_max_distance_m : float
+        Points farther than this from every snappable line split nothing (the snapping
+        limit of line networks).
 
     Returns
     -------
@@ -423,6 +479,8 @@ def line_network(
     area = _area(polygon)
     calib = _preset_calibration(spec, calibration)
     table, detour = _speed_tables(spec, calib, speeds, detours)
+    split_xy = _split_xy(split_points)
+    split = None if split_xy is None else PointSplit(split_xy, float(split_max_distance_m))
     params = {
         "preset": spec.name,
         "spec": _canonical(spec),
@@ -433,6 +491,8 @@ def line_network(
         "layer": layer,
         "polygon": None if area is None else area.wkt,
         "split_at_vertices": bool(split_at_vertices),
+        "split_points": points_digest(split_xy),
+        "split_max_distance_m": None if split is None else split.max_distance_m,
         "format": LINES_FORMAT_VERSION,
     }
 
@@ -445,6 +505,7 @@ def line_network(
 
     def build() -> LineNetwork:
         t0 = time.perf_counter()
+        delays = _edge_delays(calib)
         wanted = sorted(available[c] for c in spec.columns() if c in available)
         gdf = read_lines(
             source,
@@ -460,6 +521,8 @@ def line_network(
             speeds=table,
             detours=detour,
             split_at_vertices=split_at_vertices,
+            split=split,
+            delays=delays,
         )
         attrs = {
             "crs": settings.default_crs,
@@ -478,6 +541,8 @@ def line_network(
             "calibrated": bool(calib),
             **figures,
             **_snap_defaults(calib),
+            WINDING_PACE_KEY: delays.winding_pace_s_per_m,
+            JUNCTION_DELAY_KEY: delays.junction_delay_s,
         }
         net = replace(net, attrs=attrs)
         logger.info(
@@ -574,6 +639,8 @@ def graph_from_lines(
     layer: str | None = None,
     polygon: Any = None,
     split_at_vertices: bool = True,
+    split_points: Any = None,
+    split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
 ) -> nx.MultiDiGraph:
     """Road graph of a line layer, in the package's graph model.
 
@@ -603,5 +670,7 @@ def graph_from_lines(
         layer=layer,
         polygon=polygon,
         split_at_vertices=split_at_vertices,
+        split_points=split_points,
+        split_max_distance_m=split_max_distance_m,
     )
     return net.to_graph()

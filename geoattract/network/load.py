@@ -198,7 +198,10 @@ def build_network(
     else:
         polygon = shapely.union_all(territory.geometry.values)
         G = load_graph(
-            resolved, territory=territory, polygon=polygon, **_line_options(config, resolved)
+            resolved,
+            territory=territory,
+            polygon=polygon,
+            **_line_options(config, resolved, territory),
         )
     caption = network_caption(G)
     rule = SnapRule.for_graph(G, section)
@@ -206,12 +209,22 @@ def build_network(
     return Network(graph=G, summary=graph_summary(G), caption=caption, snap_rule=rule)
 
 
-def _line_options(config: StudyConfig, source: str) -> dict[str, Any]:
-    """``preset`` and ``calibration`` of ``[network]`` for a line layer (none otherwise)."""
+def _line_options(config: StudyConfig, source: str, territory: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Options of a line layer (none for another source).
+
+    ``preset`` and ``calibration`` of ``[network]``, and the town halls of the territory
+    (study and buffer communes) as ``split_points``: the lines are split where a town hall
+    meets them (:func:`geoattract.network.split.split_at_points`). Facilities are not split
+    points: they keep node snapping.
+    """
     if not (source.lower().endswith(LINE_LAYER_SUFFIXES) and is_line_layer(source)):
         return {}
     section = config.section("network")
     options: dict[str, Any] = {}
+    if "town_hall" in territory:
+        options["split_points"] = gpd.GeoSeries(
+            territory["town_hall"].to_numpy(), index=territory.index, crs=territory.crs
+        )
     if section.get("preset"):
         options["preset"] = section["preset"]
     calibration = section.get("calibration")

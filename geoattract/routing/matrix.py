@@ -510,11 +510,18 @@ def dense_delays(points: gpd.GeoDataFrame, attrs: Mapping[str, Any]) -> pd.Serie
 
 
 def load_network(
-    source: str | os.PathLike, *, data_dir: str | os.PathLike | None = None
+    source: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    split_points: gpd.GeoSeries | None = None,
 ) -> LineNetwork | nx.MultiDiGraph:
-    """Load a line layer as a line network (arrays), any other source with ``load_graph``."""
+    """Load a line layer as a line network (arrays), any other source with ``load_graph``.
+
+    ``split_points`` (town halls) split the lines of a line layer where they meet them
+    (see :func:`geoattract.network.line_network`); other sources ignore them.
+    """
     if is_line_layer(source):
-        return line_network(source)
+        return line_network(source, split_points=split_points)
     return load_graph(source, data_dir=data_dir)
 
 
@@ -552,11 +559,12 @@ def matrix_command(
         ``load_seconds``, ``route_seconds``, ``out``.
     """
     t0 = time.perf_counter()
-    net = load_network(network, data_dir=data_dir)
-    onet = od_network(net)
     national = read_national_communes(
         communes if communes is not None else default_national_communes_path(data_dir)
     )
+    # the lines are split at every commune's town hall (one cache entry for all selections)
+    net = load_network(network, data_dir=data_dir, split_points=national.table.geometry)
+    onet = od_network(net)
     origins = communes_selection(sel_from, national).copy()
     destinations = communes_selection(sel_to, national).copy()
     origins["delay_s"] = dense_delays(origins, onet.attrs)
