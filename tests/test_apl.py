@@ -323,7 +323,7 @@ def test_shipped_catalogue_uses_the_apl_for_gps(study_config):
     assert gp.method == "apl" and gp.same_commune and gp.same_commune_min == 0.0
     assert gp.age_weights == {"under_25": 0.83, "25_64": 1.0, "65_plus": 2.8}
     assert gp.extra_supply == (ExtraSupply("health_centre", 1.76),)
-    assert gp.time_error == 0.15 and not gp.smoothing
+    assert gp.time_error == 0.10 and not gp.smoothing
     assert [s for s in cat["health_centre"].sources if s.type == "bpe"][0].typequ == ("D108",)
     for cid in ("dentist", "nurse", "midwife"):
         assert cat[cid].catchment.method == "apl" and cat[cid].decay_spec["type"] == "apl"
