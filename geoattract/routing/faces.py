@@ -114,6 +114,9 @@ def road_faces(edges: EdgeLines) -> RoadFaces:
         edge_ids=required,
         tree=shapely.STRtree(polygons),
     )
+    # GEOS builds the tree and each prepared polygon's point index on first use: build them
+    # here, before threads query them concurrently
+    faces.face_of(shapely.get_coordinates(shapely.point_on_surface(polygons)))
     logger.debug("road faces: %d from %d undirected edges", faces.n_faces, undirected.size)
     return faces
 
