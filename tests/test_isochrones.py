@@ -290,9 +290,95 @@ def test_area_fills_the_ring_road_and_band_keeps_the_hole(method):
     # the 4.4 km square with rounded corners, hole included
     assert area.area == pytest.approx((4000 + 2 * w) ** 2 - (4 - math.pi) * w**2, rel=0.01)
     assert band.area == pytest.approx((4000 + 2 * w) ** 2 - (4000 - 2 * w) ** 2, rel=0.01)
-    # a hole larger than hole_max_km2 stays: the 3.6 km x 3.6 km hole is 12.96 km²
-    kept = isochrones(square_loop(), [0], [10], shape="area", method=method, hole_max_km2=12.0)
+    # a face larger than hole_max_km2 is not filled: the 4 km x 4 km face is 16 km²
+    kept = isochrones(square_loop(), [0], [10], shape="area", method=method, hole_max_km2=15.0)
     assert len(kept.geometry.iloc[0].interiors) == 1
+    filled = isochrones(square_loop(), [0], [10], shape="area", method=method, hole_max_km2=17.0)
+    assert len(filled.geometry.iloc[0].interiors) == 0
+
+
+def u_of_three_roads(edge_s: float = 60.0) -> nx.MultiDiGraph:
+    """Three two-way roads (left, bottom, right + top) round a 4 km square, open at one corner.
+
+    The left road stops at (0, 3750) and the top one at (250, 4000): the tips are 354 m apart,
+    so their 200 m bands overlap and close the band's hole, yet no road encloses it.
+    """
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    nodes = {0: (0.0, 0.0), 1: (4000.0, 0.0), 2: (4000.0, 4000.0), 3: (250.0, 4000.0)}
+    nodes[4] = (0.0, 3750.0)
+    for n, (x, y) in nodes.items():
+        G.add_node(n, x=x, y=y)
+    for u, v in ((0, 1), (1, 2), (2, 3), (0, 4)):
+        G.add_edge(u, v, travel_time=edge_s)
+        G.add_edge(v, u, travel_time=edge_s)
+    return G
+
+
+@pytest.mark.parametrize("method", ["grid", "exact"])
+def test_area_keeps_a_hole_its_face_roads_do_not_all_reach(method):
+    # corners 1 and 3 at 2 min, corner 2 at 4 min: at 3.9 min (234 s) the sides 1 -> 2 and
+    # 3 -> 2 are reached up to 3.8 km, their tips 283 m apart: the bands close the hole, but
+    # the face's roads are not all reached, so the hole stays; at 4 min they all are
+    iso = isochrones(square_loop(), [0], [3.9, 4.0], shape="area", method=method)
+    band = isochrones(square_loop(), [0], [3.9], shape="band", method=method).geometry.iloc[0]
+    part, full = iso.geometry
+    assert part.is_valid and full.is_valid and full.covers(part)
+    assert len(part.interiors) == 1
+    # the hole is the 3.6 km square inside the band (its corner at (3800, 3800) is where the
+    # two round tips meet)
+    assert shapely.Polygon(part.interiors[0]).area == pytest.approx(3600.0**2, rel=0.01)
+    assert part.symmetric_difference(band).area == pytest.approx(0.0, abs=1.0)
+    assert len(full.interiors) == 0
+    w = BUFFER_M
+    assert full.area == pytest.approx((4000 + 2 * w) ** 2 - (4 - math.pi) * w**2, rel=0.01)
+
+
+@pytest.mark.parametrize("method", ["grid", "exact"])
+def test_area_keeps_a_hole_closed_only_by_the_band(method):
+    # a U of roads whose tips' bands overlap: the band has a hole, but no road face holds it
+    # (the size rule filled it: 13 km² < 100 km²)
+    iso = isochrones(u_of_three_roads(), [0], [10], shape="area", method=method)
+    band = isochrones(u_of_three_roads(), [0], [10], shape="band", method=method)
+    (area,) = iso.geometry
+    assert area.is_valid and len(area.interiors) == 1
+    # the 3.6 km square, and a sliver of a few hundred m² between the tips' round ends
+    assert shapely.Polygon(area.interiors[0]).area == pytest.approx(3600.0**2, rel=0.005)
+    assert area.symmetric_difference(band.geometry.iloc[0]).area == pytest.approx(0.0, abs=1.0)
+    assert iso["area_km2"].iloc[0] == pytest.approx(band["area_km2"].iloc[0])
+
+
+def test_road_faces_of_the_ring_road_and_the_u():
+    from geoattract.routing.edges import edge_lines
+    from geoattract.routing.faces import road_faces
+
+    G = square_loop()
+    rg = routing_graph(G)
+    faces = road_faces(edge_lines(G, rg))
+    assert faces.n_faces == 1
+    assert faces.areas.tolist() == pytest.approx([16e6])
+    # the four sides, one edge of each pair of twins
+    sides = {frozenset((rg.edge_sources[e], rg.indices[e])) for e in faces.edge_ids}
+    assert len(faces.edge_ids) == 4 and len(sides) == 4
+    assert faces.face_of(np.array([[2000.0, 2000.0], [5000.0, 2000.0]])).tolist() == [0, -1]
+    U = u_of_three_roads()
+    assert road_faces(edge_lines(U, routing_graph(U))).n_faces == 0
+
+
+def test_road_faces_are_noded_where_roads_cross_without_a_junction():
+    from geoattract.routing.edges import edge_lines
+    from geoattract.routing.faces import road_faces
+
+    # the square ring road and a road crossing it on bridges from (-1000, 2000) to
+    # (5000, 2000): two faces of 8 km², each bounded by three sides and the crossing road
+    G = square_loop()
+    G.add_node("W", x=-1000.0, y=2000.0)
+    G.add_node("E", x=5000.0, y=2000.0)
+    G.add_edge("W", "E", travel_time=100.0)
+    G.add_edge("E", "W", travel_time=100.0)
+    rg = routing_graph(G)
+    faces = road_faces(edge_lines(G, rg))
+    assert sorted(faces.areas.tolist()) == pytest.approx([8e6, 8e6])
+    assert np.diff(faces.edge_ptr).tolist() == [4, 4]
 
 
 @pytest.mark.parametrize("shape", ["band", "area"])

@@ -328,8 +328,8 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             required=False,
             default="area",
             choices=("area", "band"),
-            doc="isochrones drawn as the area within reach (holes below isochrone_hole_max_km2 "
-            "filled) or as the band along the reached roads",
+            doc="isochrones drawn as the area within reach (the band plus the land enclosed by "
+            "reached roads) or as the band along the reached roads",
         ),
         "isochrone_resolution_m": Field(
             float,
@@ -343,8 +343,8 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             required=False,
             default=None,
             check=non_negative,
-            doc="holes smaller than this are filled in the 'area' shape (default "
-            "geoattract.routing.HOLE_MAX_KM2)",
+            doc="road faces smaller than this, enclosed by reached roads, are filled in the "
+            "'area' shape (default geoattract.routing.HOLE_MAX_KM2)",
         ),
         "tiles": Field(
             str,

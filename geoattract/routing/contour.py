@@ -8,15 +8,25 @@ corners when the mean of its four corners is inside, a rule monotone in the fiel
 lowered everywhere gives a region that contains the first one.
 
 The rings are simplified (Douglas-Peucker at :data:`SIMPLIFY_TOLERANCE_M`: the collinear points
-along straight bands go), holes below a size dropped, each remaining hole given to the smallest
-shell containing it, and the result built in one :func:`shapely.from_ragged_array` call.
+along straight bands go), the holes a rule marks dropped (filled: by size in
+:func:`rings_to_polygons`, by a :data:`HoleMask` in :func:`contour_band`), each remaining hole
+given to the smallest shell containing it, and the result built in one :func:`shapely.from_ragged_array` call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 from numba import njit
+
+#: Which holes to fill: given the first vertex ``(n, 2)`` and the area (m², positive) of each
+#: hole ring, a boolean mask (True: filled).
+HoleMask = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: The same per threshold: called with the threshold's index first.
+HoleRule = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
 #: Douglas-Peucker tolerance (metres) applied to the rings: removes the collinear points
 #: marching squares leaves along straight bands, and nothing visible. Kept well below the
@@ -355,17 +365,17 @@ def _ring_areas(points, ring_offsets):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _polygon_parts(points, ring_offsets, hole_max_m2, tolerance):  # pragma: no cover
+def _polygon_parts(points, ring_offsets, areas, fill, tolerance):  # pragma: no cover
     """Select, simplify and order the rings of :func:`rings_to_polygons` (compiled).
 
+    ``areas`` are the signed ring areas, ``fill`` marks the hole rings dropped (filled).
     Returns the ragged arrays of a MultiPolygon: ``coords``, ring offsets into them, and
     polygon offsets into the rings (each shell followed by its holes).
     """
     n_rings = ring_offsets.size - 1
-    areas = _ring_areas(points, ring_offsets)
     shells = np.flatnonzero(areas > 0)
-    holes = np.flatnonzero((areas < 0) & (-areas >= hole_max_m2))
-    filled = np.flatnonzero((areas < 0) & (-areas < hole_max_m2))
+    holes = np.flatnonzero((areas < 0) & ~fill)
+    filled = np.flatnonzero((areas < 0) & fill)
     if filled.size and (shells.size > 1 or holes.size):
         # islands (and their holes) inside a filled hole are covered by it: drop them
         shells = shells[~rings_inside(points, ring_offsets, filled, shells)]
@@ -444,12 +454,11 @@ def rings_to_polygons(
     """
     if ring_offsets.size < 2:
         return shapely.Polygon()
-    coords, rings, polygons = _polygon_parts(
-        np.ascontiguousarray(points, dtype=np.float64),
-        np.asarray(ring_offsets, dtype=np.int64),
-        float(hole_max_m2),
-        float(tolerance),
-    )
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    ring_offsets = np.asarray(ring_offsets, dtype=np.int64)
+    areas = _ring_areas(points, ring_offsets)
+    fill = (areas < 0) & (-areas < hole_max_m2)
+    coords, rings, polygons = _polygon_parts(points, ring_offsets, areas, fill, float(tolerance))
     return _from_parts(coords, rings, polygons)
 
 
@@ -466,17 +475,43 @@ def _from_parts(coords: np.ndarray, rings: np.ndarray, polygons: np.ndarray) -> 
 
 def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geometry:
     """Fill the holes of ``geom`` (Polygon or MultiPolygon) smaller than ``hole_max_m2``."""
-    if shapely.is_empty(geom) or hole_max_m2 <= 0:
+    if hole_max_m2 <= 0:
+        return geom
+    return fill_holes(geom, lambda _, areas: areas < hole_max_m2)
+
+
+def fill_holes(geom: shapely.Geometry, holes: HoleMask) -> shapely.Geometry:
+    """Fill the holes of ``geom`` (Polygon or MultiPolygon) that ``holes`` marks.
+
+    Parameters
+    ----------
+    geom : shapely.Geometry
+        Polygon or MultiPolygon.
+    holes : HoleMask
+        Given each hole ring's first vertex and area, whether to fill it. Parts lying in a
+        filled hole are covered by it.
+
+    Returns
+    -------
+    shapely.Geometry
+    """
+    if shapely.is_empty(geom):
         return geom
     parts = np.array([shapely.multipolygons(shapely.get_parts(geom))], dtype=object)
     _, points, (rings, polygons, _) = shapely.to_ragged_array(parts)
     rings = rings.astype(np.int64)
     ring_polygon = np.repeat(np.arange(polygons.size - 1), np.diff(polygons))
     first = np.asarray(polygons[:-1], dtype=np.int64)
-    areas = np.abs(signed_ring_areas(points, rings))
     keep = np.ones(rings.size - 1, dtype=bool)
-    keep[areas < hole_max_m2] = False
+    keep[first] = False
+    hole = np.flatnonzero(keep)
+    if hole.size == 0:
+        return geom
+    areas = np.abs(signed_ring_areas(points, rings))
+    keep[hole] = ~np.asarray(holes(points[rings[hole]], areas[hole]), dtype=bool)
     keep[first] = True
+    if keep.all():
+        return geom
     sizes = np.diff(rings)[keep]
     offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
@@ -494,10 +529,10 @@ def contour_band(
     y0: float,
     step: float,
     level: float,
-    hole_max_m2: float,
+    holes: HoleMask | None,
     links: np.ndarray | None = None,
 ) -> tuple[shapely.Geometry, np.ndarray]:
-    """Draw the polygon of ``field <= level``, simplified, holes below ``hole_max_m2`` filled.
+    """Draw the polygon of ``field <= level``, simplified, the holes ``holes`` marks filled.
 
     Parameters
     ----------
@@ -508,8 +543,8 @@ def contour_band(
         Grid origin and step.
     level : float
         The band half-width.
-    hole_max_m2 : float
-        Holes smaller than this are filled.
+    holes : HoleMask or None
+        Which holes to fill, given their first vertex (metres) and area; None keeps them all.
     links : numpy.ndarray, optional
         ``int32`` scratch reused from one call to the next (see :func:`trace_rings`).
 
@@ -522,19 +557,23 @@ def contour_band(
     """
     ny, nx = field.shape
     links = _links(links, 2 * ny * nx)
-    grid_points, rings = trace_rings(field, level, links)
+    points, rings = trace_rings(field, level, links)
     if rings.size < 2:
         return shapely.Polygon(), links
-    coords, rings, polygons = _grid_parts(
-        grid_points, rings, float(x0), float(y0), float(step), float(hole_max_m2)
-    )
+    areas = _to_metres(points, rings, float(x0), float(y0), float(step))
+    fill = np.zeros(areas.size, dtype=bool)
+    if holes is not None:
+        hole = np.flatnonzero(areas < 0)
+        if hole.size:
+            fill[hole] = holes(points[rings[hole]], -areas[hole])
+    coords, rings, polygons = _polygon_parts(points, rings, areas, fill, SIMPLIFY_TOLERANCE_M)
     return _from_parts(coords, rings, polygons), links
 
 
 @njit(cache=True, nogil=True)
-def _grid_parts(points, rings, x0, y0, step, hole_max_m2):  # pragma: no cover - compiled
-    """Rings in grid units to metres, then :func:`_polygon_parts`: one GIL-free call."""
+def _to_metres(points, rings, x0, y0, step):  # pragma: no cover - compiled
+    """Rings in grid units to metres (in place); returns their signed areas."""
     for k in range(points.shape[0]):
         points[k, 0] = points[k, 0] * step + x0
         points[k, 1] = points[k, 1] * step + y0
-    return _polygon_parts(points, rings, hole_max_m2, SIMPLIFY_TOLERANCE_M)
+    return _ring_areas(points, rings)

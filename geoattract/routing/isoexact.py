@@ -10,10 +10,12 @@ road pieces (the union of their buffers dominates).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import shapely
 
-from geoattract.routing.contour import fill_small_holes
+from geoattract.routing.contour import HoleRule, fill_holes
 from geoattract.routing.edges import EdgeLines, lines_for_origin
 from geoattract.routing.graph import RoutingGraph
 
@@ -38,7 +40,7 @@ def exact_polygons(
     times: np.ndarray,
     limits: np.ndarray,
     buffer_m: float,
-    hole_max_m2: float,
+    holes: HoleRule | None,
 ) -> list[shapely.Geometry]:
     """Draw the nested isochrone polygons of one origin by the exact vector method.
 
@@ -58,8 +60,9 @@ def exact_polygons(
         Increasing thresholds, seconds.
     buffer_m : float
         Band half-width.
-    hole_max_m2 : float
-        Holes smaller than this are filled once the bands are built (0 for the road band).
+    holes : HoleRule or None
+        Which holes of each threshold's band are filled once the bands are built (the
+        ``"area"`` shape, :class:`~geoattract.routing.faces.FaceRule`); None for the road band.
 
     Returns
     -------
@@ -88,4 +91,6 @@ def exact_polygons(
         done_full |= is_full
         bands.append(poly)
         previous = poly
-    return [fill_small_holes(band, hole_max_m2) for band in bands]
+    if holes is None:
+        return bands
+    return [fill_holes(band, partial(holes, k)) for k, band in enumerate(bands)]

@@ -23,19 +23,21 @@ For one origin and its thresholds ``T_1 < T_2 < …``:
    (:func:`threshold_steps`); a polygon drawn on a coarser grid is then joined to the finer
    polygon it must contain (grown by a margin of the same order), so nesting holds too.
 4. Rings are simplified (collinear contour points along straight bands go) and, for the
-   ``"area"`` shape, the holes smaller than ``hole_max_m2`` are dropped.
+   ``"area"`` shape, the holes the hole rule marks (:class:`~geoattract.routing.faces.
+   FaceRule`: those in a road face enclosed by reached roads) are dropped.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import shapely
 from numba import njit
 
-from geoattract.routing.contour import contour_band
+from geoattract.routing.contour import HoleRule, contour_band
 from geoattract.routing.edges import EdgeLines
 from geoattract.routing.graph import RoutingGraph
 
@@ -329,7 +331,7 @@ def grid_polygons(
     times: np.ndarray,
     limits: np.ndarray,
     buffer_m: float,
-    hole_max_m2: float,
+    holes: HoleRule | None,
     resolution_m: float,
     scratch: GridScratch,
 ) -> list[shapely.Geometry]:
@@ -337,7 +339,7 @@ def grid_polygons(
 
     Parameters
     ----------
-    rg, edges, origin_pos, offset, nodes, times, limits, buffer_m, hole_max_m2
+    rg, edges, origin_pos, offset, nodes, times, limits, buffer_m, holes
         As in :func:`geoattract.routing.isoexact.exact_polygons`.
     resolution_m : float
         Grid step, metres (finer for a small isochrone, see :func:`threshold_steps`).
@@ -363,7 +365,7 @@ def grid_polygons(
             edges,
             reach,
             limits[: last + 1],
-            (buffer_m, hole_max_m2, float(steps[k])),
+            (buffer_m, holes, float(steps[k])),
             scratch,
             k,
         )
@@ -391,17 +393,17 @@ def _draw_group(
     edges: EdgeLines,
     reach: tuple[int, float, np.ndarray, np.ndarray],
     limits: np.ndarray,
-    drawing: tuple[float, float, float],
+    drawing: tuple[float, HoleRule | None, float],
     scratch: GridScratch,
     first: int,
 ) -> list[shapely.Geometry]:
     """Polygons of thresholds ``first..`` of ``limits``, all drawn on one grid.
 
     ``reach`` is the origin's position, offset, reached nodes and times; ``drawing`` the band
-    half-width, the largest hole filled (m²) and the grid step.
+    half-width, the hole rule (None: keep every hole) and the grid step.
     """
     origin_pos, offset, nodes, times = reach
-    buffer_m, hole_max_m2, step = drawing
+    buffer_m, holes, step = drawing
     field, x0, y0, boxes, scratch.fields = distance_fields(
         rg.indptr,
         rg.indices,
@@ -428,8 +430,9 @@ def _draw_group(
             continue
         i0, j0, i1, j1 = boxes[k]
         window = field[k, j0 : j1 + 1, i0 : i1 + 1]
+        mask = None if holes is None else partial(holes, k)
         polygon, scratch.links = contour_band(
-            window, x0 + i0 * step, y0 + j0 * step, step, buffer_m, hole_max_m2, scratch.links
+            window, x0 + i0 * step, y0 + j0 * step, step, buffer_m, mask, scratch.links
         )
         out.append(polygon)
     return out
