@@ -323,17 +323,6 @@ def rings_inside(points, ring_offsets, containers, tests):  # pragma: no cover -
     return out
 
 
-def signed_ring_areas(points: np.ndarray, ring_offsets: np.ndarray) -> np.ndarray:
-    """Return the signed area of each closed ring of ragged rings (shoelace; > 0 anticlockwise)."""
-    if ring_offsets.size < 2:
-        return np.zeros(0)
-    x, y = points[:, 0], points[:, 1]
-    cross = np.zeros(len(points))
-    cross[:-1] = x[:-1] * y[1:] - x[1:] * y[:-1]
-    cross[ring_offsets[1:] - 1] = 0.0  # a ring's closing point does not link to the next ring
-    return np.add.reduceat(cross, ring_offsets[:-1]) / 2.0
-
-
 def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> shapely.Geometry:
     """Build polygon(s) from rings and the shell ring owning each ring (shells own themselves)."""
     is_hole = owner != np.arange(owner.size)
@@ -343,13 +332,7 @@ def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> s
     np.cumsum(sizes, out=rings[1:])
     take = np.arange(rings[-1]) + np.repeat(ring_offsets[order] - rings[:-1], sizes)
     shells = np.flatnonzero(~is_hole[order])
-    polygons = np.r_[shells, order.size].astype(np.int64)
-    (geom,) = shapely.from_ragged_array(
-        shapely.GeometryType.MULTIPOLYGON,
-        points[take],
-        (rings, polygons, np.array([0, shells.size], dtype=np.int64)),
-    )
-    return geom.geoms[0] if shells.size == 1 else geom
+    return _from_parts(points[take], rings, np.r_[shells, order.size].astype(np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -507,7 +490,7 @@ def fill_holes(geom: shapely.Geometry, holes: HoleMask) -> shapely.Geometry:
     hole = np.flatnonzero(keep)
     if hole.size == 0:
         return geom
-    areas = np.abs(signed_ring_areas(points, rings))
+    areas = np.abs(_ring_areas(np.ascontiguousarray(points, dtype=np.float64), rings))
     keep[hole] = ~np.asarray(holes(points[rings[hole]], areas[hole]), dtype=bool)
     keep[first] = True
     if keep.all():
