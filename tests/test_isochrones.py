@@ -84,6 +84,36 @@ def test_cut_follows_edge_geometry_and_orientation():
     )
 
 
+def test_edge_lines_flat_arrays_orient_stored_geometries():
+    from geoattract.routing.edges import edge_lines
+
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    G.add_node(1, x=0.0, y=0.0)
+    G.add_node(2, x=3000.0, y=4000.0)
+    G.add_node(3, x=3000.0, y=0.0)
+    # 1 -> 2 stored backwards (L-shaped, 7 km); 2 -> 3 stored forwards; 3 -> 1 straight
+    G.add_edge(1, 2, travel_time=700.0, geometry=LineString([(3000, 4000), (3000, 0), (0, 0)]))
+    G.add_edge(2, 3, travel_time=400.0, geometry=LineString([(3000, 4000), (3000, 0)]))
+    G.add_edge(3, 1, travel_time=300.0)
+    rg = routing_graph(G)
+    edges = edge_lines(G, rg)
+    ids = rg.node_ids.tolist()
+    by_pair = {(ids[rg.edge_sources[e]], ids[rg.indices[e]]): e for e in range(rg.n_edges)}
+    one_two = edges.coords[edges.ptr[by_pair[1, 2]] : edges.ptr[by_pair[1, 2] + 1]]
+    np.testing.assert_array_equal(one_two, [(0, 0), (3000, 0), (3000, 4000)])
+    assert edges.along[edges.ptr[by_pair[1, 2]] : edges.ptr[by_pair[1, 2] + 1]].tolist() == [
+        0.0,
+        3000.0,
+        7000.0,
+    ]
+    three_one = edges.coords[edges.ptr[by_pair[3, 1]] : edges.ptr[by_pair[3, 1] + 1]]
+    np.testing.assert_array_equal(three_one, [(3000, 0), (0, 0)])
+    assert edges.twin.tolist() == [-1, -1, -1]
+    # the LineStrings built on demand are the same vertices
+    assert shapely.get_num_coordinates(edges.lines).tolist() == np.diff(edges.ptr).tolist()
+    assert edges.lines_of(np.array([by_pair[1, 2]]))[0].length == pytest.approx(7000.0)
+
+
 def test_cut_lines_vectorised_fractions():
     lines = np.array(
         [
@@ -379,6 +409,29 @@ def test_road_faces_are_noded_where_roads_cross_without_a_junction():
     faces = road_faces(edge_lines(G, rg))
     assert sorted(faces.areas.tolist()) == pytest.approx([8e6, 8e6])
     assert np.diff(faces.edge_ptr).tolist() == [4, 4]
+
+
+def test_road_faces_of_a_grid_located_like_shapely():
+    from geoattract.routing.edges import edge_lines
+    from geoattract.routing.faces import road_faces
+
+    # 12 x 12 nodes 1 km apart: 11 x 11 blocks of 1 km², each bounded by its four sides
+    G = grid_graph()
+    rg = routing_graph(G)
+    faces = road_faces(edge_lines(G, rg))
+    assert faces.n_faces == 121
+    assert faces.areas.tolist() == pytest.approx([1e6] * 121)
+    assert np.diff(faces.edge_ptr).tolist() == [4] * 121
+    centres = np.array([(500.0 + 1000 * i, 500.0 + 1000 * j) for i in range(11) for j in range(11)])
+    found = faces.face_of(centres)
+    assert sorted(found.tolist()) == list(range(121))
+    rng = np.random.default_rng(5)
+    points = rng.uniform(-2000.0, 13_000.0, size=(2000, 2))
+    expected = np.full(len(points), -1)
+    for f, polygon in enumerate(faces.polygons):
+        expected[shapely.contains_xy(polygon, points[:, 0], points[:, 1])] = f
+    assert faces.face_of(points).tolist() == expected.tolist()
+    assert (expected == -1).sum() > 0 and (expected >= 0).sum() > 0
 
 
 @pytest.mark.parametrize("shape", ["band", "area"])

@@ -45,18 +45,44 @@ class EdgeLines:
     @cached_property
     def lines(self) -> np.ndarray:
         """One LineString per edge (built on first use)."""
-        index = np.repeat(np.arange(self.ptr.size - 1), np.diff(self.ptr))
-        return np.asarray(shapely.linestrings(self.coords, indices=index), dtype=object)
+        return self.lines_of(np.arange(self.ptr.size - 1))
+
+    def lines_of(self, ids: np.ndarray) -> np.ndarray:
+        """LineStrings of the edges ``ids``, in that order.
+
+        Parameters
+        ----------
+        ids : numpy.ndarray
+            Forward CSR edge ids.
+
+        Returns
+        -------
+        numpy.ndarray
+            Object array of LineStrings.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        counts = np.diff(self.ptr)[ids]
+        starts = np.cumsum(counts) - counts
+        take = np.repeat(self.ptr[ids] - starts, counts) + np.arange(int(counts.sum()))
+        index = np.repeat(np.arange(ids.size), counts)
+        out = np.empty(ids.size, dtype=object)
+        out[:] = shapely.linestrings(self.coords[take], indices=index)
+        return out
 
 
 def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
     """Edge geometries of ``rg`` (see :class:`EdgeLines`), from ``G`` when given.
 
+    Uses the ``geometry`` attribute of the multigraph edge kept by :func:`routing_graph`
+    (reversed when stored from the target node to the source), and the straight line between
+    the node coordinates when there is none. Only flat arrays are built: no shapely object per
+    edge (:attr:`EdgeLines.lines` builds them on first use).
+
     Parameters
     ----------
     G : networkx.MultiDiGraph or None
         The road graph ``rg`` was built from (its edge ``geometry`` is used when present);
-        None draws every edge as a straight line, without building shapely objects.
+        None draws every edge as a straight line.
     rg : RoutingGraph
         The routing structure.
 
@@ -65,28 +91,44 @@ def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
     EdgeLines
     """
     _check_coordinates(rg)
-    if G is None or rg.edge_keys is None:
-        src = rg.edge_sources
-        dst = rg.indices.astype(np.int64)
-        coords = np.empty((2 * src.size, 2))
-        coords[0::2, 0], coords[0::2, 1] = rg.x[src], rg.y[src]
-        coords[1::2, 0], coords[1::2, 1] = rg.x[dst], rg.y[dst]
-        ptr = np.arange(0, 2 * src.size + 1, 2, dtype=np.int64)
-        along = np.zeros(2 * src.size)
-        along[1::2] = np.hypot(coords[1::2, 0] - coords[0::2, 0], coords[1::2, 1] - coords[0::2, 1])
-        return EdgeLines(twin=twin_edges(rg), ptr=ptr, coords=coords, along=along)
-    lines = edge_geometries(G, rg)
-    coords, index = shapely.get_coordinates(lines, return_index=True)
-    ptr = np.zeros(lines.size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(index, minlength=lines.size), out=ptr[1:])
+    src = rg.edge_sources
+    dst = rg.indices.astype(np.int64)
+    counts = np.full(src.size, 2, dtype=np.int64)
+    has = np.zeros(src.size, dtype=bool)
+    if G is not None and rg.edge_keys is not None:
+        stored = _stored_geometries(G, rg)
+        has = np.fromiter((g is not None for g in stored), dtype=bool, count=stored.size)
+        has[has] = ~shapely.is_empty(stored[has])
+        shape_coords, shape_index = shapely.get_coordinates(stored[has], return_index=True)
+        counts[has] = np.bincount(shape_index, minlength=int(has.sum()))
+    ptr = np.zeros(src.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    coords = np.empty((int(ptr[-1]), 2))
+    straight = ptr[:-1][~has]
+    coords[straight, 0], coords[straight, 1] = rg.x[src[~has]], rg.y[src[~has]]
+    coords[straight + 1, 0], coords[straight + 1, 1] = rg.x[dst[~has]], rg.y[dst[~has]]
+    if has.any():
+        shaped = np.flatnonzero(has)
+        sizes = counts[shaped]
+        head = np.cumsum(sizes) - sizes  # first vertex of each stored geometry
+        tail = head + sizes - 1
+        # orient: the geometry must start at the source node (osmnx does; be safe for others)
+        sx, sy = rg.x[src[shaped]], rg.y[src[shaped]]
+        to_head = np.hypot(shape_coords[head, 0] - sx, shape_coords[head, 1] - sy)
+        to_tail = np.hypot(shape_coords[tail, 0] - sx, shape_coords[tail, 1] - sy)
+        within = np.arange(shape_coords.shape[0]) - np.repeat(head, sizes)
+        first = np.repeat(ptr[shaped], sizes)
+        last = first + np.repeat(sizes, sizes) - 1
+        coords[np.where(np.repeat(to_tail < to_head, sizes), last - within, first + within)] = (
+            shape_coords
+        )
     step = np.zeros(len(coords))
+    index = np.repeat(np.arange(src.size), counts)
     same = index[1:] == index[:-1]
     step[1:] = np.where(same, np.hypot(*(coords[1:] - coords[:-1]).T), 0.0)
     along = np.cumsum(step)
     along -= along[ptr[:-1]][index]
-    edges = EdgeLines(twin=twin_edges(rg), ptr=ptr, coords=coords, along=along)
-    edges.__dict__["lines"] = lines  # already built: keep them for cached_property
-    return edges
+    return EdgeLines(twin=twin_edges(rg), ptr=ptr, coords=coords, along=along)
 
 
 def _check_coordinates(rg: RoutingGraph) -> None:
@@ -98,52 +140,26 @@ def _check_coordinates(rg: RoutingGraph) -> None:
         )
 
 
-def edge_geometries(G: nx.MultiDiGraph, rg: RoutingGraph) -> np.ndarray:
-    """One LineString per forward CSR edge of ``rg``, oriented from its source to its target.
+def _stored_geometries(G: nx.MultiDiGraph, rg: RoutingGraph) -> np.ndarray:
+    """The ``geometry`` attribute of the graph edge behind each forward CSR edge (or None).
 
-    Uses the ``geometry`` attribute of the multigraph edge kept by :func:`routing_graph`, and
-    the straight line between the node coordinates when there is none.
+    Looked up edge by edge through ``G.adj``: no tuple per edge (a dictionary keyed by
+    ``(u, v, key)`` allocates one per edge, and on a large heap the garbage collector's passes
+    it triggers cost more than the look-ups).
     """
-    _check_coordinates(rg)
-    src = rg.edge_sources
-    dst = rg.indices.astype(np.int64)
-    coords = np.stack(
-        [np.c_[rg.x[src], rg.y[src]], np.c_[rg.x[dst], rg.y[dst]]], axis=1
-    )  # (E, 2, 2)
-    lines = np.asarray(shapely.linestrings(coords), dtype=object)
-    if G is None or rg.edge_keys is None:
-        return lines
     ids = rg.node_ids.tolist()
-    keys = rg.edge_keys.tolist()
-    # one pass over the adjacency (indexing G edge by edge, or its edge views, costs 2-3x more)
+    adj = G.adj
+    pairs = zip(rg.edge_sources.tolist(), rg.indices.tolist(), strict=True)
     if G.is_multigraph():
-        stored = {
-            (u, v, k): d.get("geometry")
-            for u, nbrs in G.adjacency()
-            for v, keyed in nbrs.items()
-            for k, d in keyed.items()
-        }
-        wanted = zip(src.tolist(), dst.tolist(), keys, strict=True)
-        found = [stored.get((ids[a], ids[b], k)) for a, b, k in wanted]
-    else:
-        plain = {(u, v): d.get("geometry") for u, nbrs in G.adjacency() for v, d in nbrs.items()}
+        keys = rg.edge_keys.tolist() if rg.edge_keys is not None else []
         found = [
-            plain.get((ids[a], ids[b])) for a, b in zip(src.tolist(), dst.tolist(), strict=True)
+            adj[ids[a]][ids[b]][k].get("geometry") for (a, b), k in zip(pairs, keys, strict=True)
         ]
-    geoms = np.empty(len(found), dtype=object)
-    geoms[:] = found
-    has = np.array([g is not None for g in found], dtype=bool)
-    has[has] = ~shapely.is_empty(geoms[has])
-    lines[has] = geoms[has]
-    # Orient: the geometry must start at the source node (osmnx does; be safe for others).
-    first = shapely.get_point(lines, 0)
-    last = shapely.get_point(lines, -1)
-    d_first = np.hypot(shapely.get_x(first) - rg.x[src], shapely.get_y(first) - rg.y[src])
-    d_last = np.hypot(shapely.get_x(last) - rg.x[src], shapely.get_y(last) - rg.y[src])
-    flip = d_last < d_first
-    if flip.any():
-        lines[flip] = shapely.reverse(lines[flip])
-    return lines
+    else:
+        found = [adj[ids[a]][ids[b]].get("geometry") for a, b in pairs]
+    out = np.empty(len(found), dtype=object)
+    out[:] = found
+    return out
 
 
 def cut_lines(lines: np.ndarray, fractions: np.ndarray) -> np.ndarray:
