@@ -553,3 +553,35 @@ def test_filling_a_hole_covers_the_islands_in_it():
     assert filled.area == pytest.approx(1e8)
     kept = fill_small_holes(with_island, 10e6)  # the 36 km² hole is larger: kept, island too
     assert kept.area == pytest.approx(with_island.area)
+
+
+def test_trace_rings_diamond_hole_and_saddle():
+    from geoattract.routing.contour import _ring_areas, trace_rings
+
+    # one grid point inside: a diamond through the four edge midpoints, anticlockwise
+    field = np.ones((5, 5))
+    field[2, 2] = 0.0
+    points, offsets = trace_rings(field, 0.5)
+    assert offsets.tolist() == [0, 5]
+    assert sorted(map(tuple, points[:-1].tolist())) == [
+        (1.5, 2.0),
+        (2.0, 1.5),
+        (2.0, 2.5),
+        (2.5, 2.0),
+    ]
+    assert _ring_areas(points, offsets).tolist() == [0.5]
+    # a 5 x 5 block of points inside with its centre outside: the square [1.5, 6.5]² less
+    # its four corner triangles of 0.125 (shell, +), and the centre's diamond (hole, -)
+    field = np.ones((9, 9))
+    field[2:7, 2:7] = 0.0
+    field[4, 4] = 1.0
+    points, offsets = trace_rings(field, 0.5)
+    areas = sorted(_ring_areas(points, offsets).tolist())
+    assert areas == pytest.approx([-0.5, 25.0 - 4 * 0.125])
+    # a saddle cell (two opposite corners inside): joined when the mean of its corners is
+    # inside (one ring), split otherwise (two rings)
+    saddle = np.ones((4, 4))
+    saddle[1, 1] = saddle[2, 2] = 0.0
+    assert trace_rings(saddle, 0.5)[1].size - 1 == 1  # the mean, 0.5, is inside at 0.5
+    assert trace_rings(saddle, 0.49)[1].size - 1 == 2
+    assert trace_rings(saddle, 0.51)[1].size - 1 == 1

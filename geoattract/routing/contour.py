@@ -106,23 +106,52 @@ def _edge_point(field, level, e, nh):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _trace(field, level, inside, rows, cols, links):  # pragma: no cover - compiled
-    """Rings through the crossing cells ``(rows[c], cols[c])`` (see :func:`trace_rings`)."""
+def _row_segments(
+    field, level, nxt, j, nh, below, above, mixed, starts, n
+):  # pragma: no cover - compiled
+    """Record the boundary pieces of the mixed cells of row ``j`` (see :func:`_cell_segments`)."""
+    for i in range(mixed.size - 1):
+        if mixed[i] == 0:
+            continue
+        case = below[i] | below[i + 1] << 1 | above[i + 1] << 2 | above[i] << 3
+        n = _cell_segments(field, level, nxt, i, j, nh, int(case), starts, n)
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _trace(field, level, links):  # pragma: no cover - compiled
+    """Rings of ``field <= level`` (see :func:`trace_rings`), in one scan of the grid.
+
+    A cell whose four corners are all inside or all outside is skipped; the others record
+    their boundary pieces. The scan keeps the inside flags of the current row pair only.
+    """
     ny, nx = field.shape
     nh = ny * (nx - 1)
     # only the entries of edges that start a piece are written, and only those are read
     nxt = links[: nh + (ny - 1) * nx]
-    starts = np.empty(2 * rows.size, dtype=np.int64)
+    starts = np.empty(max(16, 4 * (nx + ny)), dtype=np.int64)
     n_starts = 0
-    for c in range(rows.size):
-        j, i = rows[c], cols[c]
-        case = (
-            int(inside[j, i])
-            | int(inside[j, i + 1]) << 1
-            | int(inside[j + 1, i + 1]) << 2
-            | int(inside[j + 1, i]) << 3
-        )
-        n_starts = _cell_segments(field, level, nxt, i, j, nh, case, starts, n_starts)
+    flags = np.empty((2, nx), dtype=np.uint8)  # inside flags of rows j (below) and j + 1
+    mixed = np.empty(nx, dtype=np.uint8)
+    for i in range(nx):
+        flags[1, i] = field[0, i] <= level
+    for j in range(ny - 1):
+        below = flags[(j + 1) & 1]
+        above = flags[j & 1]
+        for i in range(nx):
+            above[i] = field[j + 1, i] <= level
+        n_mixed = 0
+        for i in range(nx - 1):  # branch-free: the compiler vectorises it
+            m = (below[i] ^ below[i + 1]) | (below[i] ^ above[i]) | (below[i] ^ above[i + 1])
+            mixed[i] = m
+            n_mixed += m
+        if n_mixed == 0:
+            continue
+        # grown here, once per row: a reallocation inside the cell loop slows it down 4x
+        if n_starts + 2 * n_mixed > starts.size:
+            grow = max(starts.size, 2 * n_mixed)
+            starts = np.concatenate((starts, np.empty(grow, dtype=np.int64)))
+        n_starts = _row_segments(field, level, nxt, j, nh, below, above, mixed, starts, n_starts)
     # each piece adds one point, each ring one closing point: at most 2 per piece
     points = np.empty((2 * n_starts, 2))
     offsets = np.empty(n_starts + 1, dtype=np.int64)
@@ -173,13 +202,9 @@ def trace_rings(
     offsets : numpy.ndarray
         Ring ``r`` is ``points[offsets[r]:offsets[r + 1]]``.
     """
-    inside = field <= level
-    corner = inside[:-1, :-1]
-    mixed = (corner != inside[:-1, 1:]) | (corner != inside[1:, :-1]) | (corner != inside[1:, 1:])
-    rows, cols = np.divmod(np.flatnonzero(mixed), mixed.shape[1])
     ny, nx = field.shape
     links = _links(links, 2 * ny * nx)
-    return _trace(field, float(level), inside, rows, cols, links)
+    return _trace(field, float(level), links)
 
 
 def _links(links: np.ndarray | None, size: int) -> np.ndarray:
