@@ -449,6 +449,10 @@ def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
     for k in range(2):
         assert shapely.covers(polys[:, k + 1], polys[:, k]).all()
         assert shapely.area(shapely.difference(polys[:, k], polys[:, k + 1])).max() == 0.0
+    exact_polys = exact.geometry.to_numpy().reshape(3, 3)
+    assert shapely.is_valid(exact_polys).all()
+    for k in range(2):
+        assert shapely.covers(exact_polys[:, k + 1], exact_polys[:, k]).all()
     for a, b in zip(grid.geometry, exact.geometry, strict=True):
         assert iou(a, b) >= 0.97
         assert a.area == pytest.approx(b.area, rel=0.02)

@@ -2,8 +2,10 @@
 
 The reached pieces (cut exactly at the remaining time, :func:`~geoattract.routing.edges.
 lines_for_origin`) and the origin point are buffered by the band half-width and merged;
-each threshold's polygon is the previous one unioned with the buffers of the pieces not
-already fully reached, so nesting holds by construction. The reference the fast grid method
+each threshold's polygon is the previous one (grown by the nesting margin,
+:data:`~geoattract.routing.contour.NEST_MARGIN_M`, so that the union's rounding leaves no
+sliver of it outside) unioned with the buffers of the pieces not already fully reached:
+nesting holds by construction. The reference the fast grid method
 (:mod:`geoattract.routing.isogrid`) is measured against; its cost grows with the number of
 road pieces (the union of their buffers dominates).
 """
@@ -15,7 +17,7 @@ from functools import partial
 import numpy as np
 import shapely
 
-from geoattract.routing.contour import HoleRule, fill_holes
+from geoattract.routing.contour import NEST_MARGIN_M, HoleRule, fill_holes, grown
 from geoattract.routing.edges import EdgeLines, lines_for_origin
 from geoattract.routing.graph import RoutingGraph
 
@@ -86,7 +88,9 @@ def exact_polygons(
         new = ~done_full[ids] & ~duplicate
         poly = buffer_union(np.concatenate([lines[new], [origin_pt]]), buffer_m)
         if not shapely.is_empty(previous):
-            poly = shapely.union(poly, previous)
+            # the previous polygon grown by the nesting margin: the union's rounding cannot
+            # then leave a sliver of it outside (10 min ⊂ 20 min ⊂ 30 min under covers)
+            poly = shapely.union(poly, grown(previous, NEST_MARGIN_M))
         poly = shapely.make_valid(poly)
         done_full |= is_full
         bands.append(poly)

@@ -37,7 +37,7 @@ import numpy as np
 import shapely
 from numba import njit
 
-from geoattract.routing.contour import HoleRule, contour_band
+from geoattract.routing.contour import NEST_MARGIN_M, HoleRule, contour_band, grown
 from geoattract.routing.edges import EdgeLines
 from geoattract.routing.graph import RoutingGraph
 
@@ -63,11 +63,6 @@ MIN_RESOLUTION_M = 25.0
 #: Grid points farther than ``buffer + CAP_STEPS · resolution`` from every reached piece keep
 #: that capped distance: linear interpolation only needs exact values next to the boundary.
 CAP_STEPS = 1.05
-
-#: Field ``k`` is capped by field ``k - 1`` minus this margin (metres), so each threshold's band
-#: lies strictly outside the previous one where their borders meet (exact nesting, far above
-#: rounding errors of 1e-10 m, far below any visible or measurable area).
-NEST_MARGIN_M = 1e-3
 
 # --------------------------------------------------------------------------------------------
 # Compiled kernels
@@ -365,18 +360,12 @@ def grid_polygons(
             # apart: each polygon is joined to the finer one grown by a margin that grows with
             # the threshold, so that 10 min ⊂ 20 min ⊂ 30 min holds beyond rounding
             drawn = [
-                shapely.union(p, _grown(inner, (i + 1) * NEST_MARGIN_M))
-                for i, p in enumerate(drawn)
+                shapely.union(p, grown(inner, (i + 1) * NEST_MARGIN_M)) for i, p in enumerate(drawn)
             ]
         out.extend(drawn)
         inner = out[-1]
         k = last + 1
     return out
-
-
-def _grown(polygon: shapely.Geometry, margin: float) -> shapely.Geometry:
-    """``polygon`` grown by ``margin`` metres (mitred corners: no new vertices)."""
-    return shapely.buffer(polygon, margin, join_style="mitre")
 
 
 def _draw_group(
