@@ -60,7 +60,7 @@ from shapely import Point
 
 from geoattract import settings
 from geoattract._util.io import require_columns
-from geoattract._util.parallel import map_threads
+from geoattract._util.parallel import map_threads, thread_count
 from geoattract.errors import DataError, RoutingError, format_values
 from geoattract.network.snapping import SnapRule
 from geoattract.routing.edges import EdgeLines, edge_lines, lines_for_origin, origin_groups
@@ -619,7 +619,7 @@ def isochrones_for_communes(
     codes = np.repeat(sel["code"].astype(str).to_numpy(), mins.size)
     geoms = iso.geometry.to_numpy()
     empties = iso["empty"].to_numpy()
-    reached = _population_reached(territory, pop_values, geoms, population_method)
+    reached = _population_reached(territory, pop_values, geoms, population_method, n_threads)
     reached[empties] = np.nan
     if empties.any():
         logger.info(
@@ -643,20 +643,34 @@ def isochrones_for_communes(
 
 
 def _population_reached(
-    territory: gpd.GeoDataFrame, pop: np.ndarray, polygons: np.ndarray, method: str
+    territory: gpd.GeoDataFrame,
+    pop: np.ndarray,
+    polygons: np.ndarray,
+    method: str,
+    n_threads: int | None = None,
 ) -> np.ndarray:
-    """Sum the population inside each polygon (NaN when a counted commune has none)."""
+    """Sum the population inside each polygon (NaN when a counted commune has none).
+
+    The spatial queries run on threads, a block of polygons each (GEOS releases the GIL).
+    """
     n = polygons.size
     if method == "town_hall":
         halls = territory["town_hall"].to_numpy()
         has = np.array([h is not None and isinstance(h, shapely.Geometry) for h in halls])
         tree = shapely.STRtree(np.where(has, halls, None))
-        poly_i, hall_i = tree.query(polygons, predicate="contains")
-        share = np.ones(poly_i.size)
     else:
         communes = territory.geometry.to_numpy()
         tree = shapely.STRtree(communes)
-        poly_i, hall_i = tree.query(polygons, predicate="intersects")
+    predicate: Literal["contains", "intersects"] = (
+        "contains" if method == "town_hall" else "intersects"
+    )
+    blocks = np.array_split(np.arange(n), max(1, min(thread_count(n_threads), n)))
+    found = map_threads(lambda b: tree.query(polygons[b], predicate=predicate), blocks, n_threads)
+    poly_i = np.concatenate([b[q[0]] for b, q in zip(blocks, found, strict=True)])
+    hall_i = np.concatenate([q[1] for q in found])
+    if method == "town_hall":
+        share = np.ones(poly_i.size)
+    else:
         inter = shapely.area(shapely.intersection(polygons[poly_i], communes[hall_i]))
         share = inter / shapely.area(communes[hall_i])
     values = pop[hall_i] * share
