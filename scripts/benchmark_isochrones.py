@@ -212,6 +212,53 @@ def study_benchmark(
     }
 
 
+def stage_benchmark(repeat: int = STUDY_REPEAT) -> dict[str, Any]:
+    """The isochrone stage of ``geoattract run``, as the study configures it, against exact.
+
+    The study's stages up to accessibility run once; then the pipeline's own
+    :func:`geoattract.app.pipeline.build_isochrones` runs with the study's ``[maps]`` (grid
+    method) and with ``isochrone_method = "exact"``, taking turns. The first grid call is cold,
+    as in a run: its compiled kernels are loaded from numba's cache then (the routing kernel
+    already is, by the accessibility stage). Reported: every time, the cold call alone, and the
+    median over the rounds of exact / grid within a round, the cold grid call included in the
+    first round.
+    """
+    from geoattract.accessibility import build_accessibility
+    from geoattract.app.pipeline import build_isochrones
+    from geoattract.config.study import load_study_config
+    from geoattract.facilities import build_offer
+    from geoattract.network import build_network
+    from geoattract.territory import build_territory
+
+    cfg = load_study_config()
+    territory = build_territory(cfg)
+    network = build_network(cfg, territory.communes)
+    offer = build_offer(cfg, territory.communes)
+    access = build_accessibility(cfg, territory.communes, network, offer)
+    exact_cfg = cfg.with_section("maps", isochrone_method="exact")
+    runs: dict[str, list[float]] = {"grid": [], "exact": []}
+    for _ in range(repeat):
+        grid, t_grid = _timed(build_isochrones, cfg, territory, network, access, progress=False)
+        exact, t_exact = _timed(
+            build_isochrones, exact_cfg, territory, network, access, progress=False
+        )
+        runs["grid"].append(t_grid)
+        runs["exact"].append(t_exact)
+    rounds = [e / g for e, g in zip(runs["exact"], runs["grid"], strict=True)]
+    shape = str(grid["shape"].iloc[0])
+    return {
+        "shape": shape,
+        "polygons": len(grid),
+        "runs": runs,
+        "cold_grid_seconds": runs["grid"][0],
+        "speed_up_rounds": rounds,
+        "speed_up": float(np.median(rounds)),
+        "agreement": agreement(grid.geometry.to_numpy(), exact.geometry.to_numpy()),
+        "grid_checks": nested_and_valid(grid, len(MINUTES)),
+        "exact_checks": nested_and_valid(exact, len(MINUTES)),
+    }
+
+
 def synthetic_benchmark(n_nodes: int) -> dict[str, Any]:
     """Grid isochrones on a synthetic graph; the exact method on the smallest origin set."""
     from geoattract.routing import isochrones, synthetic_road_arrays
@@ -247,7 +294,15 @@ def synthetic_benchmark(n_nodes: int) -> dict[str, Any]:
 
 def report(results: dict[str, Any]) -> str:
     """Markdown summary of the figures."""
-    s = results["study"]
+    lines: list[str] = []
+    if "study" in results:
+        lines += _study_lines(results["study"])
+    lines += _other_lines(results)
+    return "\n".join(lines)
+
+
+def _study_lines(s: dict[str, Any]) -> list[str]:
+    """Summary lines of :func:`study_benchmark`."""
     sec, pps = s["seconds"], s["polygons_per_second"]
     lines = [
         f"Study: {s['polygons']} polygons, network {s['network']} ({s['graph']['nodes']} nodes), "
@@ -279,14 +334,33 @@ def report(results: dict[str, Any]) -> str:
             f"{a['below_0.97']} below IoU 0.97, {a['above_2pct']} above 2 %"
         )
     lines.append(
-        f"checks: band {s['grid_band_checks']}, area {s['grid_area_checks']}, exact area "
-        f"{s['exact_area_checks']}"
+        f"checks: band {s['grid_band_checks']}, area {s['grid_area_checks']}, exact band "
+        f"{s['exact_checks']}, exact area {s['exact_area_checks']}"
     )
     lines.append(f"mean vertices: {s['mean_vertices']}")
     lines.append(
         "study linearity (grid, area): "
         + ", ".join(f"{r['origins']}: {r['seconds']:.2f} s" for r in s["linearity"])
     )
+    return lines
+
+
+def _other_lines(results: dict[str, Any]) -> list[str]:
+    """Summary lines of the stage and synthetic benchmarks."""
+    lines: list[str] = []
+    if "stage" in results:
+        g = results["stage"]
+        a = g["agreement"]
+        lines.append(
+            f"stage (build_isochrones, shape {g['shape']}, {g['polygons']} polygons): grid "
+            + ", ".join(f"{v:.2f}" for v in g["runs"]["grid"])
+            + " s (first cold), exact "
+            + ", ".join(f"{v:.1f}" for v in g["runs"]["exact"])
+            + f" s; speed-up median {g['speed_up']:.1f}x (rounds "
+            + ", ".join(f"{r:.1f}" for r in g["speed_up_rounds"])
+            + f"); min IoU {a['min_iou']:.4f}, max area error {100 * a['max_area_error']:.2f} %, "
+            f"{a['below_0.97']} below 0.97; grid {g['grid_checks']}, exact {g['exact_checks']}"
+        )
     if "synthetic" in results:
         y = results["synthetic"]
         e = y["exact_vs_grid_band"]
@@ -302,7 +376,7 @@ def report(results: dict[str, Any]) -> str:
             f"vs {e['grid_seconds']:.2f} s ({e['speed_up']:.1f}x), min IoU {e['min_iou']:.4f}, "
             f"max area error {100 * e['max_area_error']:.2f} %"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> None:
@@ -322,13 +396,23 @@ def main() -> None:
         default=STUDY_REPEAT,
         help="interleaved runs of each method (min kept)",
     )
+    parser.add_argument(
+        "--stage-only",
+        action="store_true",
+        help="only the isochrone stage of the study's run, grid against exact",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     pd.set_option("display.width", 120)
-    results: dict[str, Any] = {
-        "study": study_benchmark(args.quick, args.resolution, args.network, args.repeat)
-    }
-    _write(results, args.json)
+    results: dict[str, Any] = {}
+    if not args.stage_only:
+        results["study"] = study_benchmark(args.quick, args.resolution, args.network, args.repeat)
+        _write(results, args.json)
+    if not args.quick:
+        results["stage"] = stage_benchmark(args.repeat)
+        _write(results, args.json)
+    if args.stage_only:
+        return
     if not (args.quick or args.no_synthetic):
         results["synthetic"] = synthetic_benchmark(args.nodes)
         _write(results, args.json)

@@ -81,6 +81,9 @@ def test_stage_sections_are_validated(tiny_study):
     toml, data = tiny_study(toml_extra='[transition]\nev_threshold_min = "x"\n')
     with pytest.raises(ga.ConfigError, match="'transition.ev_threshold_min' must be an integer"):
         ga.load_study_config(toml, data_dir=data)
+    toml, data = tiny_study(toml_extra='[maps]\nisochrone_method = "fast"\n')
+    with pytest.raises(ga.ConfigError, match="maps.isochrone_method.*'grid', 'exact'.*'fast'"):
+        ga.load_study_config(toml, data_dir=data)
     toml, data = tiny_study(toml_extra="[scoring]\nmontecarlo_draws = 1\n")
     with pytest.raises(ga.ConfigError, match="'scoring.montecarlo_draws' must be >= 20"):
         ga.load_study_config(toml, data_dir=data)

@@ -223,7 +223,7 @@ def build_isochrones(
     """Isochrones of every study commune from the town halls the accessibility stage snapped.
 
     Same routing graph, same snapped town halls and access legs as every other indicator;
-    shape, grid resolution and hole size from the study's ``[maps]`` section.
+    shape, method, grid resolution and hole size from the study's ``[maps]`` section.
     """
     maps = config.section("maps")
     snapped = accessibility.inputs.communes.rename(
@@ -233,6 +233,7 @@ def build_isochrones(
         key: maps[name]
         for key, name in (
             ("shape", "isochrone_shape"),
+            ("method", "isochrone_method"),
             ("resolution_m", "isochrone_resolution_m"),
             ("hole_max_km2", "isochrone_hole_max_km2"),
         )

@@ -331,6 +331,14 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             doc="isochrones drawn as the area within reach (the band plus the land enclosed by "
             "reached roads) or as the band along the reached roads",
         ),
+        "isochrone_method": Field(
+            str,
+            required=False,
+            default="grid",
+            choices=("grid", "exact"),
+            doc="how the isochrone polygons are drawn: distance fields on a grid, contoured "
+            "(fast), or GEOS buffers of the reached roads merged (the reference, ~10x slower)",
+        ),
         "isochrone_resolution_m": Field(
             float,
             required=False,
