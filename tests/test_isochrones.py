@@ -589,3 +589,28 @@ def test_trace_rings_diamond_hole_and_saddle():
     assert trace_rings(saddle, 0.5)[1].size - 1 == 1  # the mean, 0.5, is inside at 0.5
     assert trace_rings(saddle, 0.49)[1].size - 1 == 2
     assert trace_rings(saddle, 0.51)[1].size - 1 == 1
+
+
+def test_edge_geometry_and_faces_cached_with_the_routing_graph():
+    import gc
+    import importlib
+
+    # the module (the package exports a function of the same name)
+    iso_mod = importlib.import_module("geoattract.routing.isochrones")
+    G = square_loop()
+    rg = routing_graph(G)
+    first = isochrones(G, [0], [10], rg=rg, shape="area")
+    edges = iso_mod._EDGES[rg][1]
+    assert iso_mod._FACES[edges].n_faces == 1
+    again = isochrones(G, [0], [10], rg=rg, shape="area")
+    assert iso_mod._EDGES[rg][1] is edges  # reused, not rebuilt
+    assert again.geometry.iloc[0].equals_exact(first.geometry.iloc[0], tolerance=0.0)
+    # another road graph with the same routing graph: drawn again from its geometry
+    H = G.copy()
+    isochrones(H, [0], [10], rg=rg, shape="area")
+    assert iso_mod._EDGES[rg][1] is not edges
+    # freed with the routing graph
+    n = len(iso_mod._EDGES)
+    del rg, edges
+    gc.collect()
+    assert len(iso_mod._EDGES) == n - 1

@@ -258,13 +258,13 @@ def _match_pieces(
         np.maximum(a[:, 1], b[:, 1]) + tol,
     ]
     grid, cell_ptr, cell_segments = bucket_index(boxes, SEGMENTS_PER_CELL)
-    piece, line = _match_rings(pieces, pieces_ptr, a, b, owner, grid, cell_ptr, cell_segments, tol)
+    piece, line = _match_midpoints(pieces, pieces_ptr, a, b, owner, grid, cell_ptr, cell_segments, tol)
     keys = _sorted_unique(piece * np.int64(lines_ptr.size) + line)
     return np.divmod(keys, np.int64(lines_ptr.size))
 
 
 @njit(cache=True, nogil=True)
-def _match_rings(
+def _match_midpoints(
     coords, ptr, a, b, owner, grid, cell_ptr, cell_segments, tol
 ):  # pragma: no cover - compiled
     """(polyline, line) of every polyline segment midpoint within ``tol`` of a line segment."""

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -162,14 +163,38 @@ class _Origins:
 # --------------------------------------------------------------------------------------------
 
 
+#: Edge geometry drawn for each routing graph (with a weak reference to the road graph it was
+#: read from, None for straight edges), and the road faces of each edge geometry: built once
+#: per routing graph, freed with it. A planner's repeated calls on one graph reuse them (the
+#: faces of a 10^6-node graph take seconds).
+_EDGES: weakref.WeakKeyDictionary[RoutingGraph, tuple[Any, EdgeLines]] = (
+    weakref.WeakKeyDictionary()
+)
+_FACES: weakref.WeakKeyDictionary[EdgeLines, RoadFaces] = weakref.WeakKeyDictionary()
+
+
 def _prepare(
     G: nx.MultiDiGraph | None, rg: RoutingGraph | None, weight: str
 ) -> tuple[RoutingGraph, EdgeLines]:
+    """The routing graph (built from ``G`` when not given) and its edge geometry (cached)."""
     if rg is None:
         if G is None:
             raise RoutingError("isochrones need a road graph G or a RoutingGraph rg")
         rg = routing_graph(G, weight=weight)
-    return rg, edge_lines(G, rg)
+    cached = _EDGES.get(rg)
+    if cached is not None and (cached[0] is None if G is None else cached[0]() is G):
+        return rg, cached[1]
+    edges = edge_lines(G, rg)
+    _EDGES[rg] = (None if G is None else weakref.ref(G), edges)
+    return rg, edges
+
+
+def _road_faces(edges: EdgeLines) -> RoadFaces:
+    """The road faces of ``edges`` (built on first use, then cached with them)."""
+    faces = _FACES.get(edges)
+    if faces is None:
+        faces = _FACES[edges] = road_faces(edges)
+    return faces
 
 
 def _minutes(minutes: Any) -> np.ndarray:
@@ -278,7 +303,7 @@ def _polygons(
     )
     groups = origin_groups(table)
     scratch = threading.local()
-    faces = road_faces(edges) if drawing.hole_max_m2 > 0 else None
+    faces = _road_faces(edges) if drawing.hole_max_m2 > 0 else None
 
     def build(i: int) -> list[shapely.Geometry]:
         nodes, times = groups[i]
