@@ -258,7 +258,9 @@ def _match_pieces(
         np.maximum(a[:, 1], b[:, 1]) + tol,
     ]
     grid, cell_ptr, cell_segments = bucket_index(boxes, SEGMENTS_PER_CELL)
-    piece, line = _match_midpoints(pieces, pieces_ptr, a, b, owner, grid, cell_ptr, cell_segments, tol)
+    piece, line = _match_midpoints(
+        pieces, pieces_ptr, a, b, owner, grid, cell_ptr, cell_segments, tol
+    )
     keys = _sorted_unique(piece * np.int64(lines_ptr.size) + line)
     return np.divmod(keys, np.int64(lines_ptr.size))
 

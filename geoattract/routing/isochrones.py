@@ -167,9 +167,7 @@ class _Origins:
 #: read from, None for straight edges), and the road faces of each edge geometry: built once
 #: per routing graph, freed with it. A planner's repeated calls on one graph reuse them (the
 #: faces of a 10^6-node graph take seconds).
-_EDGES: weakref.WeakKeyDictionary[RoutingGraph, tuple[Any, EdgeLines]] = (
-    weakref.WeakKeyDictionary()
-)
+_EDGES: weakref.WeakKeyDictionary[RoutingGraph, tuple[Any, EdgeLines]] = weakref.WeakKeyDictionary()
 _FACES: weakref.WeakKeyDictionary[EdgeLines, RoadFaces] = weakref.WeakKeyDictionary()
 
 
@@ -187,6 +185,15 @@ def _prepare(
     edges = edge_lines(G, rg)
     _EDGES[rg] = (None if G is None else weakref.ref(G), edges)
     return rg, edges
+
+
+def clear_drawing_cache() -> None:
+    """Forget the edge geometry and road faces cached with routing graphs.
+
+    They are freed with their graph anyway; benchmarks clear them to time a first call.
+    """
+    _EDGES.clear()
+    _FACES.clear()
 
 
 def _road_faces(edges: EdgeLines) -> RoadFaces:
