@@ -24,9 +24,9 @@ Two methods (``method``) draw them:
 
 - ``"grid"`` (default, :mod:`geoattract.routing.isogrid`): distance fields of the reached
   pieces on a grid of ``resolution_m``, contoured; cost grows with the area reached. On the
-  study (957 polygons) it matches the exact band with an intersection over union of at least
-  0.987 and areas within 0.9 % at 125 m, 7 to 17 times faster depending on the machine's load
-  (``docs/routing.md``).
+  study (957 polygons) it matches the exact method with an intersection over union of at
+  least 0.986 and areas within 0.9 % at 125 m, 14 to 16 times faster (13 times for the whole
+  isochrone stage of a run, cold start included; ``docs/routing.md``).
 - ``"exact"`` (:mod:`geoattract.routing.isoexact`): GEOS buffers of the pieces, merged.
 
 Both nest exactly (``10 min ⊂ 20 min ⊂ 30 min``) and give valid polygons; ``area_km2`` and
