@@ -32,11 +32,11 @@ from geoattract.routing.edges import EdgeLines
 from geoattract.routing.graph import RoutingGraph
 from geoattract.routing.planar import (
     PlanarFaces,
+    SegmentIndex,
     bucket_index,
     locate,
     node_lines,
     ring_boxes,
-    segments,
     smallest_containing,
     subset,
     trace_faces,
@@ -52,9 +52,6 @@ MATCH_TOLERANCE_M = 1e-3
 #: cell side is ``sqrt(extent area · FACES_PER_CELL / n_faces)``, so a point look-up tests a
 #: face or two whatever the network's size.
 FACES_PER_CELL = 1.0
-
-#: Road segments per cell of the bucket index that matches noded pieces to their roads.
-SEGMENTS_PER_CELL = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -249,17 +246,17 @@ def _match_pieces(
     pieces: np.ndarray, pieces_ptr: np.ndarray, lines: np.ndarray, lines_ptr: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(piece, line) pairs, sorted by piece: each line within tolerance of a piece's midpoints."""
-    a, b, owner, _ = segments(lines, lines_ptr)
-    tol = MATCH_TOLERANCE_M
-    boxes = np.c_[
-        np.minimum(a[:, 0], b[:, 0]) - tol,
-        np.minimum(a[:, 1], b[:, 1]) - tol,
-        np.maximum(a[:, 0], b[:, 0]) + tol,
-        np.maximum(a[:, 1], b[:, 1]) + tol,
-    ]
-    grid, cell_ptr, cell_segments = bucket_index(boxes, SEGMENTS_PER_CELL)
+    seg = SegmentIndex.of(lines, lines_ptr, MATCH_TOLERANCE_M)
     piece, line = _match_midpoints(
-        pieces, pieces_ptr, a, b, owner, grid, cell_ptr, cell_segments, tol
+        pieces,
+        pieces_ptr,
+        seg.a,
+        seg.b,
+        seg.line,
+        seg.grid,
+        seg.cell_ptr,
+        seg.cells,
+        MATCH_TOLERANCE_M,
     )
     keys = _sorted_unique(piece * np.int64(lines_ptr.size) + line)
     return np.divmod(keys, np.int64(lines_ptr.size))

@@ -82,18 +82,11 @@ def node_lines(coords: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndar
     n_lines = ptr.size - 1
     if n_lines == 0:
         return coords, ptr, np.zeros(0, dtype=np.int64)
-    a, b, seg_line, seg_vertex = segments(coords, ptr)
-    if a.shape[0] == 0:
-        return coords, ptr, np.arange(n_lines)
     tol = TOUCH_TOLERANCE_M
-    boxes = np.c_[
-        np.minimum(a[:, 0], b[:, 0]) - tol,
-        np.minimum(a[:, 1], b[:, 1]) - tol,
-        np.maximum(a[:, 0], b[:, 0]) + tol,
-        np.maximum(a[:, 1], b[:, 1]) + tol,
-    ]
-    grid, cell_ptr, cell_segments = bucket_index(boxes, SEGMENTS_PER_CELL)
-    touch = _touching(a, b, seg_line, seg_vertex, ptr, cell_ptr, cell_segments, tol)
+    seg = SegmentIndex.of(coords, ptr, tol)
+    if seg.a.shape[0] == 0:
+        return coords, ptr, np.arange(n_lines)
+    touch = _touching(seg.a, seg.b, seg.line, seg.vertex, ptr, seg.cell_ptr, seg.cells, tol)
     keep = np.flatnonzero(~touch)
     out_coords, out_ptr = subset(coords, ptr, keep)
     origin = keep.astype(np.int64)
@@ -115,16 +108,62 @@ def node_lines(coords: np.ndarray, ptr: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.ascontiguousarray(out_coords), out_ptr, origin
 
 
-def segments(
-    coords: np.ndarray, ptr: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Non-degenerate segments: start, end, line and index of the start vertex."""
-    line = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
-    vertex = np.arange(coords.shape[0] - 1)
-    same = line[1:] == line[:-1]
-    a, b = coords[:-1], coords[1:]
-    ok = same & ((a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1]))
-    return a[ok], b[ok], line[:-1][ok], vertex[ok]
+@dataclass(frozen=True)
+class SegmentIndex:
+    """The non-degenerate segments of polylines, in a bucket grid.
+
+    Attributes
+    ----------
+    a, b : numpy.ndarray
+        ``(n, 2)`` start and end of each segment.
+    line, vertex : numpy.ndarray
+        Polyline of each segment and index of its start vertex in the flat coordinates.
+    grid, cell_ptr, cells : numpy.ndarray
+        The bucket grid (:func:`bucket_index`) of the segments' boxes widened by the
+        tolerance.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    line: np.ndarray
+    vertex: np.ndarray
+    grid: np.ndarray
+    cell_ptr: np.ndarray
+    cells: np.ndarray
+
+    @classmethod
+    def of(cls, coords: np.ndarray, ptr: np.ndarray, tol: float) -> SegmentIndex:
+        """Index the segments of the polylines ``coords[ptr[l]:ptr[l + 1]]``.
+
+        Parameters
+        ----------
+        coords, ptr : numpy.ndarray
+            Flat polyline vertices and offsets.
+        tol : float
+            Widening of each segment's box (metres).
+
+        Returns
+        -------
+        SegmentIndex
+        """
+        line = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+        vertex = np.arange(max(coords.shape[0] - 1, 0))
+        same = line[1:] == line[:-1]
+        a, b = coords[:-1], coords[1:]
+        ok = same & ((a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1]))
+        a, b = a[ok], b[ok]
+        if a.shape[0] == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            grid = np.array([0.0, 0.0, 1.0, 0.0, 0.0])
+            return cls(a, b, empty, empty, grid, np.zeros(1, dtype=np.int64), empty)
+        boxes = np.c_[
+            np.minimum(a[:, 0], b[:, 0]) - tol,
+            np.minimum(a[:, 1], b[:, 1]) - tol,
+            np.maximum(a[:, 0], b[:, 0]) + tol,
+            np.maximum(a[:, 1], b[:, 1]) + tol,
+        ]
+        grid, cell_ptr, cells = bucket_index(boxes, SEGMENTS_PER_CELL)
+        return cls(a, b, line[:-1][ok], vertex[ok], grid, cell_ptr, cells)
 
 
 def subset(coords: np.ndarray, ptr: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
