@@ -16,7 +16,7 @@ from geoattract.errors import DataError, RoutingError
 from geoattract.network import graph_from_file
 from geoattract.network.snapping import SnapRule
 from geoattract.routing import routing_graph
-from geoattract.routing.edges import cut_lines
+from geoattract.routing.edges import OriginReach, cut_lines
 from geoattract.routing.isochrones import (
     BUFFER_M,
     ISOCHRONE_COLUMNS,
@@ -464,7 +464,8 @@ def test_threshold_steps_follow_each_isochrone():
     nodes, times = np.array([a, b]), np.array([0.0, 600.0])
 
     def steps(limits, offset=0.0):
-        return threshold_steps(rg, a, offset, nodes, times, np.array(limits), BUFFER_M, 125.0)
+        reach = OriginReach.of(a, offset, nodes, times, np.array(limits))
+        return threshold_steps(rg, reach, BUFFER_M, 125.0)
 
     both = math.sqrt(10_400 * 400) / 20  # A and B within: a 10,400 x 400 m box, 20 steps
     # within 300 s only A: a box of 400 m (the band around A) over 20 steps is 20 m, floored
@@ -475,7 +476,7 @@ def test_threshold_steps_follow_each_isochrone():
     assert steps([300.0, 700.0], offset=400.0) == pytest.approx([125.0, both])
     assert steps([300.0], offset=400.0) == pytest.approx([125.0])
     # a 2 km band: a 14,000 x 4,000 m box over 20 steps is 374 m, capped at the default step
-    wide = threshold_steps(rg, a, 0.0, nodes, times, np.array([600.0]), 2_000.0, 125.0)
+    wide = threshold_steps(rg, OriginReach.of(a, 0.0, nodes, times, [600.0]), 2_000.0, 125.0)
     assert wide == pytest.approx([125.0])
 
 

@@ -70,6 +70,44 @@ class EdgeLines:
         return out
 
 
+@dataclass(frozen=True)
+class OriginReach:
+    """What one origin reaches within the largest threshold: the input of both drawing methods.
+
+    Attributes
+    ----------
+    origin : int
+        Node position of the origin.
+    offset : float
+        Seconds already spent at the origin (its access leg).
+    nodes : numpy.ndarray
+        Positions of the nodes reached within the largest threshold (int64).
+    times : numpy.ndarray
+        Their times, seconds, offset included (float64).
+    limits : numpy.ndarray
+        The increasing thresholds, seconds (float64).
+    """
+
+    origin: int
+    offset: float
+    nodes: np.ndarray
+    times: np.ndarray
+    limits: np.ndarray
+
+    @classmethod
+    def of(
+        cls, origin: int, offset: float, nodes: np.ndarray, times: np.ndarray, limits: np.ndarray
+    ) -> OriginReach:
+        """An origin's reach with its arrays in the dtypes the compiled kernels take."""
+        return cls(
+            int(origin),
+            float(offset),
+            np.asarray(nodes, dtype=np.int64),
+            np.asarray(times, dtype=np.float64),
+            np.asarray(limits, dtype=np.float64),
+        )
+
+
 def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
     """Edge geometries of ``rg`` (see :class:`EdgeLines`), from ``G`` when given.
 

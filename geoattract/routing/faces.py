@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from numba import njit
 
-from geoattract.routing.edges import EdgeLines
+from geoattract.routing.edges import EdgeLines, OriginReach
 from geoattract.routing.graph import RoutingGraph
 from geoattract.routing.planar import (
     PlanarFaces,
@@ -379,10 +379,9 @@ class FaceRule:
         The routing structure.
     twin : numpy.ndarray
         Twin of each edge (:attr:`EdgeLines.twin`).
-    nodes, times : numpy.ndarray
-        Nodes reached from the origin and their times (seconds, origin offset included).
-    limits : numpy.ndarray
-        The thresholds, seconds.
+    reach : OriginReach
+        The nodes the origin reaches, their times (seconds, origin offset included) and the
+        thresholds.
     hole_max_m2 : float
         Only faces smaller than this are filled.
     node_time : numpy.ndarray
@@ -394,17 +393,13 @@ class FaceRule:
         faces: RoadFaces,
         rg: RoutingGraph,
         twin: np.ndarray,
-        nodes: np.ndarray,
-        times: np.ndarray,
-        limits: np.ndarray,
+        reach: OriginReach,
         hole_max_m2: float,
         node_time: np.ndarray,
     ) -> None:
         self.faces = faces
         self.graph = (rg.edge_sources, rg.indices, rg.weights, twin)
-        self.nodes = np.asarray(nodes, dtype=np.int64)
-        self.times = np.asarray(times, dtype=np.float64)
-        self.limits = np.asarray(limits, dtype=np.float64)
+        self.reach = reach
         self.hole_max_m2 = float(hole_max_m2)
         self.node_time = node_time
 
@@ -421,7 +416,7 @@ class FaceRule:
             self.faces.edge_ids,
             self.graph,
             self.node_time,
-            self.nodes,
-            self.times,
-            float(self.limits[k]),
+            self.reach.nodes,
+            self.reach.times,
+            float(self.reach.limits[k]),
         )

@@ -64,7 +64,13 @@ from geoattract._util.io import require_columns
 from geoattract._util.parallel import map_threads, thread_count
 from geoattract.errors import DataError, RoutingError, format_values
 from geoattract.network.snapping import SnapRule
-from geoattract.routing.edges import EdgeLines, edge_lines, lines_for_origin, origin_groups
+from geoattract.routing.edges import (
+    EdgeLines,
+    OriginReach,
+    edge_lines,
+    lines_for_origin,
+    origin_groups,
+)
 from geoattract.routing.faces import FaceRule, RoadFaces, road_faces
 from geoattract.routing.graph import DEFAULT_WEIGHT, RoutingGraph, routing_graph
 from geoattract.routing.isoexact import exact_polygons
@@ -313,15 +319,14 @@ def _polygons(
     faces = _road_faces(edges) if drawing.hole_max_m2 > 0 else None
 
     def build(i: int) -> list[shapely.Geometry]:
-        nodes, times = groups[i]
-        args = (rg, edges, int(origin_pos[i]), float(offsets[i]), nodes, times, limits)
+        reach = OriginReach.of(origin_pos[i], offsets[i], *groups[i], limits)
         work = getattr(scratch, "work", None)
         if work is None:
             work = scratch.work = GridScratch.for_graph(rg)
-        holes = _face_rule(faces, rg, edges, nodes, times, limits, drawing, work.node_time)
+        holes = _face_rule(faces, rg, edges, reach, drawing, work.node_time)
         if drawing.method == "exact":
-            return exact_polygons(*args, drawing.buffer_m, holes)
-        return grid_polygons(*args, drawing.buffer_m, holes, drawing.resolution_m, work)
+            return exact_polygons(rg, edges, reach, drawing.buffer_m, holes)
+        return grid_polygons(rg, edges, reach, drawing.buffer_m, holes, drawing.resolution_m, work)
 
     progress = "isochrones" if verbose else None
     return map_threads(build, range(origin_pos.size), n_threads, progress=progress, unit="origin")
@@ -331,16 +336,14 @@ def _face_rule(
     faces: RoadFaces | None,
     rg: RoutingGraph,
     edges: EdgeLines,
-    nodes: np.ndarray,
-    times: np.ndarray,
-    limits: np.ndarray,
+    reach: OriginReach,
     drawing: _Drawing,
     node_time: np.ndarray,
 ) -> FaceRule | None:
     """The ``"area"`` shape's hole rule for one origin (None for the band)."""
     if faces is None:
         return None
-    return FaceRule(faces, rg, edges.twin, nodes, times, limits, drawing.hole_max_m2, node_time)
+    return FaceRule(faces, rg, edges.twin, reach, drawing.hole_max_m2, node_time)
 
 
 def _frame(

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 from geoattract.routing.contour import NEST_MARGIN_M, HoleRule, fill_holes, grown
-from geoattract.routing.edges import EdgeLines, lines_for_origin
+from geoattract.routing.edges import EdgeLines, OriginReach, lines_for_origin
 from geoattract.routing.graph import RoutingGraph
 
 #: Segments per quarter circle used to approximate the round buffer ends (shapely
@@ -36,11 +36,7 @@ def buffer_union(lines: np.ndarray, buffer_m: float) -> shapely.Geometry:
 def exact_polygons(
     rg: RoutingGraph,
     edges: EdgeLines,
-    origin_pos: int,
-    offset: float,
-    nodes: np.ndarray,
-    times: np.ndarray,
-    limits: np.ndarray,
+    reach: OriginReach,
     buffer_m: float,
     holes: HoleRule | None,
 ) -> list[shapely.Geometry]:
@@ -52,14 +48,9 @@ def exact_polygons(
         The routing structure.
     edges : EdgeLines
         Its edge geometry.
-    origin_pos : int
-        Node position of the origin.
-    offset : float
-        Seconds already spent at the origin (access leg).
-    nodes, times : numpy.ndarray
-        Nodes reached from the origin within the largest threshold and their times.
-    limits : numpy.ndarray
-        Increasing thresholds, seconds.
+    reach : OriginReach
+        The origin (node position and access-leg seconds), the nodes it reaches within the
+        largest threshold with their times, and the increasing thresholds (seconds).
     buffer_m : float
         Band half-width.
     holes : HoleRule or None
@@ -71,15 +62,15 @@ def exact_polygons(
     list of shapely.Geometry
         One polygon per threshold, empty when the origin's offset exceeds it.
     """
-    origin_pt = shapely.points(rg.x[origin_pos], rg.y[origin_pos])
+    origin_pt = shapely.points(rg.x[reach.origin], rg.y[reach.origin])
     bands: list[shapely.Geometry] = []
     previous: shapely.Geometry = shapely.Polygon()
     done_full = np.zeros(rg.n_edges, dtype=bool)
-    for limit in limits:
-        if offset > limit:
+    for limit in reach.limits:
+        if reach.offset > limit:
             bands.append(shapely.Polygon())
             continue
-        ids, frac, lines = lines_for_origin(rg, edges.lines, nodes, times, float(limit))
+        ids, frac, lines = lines_for_origin(rg, edges.lines, reach.nodes, reach.times, limit)
         full = frac >= 1.0
         is_full = np.zeros(rg.n_edges, dtype=bool)
         is_full[ids[full]] = True

@@ -38,7 +38,7 @@ import shapely
 from numba import njit
 
 from geoattract.routing.contour import NEST_MARGIN_M, HoleRule, contour_band, grown
-from geoattract.routing.edges import EdgeLines
+from geoattract.routing.edges import EdgeLines, OriginReach
 from geoattract.routing.graph import RoutingGraph
 
 #: Default grid step (metres) of the ``"grid"`` method. At 125 m the study's 957 polygons match
@@ -311,11 +311,7 @@ class GridScratch:
 def grid_polygons(
     rg: RoutingGraph,
     edges: EdgeLines,
-    origin_pos: int,
-    offset: float,
-    nodes: np.ndarray,
-    times: np.ndarray,
-    limits: np.ndarray,
+    reach: OriginReach,
     buffer_m: float,
     holes: HoleRule | None,
     resolution_m: float,
@@ -325,7 +321,7 @@ def grid_polygons(
 
     Parameters
     ----------
-    rg, edges, origin_pos, offset, nodes, times, limits, buffer_m, holes
+    rg, edges, reach, buffer_m, holes
         As in :func:`geoattract.routing.isoexact.exact_polygons`.
     resolution_m : float
         Grid step, metres (finer for a small isochrone, see :func:`threshold_steps`).
@@ -337,8 +333,8 @@ def grid_polygons(
     list of shapely.Geometry
         One polygon per threshold, empty when the origin's offset exceeds it.
     """
-    steps = threshold_steps(rg, origin_pos, offset, nodes, times, limits, buffer_m, resolution_m)
-    reach = (origin_pos, offset, nodes.astype(np.int64), times.astype(np.float64))
+    steps = threshold_steps(rg, reach, buffer_m, resolution_m)
+    limits = reach.limits
     out: list[shapely.Geometry] = []
     inner: shapely.Geometry = shapely.Polygon()  # the last polygon drawn at a finer step
     k = 0
@@ -347,13 +343,7 @@ def grid_polygons(
         while last + 1 < limits.size and steps[last + 1] == steps[k]:
             last += 1
         drawn = _draw_group(
-            rg,
-            edges,
-            reach,
-            limits[: last + 1],
-            (buffer_m, holes, float(steps[k])),
-            scratch,
-            k,
+            rg, edges, reach, last + 1, (buffer_m, holes, float(steps[k])), scratch, k
         )
         if not shapely.is_empty(inner):
             # a coarser step draws the borders it shares with the finer polygon a few metres
@@ -371,19 +361,19 @@ def grid_polygons(
 def _draw_group(
     rg: RoutingGraph,
     edges: EdgeLines,
-    reach: tuple[int, float, np.ndarray, np.ndarray],
-    limits: np.ndarray,
+    reach: OriginReach,
+    stop: int,
     drawing: tuple[float, HoleRule | None, float],
     scratch: GridScratch,
     first: int,
 ) -> list[shapely.Geometry]:
-    """Polygons of thresholds ``first..`` of ``limits``, all drawn on one grid.
+    """Polygons of thresholds ``first`` to ``stop - 1`` of ``reach``, all drawn on one grid.
 
-    ``reach`` is the origin's position, offset, reached nodes and times; ``drawing`` the band
-    half-width, the hole rule (None: keep every hole) and the grid step.
+    ``drawing`` is the band half-width, the hole rule (None: keep every hole) and the grid
+    step.
     """
-    origin_pos, offset, nodes, times = reach
     buffer_m, holes, step = drawing
+    limits = reach.limits[:stop]
     field, x0, y0, boxes, scratch.fields = distance_fields(
         rg.indptr,
         rg.indices,
@@ -392,20 +382,20 @@ def _draw_group(
         edges.ptr,
         edges.coords,
         edges.along,
-        nodes,
-        times,
+        reach.nodes,
+        reach.times,
         scratch.node_time,
-        limits.astype(np.float64),
-        float(rg.x[origin_pos]),
-        float(rg.y[origin_pos]),
-        float(offset),
+        limits,
+        float(rg.x[reach.origin]),
+        float(rg.y[reach.origin]),
+        reach.offset,
         float(buffer_m),
         step,
         scratch.fields,
     )
     out: list[shapely.Geometry] = []
     for k in range(first, limits.size):
-        if offset > limits[k]:
+        if reach.offset > limits[k]:
             out.append(shapely.Polygon())
             continue
         i0, j0, i1, j1 = boxes[k]
@@ -419,14 +409,7 @@ def _draw_group(
 
 
 def threshold_steps(
-    rg: RoutingGraph,
-    origin_pos: int,
-    offset: float,
-    nodes: np.ndarray,
-    times: np.ndarray,
-    limits: np.ndarray,
-    buffer_m: float,
-    resolution_m: float,
+    rg: RoutingGraph, reach: OriginReach, buffer_m: float, resolution_m: float
 ) -> np.ndarray:
     """The grid step of each threshold of one origin: ``resolution_m``, finer when small.
 
@@ -441,8 +424,10 @@ def threshold_steps(
     ----------
     rg : RoutingGraph
         Node coordinates (``x``, ``y``).
-    origin_pos, offset, nodes, times, limits, buffer_m
-        As in :func:`grid_polygons`.
+    reach : OriginReach
+        The origin, its offset, the nodes it reaches and the thresholds.
+    buffer_m : float
+        Band half-width, metres.
     resolution_m : float
         The coarsest step, metres.
 
@@ -454,11 +439,11 @@ def threshold_steps(
     return _threshold_steps(
         rg.x,
         rg.y,
-        int(origin_pos),
-        float(offset),
-        np.asarray(nodes, dtype=np.int64),
-        np.asarray(times, dtype=np.float64),
-        np.asarray(limits, dtype=np.float64),
+        reach.origin,
+        reach.offset,
+        reach.nodes,
+        reach.times,
+        reach.limits,
         float(buffer_m),
         float(resolution_m),
     )
