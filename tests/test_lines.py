@@ -296,3 +296,27 @@ def test_line_ending_on_an_interior_vertex_splits_the_other_line():
     assert unsplit.attrs["split_vertices"] == 0 and unsplit.n_edges == 6
     exit_node = int(np.flatnonzero((unsplit.x == 1000) & (unsplit.y == 0))[0])
     assert np.count_nonzero(unsplit.u == exit_node) == 1
+
+
+def test_network_notes_give_both_held_out_errors_to_one_decimal():
+    from geoattract.network.lines import network_notes
+    from geoattract.network.presets import TRAVELMAPPING
+
+    calibration = {
+        "fit": {
+            "holdout_after": {
+                "isere": {
+                    "median_abs_rel_error": 0.0415,
+                    "short_n": 1118,
+                    "short_median_abs_rel_error": 0.0972,
+                },
+                "paris": {"median_abs_rel_error": 0.015, "short_n": 0},
+            }
+        }
+    }
+    assert network_notes(TRAVELMAPPING, calibration) == (
+        "autoroutes, nationales et départementales, sans voirie locale ; temps calibrés sur des "
+        "temps OSRM de référence (écart médian hors échantillon : 1,5 % sur les longs trajets, "
+        "9,7 % sous 20 min)"
+    )
+    assert network_notes(TRAVELMAPPING, None) == TRAVELMAPPING.notes_fr

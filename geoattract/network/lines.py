@@ -348,11 +348,9 @@ def network_notes(preset: LinePreset, calibration: Mapping[str, Any] | None) -> 
         ]
         figures = []
         if long_err and long_err[0] is not None:
-            figures.append(
-                f"{100 * float(long_err[0]):.1f} % sur les longs trajets".replace(".", ",")
-            )
+            figures.append(f"{_percent_fr(long_err[0])} sur les longs trajets")
         if short_err and short_err[0] is not None:
-            figures.append(f"{100 * float(short_err[0]):.0f} % sous 20 min")
+            figures.append(f"{_percent_fr(short_err[0])} sous 20 min")
         if figures:
             parts.append(
                 "temps calibrés sur des temps OSRM de référence (écart médian hors échantillon : "
@@ -360,6 +358,11 @@ def network_notes(preset: LinePreset, calibration: Mapping[str, Any] | None) -> 
                 + ")"
             )
     return " ; ".join(parts)
+
+
+def _percent_fr(share: Any) -> str:
+    """A share as a French percentage with one decimal (0.0972 -> "9,7 %")."""
+    return f"{100 * float(share):.1f} %".replace(".", ",")
 
 
 def _snap_defaults(calibration: Mapping[str, Any] | None) -> dict[str, float]:
