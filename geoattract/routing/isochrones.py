@@ -480,7 +480,9 @@ def isochrones(
     minutes : sequence of float
         Thresholds in minutes.
     rg : RoutingGraph, optional
-        Precomputed routing structure of ``G`` (saves rebuilding it).
+        Precomputed routing structure of ``G`` (saves rebuilding it). The edge geometry read
+        from ``G`` and the road faces are cached with it: later calls with the same ``rg``
+        and ``G`` reuse them (:func:`clear_drawing_cache` forgets them).
     origin_offsets : sequence of float, optional
         Seconds already spent at each origin (for pre-snapped nodes: their access leg).
     snap_rule : SnapRule, optional
@@ -591,7 +593,7 @@ def isochrones_for_communes(
         Population per commune aligned on ``territory``'s index (default
         ``territory["population"]``).
     rg : RoutingGraph, optional
-        Precomputed routing structure of ``G``.
+        Precomputed routing structure of ``G`` (its drawing cache as in :func:`isochrones`).
     snap_rule : SnapRule, optional
         The study's snapping rule; default ``SnapRule.from_section({}, schematic=...)`` for
         the kind of ``G``.
