@@ -549,14 +549,17 @@ def test_shape_and_method_validated():
 
 
 def test_filling_a_hole_covers_the_islands_in_it():
-    from geoattract.routing.contour import fill_small_holes
+    from geoattract.routing.contour import fill_holes
+
+    def below(size_m2):
+        return lambda _, areas: areas < size_m2
 
     ring = box(0, 0, 10_000, 10_000).difference(box(2000, 2000, 8000, 8000))
     with_island = shapely.union(ring, box(4000, 4000, 6000, 6000))
-    filled = fill_small_holes(with_island, 100e6)
+    filled = fill_holes(with_island, below(100e6))
     assert filled.geom_type == "Polygon" and filled.is_valid
     assert filled.area == pytest.approx(1e8)
-    kept = fill_small_holes(with_island, 10e6)  # the 36 km² hole is larger: kept, island too
+    kept = fill_holes(with_island, below(10e6))  # the 36 km² hole is larger: kept, island too
     assert kept.area == pytest.approx(with_island.area)
 
 

@@ -8,9 +8,9 @@ corners when the mean of its four corners is inside, a rule monotone in the fiel
 lowered everywhere gives a region that contains the first one.
 
 The rings are simplified (Douglas-Peucker at :data:`SIMPLIFY_TOLERANCE_M`: the collinear points
-along straight bands go), the holes a rule marks dropped (filled: by size in
-:func:`rings_to_polygons`, by a :data:`HoleMask` in :func:`contour_band`), each remaining hole
-given to the smallest shell containing it, and the result built in one :func:`shapely.from_ragged_array` call.
+along straight bands go), the holes a :data:`HoleMask` marks dropped (filled, with the islands
+inside them), each remaining hole given to the smallest shell containing it, and the result
+built in one :func:`shapely.from_ragged_array` call (:func:`contour_band`).
 """
 
 from __future__ import annotations
@@ -380,7 +380,7 @@ def _ring_areas(points, ring_offsets):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _polygon_parts(points, ring_offsets, areas, fill, tolerance):  # pragma: no cover
-    """Select, simplify and order the rings of :func:`rings_to_polygons` (compiled).
+    """Select, simplify and order the rings of :func:`contour_band` (compiled).
 
     ``areas`` are the signed ring areas, ``fill`` marks the hole rings dropped (filled).
     Returns the ragged arrays of a MultiPolygon: ``coords``, ring offsets into them, and
@@ -441,41 +441,6 @@ def _polygon_parts(points, ring_offsets, areas, fill, tolerance):  # pragma: no 
     return coords, offsets, polygons
 
 
-def rings_to_polygons(
-    points: np.ndarray, ring_offsets: np.ndarray, hole_max_m2: float, tolerance: float = 0.0
-) -> shapely.Geometry:
-    """Build polygon(s) from oriented rings (shells anticlockwise, holes clockwise).
-
-    Holes below ``hole_max_m2`` are dropped, with the islands inside them; each remaining hole
-    goes to the smallest shell containing it; the rings kept are simplified. All of it runs in
-    one compiled call that releases the GIL, then one :func:`shapely.from_ragged_array`.
-
-    Parameters
-    ----------
-    points : numpy.ndarray
-        ``(n, 2)`` coordinates of closed rings, ring after ring.
-    ring_offsets : numpy.ndarray
-        Ring ``r`` is ``points[ring_offsets[r]:ring_offsets[r + 1]]``.
-    hole_max_m2 : float
-        Holes with a smaller area are filled (0 keeps every hole).
-    tolerance : float
-        Douglas-Peucker tolerance applied to the rings kept (0: none).
-
-    Returns
-    -------
-    shapely.Geometry
-        A Polygon for one part, a MultiPolygon for several, an empty Polygon for none.
-    """
-    if ring_offsets.size < 2:
-        return shapely.Polygon()
-    points = np.ascontiguousarray(points, dtype=np.float64)
-    ring_offsets = np.asarray(ring_offsets, dtype=np.int64)
-    areas = _ring_areas(points, ring_offsets)
-    fill = (areas < 0) & (-areas < hole_max_m2)
-    coords, rings, polygons = _polygon_parts(points, ring_offsets, areas, fill, float(tolerance))
-    return _from_parts(coords, rings, polygons)
-
-
 def _from_parts(coords: np.ndarray, rings: np.ndarray, polygons: np.ndarray) -> shapely.Geometry:
     """One Polygon, or a MultiPolygon, from ragged arrays (rings per polygon, shell first)."""
     n_polygons = polygons.size - 1
@@ -495,13 +460,6 @@ def grown(polygon: shapely.Geometry, margin: float) -> shapely.Geometry:
     keeps ``10 min ⊂ 20 min ⊂ 30 min`` true under :func:`shapely.covers`.
     """
     return shapely.buffer(polygon, margin, join_style="mitre")
-
-
-def fill_small_holes(geom: shapely.Geometry, hole_max_m2: float) -> shapely.Geometry:
-    """Fill the holes of ``geom`` (Polygon or MultiPolygon) smaller than ``hole_max_m2``."""
-    if hole_max_m2 <= 0:
-        return geom
-    return fill_holes(geom, lambda _, areas: areas < hole_max_m2)
 
 
 def fill_holes(geom: shapely.Geometry, holes: HoleMask) -> shapely.Geometry:

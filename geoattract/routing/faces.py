@@ -300,35 +300,15 @@ def _match_midpoints(
 
 
 @njit(cache=True, nogil=True)
-def faces_reached(
-    faces, edge_ptr, edge_ids, sources, targets, weights, twin, node_time, nodes, times, limit
-):  # pragma: no cover - compiled
-    """Whether every boundary edge of each face of ``faces`` is fully reached by ``limit``.
-
-    Edge ``e = u -> v`` of weight ``w`` is fully reached when the share reached from ``u``,
-    ``(limit - t_u) / w``, plus the share of its twin reached from ``v`` covers it (each share
-    clipped at 0; a share is whole when the remaining time is at least the weight).
-    ``node_time`` is a scratch array of ``inf`` (restored on return).
-    """
-    for a in range(nodes.size):
-        node_time[nodes[a]] = times[a]
-    out = np.zeros(faces.size, dtype=np.bool_)
-    graph = (sources, targets, weights, twin)
-    for q in range(faces.size):
-        out[q] = _enclosed(faces[q], edge_ptr, edge_ids, graph, node_time, limit)
-    for a in range(nodes.size):
-        node_time[nodes[a]] = np.inf
-    return out
-
-
-@njit(cache=True, nogil=True)
 def holes_filled(
     points, index, hole_max_m2, edge_ptr, edge_ids, graph, node_time, nodes, times, limit
 ):  # pragma: no cover - compiled
     """Whether each hole (one vertex in ``points``) lies in a face enclosed by ``limit``.
 
     ``index`` is :attr:`RoadFaces.index`, ``graph`` the edges' sources, targets, weights and
-    twins; a face counts when it is smaller than ``hole_max_m2`` and :func:`faces_reached`.
+    twins; a face counts when it is smaller than ``hole_max_m2`` and every one of its boundary
+    edges is fully reached: the share reached from its source, ``(limit - t_u) / w``, plus the
+    share of its twin reached from its target covers it (each share clipped at 0).
     """
     for a in range(nodes.size):
         node_time[nodes[a]] = times[a]
