@@ -284,7 +284,7 @@ def simplify_rings(points, ring_offsets, tolerance):  # pragma: no cover - compi
 
 
 @njit(cache=True, nogil=True)
-def _inside(points, a, b, px, py):  # pragma: no cover - compiled
+def point_in_ring(points, a, b, px, py):  # pragma: no cover - compiled
     """Even-odd test of point (px, py) against the closed ring ``points[a:b]``."""
     inside = False
     for k in range(a, b - 1):
@@ -296,7 +296,7 @@ def _inside(points, a, b, px, py):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _ring_boxes(points, ring_offsets, rings):  # pragma: no cover - compiled
+def ring_boxes(points, ring_offsets, rings):  # pragma: no cover - compiled
     """Bounding box (xmin, ymin, xmax, ymax) of each ring of ``rings``."""
     boxes = np.empty((rings.size, 4))
     for s in range(rings.size):
@@ -316,7 +316,7 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
     largest are tested (even-odd rule), the largest is the answer when none of them holds it.
     """
     order = shells[np.argsort(areas[shells])]
-    boxes = _ring_boxes(points, ring_offsets, order)
+    boxes = ring_boxes(points, ring_offsets, order)
     owner = np.empty(holes.size, dtype=np.int64)
     for h in range(holes.size):
         p = ring_offsets[holes[h]]
@@ -329,7 +329,7 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
         for s in range(last):
             if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
                 r = order[s]
-                if _inside(points, ring_offsets[r], ring_offsets[r + 1], px, py):
+                if point_in_ring(points, ring_offsets[r], ring_offsets[r + 1], px, py):
                     owner[h] = r
                     break
         if owner[h] < 0 and last >= 0:
@@ -338,9 +338,9 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
 
 
 @njit(cache=True, nogil=True)
-def rings_inside(points, ring_offsets, containers, tests):  # pragma: no cover - compiled
+def ringspoint_in_ring(points, ring_offsets, containers, tests):  # pragma: no cover - compiled
     """Whether the first point of each ring of ``tests`` lies inside a ring of ``containers``."""
-    boxes = _ring_boxes(points, ring_offsets, containers)
+    boxes = ring_boxes(points, ring_offsets, containers)
     out = np.zeros(tests.size, dtype=np.bool_)
     for t in range(tests.size):
         p = ring_offsets[tests[t]]
@@ -348,7 +348,7 @@ def rings_inside(points, ring_offsets, containers, tests):  # pragma: no cover -
         for s in range(containers.size):
             if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
                 r = containers[s]
-                if _inside(points, ring_offsets[r], ring_offsets[r + 1], px, py):
+                if point_in_ring(points, ring_offsets[r], ring_offsets[r + 1], px, py):
                     out[t] = True
                     break
     return out
@@ -392,8 +392,8 @@ def _polygon_parts(points, ring_offsets, areas, fill, tolerance):  # pragma: no 
     filled = np.flatnonzero((areas < 0) & fill)
     if filled.size and (shells.size > 1 or holes.size):
         # islands (and their holes) inside a filled hole are covered by it: drop them
-        shells = shells[~rings_inside(points, ring_offsets, filled, shells)]
-        holes = holes[~rings_inside(points, ring_offsets, filled, holes)]
+        shells = shells[~ringspoint_in_ring(points, ring_offsets, filled, shells)]
+        holes = holes[~ringspoint_in_ring(points, ring_offsets, filled, holes)]
     owner = np.arange(n_rings)
     if shells.size > 1 and holes.size:
         owner[holes] = assign_holes(points, ring_offsets, shells, holes, np.abs(areas))

@@ -18,6 +18,7 @@ import shapely
 
 from geoattract.errors import RoutingError, format_values
 from geoattract.routing.graph import ReachTable, RoutingGraph
+from geoattract.routing.planar import subset
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,12 +62,9 @@ class EdgeLines:
             Object array of LineStrings.
         """
         ids = np.asarray(ids, dtype=np.int64)
-        counts = np.diff(self.ptr)[ids]
-        starts = np.cumsum(counts) - counts
-        take = np.repeat(self.ptr[ids] - starts, counts) + np.arange(int(counts.sum()))
-        index = np.repeat(np.arange(ids.size), counts)
+        coords, ptr = subset(self.coords, self.ptr, ids)
         out = np.empty(ids.size, dtype=object)
-        out[:] = shapely.linestrings(self.coords[take], indices=index)
+        out[:] = shapely.linestrings(coords, indices=np.repeat(np.arange(ids.size), np.diff(ptr)))
         return out
 
 

@@ -28,15 +28,16 @@ import numpy as np
 import shapely
 from numba import njit
 
+from geoattract.routing.contour import ring_boxes
 from geoattract.routing.edges import EdgeLines, OriginReach
 from geoattract.routing.graph import RoutingGraph
 from geoattract.routing.planar import (
+    FACES_PER_CELL,
     PlanarFaces,
     SegmentIndex,
     bucket_index,
     locate,
     node_lines,
-    ring_boxes,
     smallest_containing,
     subset,
     trace_faces,
@@ -47,11 +48,6 @@ logger = logging.getLogger(__name__)
 #: A face's boundary segment runs along an edge when its midpoint lies within this distance
 #: (metres) of the edge line: far above the rounding of the noding, far below any road length.
 MATCH_TOLERANCE_M = 1e-3
-
-#: Faces per cell of the bucket index (uniform grid over the faces' extent) on average: the
-#: cell side is ``sqrt(extent area · FACES_PER_CELL / n_faces)``, so a point look-up tests a
-#: face or two whatever the network's size.
-FACES_PER_CELL = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,19 +158,14 @@ def road_faces(edges: EdgeLines) -> RoadFaces:
     """
     ids = np.arange(edges.twin.size)
     undirected = np.flatnonzero((edges.twin < 0) | (ids < edges.twin))
-    counts = np.diff(edges.ptr)[undirected]
-    starts = np.cumsum(counts) - counts
-    take = np.repeat(edges.ptr[undirected] - starts, counts) + np.arange(int(counts.sum()))
-    line_ptr = np.zeros(undirected.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=line_ptr[1:])
-    line_coords = np.ascontiguousarray(edges.coords[take])
+    line_coords, line_ptr = subset(edges.coords, edges.ptr, undirected)
     noded, noded_ptr, origin = node_lines(line_coords, line_ptr)
     planar = trace_faces(noded, noded_ptr)
     face, line = _face_lines(planar, noded, noded_ptr, origin, line_coords, line_ptr)
     n_faces = planar.areas.size
     edge_ptr = np.zeros(n_faces + 1, dtype=np.int64)
     np.cumsum(np.bincount(face, minlength=n_faces), out=edge_ptr[1:])
-    boxes = ring_boxes(planar.coords, planar.ring_ptr)[planar.face_rings[:-1]]
+    boxes = ring_boxes(planar.coords, planar.ring_ptr, planar.face_rings[:-1])
     if n_faces:
         grid, cell_ptr, cell_faces = bucket_index(boxes, FACES_PER_CELL)
     else:

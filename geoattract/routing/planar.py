@@ -25,12 +25,19 @@ import numpy as np
 import shapely
 from numba import njit
 
+from geoattract.routing.contour import point_in_ring, ring_boxes
+
 #: Two lines closer than this (metres) anywhere but at shared ends are noded by GEOS: far above
 #: the rounding of coordinates, far below any road geometry.
 TOUCH_TOLERANCE_M = 1e-6
 
 #: Segments per cell of the bucket grid that finds touching lines, on average.
 SEGMENTS_PER_CELL = 2.0
+
+#: Faces per cell of the bucket grid that finds the face holding a point, on average: the
+#: cell side is ``sqrt(extent area · FACES_PER_CELL / n_faces)``, so a look-up tests a face or
+#: two whatever the network's size.
+FACES_PER_CELL = 1.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,20 @@ class SegmentIndex:
 
 
 def subset(coords: np.ndarray, ptr: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat coordinates and offsets of ``lines`` (in that order)."""
+    """The polylines (or rings) ``lines`` of flat arrays, in that order.
+
+    Parameters
+    ----------
+    coords, ptr : numpy.ndarray
+        Flat vertices; polyline ``l`` is ``coords[ptr[l]:ptr[l + 1]]``.
+    lines : numpy.ndarray
+        The polylines wanted.
+
+    Returns
+    -------
+    coords, ptr : numpy.ndarray
+        Their vertices and offsets.
+    """
     counts = np.diff(ptr)[lines]
     starts = np.cumsum(counts) - counts
     take = np.repeat(ptr[lines] - starts, counts) + np.arange(int(counts.sum()))
@@ -536,8 +556,8 @@ def _faces(
     owner = np.full(areas.size, -1, dtype=np.int64)
     owner[shells] = np.arange(n_faces)
     if n_faces and outers.size:
-        boxes = ring_boxes(shell_coords, shell_ring_ptr)
-        grid, cell_ptr, cell_faces = bucket_index(boxes, 1.0)
+        boxes = ring_boxes(shell_coords, shell_ring_ptr, np.arange(n_faces))
+        grid, cell_ptr, cell_faces = bucket_index(boxes, FACES_PER_CELL)
         probe = _first_vertex(coords, ptr, walk, walk_ptr, outers)
         one = np.arange(n_faces + 1, dtype=np.int64)
         index = (
@@ -626,19 +646,6 @@ def _first_vertex(coords, ptr, walk, walk_ptr, cycles):  # pragma: no cover - co
 
 
 @njit(cache=True, nogil=True)
-def ring_boxes(coords, ring_ptr):  # pragma: no cover - compiled
-    """Bounding box of each ring."""
-    out = np.empty((ring_ptr.size - 1, 4))
-    for r in range(ring_ptr.size - 1):
-        seg = coords[ring_ptr[r] : ring_ptr[r + 1]]
-        out[r, 0] = seg[:, 0].min()
-        out[r, 1] = seg[:, 1].min()
-        out[r, 2] = seg[:, 0].max()
-        out[r, 3] = seg[:, 1].max()
-    return out
-
-
-@njit(cache=True, nogil=True)
 def locate(
     px, py, skip, part, coords, ring_ptr, face_rings, boxes, areas, grid, cell_ptr, cell_faces
 ):  # pragma: no cover - compiled
@@ -661,14 +668,9 @@ def locate(
             continue
         if px <= boxes[f, 0] or px >= boxes[f, 2] or py <= boxes[f, 1] or py >= boxes[f, 3]:
             continue
-        inside = False
+        inside = False  # even-odd over all the face's rings
         for r in range(face_rings[f], face_rings[f + 1]):
-            for k in range(ring_ptr[r], ring_ptr[r + 1] - 1):
-                ay, by = coords[k, 1], coords[k + 1, 1]
-                if (ay > py) != (by > py):
-                    ax, bx = coords[k, 0], coords[k + 1, 0]
-                    if px < ax + (py - ay) * (bx - ax) / (by - ay):
-                        inside = not inside
+            inside ^= point_in_ring(coords, ring_ptr[r], ring_ptr[r + 1], px, py)
         if inside:
             best = f
     return best
