@@ -97,3 +97,17 @@ def test_same_faces_as_geos_polygonize_on_a_random_network():
     geos = geos[shapely.area(geos) > 0]
     assert faces.areas.size == geos.size > 30
     assert np.sort(faces.areas) == pytest.approx(np.sort(shapely.area(geos)), rel=1e-9)
+
+
+def test_a_face_with_two_islands_keeps_both_as_holes():
+    # a 10 x 10 square holding two separate 1 x 1 islands and a 2 x 2 one
+    lines = square(0, 0, 10) + square(2, 2, 1) + square(6, 6, 1) + square(2, 6, 2)
+    faces, _ = faces_of(lines)
+    assert sorted(faces.areas.tolist()) == pytest.approx([1.0, 1.0, 4.0, 94.0])
+    big = int(np.argmax(faces.areas))
+    assert faces.face_rings[big + 1] - faces.face_rings[big] == 4  # shell and three islands
+    rings = [
+        shapely.Polygon(faces.coords[faces.ring_ptr[r] : faces.ring_ptr[r + 1]])
+        for r in range(faces.face_rings[big], faces.face_rings[big + 1])
+    ]
+    assert sorted(round(r.area, 9) for r in rings) == [1.0, 1.0, 4.0, 100.0]

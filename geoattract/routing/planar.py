@@ -552,36 +552,27 @@ def _faces(
     shells = np.flatnonzero(areas > 0)
     outers = np.flatnonzero(areas < 0)
     n_faces = shells.size
-    shell_coords, shell_ring_ptr = _cycle_rings(coords, ptr, walk, walk_ptr, shells)
+    # every cycle's ring walked once: the shells first (ring f is face f's shell), then outers
+    cycles = np.concatenate([shells, outers])
+    all_coords, all_ptr = _cycle_rings(coords, ptr, walk, walk_ptr, cycles)
     owner = np.full(areas.size, -1, dtype=np.int64)
     owner[shells] = np.arange(n_faces)
     if n_faces and outers.size:
-        boxes = ring_boxes(shell_coords, shell_ring_ptr, np.arange(n_faces))
+        boxes = ring_boxes(all_coords, all_ptr, np.arange(n_faces))
         grid, cell_ptr, cell_faces = bucket_index(boxes, FACES_PER_CELL)
-        probe = _first_vertex(coords, ptr, walk, walk_ptr, outers)
-        one = np.arange(n_faces + 1, dtype=np.int64)
-        index = (
-            shell_coords,
-            shell_ring_ptr,
-            one,
-            boxes,
-            areas[shells],
-            grid,
-            cell_ptr,
-            cell_faces,
-        )
+        probe = all_coords[all_ptr[n_faces:-1]]  # the first vertex of each outer ring
+        one_ring = np.arange(n_faces + 1, dtype=np.int64)
+        index = (all_coords, all_ptr, one_ring, boxes, areas[shells], grid, cell_ptr, cell_faces)
         owner[outers] = smallest_containing(probe, part[outers], part[shells], *index)
-    hole = outers[owner[outers] >= 0]
-    hole = hole[np.argsort(owner[hole], kind="stable")]
-    rings = np.empty(n_faces + hole.size, dtype=np.int64)
+    # each face's shell, then the outer rings of the parts inside it (outers inside no face
+    # bound the unbounded face: left out)
+    ring_owner = owner[cycles]
+    kept = np.flatnonzero(ring_owner >= 0)
+    kept = kept[np.lexsort((kept >= n_faces, ring_owner[kept]))]
+    ring_coords, ring_ptr = subset(all_coords, all_ptr, kept)
     face_rings = np.zeros(n_faces + 1, dtype=np.int64)
-    counts = np.bincount(owner[hole], minlength=n_faces) + 1
-    np.cumsum(counts, out=face_rings[1:])
-    rings[face_rings[:-1]] = shells
-    slot = np.repeat(face_rings[:-1] + 1, counts - 1) if hole.size else np.zeros(0, np.int64)
-    rings[slot] = hole
-    ring_coords, ring_ptr = _cycle_rings(coords, ptr, walk, walk_ptr, rings)
-    face_area = np.bincount(owner[rings], weights=areas[rings], minlength=n_faces)
+    np.cumsum(np.bincount(ring_owner[kept], minlength=n_faces), out=face_rings[1:])
+    face_area = np.bincount(ring_owner[kept], weights=areas[cycles[kept]], minlength=n_faces)
     line_ptr, line_faces = _line_faces(cycle, owner)
     return PlanarFaces(ring_coords, ring_ptr, face_rings, face_area, line_ptr, line_faces)
 
@@ -632,17 +623,6 @@ def _cycle_rings(coords, ptr, walk, walk_ptr, cycles):  # pragma: no cover - com
         n += 1
         ring_ptr[r + 1] = n
     return out, ring_ptr
-
-
-@njit(cache=True, nogil=True)
-def _first_vertex(coords, ptr, walk, walk_ptr, cycles):  # pragma: no cover - compiled
-    """First vertex of each cycle of ``cycles``."""
-    out = np.empty((cycles.size, 2))
-    for r in range(cycles.size):
-        h = walk[walk_ptr[cycles[r]]]
-        line = h >> 1
-        out[r] = coords[ptr[line]] if (h & 1) == 0 else coords[ptr[line + 1] - 1]
-    return out
 
 
 @njit(cache=True, nogil=True)
