@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -25,10 +25,10 @@ from scipy.spatial import cKDTree
 
 from geoattract.errors import DataError, NetworkError, format_values
 from geoattract.network.line_model import (
+    JUNCTION_DELAY_KEY,
+    WINDING_PACE_KEY,
     LineNetwork,
     class_values,
-    edge_delays,
-    junction_nodes,
     winding_fraction,
 )
 from geoattract.network.presets import BOTH, FORWARD, REVERSE, LinePreset
@@ -409,10 +409,6 @@ def build_arrays(
     speed = np.where(from_column, speed_col, class_speed[klass])
     length = geom_len[feature] * class_detour[klass]
     winding = geom_len[feature] * wind_frac[feature]
-    n_kept = int(keep_node.sum())
-    head_junction = junction_nodes(n_kept, new_node[u[keep_edge]], new_node[v[keep_edge]])[
-        new_node[v[keep_edge]]
-    ]
     unsnappable = np.array([c in spec.unsnappable for c in classes], dtype=bool)
     snappable = np.zeros(len(nodes), dtype=bool)
     ok = ~unsnappable[klass]
@@ -433,13 +429,17 @@ def build_arrays(
         winding_length=winding,
         length=length,
         speed_kph=speed,
-        travel_time=length / (speed / 3.6)
-        + edge_delays(winding, head_junction, delays.winding_pace_s_per_m, delays.junction_delay_s),
+        travel_time=length / (speed / 3.6),
         speed_from_column=from_column,
         geometries=geoms[kept_features],
         refs=None if lines.refs is None else lines.refs[kept_features],
-        attrs={},
+        attrs={
+            WINDING_PACE_KEY: delays.winding_pace_s_per_m,
+            JUNCTION_DELAY_KEY: delays.junction_delay_s,
+        },
     )
+    # the network's own rule for the calibrated delays (the one speed changes reapply)
+    net = replace(net, travel_time=net.travel_time + net.delay_seconds())
     dropped_nodes = int((~keep_node).sum())
     dropped_detour = pd.Series(lines.highway[dropped_features]).map(detours).fillna(1.0)
     dropped_km = float((geom_len[dropped_features] * dropped_detour.to_numpy(float)).sum())
