@@ -10,8 +10,9 @@ edges).
 Measured, in one process so that both methods see the same machine load:
 
 - seconds and polygons per second for ``method="exact"`` and ``method="grid"``, shapes
-  ``band`` and ``area`` (the band with the holes in road faces enclosed by reached roads
-  filled, :mod:`geoattract.routing.faces`), and their ratio; the methods take turns ``--repeat`` times (rounds), the table
+  ``band`` and ``area`` (the area within reach: the reached roads and the land reached off
+  them at the access-leg pace, :mod:`geoattract.routing.isoreach`), and their ratio; the
+  methods take turns ``--repeat`` times (rounds), the table
   gives the minimum of each and the speed-up is the median over the rounds of the ratio within
   a round (the two methods back to back see about the same load);
 - agreement of the grid method with the exact one on the same shape: intersection over union
@@ -20,8 +21,8 @@ Measured, in one process so that both methods see the same machine load:
 - the isochrone stage of ``geoattract run`` itself (the pipeline's ``build_isochrones`` with
   the study's ``[maps]``, first call cold) against the same stage with
   ``isochrone_method = "exact"``, taking turns (:func:`stage_benchmark`);
-- the synthetic graph: the first call (it also builds the edge geometry and road faces,
-  cached with the routing graph), grid seconds for 5 to 40 origins and the exact method on
+- the synthetic graph: the first call (it also builds the edge geometry, cached with the
+  routing graph), grid seconds for 5 to 40 origins and the exact method on
   the smallest set, for the ratio.
 
 Usage::
@@ -110,8 +111,8 @@ def study_benchmark(
     from geoattract.config.study import load_study_config
     from geoattract.network import build_network
     from geoattract.routing import isochrones_for_communes, routing_graph
-    from geoattract.routing.isochrones import HOLE_MAX_KM2
     from geoattract.routing.isogrid import GRID_RESOLUTION_M
+    from geoattract.routing.isoreach import AREA_RESOLUTION_M
     from geoattract.territory.load import load_territory
 
     cfg = load_study_config()
@@ -126,8 +127,9 @@ def study_benchmark(
         study = territory[territory["in_study"]]
     halls = gpd.GeoSeries(study["town_hall"].values, index=study.index, crs=territory.crs)
     snapped = rule.snap(G, halls, what="town halls")
-    step = GRID_RESOLUTION_M if resolution_m is None else resolution_m
-    common = {"rg": rg, "snapped": snapped, "minutes": MINUTES, "resolution_m": step}
+    # each shape at its default step unless one is given
+    steps = {"band": resolution_m or GRID_RESOLUTION_M, "area": resolution_m or AREA_RESOLUTION_M}
+    common = {"rg": rg, "snapped": snapped, "minutes": MINUTES, "snap_rule": rule}
 
     # warm-up: numba compilation (cached on disk) and imports, on two communes
     warm = territory.assign(in_study=territory.index.isin(study.index[:2]))
@@ -143,16 +145,40 @@ def study_benchmark(
     }
     for _ in range(repeat):
         exact, t_exact = _timed(
-            isochrones_for_communes, G, territory, shape="band", method="exact", **common
+            isochrones_for_communes,
+            G,
+            territory,
+            shape="band",
+            method="exact",
+            resolution_m=steps["band"],
+            **common,
         )
         exact_area, t_exact_area = _timed(
-            isochrones_for_communes, G, territory, shape="area", method="exact", **common
+            isochrones_for_communes,
+            G,
+            territory,
+            shape="area",
+            method="exact",
+            resolution_m=steps["area"],
+            **common,
         )
         band, t_band = _timed(
-            isochrones_for_communes, G, territory, shape="band", method="grid", **common
+            isochrones_for_communes,
+            G,
+            territory,
+            shape="band",
+            method="grid",
+            resolution_m=steps["band"],
+            **common,
         )
         area, t_area = _timed(
-            isochrones_for_communes, G, territory, shape="area", method="grid", **common
+            isochrones_for_communes,
+            G,
+            territory,
+            shape="area",
+            method="grid",
+            resolution_m=steps["area"],
+            **common,
         )
         runs["exact_band"].append(t_exact)
         runs["exact_area"].append(t_exact_area)
@@ -171,8 +197,7 @@ def study_benchmark(
         "graph": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
         "network": net.caption.source,
         "snap_rule": {"max_distance_m": rule.max_distance_m, "speed_kph": rule.speed_kph},
-        "resolution_m": step,
-        "hole_max_km2": HOLE_MAX_KM2,
+        "resolution_m": steps,
         "polygons": n_poly,
         "repeat": repeat,
         "runs": runs,
@@ -225,7 +250,7 @@ def stage_benchmark(repeat: int = STUDY_REPEAT) -> dict[str, Any]:
     method) and with ``isochrone_method = "exact"``, taking turns. The first grid call is cold,
     as in a run: its compiled kernels are loaded from numba's cache then (the routing kernel
     already is, by the accessibility stage); before every grid call the edge geometry and road
-    faces cached with the routing graph are cleared, so each grid call builds them as a run
+    edge geometry cached with the routing graph is cleared, so each grid call builds it as a run
     does (the exact calls reuse them). Reported: every time, the cold call alone, and the
     median over the rounds of exact / grid within a round, the cold grid call included in the
     first round.
@@ -246,7 +271,7 @@ def stage_benchmark(repeat: int = STUDY_REPEAT) -> dict[str, Any]:
     exact_cfg = cfg.with_section("maps", isochrone_method="exact")
     runs: dict[str, list[float]] = {"grid": [], "exact": []}
     for _ in range(repeat):
-        clear_drawing_cache()  # each grid call draws the edges and builds the faces, as a run
+        clear_drawing_cache()  # each grid call draws the edges, as a run
         grid, t_grid = _timed(build_isochrones, cfg, territory, network, access, progress=False)
         exact, t_exact = _timed(
             build_isochrones, exact_cfg, territory, network, access, progress=False
@@ -275,8 +300,8 @@ def synthetic_benchmark(n_nodes: int) -> dict[str, Any]:
     rg, t_build = _timed(synthetic_road_arrays, n_nodes, SEED)
     rng = np.random.default_rng(SEED)
     pool = rng.choice(rg.n_nodes, size=max(SYNTHETIC_SERIES), replace=False)
-    # the first call also draws the edge geometry and builds the road faces, cached with the
-    # routing graph for the calls that follow
+    # the first call also draws the edge geometry, cached with the routing graph for the calls
+    # that follow
     clear_drawing_cache()
     _, t_first = _timed(
         isochrones, None, pool[:2].tolist(), MINUTES, rg=rg, shape="area", method="grid"
@@ -321,7 +346,8 @@ def _study_lines(s: dict[str, Any]) -> list[str]:
     sec, pps = s["seconds"], s["polygons_per_second"]
     lines = [
         f"Study: {s['polygons']} polygons, network {s['network']} ({s['graph']['nodes']} nodes), "
-        f"grid step {s['resolution_m']:.0f} m, holes < {s['hole_max_km2']:g} km² filled",
+        f"grid step {s['resolution_m']['band']:.0f} m (band), {s['resolution_m']['area']:.0f} m "
+        "(area)",
         "",
         f"Best of {s['repeat']} interleaved rounds (all runs, seconds: "
         + "; ".join(f"{k} {', '.join(f'{v:.2f}' for v in vals)}" for k, vals in s["runs"].items())
@@ -380,7 +406,7 @@ def _other_lines(results: dict[str, Any]) -> list[str]:
         y = results["synthetic"]
         e = y["exact_vs_grid_band"]
         lines.append(
-            f"synthetic {y['nodes']} nodes: first call (2 origins, edges and faces built) "
+            f"synthetic {y['nodes']} nodes: first call (2 origins, edges built) "
             f"{y['first_call_seconds']:.2f} s; "
             + ", ".join(
                 f"{r['origins']}: {r['seconds']:.2f} s ({r['ms_per_origin']:.0f} ms/origin)"

@@ -1,5 +1,6 @@
 """Tests of isochrone polygons: exact edge cuts, nesting, holes, empty origins, population,
-the grid method against hand-computed areas and the exact method, snapping rule."""
+the area within reach and the band by hand, the grid method against the exact method, the
+snapping rule."""
 
 from __future__ import annotations
 
@@ -247,7 +248,8 @@ def test_isochrones_for_communes_population(method):
 def test_isochrones_for_communes_missing_population_is_nan():
     terr = territory()
     terr.loc[1, "population"] = np.nan
-    iso = isochrones_for_communes(straight_road(), terr, [5, 10])
+    # 47002's town hall is 10 min away by road: inside at 10.5 min
+    iso = isochrones_for_communes(straight_road(), terr, [5, 10.5])
     pop = iso["population_reached"].tolist()
     assert pop[0] == 100.0
     assert math.isnan(pop[1])  # 47002 is inside and has no population
@@ -308,130 +310,89 @@ def test_grid_band_of_a_straight_road(length_m):
     assert iso["area_km2"].iloc[0] == pytest.approx(poly.area / 1e6)
 
 
-@pytest.mark.parametrize("method", ["grid", "exact"])
-def test_area_fills_the_ring_road_and_band_keeps_the_hole(method):
-    band = isochrones(square_loop(), [0], [10], shape="band", method=method).geometry.iloc[0]
-    area = isochrones(square_loop(), [0], [10], shape="area", method=method).geometry.iloc[0]
-    assert len(band.interiors) == 1
-    assert not band.contains(Point(2000, 2000))
-    assert area.geom_type == "Polygon" and len(area.interiors) == 0
-    assert area.contains(Point(2000, 2000))
-    w = BUFFER_M
-    # the 4.4 km square with rounded corners, hole included
-    assert area.area == pytest.approx((4000 + 2 * w) ** 2 - (4 - math.pi) * w**2, rel=0.01)
-    assert band.area == pytest.approx((4000 + 2 * w) ** 2 - (4000 - 2 * w) ** 2, rel=0.01)
-    # a face larger than hole_max_km2 is not filled: the 4 km x 4 km face is 16 km²
-    kept = isochrones(square_loop(), [0], [10], shape="area", method=method, hole_max_km2=15.0)
-    assert len(kept.geometry.iloc[0].interiors) == 1
-    filled = isochrones(square_loop(), [0], [10], shape="area", method=method, hole_max_km2=17.0)
-    assert len(filled.geometry.iloc[0].interiors) == 0
+#: Off-road pace of the area tests: 1.2 detour at 36 km/h, 0.12 s per metre of straight line.
+OFF_ROAD = SnapRule(max_distance_m=5000.0, speed_kph=36.0, detour=1.2)
 
 
-def u_of_three_roads(edge_s: float = 60.0) -> nx.MultiDiGraph:
-    """Three two-way roads (left, bottom, right + top) round a 4 km square, open at one corner.
+def hull_of_disc_and_point(r: float, d: float) -> float:
+    """Area of the convex hull of a disc of radius ``r`` and a point ``d > r`` from its centre.
 
-    The left road stops at (0, 3750) and the top one at (250, 4000): the tips are 354 m apart,
-    so their 200 m bands overlap and close the band's hole, yet no road encloses it.
+    The two tangents from the point touch the circle at ``±acos(r / d)`` from the direction of
+    the point: the hull is the circle less that sector, plus the two right triangles.
     """
+    alpha = math.acos(r / d)
+    return r * r * (math.pi - alpha) + r * math.sqrt(d * d - r * r)
+
+
+@pytest.mark.parametrize("method", ["grid", "exact"])
+def test_area_within_reach_of_a_straight_road_by_hand(method):
+    # 10 km road at 60 km/h (0.06 s/m); off road 0.12 s/m. From node A at 0 s, 5 min (300 s):
+    # road reached up to 5 km, off-road radius (300 - t) / 0.12: 2.5 km at A, 0 at 5 km. The
+    # union of those discs is the hull of the disc of 2.5 km round A and the point at 5 km.
+    iso = isochrones(straight_road(), ["A"], [5], snap_rule=OFF_ROAD, method=method)
+    (poly,) = iso.geometry
+    expected = hull_of_disc_and_point(2500.0, 5000.0)
+    assert expected == pytest.approx(23.915e6, rel=1e-4)
+    assert poly.area == pytest.approx(expected, rel=0.005)
+    assert poly.bounds == pytest.approx((-2500.0, -2500.0, 5000.0, 2500.0), abs=40.0)
+    assert iso["shape"].tolist() == ["area"]
+    # a point 1 km off the road at 3 km: best road point 3 km - 1 km · 0.06 / √(0.12² - 0.06²)
+    # = 2,422.6 m (at 145.4 s), then 1,154.7 m off road (138.6 s): 284.0 s, inside 5 min;
+    # 1.3 km off the road at 3 km: 135.0 + 180.1 = 315.1 s: outside
+    assert poly.contains(Point(3000, 1000)) and not poly.contains(Point(3000, 1300))
+
+
+def test_area_reach_time_field_against_brute_force():
+    from geoattract.routing.isoreach import reach_field
+
+    # two segments: a road from (0, 0) to (4000, 0) reached at 0 s, 0.05 s/m; a road from
+    # (2000, 3000) to (2000, 6000) reached at 100 s, 0.04 s/m; pace 0.15 s/m
+    segments = np.array(
+        [[0.0, 0.0, 4000.0, 0.0, 0.0, 0.05], [2000.0, 3000.0, 2000.0, 6000.0, 100.0, 0.04]]
+    )
+    field, x0, y0, _ = reach_field(segments, 600.0, 0.15, 100.0, np.empty(0))
+    ny, nx = field.shape
+    gx, gy = np.meshgrid(x0 + 100.0 * np.arange(nx), y0 + 100.0 * np.arange(ny))
+    s = np.linspace(0.0, 1.0, 4001)[:, None, None]
+    best = np.full(field.shape, np.inf)
+    for ax, ay, bx, by, ta, rate in segments:
+        px, py = ax + s * (bx - ax), ay + s * (by - ay)
+        t = ta + rate * s * math.hypot(bx - ax, by - ay)
+        best = np.minimum(best, (t + 0.15 * np.hypot(gx - px, gy - py)).min(axis=0))
+    within = best <= 600.0
+    # exact: the brute force samples the roads every metre (up to 0.05 s above the truth)
+    assert (field >= best - 0.05).all()
+    error = np.abs(field - best)[within]
+    assert error.max() < 0.05
+    assert field[~within].min() > 600.0 - 0.05
+
+
+def test_area_holds_the_origin_point_even_far_from_the_road():
+    # a town hall 2 km off the road: 2 km × 1.2 at 36 km/h = 240 s of access leg; at 3 min the
+    # network is not reached yet, the area is the disc of 180 s / 0.12 = 1.5 km round the hall
+    hall = Point(0, 2000)
+    iso = isochrones(straight_road(), [hall], [3, 10], snap_rule=OFF_ROAD)
+    small, large = iso.geometry
+    assert small.contains(hall) and large.covers(small)
+    # a disc of 6 grid steps drawn by chords: within 1 %
+    assert small.area == pytest.approx(math.pi * 1500.0**2, rel=0.01)
+    assert iso["snap_distance_m"].tolist() == [2000.0, 2000.0]
+
+
+def test_area_leaves_no_road_between_motorway_exits():
+    # a motorway A -> M -> B (M between two exits is not snappable) and a local road from B
     G = nx.MultiDiGraph(crs="EPSG:2154")
-    nodes = {0: (0.0, 0.0), 1: (4000.0, 0.0), 2: (4000.0, 4000.0), 3: (250.0, 4000.0)}
-    nodes[4] = (0.0, 3750.0)
-    for n, (x, y) in nodes.items():
-        G.add_node(n, x=x, y=y)
-    for u, v in ((0, 1), (1, 2), (2, 3), (0, 4)):
-        G.add_edge(u, v, travel_time=edge_s)
-        G.add_edge(v, u, travel_time=edge_s)
-    return G
-
-
-@pytest.mark.parametrize("method", ["grid", "exact"])
-def test_area_keeps_a_hole_its_face_roads_do_not_all_reach(method):
-    # corners 1 and 3 at 2 min, corner 2 at 4 min: at 3.9 min (234 s) the sides 1 -> 2 and
-    # 3 -> 2 are reached up to 3.8 km, their tips 283 m apart: the bands close the hole, but
-    # the face's roads are not all reached, so the hole stays; at 4 min they all are
-    iso = isochrones(square_loop(), [0], [3.9, 4.0], shape="area", method=method)
-    band = isochrones(square_loop(), [0], [3.9], shape="band", method=method).geometry.iloc[0]
-    part, full = iso.geometry
-    assert part.is_valid and full.is_valid and full.covers(part)
-    assert len(part.interiors) == 1
-    # the hole is the 3.6 km square inside the band (its corner at (3800, 3800) is where the
-    # two round tips meet)
-    assert shapely.Polygon(part.interiors[0]).area == pytest.approx(3600.0**2, rel=0.01)
-    assert part.symmetric_difference(band).area == pytest.approx(0.0, abs=1.0)
-    assert len(full.interiors) == 0
-    w = BUFFER_M
-    assert full.area == pytest.approx((4000 + 2 * w) ** 2 - (4 - math.pi) * w**2, rel=0.01)
-
-
-@pytest.mark.parametrize("method", ["grid", "exact"])
-def test_area_keeps_a_hole_closed_only_by_the_band(method):
-    # a U of roads whose tips' bands overlap: the band has a hole, but no road face holds it
-    # (the size rule filled it: 13 km² < 100 km²)
-    iso = isochrones(u_of_three_roads(), [0], [10], shape="area", method=method)
-    band = isochrones(u_of_three_roads(), [0], [10], shape="band", method=method)
-    (area,) = iso.geometry
-    assert area.is_valid and len(area.interiors) == 1
-    # the 3.6 km square, and a sliver of a few hundred m² between the tips' round ends
-    assert shapely.Polygon(area.interiors[0]).area == pytest.approx(3600.0**2, rel=0.005)
-    assert area.symmetric_difference(band.geometry.iloc[0]).area == pytest.approx(0.0, abs=1.0)
-    assert iso["area_km2"].iloc[0] == pytest.approx(band["area_km2"].iloc[0])
-
-
-def test_road_faces_of_the_ring_road_and_the_u():
-    from geoattract.routing.edges import edge_lines
-    from geoattract.routing.faces import road_faces
-
-    G = square_loop()
-    rg = routing_graph(G)
-    faces = road_faces(edge_lines(G, rg))
-    assert faces.n_faces == 1
-    assert faces.areas.tolist() == pytest.approx([16e6])
-    # the four sides, one edge of each pair of twins
-    sides = {frozenset((rg.edge_sources[e], rg.indices[e])) for e in faces.edge_ids}
-    assert len(faces.edge_ids) == 4 and len(sides) == 4
-    assert faces.face_of(np.array([[2000.0, 2000.0], [5000.0, 2000.0]])).tolist() == [0, -1]
-    U = u_of_three_roads()
-    assert road_faces(edge_lines(U, routing_graph(U))).n_faces == 0
-
-
-def test_road_faces_are_noded_where_roads_cross_without_a_junction():
-    from geoattract.routing.edges import edge_lines
-    from geoattract.routing.faces import road_faces
-
-    # the square ring road and a road crossing it on bridges from (-1000, 2000) to
-    # (5000, 2000): two faces of 8 km², each bounded by three sides and the crossing road
-    G = square_loop()
-    G.add_node("W", x=-1000.0, y=2000.0)
-    G.add_node("E", x=5000.0, y=2000.0)
-    G.add_edge("W", "E", travel_time=100.0)
-    G.add_edge("E", "W", travel_time=100.0)
-    rg = routing_graph(G)
-    faces = road_faces(edge_lines(G, rg))
-    assert sorted(faces.areas.tolist()) == pytest.approx([8e6, 8e6])
-    assert np.diff(faces.edge_ptr).tolist() == [4, 4]
-
-
-def test_road_faces_of_a_grid_located_like_shapely():
-    from geoattract.routing.edges import edge_lines
-    from geoattract.routing.faces import road_faces
-
-    # 12 x 12 nodes 1 km apart: 11 x 11 blocks of 1 km², each bounded by its four sides
-    G = grid_graph()
-    rg = routing_graph(G)
-    faces = road_faces(edge_lines(G, rg))
-    assert faces.n_faces == 121
-    assert faces.areas.tolist() == pytest.approx([1e6] * 121)
-    assert np.diff(faces.edge_ptr).tolist() == [4] * 121
-    centres = np.array([(500.0 + 1000 * i, 500.0 + 1000 * j) for i in range(11) for j in range(11)])
-    found = faces.face_of(centres)
-    assert sorted(found.tolist()) == list(range(121))
-    rng = np.random.default_rng(5)
-    points = rng.uniform(-2000.0, 13_000.0, size=(2000, 2))
-    expected = np.full(len(points), -1)
-    for f, polygon in enumerate(faces.polygons):
-        expected[shapely.contains_xy(polygon, points[:, 0], points[:, 1])] = f
-    assert faces.face_of(points).tolist() == expected.tolist()
-    assert (expected == -1).sum() > 0 and (expected >= 0).sum() > 0
+    for n, x, ok in (("A", 0.0, True), ("M", 10_000.0, False), ("B", 20_000.0, True)):
+        G.add_node(n, x=x, y=0.0, snappable=ok)
+    for u, v in (("A", "M"), ("M", "B")):
+        G.add_edge(u, v, travel_time=300.0)
+        G.add_edge(v, u, travel_time=300.0)
+    iso = isochrones(G, ["A"], [11], snap_rule=OFF_ROAD).geometry.iloc[0]
+    # off road only round A (660 s / 0.12 = 5.5 km) and round B (reached at 600 s: 0.5 km)
+    assert iso.contains(Point(0, 5000)) and iso.contains(Point(20_000, 400))
+    assert not iso.contains(Point(10_000, 600))
+    expected = math.pi * (5500.0**2 + 500.0**2)
+    assert iso.area == pytest.approx(expected, rel=0.01)
 
 
 @pytest.mark.parametrize("shape", ["band", "area"])
@@ -442,8 +403,9 @@ def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
     # blocks of 1 km with 200 m bands: 600 m holes whose square corners the grid rounds off
     # by about step²/8 each; at a 50 m step the polygons of a few km² stay above 0.97 (the
     # study's polygons of 60-1500 km² do at the default step)
-    grid = isochrones(G, origins, [1.5, 4, 8], rg=rg, shape=shape, resolution_m=50.0)
-    exact = isochrones(G, origins, [1.5, 4, 8], rg=rg, shape=shape, method="exact")
+    kw = {"rg": rg, "shape": shape, "snap_rule": OFF_ROAD}
+    grid = isochrones(G, origins, [1.5, 4, 8], resolution_m=50.0, **kw)
+    exact = isochrones(G, origins, [1.5, 4, 8], method="exact", **kw)
     polys = grid.geometry.to_numpy().reshape(3, 3)
     assert shapely.is_valid(polys).all()
     for k in range(2):
@@ -545,22 +507,9 @@ def test_shape_and_method_validated():
     with pytest.raises(RoutingError, match="method"):
         isochrones(straight_road(), ["A"], [5], method="raster")
     with pytest.raises(RoutingError, match="resolution_m"):
-        isochrones(straight_road(), ["A"], [5], resolution_m=500.0)
-
-
-def test_filling_a_hole_covers_the_islands_in_it():
-    from geoattract.routing.contour import fill_holes
-
-    def below(size_m2):
-        return lambda _, areas: areas < size_m2
-
-    ring = box(0, 0, 10_000, 10_000).difference(box(2000, 2000, 8000, 8000))
-    with_island = shapely.union(ring, box(4000, 4000, 6000, 6000))
-    filled = fill_holes(with_island, below(100e6))
-    assert filled.geom_type == "Polygon" and filled.is_valid
-    assert filled.area == pytest.approx(1e8)
-    kept = fill_holes(with_island, below(10e6))  # the 36 km² hole is larger: kept, island too
-    assert kept.area == pytest.approx(with_island.area)
+        isochrones(straight_road(), ["A"], [5], shape="band", resolution_m=500.0)
+    with pytest.raises(RoutingError, match="resolution_m"):
+        isochrones(straight_road(), ["A"], [5], resolution_m=0.0)
 
 
 def test_trace_rings_diamond_hole_and_saddle():
@@ -595,7 +544,7 @@ def test_trace_rings_diamond_hole_and_saddle():
     assert trace_rings(saddle, 0.51)[1].size - 1 == 1
 
 
-def test_edge_geometry_and_faces_cached_with_the_routing_graph():
+def test_edge_geometry_cached_with_the_routing_graph():
     import gc
     import importlib
 
@@ -605,7 +554,6 @@ def test_edge_geometry_and_faces_cached_with_the_routing_graph():
     rg = routing_graph(G)
     first = isochrones(G, [0], [10], rg=rg, shape="area")
     edges = iso_mod._EDGES[rg][1]
-    assert iso_mod._FACES[edges].n_faces == 1
     again = isochrones(G, [0], [10], rg=rg, shape="area")
     assert iso_mod._EDGES[rg][1] is edges  # reused, not rebuilt
     assert again.geometry.iloc[0].equals_exact(first.geometry.iloc[0], tolerance=0.0)

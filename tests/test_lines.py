@@ -320,3 +320,47 @@ def test_network_notes_give_both_held_out_errors_to_one_decimal():
         "9,7 % sous 20 min)"
     )
     assert network_notes(TRAVELMAPPING, None) == TRAVELMAPPING.notes_fr
+
+
+def test_islands_holding_a_town_hall_stay_routable():
+    from geoattract.network.line_build import ISLAND_MIN_GAP_M
+    from geoattract.routing import od_matrix
+
+    # mainland: a 10 km road; an island road 5 km off the coast; a broken piece 300 m from
+    # the mainland road (a missing junction); a second island without a town hall
+    lines = gpd.GeoDataFrame(
+        {
+            "highway": ["secondary"] * 4,
+            "geometry": [
+                LineString([(0, 0), (10_000, 0)]),
+                LineString([(0, 5_000), (4_000, 5_000)]),
+                LineString([(5_000, 300), (6_000, 300)]),
+                LineString([(0, -9_000), (2_000, -9_000)]),
+            ],
+        },
+        crs="EPSG:2154",
+    )
+    halls = gpd.GeoSeries(
+        [Point(1_000, 100), Point(9_000, 0), Point(2_000, 5_100), Point(5_500, 350)],
+        index=["M1", "M2", "I1", "B1"],
+        crs="EPSG:2154",
+    )
+    net = line_network(lines, columns={"class": "highway"}, calibration=None, split_points=halls)
+    assert ISLAND_MIN_GAP_M == 1500.0
+    assert net.attrs["islands"] == 1
+    # kept: the mainland (2 ends + 2 cuts) and the island (2 ends + 1 cut); dropped: the
+    # broken piece (2 ends + the cut of B1, its nearest line) and the island without a hall
+    assert net.n_nodes == 7
+    assert net.attrs["dropped_nodes"] == 5
+    table = od_matrix(net, halls, halls)
+    pairs = set(zip(table["origin"], table["destination"], strict=True))
+    assert ("I1", "I1") in pairs and ("M1", "M2") in pairs and ("B1", "M2") in pairs
+    assert ("M1", "I1") not in pairs and ("I1", "B1") not in pairs
+    missing = table.attrs["missing"]
+    # I1 against the 3 mainland points, both ways: 6 pairs across the sea, named
+    assert (missing.total, missing.across, missing.beyond) == (6, 6, 0)
+    assert missing.parts == (("I1",),)
+    assert "6 pair(s) across the sea" in str(missing) and "'I1'" in str(missing)
+    # without town halls, only the largest part is kept
+    alone = line_network(lines, columns={"class": "highway"}, calibration=None)
+    assert alone.attrs["islands"] == 0 and alone.n_nodes == 2

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
+import shapely
 
 from geoattract.app.cli import main
 
@@ -150,6 +151,37 @@ def test_isochrones_layer(study_run):
     wide = iso.pivot_table(index="code", columns="minutes", values="area_km2")
     assert (wide[10] <= wide[20]).all() and (wide[20] <= wide[30]).all()
     assert iso.geometry.is_valid.all()
+
+
+def test_isochrones_hold_their_town_and_agree_with_the_matrix(study_run, study_state):
+    """The area within reach holds its own town hall; its population agrees with the matrix."""
+    from geoattract.accessibility.poles import with_delay
+    from geoattract.routing import od_matrix, od_network
+
+    iso = gpd.read_file(study_run / "isochrones.gpkg", layer="isochrones")
+    terr = study_state.territory.communes
+    halls = gpd.GeoDataFrame(
+        {"density": terr["population"] / (terr.geometry.area / 1e6)},
+        geometry=terr["town_hall"].to_numpy(),
+        crs=terr.crs,
+    ).set_index(terr["code"].to_numpy())
+    own = shapely.contains(iso.geometry.to_numpy(), halls.geometry.loc[iso["code"]].to_numpy())
+    assert own.all()  # 319 communes x 10, 20, 30 min
+    agen = iso[(iso["code"] == "47001") & (iso["minutes"] == 10)]
+    assert agen["population_reached"].iloc[0] >= 32_801  # Agen alone
+    # the OD matrix between the town halls of the study (dense-commune delays included)
+    onet = od_network(study_state.network.graph)
+    points = with_delay(halls, onet)
+    study = points.loc[terr.loc[terr["in_study"], "code"]]
+    matrix = od_matrix(onet, study, study)
+    near = matrix[matrix["minutes"] <= 20]
+    within = set(zip(near["origin"], near["destination"], strict=True))
+    twenty = iso[iso["minutes"] == 20].set_index("code").geometry
+    tree = shapely.STRtree(study.geometry.to_numpy())
+    poly, hall = tree.query(twenty.to_numpy(), predicate="contains")
+    inside = set(zip(twenty.index[poly], study.index[hall], strict=True))
+    agreement = 1 - len(inside ^ within) / len(study) ** 2
+    assert agreement >= 0.99  # 0.9953 on the shipped calibration
 
 
 def test_compare_prints_both_communes_with_ranks(study_run, capsys):

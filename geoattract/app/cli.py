@@ -151,7 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         "town halls of two commune selections: 'all', a département (38, 2A) or a "
         "comma-separated list of département and commune codes.",
     )
-    p.add_argument("--network", required=True, metavar="SOURCE", help="line layer or graph source")
+    p.add_argument(
+        "--network",
+        default=None,
+        metavar="SOURCE",
+        help="line layer or graph source (default: the classified roads of the shared data, "
+        "roads/france_roads_travelmapping.gpkg)",
+    )
     p.add_argument("--from", dest="sel_from", required=True, metavar="SEL", help="origins")
     p.add_argument("--to", dest="sel_to", required=True, metavar="SEL", help="destinations")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
@@ -282,10 +288,11 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(
-            f"{summary['pairs']:,} pairs ({summary['missing_pairs']:,} of "
-            f"{summary['expected_pairs']:,} unreachable or beyond the limit) written to "
+            f"{summary['pairs']:,} of {summary['expected_pairs']:,} pairs written to "
             f"{summary['out']} in {summary['load_seconds'] + summary['route_seconds']:.1f} s"
         )
+        if summary["missing_pairs"]:
+            print(f"missing: {summary['missing']}")
     return 0
 
 

@@ -235,7 +235,6 @@ def build_isochrones(
             ("shape", "isochrone_shape"),
             ("method", "isochrone_method"),
             ("resolution_m", "isochrone_resolution_m"),
-            ("hole_max_km2", "isochrone_hole_max_km2"),
         )
         if maps.get(name) is not None
     }

@@ -336,23 +336,15 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             required=False,
             default="grid",
             choices=("grid", "exact"),
-            doc="how the isochrone polygons are drawn: distance fields on a grid, contoured "
-            "(fast), or GEOS buffers of the reached roads merged (the reference, ~10x slower)",
+            doc="how the isochrone polygons are drawn: a field on a grid, contoured (fast), or "
+            "GEOS geometry merged (the reference, much slower)",
         ),
         "isochrone_resolution_m": Field(
             float,
             required=False,
             default=None,
             check=positive,
-            doc="grid step of the isochrone polygons (default geoattract.routing.GRID_RESOLUTION_M)",
-        ),
-        "isochrone_hole_max_km2": Field(
-            float,
-            required=False,
-            default=None,
-            check=non_negative,
-            doc="road faces smaller than this, enclosed by reached roads, are filled in the "
-            "'area' shape (default geoattract.routing.HOLE_MAX_KM2)",
+            doc="grid step of the isochrone polygons (default 250 m for the area, 125 m for the band)",
         ),
         "tiles": Field(
             str,

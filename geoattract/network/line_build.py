@@ -3,9 +3,10 @@
 Every step is vectorised (numpy, shapely, pandas): classification by ordered rules on
 columns, direction codes, end points grouped into nodes (exact coordinates, optionally merged
 within a tolerance), two directed edges per line unless one-way, class speeds and detours,
-snappable nodes and the largest strongly connected component
-(:func:`scipy.sparse.csgraph.connected_components`). See
-:mod:`geoattract.network.lines` for the public entry points.
+snappable nodes, and the strongly connected components kept
+(:func:`scipy.sparse.csgraph.connected_components`): the largest, and every **island** that
+holds a town hall (:func:`kept_components`). See :mod:`geoattract.network.lines` for the public
+entry points.
 """
 
 from __future__ import annotations
@@ -177,15 +178,76 @@ def _move_ends(
     return out
 
 
-def _largest_component(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Bool per node: in the largest strongly connected component (ties: smallest node)."""
+#: A strongly connected part of a line network at least this far (metres) from the largest
+#: part is an island (a sea or lake between them): kept when it holds a town hall. Closer
+#: parts are breaks in the layer's topology (a junction missing between two roads), dropped
+#: so that their town halls join the main network. On the Travel Mapping layer of France the
+#: islands with roads lie 2.3 km (Bréhat) to 167 km (Corsica) from the mainland, the breaks
+#: that hold a town hall at most 0.72 km from it.
+ISLAND_MIN_GAP_M: float = 1500.0
+
+
+def kept_components(
+    n: int,
+    u: np.ndarray,
+    v: np.ndarray,
+    xy: np.ndarray,
+    features: tuple[np.ndarray, np.ndarray],
+    town_halls: np.ndarray | None,
+) -> tuple[np.ndarray, int]:
+    """Bool per node: in a strongly connected component the network keeps; islands kept.
+
+    The largest component (ties: the one holding the smallest node) is kept, and every other
+    component that holds the nearest node of a town hall (``town_halls``, ``(k, 2)``
+    coordinates; None: none) and lies at least :data:`ISLAND_MIN_GAP_M` from the largest one
+    (distance between their lines).
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    u, v : numpy.ndarray
+        Directed edges.
+    xy : numpy.ndarray
+        ``(n, 2)`` node coordinates.
+    features : tuple of numpy.ndarray
+        The line geometry of each edge and the edges' first nodes (for the gap).
+    town_halls : numpy.ndarray or None
+        Coordinates of the points the network was split at.
+
+    Returns
+    -------
+    keep : numpy.ndarray
+        Bool per node.
+    islands : int
+        Number of components kept besides the largest.
+    """
     graph = coo_matrix((np.ones(u.size), (u, v)), shape=(n, n)).tocsr()
     _, label = connected_components(graph, directed=True, connection="strong")
     sizes = np.bincount(label)
     first = np.full(sizes.size, n, dtype=np.int64)
     np.minimum.at(first, label, np.arange(n))
     best = min(range(sizes.size), key=lambda c: (-sizes[c], first[c]))
-    return label == best
+    keep = label == best
+    if town_halls is None or len(town_halls) == 0 or sizes.size == 1:
+        return keep, 0
+    held = np.unique(label[cKDTree(xy).query(town_halls)[1]])
+    candidates = held[held != best]
+    if candidates.size == 0:
+        return keep, 0
+    geoms, tails = features
+    edge_label = label[tails]
+    main = shapely.STRtree(geoms[edge_label == best])
+    islands = 0
+    for c in candidates:
+        own = geoms[edge_label == c]
+        if own.size == 0:
+            continue
+        _, gap = main.query_nearest(own, return_distance=True, all_matches=False)
+        if gap.size and gap.min() >= ISLAND_MIN_GAP_M:
+            keep |= label == c
+            islands += 1
+    return keep, islands
 
 
 @dataclass(frozen=True)
@@ -377,8 +439,10 @@ def build_arrays(
     u = np.where(reverse, b[feature], a[feature])
     v = np.where(reverse, a[feature], b[feature])
 
-    keep_node = _largest_component(len(nodes), u, v)
-    keep_edge = keep_node[u]  # an edge of the component has both ends in it
+    keep_node, islands = kept_components(
+        len(nodes), u, v, nodes, (geoms[feature], u), None if split is None else split.xy
+    )
+    keep_edge = keep_node[u]  # an edge of a kept component has both ends in it
     used = np.zeros(m, dtype=bool)
     used[feature] = True
     kept = np.zeros(m, dtype=bool)
@@ -445,16 +509,18 @@ def build_arrays(
     dropped_km = float((geom_len[dropped_features] * dropped_detour.to_numpy(float)).sum())
     log = logger.warning if dropped_nodes > 0.05 * len(nodes) else logger.info
     log(
-        "largest strongly connected component: kept %d of %d nodes; dropped %d nodes, %.2f km "
-        "of road",
+        "strongly connected components: kept %d of %d nodes (the largest and %d island(s) "
+        "holding a town hall); dropped %d nodes, %.2f km of road",
         net.n_nodes,
         len(nodes),
+        islands,
         dropped_nodes,
         dropped_km / 1000.0,
     )
     figures = {
         "snap_merged": merged,
         "self_loops": int(loops.sum()),
+        "islands": islands,
         "dropped_nodes": dropped_nodes,
         "dropped_km": round(dropped_km / 1000.0, 3),
         "dropped_empty": lines.dropped["empty"],

@@ -27,8 +27,12 @@ Rules, all vectorised (numpy / shapely), no Python loop over features:
 * **snappable nodes**: a node is ``snappable`` when at least one incident edge belongs to a
   class a point may join (not ``motorway`` nor ``motorway_link``);
 * the **largest strongly connected component** is kept, computed on the arrays with
-  :func:`scipy.sparse.csgraph.connected_components` (the same rule and graph attributes as
-  :func:`geoattract.network.largest_scc`, which would cost seconds on 350,000 edges).
+  :func:`scipy.sparse.csgraph.connected_components` (the same tie rule and graph attributes as
+  :func:`geoattract.network.largest_scc`, which would cost seconds on 350,000 edges), and every
+  **island** holding a town hall (``split_points``): a component at least
+  :data:`~geoattract.network.line_build.ISLAND_MIN_GAP_M` from the largest one (Corsica,
+  Belle-Île…; :func:`~geoattract.network.line_build.kept_components`). Trips between islands
+  are unreachable.
 
 Builds from files are cached on disk (arrays, see :mod:`geoattract.network.cache`), keyed by
 the file identity and every parameter.
@@ -81,7 +85,7 @@ logger = logging.getLogger(__name__)
 LINES_KIND: str = "lines"
 
 #: Bump when the array layout or a building rule changes: older cache entries become stale.
-LINES_FORMAT_VERSION: int = 3
+LINES_FORMAT_VERSION: int = 4
 
 #: Value of ``calibration`` meaning "the calibration file of the preset, if it has one".
 DEFAULT_CALIBRATION: str = "default"
@@ -451,8 +455,9 @@ def line_network(
         Layer of a multi-layer file.
     polygon : Polygon, MultiPolygon or GeoSeries, optional
         Study area (EPSG:2154 for a bare geometry): only lines intersecting it are used. The
-        national layer's largest component is the mainland; Corsica (833 nodes) needs a
-        polygon around it.
+        national layer's largest component is the mainland; Corsica (1,175 nodes split at its
+        town halls) and the other islands with roads are kept when ``split_points`` holds
+        their town halls.
     split_at_vertices : bool
         Split a line at an interior vertex that is exactly another line's end point (the
         Travel Mapping interchange links start on interior vertices of the motorway lines:
@@ -655,10 +660,10 @@ def graph_from_lines(
     Returns
     -------
     networkx.MultiDiGraph
-        Strongly connected. Graph attributes: ``crs``, ``source``, ``source_date``,
+        Each part (the largest, the islands) strongly connected. Graph attributes: ``crs``, ``source``, ``source_date``,
         ``kind="lines"``, ``preset``, ``schematic=False``, ``params`` (JSON), ``calibrated``,
-        ``snap_merged`` (end points merged by the tolerance), ``self_loops``,
-        ``dropped_nodes``, ``dropped_km``, ``dropped_empty``, ``dropped_not_a_road`` and, when
+        ``snap_merged`` (end points merged by the tolerance), ``self_loops``, ``islands``
+        (parts kept besides the largest), ``dropped_nodes``, ``dropped_km``, ``dropped_empty``, ``dropped_not_a_road`` and, when
         calibrated, ``snap_speed_kph``, ``snap_detour``, ``dense_delay_min``,
         ``dense_density_per_km2``.
     """

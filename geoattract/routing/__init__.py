@@ -11,7 +11,6 @@ from geoattract.routing.graph import (
 )
 from geoattract.routing.isochrones import (
     BUFFER_M,
-    HOLE_MAX_KM2,
     ISOCHRONE_COLUMNS,
     SHAPES,
     clear_drawing_cache,
@@ -57,7 +56,6 @@ __all__ = [
     "DEFAULT_WEIGHT",
     "FacilityAccess",
     "GRID_RESOLUTION_M",
-    "HOLE_MAX_KM2",
     "ISOCHRONE_COLUMNS",
     "ReachTable",
     "RoutingGraph",

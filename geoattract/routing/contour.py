@@ -8,25 +8,15 @@ corners when the mean of its four corners is inside, a rule monotone in the fiel
 lowered everywhere gives a region that contains the first one.
 
 The rings are simplified (Douglas-Peucker at :data:`SIMPLIFY_TOLERANCE_M`: the collinear points
-along straight bands go), the holes a :data:`HoleMask` marks dropped (filled, with the islands
-inside them), each remaining hole given to the smallest shell containing it, and the result
+along straight bands go), each hole given to the smallest shell containing it, and the result
 built in one :func:`shapely.from_ragged_array` call (:func:`contour_band`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import shapely
 from numba import njit
-
-#: Which holes to fill: given the first vertex ``(n, 2)`` and the area (m², positive) of each
-#: hole ring, a boolean mask (True: filled).
-HoleMask = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-#: The same per threshold: called with the threshold's index first.
-HoleRule = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 
 #: Douglas-Peucker tolerance (metres) applied to the rings: removes the collinear points
 #: marching squares leaves along straight bands, and nothing visible. Kept well below the
@@ -338,35 +328,6 @@ def assign_holes(points, ring_offsets, shells, holes, areas):  # pragma: no cove
 
 
 @njit(cache=True, nogil=True)
-def ringspoint_in_ring(points, ring_offsets, containers, tests):  # pragma: no cover - compiled
-    """Whether the first point of each ring of ``tests`` lies inside a ring of ``containers``."""
-    boxes = ring_boxes(points, ring_offsets, containers)
-    out = np.zeros(tests.size, dtype=np.bool_)
-    for t in range(tests.size):
-        p = ring_offsets[tests[t]]
-        px, py = points[p, 0], points[p, 1]
-        for s in range(containers.size):
-            if boxes[s, 0] <= px <= boxes[s, 2] and boxes[s, 1] <= py <= boxes[s, 3]:
-                r = containers[s]
-                if point_in_ring(points, ring_offsets[r], ring_offsets[r + 1], px, py):
-                    out[t] = True
-                    break
-    return out
-
-
-def _build(points: np.ndarray, ring_offsets: np.ndarray, owner: np.ndarray) -> shapely.Geometry:
-    """Build polygon(s) from rings and the shell ring owning each ring (shells own themselves)."""
-    is_hole = owner != np.arange(owner.size)
-    order = np.lexsort((is_hole, owner))
-    sizes = np.diff(ring_offsets)[order]
-    rings = np.zeros(order.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=rings[1:])
-    take = np.arange(rings[-1]) + np.repeat(ring_offsets[order] - rings[:-1], sizes)
-    shells = np.flatnonzero(~is_hole[order])
-    return _from_parts(points[take], rings, np.r_[shells, order.size].astype(np.int64))
-
-
-@njit(cache=True, nogil=True)
 def _ring_areas(points, ring_offsets):  # pragma: no cover - compiled
     """Signed area of each closed ring (shoelace; > 0 anticlockwise)."""
     areas = np.zeros(ring_offsets.size - 1)
@@ -379,21 +340,16 @@ def _ring_areas(points, ring_offsets):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _polygon_parts(points, ring_offsets, areas, fill, tolerance):  # pragma: no cover
+def _polygon_parts(points, ring_offsets, areas, tolerance):  # pragma: no cover
     """Select, simplify and order the rings of :func:`contour_band` (compiled).
 
-    ``areas`` are the signed ring areas, ``fill`` marks the hole rings dropped (filled).
+    ``areas`` are the signed ring areas.
     Returns the ragged arrays of a MultiPolygon: ``coords``, ring offsets into them, and
     polygon offsets into the rings (each shell followed by its holes).
     """
     n_rings = ring_offsets.size - 1
     shells = np.flatnonzero(areas > 0)
-    holes = np.flatnonzero((areas < 0) & ~fill)
-    filled = np.flatnonzero((areas < 0) & fill)
-    if filled.size and (shells.size > 1 or holes.size):
-        # islands (and their holes) inside a filled hole are covered by it: drop them
-        shells = shells[~ringspoint_in_ring(points, ring_offsets, filled, shells)]
-        holes = holes[~ringspoint_in_ring(points, ring_offsets, filled, holes)]
+    holes = np.flatnonzero(areas < 0)
     owner = np.arange(n_rings)
     if shells.size > 1 and holes.size:
         owner[holes] = assign_holes(points, ring_offsets, shells, holes, np.abs(areas))
@@ -462,59 +418,15 @@ def grown(polygon: shapely.Geometry, margin: float) -> shapely.Geometry:
     return shapely.buffer(polygon, margin, join_style="mitre")
 
 
-def fill_holes(geom: shapely.Geometry, holes: HoleMask) -> shapely.Geometry:
-    """Fill the holes of ``geom`` (Polygon or MultiPolygon) that ``holes`` marks.
-
-    Parameters
-    ----------
-    geom : shapely.Geometry
-        Polygon or MultiPolygon.
-    holes : HoleMask
-        Given each hole ring's first vertex and area, whether to fill it. Parts lying in a
-        filled hole are covered by it.
-
-    Returns
-    -------
-    shapely.Geometry
-    """
-    if shapely.is_empty(geom):
-        return geom
-    parts = np.array([shapely.multipolygons(shapely.get_parts(geom))], dtype=object)
-    _, points, (rings, polygons, _) = shapely.to_ragged_array(parts)
-    rings = rings.astype(np.int64)
-    ring_polygon = np.repeat(np.arange(polygons.size - 1), np.diff(polygons))
-    first = np.asarray(polygons[:-1], dtype=np.int64)
-    keep = np.ones(rings.size - 1, dtype=bool)
-    keep[first] = False
-    hole = np.flatnonzero(keep)
-    if hole.size == 0:
-        return geom
-    areas = np.abs(_ring_areas(np.ascontiguousarray(points, dtype=np.float64), rings))
-    keep[hole] = ~np.asarray(holes(points[rings[hole]], areas[hole]), dtype=bool)
-    keep[first] = True
-    if keep.all():
-        return geom
-    sizes = np.diff(rings)[keep]
-    offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    kept = points[np.repeat(keep, np.diff(rings))]
-    new_index = np.cumsum(keep) - 1
-    owner = new_index[first[ring_polygon[keep]]]
-    out = _build(kept, offsets, owner)
-    # a part lying in a filled hole of another part is covered by it
-    return shapely.union_all(shapely.get_parts(out)) if first.size > 1 else out
-
-
 def contour_band(
     field: np.ndarray,
     x0: float,
     y0: float,
     step: float,
     level: float,
-    holes: HoleMask | None,
     links: np.ndarray | None = None,
 ) -> tuple[shapely.Geometry, np.ndarray]:
-    """Draw the polygon of ``field <= level``, simplified, the holes ``holes`` marks filled.
+    """Draw the polygon of ``field <= level``, simplified.
 
     Parameters
     ----------
@@ -524,9 +436,7 @@ def contour_band(
     x0, y0, step : float
         Grid origin and step.
     level : float
-        The band half-width.
-    holes : HoleMask or None
-        Which holes to fill, given their first vertex (metres) and area; None keeps them all.
+        The contour level.
     links : numpy.ndarray, optional
         ``int32`` scratch reused from one call to the next (see :func:`trace_rings`).
 
@@ -543,12 +453,7 @@ def contour_band(
     if rings.size < 2:
         return shapely.Polygon(), links
     areas = _to_metres(points, rings, float(x0), float(y0), float(step))
-    fill = np.zeros(areas.size, dtype=bool)
-    if holes is not None:
-        hole = np.flatnonzero(areas < 0)
-        if hole.size:
-            fill[hole] = holes(points[rings[hole]], -areas[hole])
-    coords, rings, polygons = _polygon_parts(points, rings, areas, fill, SIMPLIFY_TOLERANCE_M)
+    coords, rings, polygons = _polygon_parts(points, rings, areas, SIMPLIFY_TOLERANCE_M)
     return _from_parts(coords, rings, polygons), links
 
 

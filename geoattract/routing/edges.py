@@ -17,8 +17,8 @@ import numpy as np
 import shapely
 
 from geoattract.errors import RoutingError, format_values
+from geoattract.network.snapping import snappable_nodes
 from geoattract.routing.graph import ReachTable, RoutingGraph
-from geoattract.routing.planar import subset
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +29,12 @@ class EdgeLines:
     ----------
     twin : numpy.ndarray
         For each edge ``u -> v`` the edge ``v -> u`` (-1 when one-way).
+    node_ok : numpy.ndarray
+        Per node position: may a point join it (``snappable``, all True when the graph does
+        not say)?
+    joinable : numpy.ndarray
+        Per edge: both its nodes may be joined, so a person may leave the road along it (not a
+        motorway or its ramps between two exits).
     ptr : numpy.ndarray
         Vertices of edge ``e`` are ``coords[ptr[e]:ptr[e + 1]]`` (int64).
     coords : numpy.ndarray
@@ -39,6 +45,8 @@ class EdgeLines:
     """
 
     twin: np.ndarray
+    node_ok: np.ndarray
+    joinable: np.ndarray
     ptr: np.ndarray
     coords: np.ndarray
     along: np.ndarray
@@ -164,7 +172,47 @@ def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
     step[1:] = np.where(same, np.hypot(*(coords[1:] - coords[:-1]).T), 0.0)
     along = np.cumsum(step)
     along -= along[ptr[:-1]][index]
-    return EdgeLines(twin=twin_edges(rg), ptr=ptr, coords=coords, along=along)
+    node_ok = _node_ok(G, rg)
+    return EdgeLines(
+        twin=twin_edges(rg),
+        node_ok=node_ok,
+        joinable=node_ok[src] & node_ok[dst],
+        ptr=ptr,
+        coords=coords,
+        along=along,
+    )
+
+
+def _node_ok(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> np.ndarray:
+    """Per node position of ``rg``: whether a point may join it (``snappable`` flags)."""
+    flags = None if G is None else snappable_nodes(G)
+    if G is None or flags is None:
+        return np.ones(rg.n_nodes, dtype=bool)
+    by_id = dict(zip(G.nodes, flags.tolist(), strict=True))
+    return np.fromiter((by_id.get(n, True) for n in rg.node_ids.tolist()), bool, rg.n_nodes)
+
+
+def subset(coords: np.ndarray, ptr: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The polylines ``lines`` of flat arrays, in that order.
+
+    Parameters
+    ----------
+    coords, ptr : numpy.ndarray
+        Flat vertices; polyline ``l`` is ``coords[ptr[l]:ptr[l + 1]]``.
+    lines : numpy.ndarray
+        The polylines wanted.
+
+    Returns
+    -------
+    coords, ptr : numpy.ndarray
+        Their vertices and offsets.
+    """
+    counts = np.diff(ptr)[lines]
+    starts = np.cumsum(counts) - counts
+    take = np.repeat(ptr[lines] - starts, counts) + np.arange(int(counts.sum()))
+    out_ptr = np.zeros(lines.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_ptr[1:])
+    return coords[take], out_ptr
 
 
 def _check_coordinates(rg: RoutingGraph) -> None:

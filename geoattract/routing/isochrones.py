@@ -9,25 +9,24 @@ followed forwards.
 
 Two shapes (``shape``):
 
+- ``"area"`` (default): the **area within reach**, the land a person reaches: along the
+  reached roads, and off the road from any reached point at the access-leg pace for the time
+  left (the rule of every trip's access leg, :mod:`geoattract.routing.isoreach`). On a network
+  without local streets this is what makes the town around a town hall, and the land between
+  roads, part of the area; the origin always lies inside its smallest isochrone.
 - ``"band"``: the reached road pieces and the origin buffered by ``buffer_m`` (default
   :data:`BUFFER_M`): the strip served from the roads. On a sparse network it looks like a
   spider web, and its area is the strip's.
-- ``"area"`` (default): the band plus the land enclosed by reached roads, as in the filled
-  isochrones of routing services: a hole of the band is filled when it lies in a face of the
-  road network (:mod:`geoattract.routing.faces`) whose boundary roads are all fully reached
-  within the threshold and whose area is below ``hole_max_km2`` (default
-  :data:`HOLE_MAX_KM2`). Other holes stay: a bay closed only by the overlap of two bands, a
-  loop reached all round but a few hundred metres, a roadless massif or lake larger than the
-  size. The decision depends on the roads and times only, so both methods take the same.
 
 Two methods (``method``) draw them:
 
-- ``"grid"`` (default, :mod:`geoattract.routing.isogrid`): distance fields of the reached
-  pieces on a grid of ``resolution_m``, contoured; cost grows with the area reached. On the
-  study (957 polygons) it matches the exact method with an intersection over union of at
-  least 0.986 and areas within 0.9 % at 125 m, 14 to 16 times faster (13 times for the whole
-  isochrone stage of a run, cold start included; ``docs/routing.md``).
-- ``"exact"`` (:mod:`geoattract.routing.isoexact`): GEOS buffers of the pieces, merged.
+- ``"grid"`` (default): a field on a grid of ``resolution_m``, contoured (reach times for the
+  area, :mod:`geoattract.routing.isoreach`; distances to the reached pieces for the band,
+  :mod:`geoattract.routing.isogrid`); cost grows with the area reached. Agreement with the
+  exact method and speed are measured in ``docs/routing.md``.
+- ``"exact"``: GEOS geometry (hulls of the off-road discs of each reached segment for the
+  area, :mod:`geoattract.routing.isoreach`; buffers of the pieces for the band,
+  :mod:`geoattract.routing.isoexact`), merged.
 
 Both nest exactly (``10 min ⊂ 20 min ⊂ 30 min``) and give valid polygons; ``area_km2`` and
 ``population_reached`` are those of the shape drawn (column ``shape``).
@@ -71,10 +70,15 @@ from geoattract.routing.edges import (
     lines_for_origin,
     origin_groups,
 )
-from geoattract.routing.faces import FaceRule, RoadFaces, road_faces
 from geoattract.routing.graph import DEFAULT_WEIGHT, RoutingGraph, routing_graph
 from geoattract.routing.isoexact import exact_polygons
 from geoattract.routing.isogrid import GRID_RESOLUTION_M, GridScratch, grid_polygons
+from geoattract.routing.isoreach import (
+    AREA_RESOLUTION_M,
+    area_polygons,
+    area_segments,
+    exact_area_polygons,
+)
 from geoattract.routing.queries import travel_times_within
 
 logger = logging.getLogger(__name__)
@@ -82,13 +86,6 @@ logger = logging.getLogger(__name__)
 #: Half-width (metres) of the band drawn around every reached road line: roughly the depth of
 #: the built-up strip served from a road (houses, farms along it).
 BUFFER_M = 200.0
-
-#: Road faces smaller than this (km²) are filled in the ``"area"`` shape once their roads are
-#: all reached. On the schematic network of the first study the band's holes (land between
-#: reached roads) have a median of 4 km² and a 99th percentile of 17 km²; the faces of the
-#: national roads on the study a median of 6.1 km², 1,722 of 1,728 below 100 km²: a large
-#: roadless massif or lake stays out.
-HOLE_MAX_KM2 = 100.0
 
 #: The shapes and the methods :func:`isochrones` draws.
 SHAPES = ("band", "area")
@@ -124,17 +121,21 @@ ORIGIN_COLUMNS = (
 
 @dataclass(frozen=True)
 class _Drawing:
-    """Validated drawing options of one :func:`isochrones` call."""
+    """Validated drawing options of one :func:`isochrones` call.
+
+    ``pace`` is the off-road pace of the area within reach (seconds per metre of straight line:
+    the access leg's detour over its speed).
+    """
 
     shape: str
     method: str
     buffer_m: float
-    hole_max_m2: float
     resolution_m: float
+    pace: float
 
     @classmethod
     def check(
-        cls, shape: str, method: str, buffer_m: float, hole_max_km2: float, resolution_m: float
+        cls, shape: str, method: str, buffer_m: float, resolution_m: float | None, rule: SnapRule
     ) -> _Drawing:
         if shape not in SHAPES:
             raise RoutingError(f"shape must be one of {SHAPES}, got {shape!r}")
@@ -142,26 +143,31 @@ class _Drawing:
             raise RoutingError(f"method must be one of {METHODS}, got {method!r}")
         if not buffer_m > 0:
             raise RoutingError(f"buffer_m must be > 0 metres, got {buffer_m!r}")
-        if not hole_max_km2 >= 0:
-            raise RoutingError(f"hole_max_km2 must be >= 0, got {hole_max_km2!r}")
-        if not 0 < resolution_m <= buffer_m:
+        if resolution_m is None:
+            resolution_m = AREA_RESOLUTION_M if shape == "area" else GRID_RESOLUTION_M
+        if not resolution_m > 0 or (shape == "band" and resolution_m > buffer_m):
             raise RoutingError(
-                f"resolution_m must be > 0 and at most buffer_m ({buffer_m} m), got "
+                f"resolution_m must be > 0 (at most buffer_m, {buffer_m} m, for the band), got "
                 f"{resolution_m!r}"
             )
-        holes = float(hole_max_km2) * 1e6 if shape == "area" else 0.0
-        return cls(shape, method, float(buffer_m), holes, float(resolution_m))
+        pace = float(rule.access_time_s(1.0))
+        return cls(shape, method, float(buffer_m), float(resolution_m), pace)
 
 
 @dataclass(frozen=True)
 class _Origins:
-    """Origins resolved to nodes: node id (None when invalid), offset and snap distance."""
+    """Origins resolved to nodes: node id (None when invalid), offset, snap distance and place.
+
+    ``xy`` holds each origin's own coordinates (NaN when only its node is known): the area
+    within reach starts there at time 0.
+    """
 
     labels: list[Any]
     nodes: list[Any]
     valid: np.ndarray
     offsets: np.ndarray
     snap_m: np.ndarray
+    xy: np.ndarray
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,11 +176,9 @@ class _Origins:
 
 
 #: Edge geometry drawn for each routing graph (with a weak reference to the road graph it was
-#: read from, None for straight edges), and the road faces of each edge geometry: built once
-#: per routing graph, freed with it. A planner's repeated calls on one graph reuse them (the
-#: faces of a 10^6-node graph take seconds).
+#: read from, None for straight edges): built once per routing graph, freed with it. A
+#: planner's repeated calls on one graph reuse it.
 _EDGES: weakref.WeakKeyDictionary[RoutingGraph, tuple[Any, EdgeLines]] = weakref.WeakKeyDictionary()
-_FACES: weakref.WeakKeyDictionary[EdgeLines, RoadFaces] = weakref.WeakKeyDictionary()
 
 
 def _prepare(
@@ -194,20 +198,11 @@ def _prepare(
 
 
 def clear_drawing_cache() -> None:
-    """Forget the edge geometry and road faces cached with routing graphs.
+    """Forget the edge geometry cached with routing graphs.
 
-    They are freed with their graph anyway; benchmarks clear them to time a first call.
+    It is freed with its graph anyway; benchmarks clear it to time a first call.
     """
     _EDGES.clear()
-    _FACES.clear()
-
-
-def _road_faces(edges: EdgeLines) -> RoadFaces:
-    """The road faces of ``edges`` (built on first use, then cached with them)."""
-    faces = _FACES.get(edges)
-    if faces is None:
-        faces = _FACES[edges] = road_faces(edges)
-    return faces
 
 
 def _minutes(minutes: Any) -> np.ndarray:
@@ -222,10 +217,10 @@ def _crs(G: nx.MultiDiGraph | None) -> str:
 
 
 def _default_rule(G: nx.MultiDiGraph | None, snap_rule: SnapRule | None) -> SnapRule:
+    """The rule given, else the one the graph's kind implies (:meth:`SnapRule.for_graph`)."""
     if snap_rule is not None:
         return snap_rule
-    schematic = bool(G is not None and G.graph.get("schematic"))
-    return SnapRule.from_section({}, schematic=schematic)
+    return SnapRule.for_graph(G.graph if G is not None else {})
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -276,7 +271,16 @@ def _snap_origins(
         for j, i in enumerate(idx):
             if not far[j]:
                 nodes[i] = snapped["node"].iloc[j]
-    return _Origins(list(points), nodes, valid, offsets + access, dist)
+    return _Origins(list(points), nodes, valid, offsets + access, dist, _xy(points))
+
+
+def _xy(points: list[Any]) -> np.ndarray:
+    """``(n, 2)`` coordinates of points (NaN for a missing or empty one)."""
+    xy = np.full((len(points), 2), np.nan)
+    for i, p in enumerate(points):
+        if isinstance(p, Point) and not p.is_empty:
+            xy[i] = p.x, p.y
+    return xy
 
 
 def _node_origins(items: list[Any], offsets: np.ndarray, snap_m: np.ndarray | None) -> _Origins:
@@ -290,7 +294,8 @@ def _node_origins(items: list[Any], offsets: np.ndarray, snap_m: np.ndarray | No
         )
     nodes = [node if ok else None for node, ok in zip(items, valid, strict=True)]
     dist = np.zeros(len(items)) if snap_m is None else np.asarray(snap_m, dtype=float)
-    return _Origins(list(items), nodes, valid, np.where(valid, offsets, 0.0), dist)
+    xy = np.full((len(items), 2), np.nan)
+    return _Origins(list(items), nodes, valid, np.where(valid, offsets, 0.0), dist, xy)
 
 
 def _polygons(
@@ -298,6 +303,7 @@ def _polygons(
     edges: EdgeLines,
     origin_pos: np.ndarray,
     offsets: np.ndarray,
+    xy: np.ndarray,
     limits: np.ndarray,
     drawing: _Drawing,
     n_threads: int | None,
@@ -316,34 +322,23 @@ def _polygons(
     )
     groups = origin_groups(table)
     scratch = threading.local()
-    faces = _road_faces(edges) if drawing.hole_max_m2 > 0 else None
 
     def build(i: int) -> list[shapely.Geometry]:
         reach = OriginReach.of(origin_pos[i], offsets[i], *groups[i], limits)
         work = getattr(scratch, "work", None)
         if work is None:
             work = scratch.work = GridScratch.for_graph(rg)
-        holes = _face_rule(faces, rg, edges, reach, drawing, work.node_time)
+        if drawing.shape == "area":
+            segments = area_segments(rg, edges, reach, (float(xy[i, 0]), float(xy[i, 1])))
+            if drawing.method == "exact":
+                return exact_area_polygons(segments, limits, drawing.pace)
+            return area_polygons(segments, limits, drawing.pace, drawing.resolution_m, work)
         if drawing.method == "exact":
-            return exact_polygons(rg, edges, reach, drawing.buffer_m, holes)
-        return grid_polygons(rg, edges, reach, drawing.buffer_m, holes, drawing.resolution_m, work)
+            return exact_polygons(rg, edges, reach, drawing.buffer_m)
+        return grid_polygons(rg, edges, reach, drawing.buffer_m, drawing.resolution_m, work)
 
     progress = "isochrones" if verbose else None
     return map_threads(build, range(origin_pos.size), n_threads, progress=progress, unit="origin")
-
-
-def _face_rule(
-    faces: RoadFaces | None,
-    rg: RoutingGraph,
-    edges: EdgeLines,
-    reach: OriginReach,
-    drawing: _Drawing,
-    node_time: np.ndarray,
-) -> FaceRule | None:
-    """The ``"area"`` shape's hole rule for one origin (None for the band)."""
-    if faces is None:
-        return None
-    return FaceRule(faces, rg, edges.twin, reach, drawing.hole_max_m2, node_time)
 
 
 def _frame(
@@ -360,7 +355,15 @@ def _frame(
     idx_valid = np.flatnonzero(origins.valid)
     origin_pos = rg.positions([origins.nodes[i] for i in idx_valid], what="origins")
     polys = _polygons(
-        rg, edges, origin_pos, origins.offsets[idx_valid], mins * 60.0, drawing, n_threads, verbose
+        rg,
+        edges,
+        origin_pos,
+        origins.offsets[idx_valid],
+        origins.xy[idx_valid],
+        mins * 60.0,
+        drawing,
+        n_threads,
+        verbose,
     )
     n = len(origins.labels)
     geoms = np.empty((n, mins.size), dtype=object)
@@ -460,8 +463,7 @@ def isochrones(
     shape: Literal["band", "area"] = DEFAULT_SHAPE,
     method: Literal["grid", "exact"] = "grid",
     buffer_m: float = BUFFER_M,
-    hole_max_km2: float = HOLE_MAX_KM2,
-    resolution_m: float = GRID_RESOLUTION_M,
+    resolution_m: float | None = None,
     weight: str = DEFAULT_WEIGHT,
     n_threads: int | None = None,
     verbose: bool = False,
@@ -481,24 +483,23 @@ def isochrones(
         Thresholds in minutes.
     rg : RoutingGraph, optional
         Precomputed routing structure of ``G`` (saves rebuilding it). The edge geometry read
-        from ``G`` and the road faces are cached with it: later calls with the same ``rg``
-        and ``G`` reuse them (:func:`clear_drawing_cache` forgets them).
+        from ``G`` is cached with it: later calls with the same ``rg`` and ``G`` reuse it
+        (:func:`clear_drawing_cache` forgets it).
     origin_offsets : sequence of float, optional
         Seconds already spent at each origin (for pre-snapped nodes: their access leg).
     snap_rule : SnapRule, optional
-        How points join the network; default ``SnapRule.from_section({}, schematic=...)``
-        for the kind of ``G`` (the package defaults). Pass the study's rule.
+        How points join the network, and the off-road pace of the area within reach (the
+        access leg's detour over its speed); default :meth:`SnapRule.for_graph` for ``G``
+        (a line network's calibrated access leg). Pass the study's rule.
     shape : {"area", "band"}
-        Filled reachable area (default) or the road band (see the module documentation).
+        The area within reach (default) or the road band (see the module documentation).
     method : {"grid", "exact"}
-        Distance fields contoured on a grid (default, fast) or GEOS buffers (exact).
+        Fields contoured on a grid (default, fast) or GEOS geometry (exact).
     buffer_m : float
         Half-width of the band around reached roads, metres (default :data:`BUFFER_M`).
-    hole_max_km2 : float
-        Road faces smaller than this, enclosed by reached roads, are filled in the ``"area"``
-        shape (default :data:`HOLE_MAX_KM2`).
-    resolution_m : float
-        Grid step of the ``"grid"`` method, metres (at most ``buffer_m``).
+    resolution_m : float, optional
+        Grid step of the ``"grid"`` method, metres: default :data:`AREA_RESOLUTION_M` for the
+        area, :data:`GRID_RESOLUTION_M` for the band (at most ``buffer_m``).
     weight : str
         Edge weight attribute (seconds).
     n_threads : int, optional
@@ -518,7 +519,7 @@ def isochrones(
     RoutingError
         Unknown node, mixed origins, bad minutes, shape, method or sizes.
     """
-    drawing = _Drawing.check(shape, method, buffer_m, hole_max_km2, resolution_m)
+    drawing = _Drawing.check(shape, method, buffer_m, resolution_m, _default_rule(G, snap_rule))
     rg, edges = _prepare(G, rg, weight)
     mins = _minutes(minutes)
     items = list(origins)
@@ -553,7 +554,8 @@ def _commune_origins(
     access = np.nan_to_num(rows["snap_time_s"].to_numpy(dtype=float))
     dist = np.where(far, np.nan, rows["snap_distance_m"].to_numpy(dtype=float))
     origins = _node_origins(nodes, access, dist)
-    return _Origins(list(sel["town_hall"]), origins.nodes, origins.valid, origins.offsets, dist)
+    halls = list(sel["town_hall"])
+    return _Origins(halls, origins.nodes, origins.valid, origins.offsets, dist, _xy(halls))
 
 
 def isochrones_for_communes(
@@ -570,8 +572,7 @@ def isochrones_for_communes(
     shape: Literal["band", "area"] = DEFAULT_SHAPE,
     method: Literal["grid", "exact"] = "grid",
     buffer_m: float = BUFFER_M,
-    hole_max_km2: float = HOLE_MAX_KM2,
-    resolution_m: float = GRID_RESOLUTION_M,
+    resolution_m: float | None = None,
     n_threads: int | None = None,
     verbose: bool = False,
 ) -> gpd.GeoDataFrame:
@@ -607,7 +608,7 @@ def isochrones_for_communes(
     population_method : {"town_hall", "area"}
         Population of communes whose town hall is inside (default) or area-weighted
         population (see the module documentation).
-    shape, method, buffer_m, hole_max_km2, resolution_m
+    shape, method, buffer_m, resolution_m
         As in :func:`isochrones`.
     n_threads : int, optional
         Threads for routing and geometry.
@@ -648,10 +649,11 @@ def isochrones_for_communes(
     else:
         rows = territory.index
     sel = territory.loc[rows]
-    drawing = _Drawing.check(shape, method, buffer_m, hole_max_km2, resolution_m)
+    rule = _default_rule(G, snap_rule)
+    drawing = _Drawing.check(shape, method, buffer_m, resolution_m, rule)
     rg, edges = _prepare(G, rg, DEFAULT_WEIGHT)
     mins = _minutes(minutes)
-    origins = _commune_origins(rg, sel, snapped, _default_rule(G, snap_rule))
+    origins = _commune_origins(rg, sel, snapped, rule)
     iso = _frame(rg, edges, origins, mins, drawing, n_threads, verbose, settings.default_crs)
     codes = np.repeat(sel["code"].astype(str).to_numpy(), mins.size)
     geoms = iso.geometry.to_numpy()

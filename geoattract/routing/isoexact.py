@@ -12,12 +12,10 @@ road pieces (the union of their buffers dominates).
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import shapely
 
-from geoattract.routing.contour import NEST_MARGIN_M, HoleRule, fill_holes, grown
+from geoattract.routing.contour import NEST_MARGIN_M, grown
 from geoattract.routing.edges import EdgeLines, OriginReach, lines_for_origin
 from geoattract.routing.graph import RoutingGraph
 
@@ -38,7 +36,6 @@ def exact_polygons(
     edges: EdgeLines,
     reach: OriginReach,
     buffer_m: float,
-    holes: HoleRule | None,
 ) -> list[shapely.Geometry]:
     """Draw the nested isochrone polygons of one origin by the exact vector method.
 
@@ -53,9 +50,6 @@ def exact_polygons(
         largest threshold with their times, and the increasing thresholds (seconds).
     buffer_m : float
         Band half-width.
-    holes : HoleRule or None
-        Which holes of each threshold's band are filled once the bands are built (the
-        ``"area"`` shape, :class:`~geoattract.routing.faces.FaceRule`); None for the road band.
 
     Returns
     -------
@@ -86,6 +80,4 @@ def exact_polygons(
         done_full |= is_full
         bands.append(poly)
         previous = poly
-    if holes is None:
-        return bands
-    return [fill_holes(band, partial(holes, k)) for k, band in enumerate(bands)]
+    return bands

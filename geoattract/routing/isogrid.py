@@ -22,22 +22,19 @@ For one origin and its thresholds ``T_1 < T_2 < …``:
    A small isochrone gets a finer grid than the larger ones of its origin
    (:func:`threshold_steps`); a polygon drawn on a coarser grid is then joined to the finer
    polygon it must contain (grown by a margin of the same order), so nesting holds too.
-4. Rings are simplified (collinear contour points along straight bands go) and, for the
-   ``"area"`` shape, the holes the hole rule marks (:class:`~geoattract.routing.faces.
-   FaceRule`: those in a road face enclosed by reached roads) are dropped.
+4. Rings are simplified (collinear contour points along straight bands go).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import shapely
 from numba import njit
 
-from geoattract.routing.contour import NEST_MARGIN_M, HoleRule, contour_band, grown
+from geoattract.routing.contour import NEST_MARGIN_M, contour_band, grown
 from geoattract.routing.edges import EdgeLines, OriginReach
 from geoattract.routing.graph import RoutingGraph
 
@@ -296,11 +293,15 @@ class GridScratch:
         Flat ``float32`` buffer of the distance fields (grown on demand).
     links : numpy.ndarray
         Flat ``int32`` buffer of the contour's boundary links (grown on demand).
+    reach : numpy.ndarray
+        Flat ``float64`` buffer of the reach-time field and its road points (the area within
+        reach, :mod:`geoattract.routing.isoreach`; grown on demand).
     """
 
     node_time: np.ndarray
     fields: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, dtype=np.float32))
     links: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    reach: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
 
     @classmethod
     def for_graph(cls, rg: RoutingGraph) -> GridScratch:
@@ -313,7 +314,6 @@ def grid_polygons(
     edges: EdgeLines,
     reach: OriginReach,
     buffer_m: float,
-    holes: HoleRule | None,
     resolution_m: float,
     scratch: GridScratch,
 ) -> list[shapely.Geometry]:
@@ -321,7 +321,7 @@ def grid_polygons(
 
     Parameters
     ----------
-    rg, edges, reach, buffer_m, holes
+    rg, edges, reach, buffer_m
         As in :func:`geoattract.routing.isoexact.exact_polygons`.
     resolution_m : float
         Grid step, metres (finer for a small isochrone, see :func:`threshold_steps`).
@@ -342,9 +342,7 @@ def grid_polygons(
         last = k  # thresholds k..last share a step: one set of fields, nested by the caps
         while last + 1 < limits.size and steps[last + 1] == steps[k]:
             last += 1
-        drawn = _draw_group(
-            rg, edges, reach, last + 1, (buffer_m, holes, float(steps[k])), scratch, k
-        )
+        drawn = _draw_group(rg, edges, reach, last + 1, (buffer_m, float(steps[k])), scratch, k)
         if not shapely.is_empty(inner):
             # a coarser step draws the borders it shares with the finer polygon a few metres
             # apart: each polygon is joined to the finer one grown by a margin that grows with
@@ -363,16 +361,15 @@ def _draw_group(
     edges: EdgeLines,
     reach: OriginReach,
     stop: int,
-    drawing: tuple[float, HoleRule | None, float],
+    drawing: tuple[float, float],
     scratch: GridScratch,
     first: int,
 ) -> list[shapely.Geometry]:
     """Polygons of thresholds ``first`` to ``stop - 1`` of ``reach``, all drawn on one grid.
 
-    ``drawing`` is the band half-width, the hole rule (None: keep every hole) and the grid
-    step.
+    ``drawing`` is the band half-width and the grid step.
     """
-    buffer_m, holes, step = drawing
+    buffer_m, step = drawing
     limits = reach.limits[:stop]
     field, x0, y0, boxes, scratch.fields = distance_fields(
         rg.indptr,
@@ -400,9 +397,8 @@ def _draw_group(
             continue
         i0, j0, i1, j1 = boxes[k]
         window = field[k, j0 : j1 + 1, i0 : i1 + 1]
-        mask = None if holes is None else partial(holes, k)
         polygon, scratch.links = contour_band(
-            window, x0 + i0 * step, y0 + j0 * step, step, buffer_m, mask, scratch.links
+            window, x0 + i0 * step, y0 + j0 * step, step, buffer_m, scratch.links
         )
         out.append(polygon)
     return out

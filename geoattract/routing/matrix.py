@@ -33,7 +33,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from geoattract._util.io import atomic_path
+from geoattract._util.io import atomic_path, resolve_data_dir
 from geoattract.errors import DataError, RoutingError, format_values
 from geoattract.network import load_graph
 from geoattract.network.lines import LineNetwork, is_line_layer, line_network
@@ -341,20 +341,105 @@ def od_matrix(
     if sources.size and targets.size:
         parts = _route(onet, src_side, tgt_side, sources, targets, reverse, max_minutes, n_threads)
     table = _assemble(parts, orig, dest, max_minutes)
-    total = len(orig.ids) * len(dest.ids)
+    missing = missing_pairs(onet, orig, dest, len(table))
+    table.attrs["missing"] = missing
     logger.info(
-        "od matrix: %d x %d points, %d pairs, %d unreachable or beyond the limit (%d origins and "
-        "%d destinations too far from the network), %d searches, %.1f s",
+        "od matrix: %d x %d points, %d pairs, %d searches, %.1f s; %s",
         len(orig.ids),
         len(dest.ids),
         len(table),
-        total - len(table),
-        int((~orig.ok).sum()),
-        int((~dest.ok).sum()),
         sources.size,
         time.perf_counter() - t0,
+        missing,
     )
     return table
+
+
+@dataclass(frozen=True)
+class MissingPairs:
+    """Why pairs are absent from an OD table: never silently dropped.
+
+    Attributes
+    ----------
+    total : int
+        Pairs absent.
+    far_origins, far_destinations : tuple
+        Ids of the points too far from the network (beyond the snapping limit).
+    across : int
+        Pairs whose ends lie on different parts of the network (islands: across the sea).
+    parts : tuple of tuple
+        The points of every part but the one holding most points: one tuple of ids per part.
+    beyond : int
+        Other absent pairs: beyond ``max_minutes`` (or no path within one part).
+    """
+
+    total: int = 0
+    far_origins: tuple[Any, ...] = ()
+    far_destinations: tuple[Any, ...] = ()
+    across: int = 0
+    parts: tuple[tuple[Any, ...], ...] = ()
+    beyond: int = 0
+
+    def __str__(self) -> str:
+        """One line: the counts and the points named."""
+        if self.total == 0:
+            return "no pair missing"
+        out = [f"{self.total:,} pair(s) missing"]
+        if self.far_origins or self.far_destinations:
+            far = sorted(set(self.far_origins) | set(self.far_destinations), key=str)
+            out.append(
+                f"{len(self.far_origins)} origin(s) and {len(self.far_destinations)} "
+                f"destination(s) too far from the network ({format_values(far)})"
+            )
+        if self.across:
+            named = "; ".join(
+                f"{len(ids)} point(s): {format_values(list(ids), limit=5)}" for ids in self.parts
+            )
+            out.append(
+                f"{self.across:,} pair(s) across the sea, between parts of the network no road "
+                f"joins (other parts than the main one: {named})"
+            )
+        if self.beyond:
+            out.append(f"{self.beyond:,} pair(s) beyond the time limit")
+        return "; ".join(out)
+
+
+def missing_pairs(onet: ODNetwork, orig: _Side, dest: _Side, found: int) -> MissingPairs:
+    """Count and name the pairs an OD table lacks (see :class:`MissingPairs`)."""
+    total = len(orig.ids) * len(dest.ids) - found
+    if total == 0:
+        return MissingPairs()
+    far_o = tuple(orig.ids[~orig.ok].tolist())
+    far_d = tuple(dest.ids[~dest.ok].tolist())
+    label = network_parts(onet.rg)
+    po, pd_ = label[orig.pos[orig.ok]], label[dest.pos[dest.ok]]
+    n_parts = int(label.max()) + 1 if label.size else 0
+    co = np.bincount(po, minlength=n_parts)
+    cd = np.bincount(pd_, minlength=n_parts)
+    across = int(co.sum() * cd.sum() - (co * cd).sum())
+    parts: tuple[tuple[Any, ...], ...] = ()
+    if across:
+        main = int(np.argmax(co + cd))
+        ids = np.r_[orig.ids[orig.ok], dest.ids[dest.ok]]
+        where = np.r_[po, pd_]
+        parts = tuple(
+            tuple(pd.unique(ids[where == p]).tolist())
+            for p in np.flatnonzero((co + cd) > 0)
+            if p != main
+        )
+    far = total - across - int((~orig.ok).sum()) * len(dest.ids)
+    far -= int((~dest.ok).sum()) * int(orig.ok.sum())
+    return MissingPairs(total, far_o, far_d, across, parts, max(far, 0))
+
+
+def network_parts(rg: RoutingGraph) -> np.ndarray:
+    """Label per node position: the part of the network (connected component) it lies on."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = rg.n_nodes
+    graph = csr_matrix((np.ones(rg.indices.size), rg.indices, rg.indptr), shape=(n, n))
+    return connected_components(graph, directed=True, connection="weak")[1]
 
 
 def _route(
@@ -525,8 +610,12 @@ def load_network(
     return load_graph(source, data_dir=data_dir)
 
 
+#: The road layer of the shared data folder, the network of every study when none is named.
+DEFAULT_ROADS_FILE: str = "roads/france_roads_travelmapping.gpkg"
+
+
 def matrix_command(
-    network: str | os.PathLike,
+    network: str | os.PathLike | None,
     sel_from: str,
     sel_to: str,
     out: str | os.PathLike,
@@ -539,8 +628,9 @@ def matrix_command(
 
     Parameters
     ----------
-    network : path-like
-        A line layer (Travel Mapping, ROUTE 500, BD TOPO) or any source of ``load_graph``.
+    network : path-like or None
+        A line layer (Travel Mapping, ROUTE 500, BD TOPO) or any source of ``load_graph``;
+        None: the classified roads of the shared data folder (:data:`DEFAULT_ROADS_FILE`).
     sel_from, sel_to : str
         Selections of :func:`communes_selection`.
     out : path-like
@@ -555,10 +645,13 @@ def matrix_command(
     Returns
     -------
     dict
-        ``pairs``, ``expected_pairs``, ``missing_pairs``, ``origins``, ``destinations``,
-        ``load_seconds``, ``route_seconds``, ``out``.
+        ``pairs``, ``expected_pairs``, ``missing_pairs``, ``missing`` (:class:`MissingPairs`:
+        why, and which points), ``origins``, ``destinations``, ``load_seconds``,
+        ``route_seconds``, ``out``.
     """
     t0 = time.perf_counter()
+    if network is None:
+        network = resolve_data_dir(data_dir) / DEFAULT_ROADS_FILE
     national = read_national_communes(
         communes if communes is not None else default_national_communes_path(data_dir)
     )
@@ -579,6 +672,7 @@ def matrix_command(
         "pairs": len(table),
         "expected_pairs": expected,
         "missing_pairs": expected - len(table),
+        "missing": table.attrs.get("missing", MissingPairs()),
         "origins": len(origins),
         "destinations": len(destinations),
         "load_seconds": round(t1 - t0, 2),
