@@ -121,6 +121,82 @@ def test_commune_table_nearest_poles_and_modes():
     assert out.loc["b", "time_regional_pole_min"] == 3
 
 
+def test_rail_link_to_a_regional_pole():
+    # links to the metropole m and to the regional pole r from station S1; transfer 5 min
+    road = pd.DataFrame({"m": [80.0, 50.0], "n": [70.0, 90.0], "r": [40.0, 3.0]}, index=["a", "b"])
+    drive = pd.DataFrame({"S1": [4.0, 30.0]}, index=["a", "b"])
+    links = [RailLink("S1", "m", 50.0), RailLink("S1", "r", 20.0)]
+    keys = [p.key for p in SPEC.rail_poles(links)]
+    assert keys == ["m", "n", "r"]
+    rail, station = rail_times(drive, links, keys, SPEC.transfer_min)
+    out = commune_table(SPEC, road, rail, station, {"S1": "Gare 1"})
+    # a: 4 + 5 + 20 = 29 min to r, faster than 40 by road; b: 30 + 5 + 20 = 55, the road (3) wins
+    assert out.loc["a", "time_r_min"] == 40 and out.loc["a", "time_r_rail_min"] == 29
+    assert out.loc["a", "time_r_best_min"] == 29 and out.loc["a", "mode_r"] == "voiture + train"
+    assert out.loc["a", "rail_station_r"] == "Gare 1"
+    # the nearest regional pole takes the train where it is faster
+    assert out.loc["a", "time_regional_pole_min"] == 29
+    assert out.loc["a", "regional_pole_mode"] == "voiture + train"
+    assert out.loc["b", "time_regional_pole_min"] == 3
+    assert out.loc["b", "regional_pole_mode"] == "voiture"
+    # the metropole m: 4 + 5 + 50 = 59 beats 80 by road; n has no link
+    assert out.loc["a", "time_m_best_min"] == 59 and np.isnan(out.loc["a", "time_n_rail_min"])
+    # a study without link to r writes no car + train column for it
+    bare = commune_table(SPEC, road, rail[["m", "n"]], station[["m", "n"]], {"S1": "Gare 1"})
+    assert "time_r_rail_min" not in bare and bare.loc["a", "time_regional_pole_min"] == 40
+
+
+def test_one_rule_for_uic_codes():
+    from geoattract.accessibility.rail import uic8
+    from geoattract.config.metro import uic_code
+
+    # the station file holds 10 digits, the study file and the command line 8
+    assert uic_code("0087586545") == uic_code("87586545") == uic_code(87586545) == "87586545"
+    assert uic_code(" gpso_agen ") == "gpso_agen"
+    codes = pd.Series(["0087586545", "87586008", "gpso_agen"])
+    assert uic8(codes).tolist() == [uic_code(c) for c in codes]
+    assert parse_rail_link("0087586545:agen:28").station == "87586545"
+
+
+def test_rail_links_table_carries_the_transfer_and_the_source():
+    from geoattract.accessibility.poles import RAIL_LINK_COLUMNS
+    from geoattract.config.metro import link_record
+
+    link = RailLink("87586545", "bordeaux", 37.0, None, "SNCF", "https://x", "2014", "ancien")
+    row = link_record(link, {"87586545": "Marmande"}, {"bordeaux": "Bordeaux"}, 10.0)
+    assert tuple(row) == RAIL_LINK_COLUMNS
+    assert row["station"] == "Marmande" and row["pole"] == "Bordeaux"
+    assert row["pole_key"] == "bordeaux" and row["transfer_min"] == 10.0
+    assert (row["source"], row["url"], row["vintage"], row["note"]) == (
+        "SNCF",
+        "https://x",
+        "2014",
+        "ancien",
+    )
+
+
+def test_the_study_rail_links_are_sourced():
+    from geoattract.app.rail import station_ids
+    from geoattract.config.metro import uic_code
+
+    cfg = load_study_config("geoattract/config/studies/lot-et-garonne/study.toml")
+    spec = MetroSpec.from_config(cfg)
+    assert spec is not None
+    known = station_ids(cfg, spec.station_category)
+    keys = [link.key for link in spec.links]
+    assert len(keys) == len(set(keys))
+    for link in spec.links:
+        # the station identity is the UIC code of the station file
+        assert link.station == uic_code(link.station) and link.station in known, link
+        assert link.source and link.url.startswith("https://") and link.vintage, link
+        # no repost on an unrelated site
+        assert not any(h in link.url for h in ("sevicesclients", "bankruptcy-lawarticles")), link
+    # Marmande (a main TER station) reaches Bordeaux, Toulouse and the regional pole Agen
+    marmande = {link.pole: link.minutes for link in spec.links if link.station == "87586545"}
+    assert marmande == {"bordeaux": 37.0, "toulouse": 92.0, "agen": 28.0}
+    assert spec.transfer_min == 10.0
+
+
 # --------------------------------------------------------------------------------------------
 # A small road graph: drive legs and the door-to-metropole time
 # --------------------------------------------------------------------------------------------
@@ -199,8 +275,14 @@ def test_poles_and_links_are_validated(tiny_study):
     assert spec is not None and [p.key for p in spec.metropoles] == ["bordeaux"]
     assert spec.links == (RailLink("87586008", "bordeaux", 65.0, source="x", vintage="2025"),)
     assert spec.thresholds_min == (30, 45, 60, 90) and spec.transfer_min == 10.0
+    # a link may reach a regional town (Agen) as well as a metropole (issue 22: links to Agen
+    # count; this was a configuration error while only metropoles could be reached)
     toml, data = tiny_study(toml_extra=POLES_TOML + link.format(pole="agen"))
-    with pytest.raises(ConfigError, match=r"rail_links\[0\]\.pole' names 'agen', not a metropole"):
+    spec = MetroSpec.from_config(load_study_config(toml, data_dir=data))
+    assert spec is not None and spec.links[0].pole == "agen"
+    assert [p.key for p in spec.rail_poles()] == ["bordeaux", "agen"]
+    toml, data = tiny_study(toml_extra=POLES_TOML + link.format(pole="paris"))
+    with pytest.raises(ConfigError, match=r"rail_links\[0\]\.pole' names 'paris', not a pole"):
         load_study_config(toml, data_dir=data)
     bad = POLES_TOML.replace('role = "regional"', 'role = "capitale"')
     toml, data = tiny_study(toml_extra=bad)
@@ -240,8 +322,8 @@ def test_rail_link_edits():
     ]
     with pytest.raises(DataError, match=r"unknown station 'S9'"):
         check_rail_edits([RailLink("S9", "m", 1.0)], SPEC, {"S1"})
-    with pytest.raises(DataError, match=r"not a metropole 'r'"):
-        check_rail_edits([RailLink("S1", "r", 1.0)], SPEC, {"S1"})
+    # an edit may reach a regional pole (issue 22); it used to be refused as "not a metropole"
+    assert check_rail_edits([RailLink("S1", "r", 1.0)], SPEC, {"S1"}) == [RailLink("S1", "r", 1.0)]
     with pytest.raises(DataError, match=r"unknown pole 'x'"):
         check_rail_edits([RailLink("S1", "x", 1.0)], SPEC, {"S1"})
     sc = RailScenario(
@@ -410,6 +492,32 @@ def test_metropole_times_of_the_study(study_state):
 
 
 @pytest.mark.slow
+def test_marmande_reaches_bordeaux_by_car_and_train(study_state):
+    com = study_state.communes_layer().set_index("code")
+    metro = study_state.accessibility.metropolitan
+    marmande = com.loc["47157"]
+    # the drive from the town hall of Marmande to its station (UIC 87586545) on the network
+    access = metro.routing.station_minutes.loc["47157", "87586545"]
+    assert access == pytest.approx(1.75, abs=0.05)
+    # car + train = access + the transfer margin (10 min) + Intercités 4754, Marmande 13:52 ->
+    # Bordeaux-Saint-Jean 14:29 (37 min, SNCF GTFS export 2013-2014): 1.75 + 10 + 37 = 48.75
+    assert metro.spec.transfer_min == 10.0
+    assert marmande["time_bordeaux_rail_min"] == pytest.approx(access + 10.0 + 37.0, abs=1e-6)
+    assert marmande["time_bordeaux_rail_min"] == pytest.approx(48.75, abs=0.05)
+    assert marmande["rail_station_bordeaux"] == "Marmande"
+    assert marmande["mode_bordeaux"] == "voiture + train"
+    assert marmande["time_bordeaux_best_min"] < marmande["time_bordeaux_min"]
+    # the link and its source are in rail_links.csv's table
+    links = metro.link_table().set_index(["uic", "pole_key"])
+    row = links.loc[("87586545", "bordeaux")]
+    assert row["minutes"] == 37 and row["transfer_min"] == 10
+    assert row["source"].startswith("SNCF") and row["vintage"] and row["url"]
+    # a link to the regional pole Agen: 1.75 + 10 + 28 (Intercités 4669, 18:09 -> 18:37)
+    assert marmande["time_agen_rail_min"] == pytest.approx(access + 10.0 + 28.0, abs=1e-6)
+    assert marmande["time_agen_best_min"] <= marmande["time_agen_min"]
+
+
+@pytest.mark.slow
 def test_high_speed_line_scenario(study_state):
     from geoattract.scoring import run_rail_scenario
 
@@ -421,11 +529,13 @@ def test_high_speed_line_scenario(study_state):
         scenarios=["gpso"],
     )
     changes = res.metro.changes.set_index("code")
-    # Agen: 35 min of train from the new station instead of 65 (or the road), 10 min of
-    # transfer and 15.8 min of drive: the new station, placed at the nearest node of the
-    # town hall of Sainte-Colombe-en-Bruilhois, is now on the road by the town hall (the
-    # split node), no longer at a junction towards Agen (11.4 min): 60.8 min, just beyond
-    # the hour (56.4 min before)
+    # Agen: 35 min of train from the new station, 10 min of transfer and 15.8 min of drive:
+    # the new station, placed at the nearest node of the town hall of
+    # Sainte-Colombe-en-Bruilhois, is on the road by the town hall (the split node), no longer
+    # at a junction towards Agen (11.4 min): 60.8 min, just beyond the hour. Before: 80.4 min
+    # to Toulouse from the central station (9.4 min of drive + 10 + the Intercités' 61 min);
+    # it was 56.4 min with the former 65-min link of SGPSO, which set no train type and is no
+    # longer a link (issue 22)
     assert changes.loc["47001", "time_metropole_best_min_after"] == pytest.approx(60.76, abs=0.1)
     assert not changes.loc["47001", "newly_within_metropole"]
     # no commune loses time: links are only added or made faster
@@ -462,3 +572,21 @@ def test_report_shows_the_corridor_and_the_populations(study_run):
     # the report's table and the CSV give the same figures
     for value in dep["population_within"]:
         assert f"{value:,.0f}".replace(",", "\u202f") in report
+    # the sentences follow the figures: "aucun habitant" only where the CSV says 0
+    assert "marge de correspondance de 10 min" in report
+    dep = pop[(pop["level"] == "departement") & (pop["mode"] == "meilleur")]
+    for (name, t), part in dep.groupby(["pole_nom", "threshold_min"]):
+        if t < 45:
+            continue
+        sentence = report.split(f"Population du département à portée de {name} :")[1]
+        sentence = sentence.split(f"à moins de {t} min, ")[1].split(" ;")[0].split(".")[0]
+        n = part["population_within"].sum()
+        expected = f"{n:,.0f}".replace(",", "\u202f") if n > 0 else "aucun habitant"
+        assert expected in sentence, (name, t, sentence)
+    # Marmande brings communes within 60 min of Bordeaux by car + train (issue 22)
+    sixty = dep[(dep["pole"] == "bordeaux") & (dep["threshold_min"] == 60)]
+    assert sixty["population_within"].sum() > 17_000
+    links = pd.read_csv(study_run / "rail_links.csv", dtype={"uic": str})
+    assert {"transfer_min", "source", "url", "vintage"} <= set(links.columns)
+    assert links[["source", "url", "vintage"]].notna().all().all()
+    assert (links["transfer_min"] == 10).all()

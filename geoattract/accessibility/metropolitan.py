@@ -2,7 +2,8 @@
 
 :func:`build_metropolitan` is what the accessibility stage calls when the study file declares
 metropoles (``[poles]``): it finds the poles, routes from every commune of the territory and of
-the corridor map to them and to the stations of the rail links
+the corridor map to them and to the stations of the rail links (to a metropole or to a
+regional town such as Agen)
 (:mod:`~geoattract.accessibility.poles`, :mod:`~geoattract.accessibility.rail`) and evaluates
 every named scenario of ``[scenarios]``. :func:`metro_scenario` evaluates link edits on a
 finished result: only the drive times to new stations are routed, the rest is reused.
@@ -87,7 +88,7 @@ def _station_points(stations: gpd.GeoDataFrame, origins: gpd.GeoDataFrame) -> gp
 
 
 def _evaluate(spec: MetroSpec, routing: MetroRouting, links: Sequence[RailLink]) -> pd.DataFrame:
-    keys = [p.key for p in spec.metropoles]
+    keys = [p.key for p in spec.rail_poles(links)]
     rail, station = rail_times(routing.station_minutes, links, keys, spec.transfer_min)
     return commune_table(spec, routing.road, rail, station, station_names(routing.stations))
 
@@ -236,7 +237,7 @@ def metro_scenario(
     stations : sequence of NewStation
         New stations (routed from every origin).
     edits : sequence of RailLink
-        Links replacing the baseline link of the same station and metropole, or added.
+        Links replacing the baseline link of the same station and pole, or added.
     label : str
         French name of the scenario.
 

@@ -2,14 +2,17 @@
 
 For every commune of the study (and of the corridor map), from its town hall:
 
-* ``time_<pole>_min``: drive time to each metropole's town hall on the road network;
-* ``time_<pole>_rail_min``: door-to-metropole time by car + train
-  (:mod:`~geoattract.accessibility.rail`) and ``rail_station_<pole>``, the station used;
+* ``time_<pole>_min``: drive time to the town hall of each metropole, and of every other pole
+  that a rail link reaches (Agen), on the road network;
+* ``time_<pole>_rail_min``: door-to-pole time by car + train
+  (:mod:`~geoattract.accessibility.rail`: drive to the station, ``[metropolitan]
+  transfer_min``, the fastest direct train) and ``rail_station_<pole>``, the station used;
 * ``time_<pole>_best_min`` and ``mode_<pole>``: the faster of the two;
 * ``time_nearest_metropole_min`` / ``nearest_metropole`` (by road),
   ``time_metropole_best_min`` / ``metropole_best`` / ``metropole_best_mode`` (any mode);
-* ``regional_pole_code``, ``regional_pole_nom``, ``time_regional_pole_min``: the nearest
-  regional town by road.
+* ``regional_pole_code``, ``regional_pole_nom``, ``time_regional_pole_min``,
+  ``regional_pole_mode``: the nearest regional town, by road or, where a rail link reaches it
+  faster, by car + train.
 
 Per département and EPCI of the study: the population within each threshold of
 ``[metropolitan] thresholds_min`` of each metropole, by road and by the faster mode.
@@ -40,6 +43,7 @@ import shapely
 from geoattract import settings
 from geoattract._util.io import require_file
 from geoattract.accessibility.rail import (
+    MODE_ROAD,
     best_of,
     station_names,
 )
@@ -58,6 +62,21 @@ logger = logging.getLogger(__name__)
 
 #: Layers of the national commune file.
 NATIONAL_LAYERS: tuple[str, str] = ("communes", "mairies")
+
+#: Columns of ``rail_links.csv`` (:meth:`MetropolitanAccess.link_table`).
+RAIL_LINK_COLUMNS: tuple[str, ...] = (
+    "station",
+    "uic",
+    "pole_key",
+    "pole",
+    "minutes",
+    "trains_per_weekday",
+    "transfer_min",
+    "source",
+    "url",
+    "vintage",
+    "note",
+)
 
 #: Value of the ``mode`` columns of the population table.
 POPULATION_MODES: dict[str, str] = {"voiture": "time_{key}_min", "meilleur": "time_{key}_best_min"}
@@ -187,11 +206,17 @@ class MetropolitanAccess:
     network_source: str = ""
 
     def link_table(self, links: Sequence[RailLink] | None = None) -> pd.DataFrame:
-        """The rail links as a table: station, UIC, metropole, minutes, trains, source."""
+        """The rail links as a table (``rail_links.csv``).
+
+        Station, UIC code, pole key and label, train minutes, trains per weekday, the
+        transfer margin added to every car + train trip (``transfer_min``), source, url,
+        vintage and note: one row per link.
+        """
         names = station_names(self.routing.stations)
         poles = {p.key: p.label for p in self.spec.poles}
-        rows = [link_record(link, names, poles) for link in (links or self.links)]
-        return pd.DataFrame(rows)
+        transfer = self.spec.transfer_min
+        rows = [link_record(link, names, poles, transfer) for link in (links or self.links)]
+        return pd.DataFrame(rows, columns=RAIL_LINK_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,24 +435,25 @@ def check_poles(
 def metro_times(
     spec: MetroSpec, road: pd.DataFrame, rail: pd.DataFrame, rail_station: pd.DataFrame
 ) -> pd.DataFrame:
-    """Road, car + train and best minutes to each metropole (origins × columns).
+    """Road, car + train and best minutes to each pole with car + train columns.
 
     Parameters
     ----------
     spec : MetroSpec
-        The metropoles.
+        The poles.
     road : DataFrame
         Drive minutes, origins × pole keys.
     rail, rail_station : DataFrame
-        From :func:`~geoattract.accessibility.rail.rail_times`.
+        From :func:`~geoattract.accessibility.rail.rail_times`; their columns are the poles
+        written (every metropole, and the other poles a rail link reaches).
 
     Returns
     -------
     DataFrame
-        Per metropole ``time_<key>_min``, ``time_<key>_rail_min``, ``rail_station_<key>``,
+        Per pole ``time_<key>_min``, ``time_<key>_rail_min``, ``rail_station_<key>``,
         ``time_<key>_best_min``, ``mode_<key>``.
     """
-    keys = [p.key for p in spec.metropoles]
+    keys = [p.key for p in spec.poles if p.key in rail.columns]
     best, mode = best_of(road[keys], rail[keys])
     out = {}
     for k in keys:
@@ -463,7 +489,8 @@ def commune_table(
     road : DataFrame
         Drive minutes, origins × every pole key.
     rail, rail_station : DataFrame
-        Car + train minutes and station id per origin and metropole.
+        Car + train minutes and station id per origin and pole (every metropole and the other
+        poles a rail link reaches, :meth:`~geoattract.config.metro.MetroSpec.rail_poles`).
     names : mapping
         Station id → name (``rail_station_<key>`` holds names).
 
@@ -473,8 +500,8 @@ def commune_table(
         Indexed like ``road``.
     """
     out = metro_times(spec, road, rail, rail_station)
-    for p in spec.metropoles:
-        col = f"rail_station_{p.key}"
+    for k in rail.columns:
+        col = f"rail_station_{k}"
         out[col] = out[col].map(lambda s: names.get(s, s) if isinstance(s, str) else None)
     metro = {p.key: p.label for p in spec.metropoles}
     out["time_nearest_metropole_min"], out["nearest_metropole"] = _nearest(road[list(metro)], metro)
@@ -489,10 +516,20 @@ def commune_table(
     out["metropole_best_mode"] = chosen
     regional = {p.key: p for p in spec.regional}
     if regional:
-        t, key = _nearest(road[list(regional)], {k: k for k in regional})
+        # the faster of road and car + train where a rail link reaches the town (Agen)
+        times = pd.DataFrame(
+            {k: out[time_column(k, "best")] if k in rail.columns else road[k] for k in regional},
+            index=road.index,
+        )
+        t, key = _nearest(times, {k: k for k in regional})
         out["regional_pole_code"] = key.map(lambda k: regional[k].code if k else None)
         out["regional_pole_nom"] = key.map(lambda k: regional[k].label if k else None)
         out["time_regional_pole_min"] = t
+        regional_modes: list[object] = [
+            (out.at[i, f"mode_{k}"] if k in rail.columns else MODE_ROAD) if k else None
+            for i, k in zip(out.index, key, strict=True)
+        ]
+        out["regional_pole_mode"] = pd.Series(regional_modes, index=out.index, dtype=object)
     return out
 
 
@@ -588,7 +625,7 @@ def metro_columns_info(spec: MetroSpec, network: str = "") -> dict[str, tuple[st
     Parameters
     ----------
     spec : MetroSpec
-        Poles (their French labels) and the transfer time.
+        Poles (their French labels), the poles a rail link reaches and the transfer time.
     network : str
         Description of the road network, for the source field.
 
@@ -598,10 +635,10 @@ def metro_columns_info(spec: MetroSpec, network: str = "") -> dict[str, tuple[st
         Every column :func:`commune_table` writes.
     """
     road = f"calcul geoattract sur le réseau {network}".strip() if network else "calcul geoattract"
-    rail = f"{road} ; horaires publiés des liaisons ferroviaires (voir le rapport)"
+    rail = f"{road} ; horaires publiés des liaisons ferroviaires (rail_links.csv, rapport)"
     transfer = f"{spec.transfer_min:g}".replace(".", ",")
     out: dict[str, tuple[str, str, str, str]] = {}
-    for p in spec.metropoles:
+    for p in spec.rail_poles():
         name, k = p.label, p.key
         out[time_column(k)] = (
             f"Temps d'accès à {name} en voiture",
@@ -612,9 +649,10 @@ def metro_columns_info(spec: MetroSpec, network: str = "") -> dict[str, tuple[st
         out[time_column(k, "rail")] = (
             f"Temps porte-à-porte à {name} en voiture + train",
             "min",
-            f"Voiture jusqu'à la gare, {transfer} min de correspondance, puis le train le plus "
-            f"rapide jusqu'à la gare centrale de {name} ; meilleure des liaisons. Vide sans "
-            "liaison.",
+            f"Voiture de la mairie à la gare, {transfer} min de marge de correspondance "
+            "(stationnement, accès au quai, montée ; sans attente d'horaire), puis le train "
+            f"direct le plus rapide publié jusqu'à la gare de {name} ; meilleure des liaisons. "
+            "Vide sans liaison.",
             rail,
         )
         out[f"rail_station_{k}"] = (
@@ -667,22 +705,36 @@ def metro_columns_info(spec: MetroSpec, network: str = "") -> dict[str, tuple[st
         rail,
     )
     regional = ", ".join(p.label for p in spec.regional)
+    by_rail = [p.label for p in spec.rail_poles() if p.role == "regional"]
+    how = (
+        "en voiture, ou en voiture + train quand une liaison ferroviaire y mène plus vite "
+        f"({', '.join(by_rail)})"
+        if by_rail
+        else "en voiture"
+    )
+    source = rail if by_rail else road
     out["regional_pole_code"] = (
         "Code du pôle régional le plus proche",
         "",
-        f"Code INSEE du pôle régional le plus proche en voiture ({regional}).",
-        road,
+        f"Code INSEE du pôle régional le plus proche {how} ({regional}).",
+        source,
     )
     out["regional_pole_nom"] = (
         "Pôle régional le plus proche",
         "",
-        f"Pôle régional le plus proche en voiture ({regional}).",
-        road,
+        f"Pôle régional le plus proche {how} ({regional}).",
+        source,
     )
     out["time_regional_pole_min"] = (
         "Temps d'accès au pôle régional le plus proche",
         "min",
-        "Temps de trajet en voiture de la mairie à la mairie du pôle régional le plus proche.",
-        road,
+        f"Temps porte-à-porte de la mairie au pôle régional le plus proche, {how}.",
+        source,
+    )
+    out["regional_pole_mode"] = (
+        "Mode vers le pôle régional le plus proche",
+        "",
+        "« voiture » ou « voiture + train ».",
+        source,
     )
     return out

@@ -1,20 +1,20 @@
-"""Car + train to a metropole: the stations of the rail links and the door-to-metropole time.
+"""Car + train to a pole: the stations of the rail links and the door-to-pole time.
 
-A car + train trip from a commune to a metropole is
+A car + train trip from a commune to a pole (a metropole, or a regional town such as Agen) is
 
 ``drive to the station (road network, town hall → station) + transfer + train``
 
 where the transfer (``[metropolitan] transfer_min``, 10 min by default) stands for parking,
 walking to the platform and boarding a train whose time is known (no timetable wait), and the
-train is the link's fastest scheduled time to the metropole's main station. Over the links of
-a metropole the fastest trip is kept, with the station it uses. The trip ends at the main
-station, the car trip at the town hall of the metropole: both are central, no leg inside the
-metropole is added.
+train is the link's fastest scheduled direct train to the pole's main station. Over the links
+of a pole the fastest trip is kept, with the station it uses. The trip ends at the main
+station, the car trip at the town hall of the pole: both are central, no leg inside the pole
+is added.
 
 Stations come from the point files of the catalogue category of ``[metropolitan]
-station_category`` (the id column holds the UIC code, normalised to 8 digits), inside the
-territory or not; a scenario may add stations
-(:class:`~geoattract.config.metro.NewStation`).
+station_category``, inside the territory or not; the id column holds the UIC code, turned
+into the station id by :func:`geoattract.config.metro.uic_code` (the one rule, shared with the
+command line). A scenario may add stations (:class:`~geoattract.config.metro.NewStation`).
 """
 
 from __future__ import annotations
@@ -28,21 +28,16 @@ import pandas as pd
 
 from geoattract import settings
 from geoattract._util.io import read_vector
-from geoattract.config.metro import NewStation, RailLink
+from geoattract.config.metro import NewStation, RailLink, uic_code
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError, format_values
 
 logger = logging.getLogger(__name__)
 
-#: Digits of a UIC station code once normalised (``0087586008`` → ``87586008``).
-UIC_DIGITS = 8
-
 
 def uic8(values: pd.Series) -> pd.Series:
-    """Normalise UIC codes to 8 digits; other identifiers are kept as they are."""
-    text = values.astype(str).str.strip()
-    digits = text.str.fullmatch(r"\d{1,10}")
-    return text.where(~digits, text.str.zfill(10).str[-UIC_DIGITS:])
+    """Station ids of a column of UIC codes (:func:`~geoattract.config.metro.uic_code`)."""
+    return values.map(uic_code)
 
 
 def catalogue_stations(config: StudyConfig, category: str) -> gpd.GeoDataFrame:
@@ -148,7 +143,7 @@ def rail_times(
     poles: Sequence[str],
     transfer_min: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Door-to-metropole minutes by car + train, and the station used, per origin and pole.
+    """Door-to-pole minutes by car + train, and the station used, per origin and pole.
 
     Parameters
     ----------

@@ -21,6 +21,7 @@ from geoattract.config.metro import (
     check_rail_edits,
     parse_rail_link,
     scenario_edits,
+    uic_code,
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError
@@ -51,9 +52,7 @@ def station_ids(cfg: StudyConfig, category: str) -> set[str]:
         if src.type == "points" and src.file and src.id_column:
             path = cfg.data_dir / src.file
             frame = pyogrio.read_dataframe(path, columns=[src.id_column], read_geometry=False)
-            ids |= {
-                c.zfill(10)[-8:] if c.isdigit() else c for c in frame[src.id_column].astype(str)
-            }
+            ids |= {uic_code(c) for c in frame[src.id_column]}
     if not ids:
         raise DataError(f"catalogue category {category!r}: no point file with an id column")
     return ids

@@ -58,7 +58,7 @@ INDEX_LABELS: dict[str, str] = {
     "run.json": "Résumé de l'exécution (JSON)",
     "run.log": "Journal de l'exécution (texte)",
     "metropoles_population.csv": "Population à portée des métropoles, par département et EPCI (CSV)",
-    "rail_links.csv": "Liaisons ferroviaires et leurs sources (CSV)",
+    "rail_links.csv": "Liaisons ferroviaires : gare, pôle, train direct le plus rapide, marge de correspondance (transfer_min), source, url, millésime (CSV)",
     "fibre_epci.csv": "Fibre : locaux sans fibre par EPCI (CSV)",
     "static/corridor.png": "Carte imprimable — accès aux métropoles aujourd'hui",
 }

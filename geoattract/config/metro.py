@@ -5,8 +5,9 @@ The study file declares (schemas in :mod:`geoattract.config.study`):
 * ``[poles.<key>]``: the metropoles a study measures its reach against and the regional and
   local towns that matter to it (``code``, ``role``, ``label_fr``); the key names the columns
   (``time_<key>_min``);
-* ``[[rail_links]]``: station (UIC code), metropole, fastest scheduled minutes, trains per
-  weekday, source and vintage: the train leg of a car + train trip;
+* ``[[rail_links]]``: station (UIC code), pole (a metropole or a regional town such as Agen),
+  fastest scheduled minutes of a direct train, trains per weekday, source and vintage: the
+  train leg of a car + train trip;
 * ``[scenarios.<name>]``: rail links that replace the baseline link of the same station and
   metropole, or are added, and the new stations they use (a high-speed line);
 * ``[metropolitan]``: thresholds, the transfer time of a car + train trip, the national
@@ -14,8 +15,10 @@ The study file declares (schemas in :mod:`geoattract.config.study`):
 
 :class:`MetroSpec` holds them, read once from the configuration; :func:`parse_rail_link` reads
 a ``--rail-link STATION:POLE:MINUTES[:TRAINS]`` edit and :func:`check_rail_edits` checks edits
-at the door (unknown station or pole: one line naming the edit). The module reads nothing but
-the configuration: the checks of ``geoattract scenario`` run before any heavy import.
+at the door (unknown station or pole: one line naming the edit). :func:`uic_code` is the one
+rule that turns a UIC code into a station id (the station file, the command line, the checks).
+The module reads nothing but the configuration: the checks of ``geoattract scenario`` run
+before any heavy import.
 """
 
 from __future__ import annotations
@@ -38,10 +41,28 @@ REGIONAL = "regional"
 #: Source of a rail link given on the command line.
 COMMAND_LINE_SOURCE = "ligne de commande (scénario)"
 
+#: Digits of a UIC station code once normalised (``0087586008`` → ``87586008``).
+UIC_DIGITS = 8
+
+_UIC_RAW_RE = re.compile(r"\d{1,10}")
+
 _LINK_RE = re.compile(
     r"^(?P<station>[A-Za-z0-9_]+):(?P<pole>[a-z][a-z0-9_]*):(?P<minutes>\d+(?:\.\d+)?)"
     r"(?::(?P<trains>\d+))?$"
 )
+
+
+def uic_code(value: object) -> str:
+    """The station id of a UIC code: 8 digits (``0087586008`` → ``87586008``).
+
+    The one normalisation of UIC codes: the station file (``Code UIC`` holds 10 digits), the
+    command line and the checks all go through it. A value that is not 1 to 10 digits (a
+    scenario station id) is returned stripped, unchanged.
+    """
+    text = str(value).strip()
+    if _UIC_RAW_RE.fullmatch(text):
+        return text.zfill(10)[-UIC_DIGITS:]
+    return text
 
 
 @dataclass(frozen=True)
@@ -56,16 +77,16 @@ class Pole:
 
 @dataclass(frozen=True)
 class RailLink:
-    """A train leg from a station to a metropole's main station.
+    """A train leg from a station to a pole's main station.
 
     Attributes
     ----------
     station : str
         UIC code (8 digits) of a station of the station file, or the id of a scenario station.
     pole : str
-        Key of a metropole of ``[poles]``.
+        Key of a pole of ``[poles]``: a metropole, or a regional or local town (Agen).
     minutes : float
-        Fastest scheduled train, station to the metropole's main station.
+        Fastest scheduled direct train, station to the pole's main station.
     trains_per_weekday : int, optional
         As published; None when unknown.
     source, url, vintage, note : str
@@ -167,6 +188,20 @@ class MetroSpec:
         """The poles of role ``regional``."""
         return tuple(p for p in self.poles if p.role == REGIONAL)
 
+    def rail_poles(self, links: Iterable[RailLink] = ()) -> tuple[Pole, ...]:
+        """Poles with car + train columns, in file order.
+
+        Every metropole, and every other pole that a rail link reaches: a baseline link, a
+        link of a named scenario or one of ``links`` (command-line edits). The baseline and the
+        named scenarios thus write the same columns.
+        """
+        keys = {p.key for p in self.metropoles}
+        keys |= {link.pole for link in self.links}
+        for sc in self.scenarios.values():
+            keys |= {link.pole for link in sc.links}
+        keys |= {link.pole for link in links}
+        return tuple(p for p in self.poles if p.key in keys)
+
     def pole(self, key: str) -> Pole:
         """The pole of a key.
 
@@ -249,10 +284,7 @@ def parse_rail_link(text: str) -> RailLink:
     if not minutes > 0:
         raise DataError(f"rail link {text!r}: the minutes must be > 0")
     trains = int(m["trains"]) if m["trains"] else None
-    station = m["station"]
-    if station.isdigit():
-        station = station.zfill(10)[-8:]
-    return RailLink(station, m["pole"], minutes, trains, source=COMMAND_LINE_SOURCE)
+    return RailLink(uic_code(m["station"]), m["pole"], minutes, trains, source=COMMAND_LINE_SOURCE)
 
 
 def check_rail_edits(
@@ -277,17 +309,15 @@ def check_rail_edits(
     Raises
     ------
     DataError
-        One line naming the edit: unknown station, unknown pole, a pole that is not a
-        metropole.
+        One line naming the edit: unknown station, unknown pole.
     """
     known = set(stations)
     out = list(edits)
-    metropoles = [p.key for p in spec.metropoles]
+    poles = [p.key for p in spec.poles]
     for e in out:
-        if e.pole not in metropoles:
-            what = "not a metropole" if e.pole in {p.key for p in spec.poles} else "unknown pole"
+        if e.pole not in poles:
             raise DataError(
-                f"rail link {e}: {what} {e.pole!r}; metropoles: {format_values(metropoles)}"
+                f"rail link {e}: unknown pole {e.pole!r}; poles: {format_values(poles)}"
             )
         if e.station not in known:
             raise DataError(
@@ -332,15 +362,28 @@ def scenario_edits(
     return tuple(stations), (*links, *extra), " + ".join(labels)
 
 
-def link_record(link: RailLink, names: Mapping[str, Any], poles: Mapping[str, str]) -> dict:
-    """A rail link as a row of the report's table (station name, pole label, figures, source)."""
+def link_record(
+    link: RailLink,
+    names: Mapping[str, Any],
+    poles: Mapping[str, str],
+    transfer_min: float | None = None,
+) -> dict:
+    """A rail link as a row of ``rail_links.csv`` and of the report's table.
+
+    Station name and UIC code, pole key and label, the train's minutes, trains per weekday,
+    the transfer margin added to every car + train trip (``transfer_min``, None when not
+    given), source, url, vintage and note.
+    """
     return {
         "station": str(names.get(link.station, link.station)),
         "uic": link.station,
+        "pole_key": link.pole,
         "pole": poles.get(link.pole, link.pole),
         "minutes": link.minutes,
         "trains_per_weekday": link.trains_per_weekday,
+        "transfer_min": transfer_min,
         "source": link.source,
         "url": link.url,
         "vintage": link.vintage,
+        "note": link.note,
     }

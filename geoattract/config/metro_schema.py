@@ -67,9 +67,11 @@ RAIL_LINK_SCHEMA: dict[str, Field] = {
         check=_station_ref,
         doc="UIC code (8 digits) of a station of the station file, or a scenario station id",
     ),
-    "pole": Field(str, doc="key of a metropole of [poles]"),
+    "pole": Field(str, doc="key of a pole of [poles] (a metropole or a regional or local town)"),
     "minutes": Field(
-        float, check=positive, doc="fastest scheduled train, station to the pole's main station"
+        float,
+        check=positive,
+        doc="fastest scheduled direct train, station to the pole's main station",
     ),
     "trains_per_weekday": Field(
         int, required=False, default=None, check=positive_int, doc="as published (unset: unknown)"
@@ -118,7 +120,8 @@ METROPOLITAN_SCHEMA: dict[str, Field] = {
         required=False,
         default=RAIL_TRANSFER_MIN,
         check=non_negative,
-        doc="minutes added to every car + train trip (parking, platform, wait)",
+        doc="minutes added to every car + train trip (parking, platform, boarding; no "
+        "timetable wait)",
     ),
     "communes": Field(
         str,
@@ -161,16 +164,14 @@ def _keyed_tables(
     return out
 
 
-def _rail_links(
-    links: list, prefix: str, metropoles: set[str], source: Path
-) -> list[dict[str, Any]]:
+def _rail_links(links: list, prefix: str, poles: set[str], source: Path) -> list[dict[str, Any]]:
     out = []
     for i, link in enumerate(links):
         v = validate(link, RAIL_LINK_SCHEMA, source, prefix=f"{prefix}[{i}].")
-        if v["pole"] not in metropoles:
+        if v["pole"] not in poles:
             raise ConfigError(
-                f"{source}: key '{prefix}[{i}].pole' names {v['pole']!r}, not a metropole of "
-                f"[poles] ({', '.join(sorted(metropoles)) or 'none'})"
+                f"{source}: key '{prefix}[{i}].pole' names {v['pole']!r}, not a pole of "
+                f"[poles] ({', '.join(sorted(poles)) or 'none'})"
             )
         out.append(v)
     return out
@@ -195,7 +196,7 @@ def validate_metropolitan(doc: Mapping[str, Any], source: Path) -> dict[str, Any
     ------
     ConfigError
         Naming the dotted key: a pole, link or scenario key missing or of the wrong type, a
-        link to a pole that is not a metropole, a link to an unknown scenario station.
+        link to a pole that is not in [poles], a link to an unknown scenario station.
     """
     poles = _keyed_tables(doc, "poles", POLE_SCHEMA, source)
     metropoles = {k for k, v in poles.items() if v["role"] == "metropole"}
@@ -204,7 +205,7 @@ def validate_metropolitan(doc: Mapping[str, Any], source: Path) -> dict[str, Any
         raise ConfigError(f"{source}: key 'rail_links' must be an array of tables")
     if links and not metropoles:
         raise ConfigError(f"{source}: [[rail_links]] given but [poles] declares no metropole")
-    out_links = _rail_links(links, "rail_links", metropoles, source)
+    out_links = _rail_links(links, "rail_links", set(poles), source)
     for i, link in enumerate(out_links):
         if _UIC_RE.match(link["station"]) is None:
             raise ConfigError(
@@ -219,7 +220,7 @@ def validate_metropolitan(doc: Mapping[str, Any], source: Path) -> dict[str, Any
         ]
         new = {s["id"] for s in sc["stations"]}
         sc["rail_links"] = _rail_links(
-            sc["rail_links"], f"scenarios.{name}.rail_links", metropoles, source
+            sc["rail_links"], f"scenarios.{name}.rail_links", set(poles), source
         )
         for i, link in enumerate(sc["rail_links"]):
             if _UIC_RE.match(link["station"]) is None and link["station"] not in new:

@@ -8,9 +8,10 @@
 * :func:`make_corridor_maps` writes it for today and for the scenario of ``[metropolitan]
   scenario`` (``static/corridor.png``, ``static/corridor_<scenario>.png``).
 * :func:`metropolitan_section` and :func:`connectivity_section` are the HTML of the report
-  sections: population within reach today and under the scenario, per département and EPCI,
-  the rail links with their sources, the communes that gain most; fibre per EPCI and the
-  telework index.
+  sections: the transfer margin of car + train trips, sentences on the population within
+  45, 60 and 90 min written from the figures, population within reach today and under the
+  scenario, per département and EPCI, the rail links with their sources and vintages, the
+  communes that gain most; fibre per EPCI and the telework index.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import shapely
 
 from geoattract._util.io import write_bytes_atomic
 from geoattract.accessibility import MetropolitanAccess, population_summary, top_gains
+from geoattract.accessibility.rail import MODE_RAIL
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, fr_number, png_data_uri, table
 from geoattract.outputs.report import csv_link
@@ -402,16 +404,88 @@ def _links_table(metro: MetropolitanAccess, links: Sequence[Any] | None = None) 
         stations = pd.concat([stations, name.stations[~name.stations.index.isin(stations.index)]])
     names = dict(zip(stations.index, stations["name"], strict=True))
     df["station"] = df["uic"].map(names).fillna(df["station"])
-    df["source"] = [f"{s} — {u}" if u else s for s, u in zip(df["source"], df["url"], strict=True)]
+    df["source"] = [
+        " — ".join(t for t in (s, u, n) if t)
+        for s, u, n in zip(df["source"], df["url"], df["note"].fillna(""), strict=True)
+    ]
     cols = {
         "station": "Gare",
-        "pole": "Métropole",
-        "minutes": "Train le plus rapide (min)",
+        "pole": "Pôle",
+        "minutes": "Train direct le plus rapide (min)",
+        "transfer_min": "Correspondance ajoutée (min)",
         "trains_per_weekday": "Trains par jour de semaine",
         "vintage": "Millésime",
         "source": "Source",
     }
-    return table(df, cols, numeric=["minutes", "trains_per_weekday"])
+    return table(df, cols, numeric=["minutes", "transfer_min", "trains_per_weekday"])
+
+
+def _within(metro: MetropolitanAccess, key: str, mode: str, threshold: int) -> tuple[float, float]:
+    """Population of the study's départements within a threshold of a pole, and the total."""
+    pop = metro.population
+    sel = pop[
+        (pop["level"] == "departement")
+        & (pop["pole"] == key)
+        & (pop["mode"] == mode)
+        & (pop["threshold_min"] == threshold)
+    ]
+    return float(sel["population_within"].sum()), float(sel["population"].sum())
+
+
+def _people(n: float, total: float) -> str:
+    """``31 062 habitants (9,3 %)``; ``aucun habitant`` only where the figure is 0."""
+    if n <= 0:
+        return "aucun habitant"
+    word = "habitant" if n == 1 else "habitants"
+    if total > 0:
+        return f"{fr_number(n)} {word} ({fr_number(100.0 * n / total, 1)} %)"
+    return f"{fr_number(n)} {word}"
+
+
+def _rail_stations(metro: MetropolitanAccess, key: str, threshold: int) -> list[str]:
+    """Stations used by the study communes brought within the threshold by the train."""
+    t = metro.table
+    best, mode = t.get(f"time_{key}_best_min"), t.get(f"mode_{key}")
+    if best is None or mode is None:
+        return []
+    used = t.loc[(best <= threshold) & (mode == MODE_RAIL), f"rail_station_{key}"].dropna()
+    return list(used.value_counts().index)
+
+
+def _reach_text(metro: MetropolitanAccess) -> str:
+    """Sentences on the population within reach of each metropole, written from the figures.
+
+    For every metropole and the thresholds shown (``[metropolitan] thresholds_min`` from
+    45 min): the population of the study within reach by road and by road or road + train,
+    "aucun habitant" only where the figure is 0, and the stations that bring communes within
+    the reference time.
+    """
+    spec = metro.spec
+    shown = [t for t in spec.thresholds_min if t >= 45] or list(spec.thresholds_min)
+    parts = []
+    for p in spec.metropoles:
+        items = []
+        for t in shown:
+            road, total = _within(metro, p.key, "voiture", t)
+            best, _ = _within(metro, p.key, "meilleur", t)
+            if road == best:
+                who = f"{_people(road, total)}, en voiture comme en voiture + train"
+            else:
+                who = (
+                    f"{_people(road, total)} en voiture, {_people(best, total)} en voiture "
+                    "ou voiture + train"
+                )
+            items.append(f"à moins de {t} min, {who}")
+        text = f"Population du département à portée de {p.label} : " + " ; ".join(items) + "."
+        stations = _rail_stations(metro, p.key, spec.reference_min)
+        if stations:
+            plural = "des gares" if len(stations) > 1 else "de la gare"
+            text += (
+                f" Le train met à moins de {spec.reference_min} min les communes autour "
+                f"{plural} de {', '.join(stations)}."
+            )
+        parts.append(f"<p>{esc(text)}</p>")
+    return "\n".join(parts)
 
 
 def metropolitan_section(
@@ -434,13 +508,19 @@ def metropolitan_section(
     spec = metro.spec
     ref = spec.reference_min
     names = " et ".join(p.label for p in spec.metropoles)
+    transfer = esc(fr_number(spec.transfer_min))
     parts = [
         f"<p>Temps de chaque commune vers {esc(names)} : en voiture sur le réseau routier "
         f"({esc(metro.network_source)}), de mairie à mairie ; en voiture + train, voiture "
-        f"jusqu'à la gare, {esc(fr_number(spec.transfer_min))} min de correspondance, puis le "
-        "train le plus rapide publié jusqu'à la gare centrale (liaisons ci-dessous, chacune avec "
-        "sa source ; une liaison sans horaire publié trouvé est laissée de côté plutôt que "
-        "devinée). Le mode retenu est le plus rapide des deux.</p>"
+        f"jusqu'à la gare, une marge de correspondance de {transfer} min, puis le train direct "
+        "le plus rapide publié jusqu'à la gare centrale (liaisons ci-dessous, chacune avec sa "
+        "source et son millésime ; une liaison sans horaire publié trouvé est laissée de côté "
+        "plutôt que devinée). Le mode retenu est le plus rapide des deux.</p>",
+        f"<p>La marge de {transfer} min est ajoutée une fois à chaque trajet voiture + train : "
+        "stationnement, marche jusqu'au quai et montée dans un train dont on connaît "
+        "l'horaire ; l'attente d'un train (la fréquence) n'est pas comptée. Elle figure dans "
+        "la colonne transfer_min de rail_links.csv.</p>",
+        _reach_text(metro),
     ]
     maps = dict(maps or {})
     if "corridor" in maps:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from geoattract import settings
 from geoattract._util.io import read_csv, read_vector
+from geoattract.config.metro import uic_code
 from geoattract.errors import DataError, format_values
 from geoattract.transition.registry import EvChargingSource, RailSource
 from geoattract.transition.report import data_folder
@@ -258,7 +259,12 @@ def ev_charging_points(
 
 
 def _uic8(codes: pd.Series, src: Path, column: str) -> pd.Series:
-    """Normalise UIC codes to 8 digits (``0087586008`` and ``87586008`` → ``87586008``)."""
+    """Station ids of UIC codes (``0087586008`` and ``87586008`` → ``87586008``).
+
+    The conversion is :func:`geoattract.config.metro.uic_code`, the rule of the rail links;
+    a value that is not a French UIC code (1 to 10 digits, ``00`` once padded to 10) is an
+    error naming it.
+    """
     text = codes.astype(str).str.strip()
     padded = text.str.zfill(10)
     bad = text[~text.str.fullmatch(r"\d{1,10}") | (padded.str[:2] != "00")]
@@ -266,7 +272,7 @@ def _uic8(codes: pd.Series, src: Path, column: str) -> pd.Series:
         raise DataError(
             f"{src}: column {column!r} holds value(s) that are not UIC codes: {format_values(sorted(set(bad)))}"
         )
-    return padded.str[-8:]
+    return text.map(uic_code)
 
 
 def _ridership(source: RailSource, path: Path, year: int | None) -> tuple[pd.Series, pd.Series]:
