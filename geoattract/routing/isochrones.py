@@ -62,7 +62,7 @@ from geoattract import settings
 from geoattract._util.io import require_columns
 from geoattract._util.parallel import map_threads, thread_count
 from geoattract.errors import DataError, RoutingError, format_values
-from geoattract.network.snapping import SnapRule
+from geoattract.network.snapping import SnapRule, check_same_crs
 from geoattract.routing.edges import (
     EdgeLines,
     OriginReach,
@@ -245,7 +245,7 @@ def _offsets(origin_offsets: Any, n: int) -> np.ndarray:
 
 
 def _snap_origins(
-    rg: RoutingGraph, points: list[Any], rule: SnapRule, offsets: np.ndarray
+    rg: RoutingGraph, points: list[Any], rule: SnapRule, offsets: np.ndarray, crs: Any = None
 ) -> _Origins:
     """Snap origin points; missing, empty or too-far points are invalid (NaN distance)."""
     bad_type = [p for p in points if p is not None and not isinstance(p, Point)]
@@ -262,6 +262,7 @@ def _snap_origins(
     valid = np.zeros(n, dtype=bool)
     if present.any():
         nodes_table = pd.DataFrame({"x": rg.x, "y": rg.y}, index=rg.node_ids)
+        nodes_table.attrs["crs"] = crs
         idx = np.flatnonzero(present)
         snapped = rule.snap(nodes_table, [points[i] for i in idx], on_far="flag")
         far = snapped["too_far"].to_numpy(dtype=bool)
@@ -520,12 +521,15 @@ def isochrones(
         Unknown node, mixed origins, bad minutes, shape, method or sizes.
     """
     drawing = _Drawing.check(shape, method, buffer_m, resolution_m, _default_rule(G, snap_rule))
+    if isinstance(origins, gpd.GeoDataFrame | gpd.GeoSeries):
+        check_same_crs(origins.crs, _crs(G), "isochrone origins")
+        origins = origins.geometry if isinstance(origins, gpd.GeoDataFrame) else origins
     rg, edges = _prepare(G, rg, weight)
     mins = _minutes(minutes)
     items = list(origins)
     offsets = _offsets(origin_offsets, len(items))
     if any(isinstance(o, shapely.Geometry) for o in items):
-        resolved = _snap_origins(rg, items, _default_rule(G, snap_rule), offsets)
+        resolved = _snap_origins(rg, items, _default_rule(G, snap_rule), offsets, _crs(G))
     else:
         resolved = _node_origins(items, offsets, None)
     return _frame(rg, edges, resolved, mins, drawing, n_threads, verbose, _crs(G))
@@ -543,7 +547,7 @@ def _commune_origins(
             None if h is None or (isinstance(h, float) and np.isnan(h)) else h
             for h in sel["town_hall"]
         ]
-        return _snap_origins(rg, halls, rule, np.zeros(len(halls)))
+        return _snap_origins(rg, halls, rule, np.zeros(len(halls)), sel.crs)
     require_columns(snapped, ["node", "snap_distance_m", "snap_time_s", "too_far"], "snapped")
     missing = sel.index.difference(snapped.index)
     if len(missing):
@@ -653,6 +657,7 @@ def isochrones_for_communes(
     drawing = _Drawing.check(shape, method, buffer_m, resolution_m, rule)
     rg, edges = _prepare(G, rg, DEFAULT_WEIGHT)
     mins = _minutes(minutes)
+    check_same_crs(territory.crs, _crs(G), "territory")
     origins = _commune_origins(rg, sel, snapped, rule)
     iso = _frame(rg, edges, origins, mins, drawing, n_threads, verbose, settings.default_crs)
     codes = np.repeat(sel["code"].astype(str).to_numpy(), mins.size)

@@ -192,6 +192,7 @@ def od_network(
         flag = np.empty(len(x), dtype=bool)
         flag[order] = snappable
         nodes["snappable"] = flag
+    nodes.attrs["crs"] = attrs.get("crs")  # points in another CRS are refused when snapped
     return ODNetwork(rg, length, rlength, nodes, attrs)
 
 
@@ -655,11 +656,12 @@ def matrix_command(
     national = read_national_communes(
         communes if communes is not None else default_national_communes_path(data_dir)
     )
+    # the selections are checked at the door, before the network is built
+    origins = communes_selection(sel_from, national).copy()
+    destinations = communes_selection(sel_to, national).copy()
     # the lines are split at every commune's town hall (one cache entry for all selections)
     net = load_network(network, data_dir=data_dir, split_points=national.table.geometry)
     onet = od_network(net)
-    origins = communes_selection(sel_from, national).copy()
-    destinations = communes_selection(sel_to, national).copy()
     origins["delay_s"] = dense_delays(origins, onet.attrs)
     destinations["delay_s"] = dense_delays(destinations, onet.attrs)
     t1 = time.perf_counter()
