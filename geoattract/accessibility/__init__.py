@@ -17,7 +17,6 @@ from geoattract.accessibility.housing import housing_accessibility
 from geoattract.accessibility.inputs import (
     TOWN_HALL_SOURCES,
     AccessibilityInputs,
-    default_snap_rule,
     intra_commune_legs,
     prepare_inputs,
 )
@@ -90,7 +89,6 @@ __all__ = [
     "category_e2sfca",
     "compare_rankings",
     "decay_from_config",
-    "default_snap_rule",
     "e2sfca",
     "expected_step_weights",
     "flat_decay",

@@ -11,9 +11,10 @@ from geoattract.accessibility.housing import HOUSING_THRESHOLD_MIN, housing_acce
 from geoattract.accessibility.inputs import AccessibilityInputs, prepare_inputs
 from geoattract.accessibility.metrics import category_accessibility
 from geoattract.accessibility.metropolitan import build_metropolitan
-from geoattract.accessibility.poles import MetropolitanAccess, RoadNetwork
+from geoattract.accessibility.poles import MetropolitanAccess
 from geoattract.accessibility.sensitivity import CatchmentSensitivity, catchment_sensitivity
 from geoattract.config.study import StudyConfig
+from geoattract.network import Network
 from geoattract.facilities import Offer
 
 #: Columns of the snapped town halls in the accessibility table, by column of
@@ -92,7 +93,7 @@ def accessibility_table(
 def build_accessibility(
     config: StudyConfig,
     territory: gpd.GeoDataFrame,
-    network: RoadNetwork,
+    network: Network,
     offer: Offer,
     *,
     verbose: bool = False,
@@ -120,7 +121,7 @@ def build_accessibility(
         With the catchment sensitivity of the categories that ask for one.
     """
     inputs = prepare_inputs(
-        network.graph,
+        network,
         territory,
         offer.facilities,
         offer.catalogue,

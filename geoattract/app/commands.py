@@ -81,7 +81,7 @@ def isochrones_command(
     sub = terr.copy()
     sub["in_study"] = sub["code"].isin(wanted)
     iso = isochrones_for_communes(
-        net.graph,
+        net,
         sub,
         minutes=minutes or cfg.thresholds_min,
         snap_rule=net.snap_rule,
@@ -343,6 +343,7 @@ def network_command(
     source: str | os.PathLike,
     out: str | os.PathLike | None = None,
     *,
+    strict: bool = False,
     config: StudyConfig | str | os.PathLike | None = None,
     data_dir: Any = None,
 ) -> dict[str, Any]:
@@ -366,17 +367,17 @@ def network_command(
         :func:`geoattract.network.graph_summary` plus ``build_seconds`` and ``out`` (path
         or None).
     """
-    from geoattract.network import build_network, graph_summary, load_graph, save_graph_gpkg
+    from geoattract.network import build_network, load_network, save_graph_gpkg
     from geoattract.territory.load import load_territory
 
     t0 = time.perf_counter()
     text = str(source)
     if text.lower() in ("schematic", "online"):
         cfg = _config(config, data_dir)
-        G = build_network(cfg, load_territory(cfg), source=text).graph
+        net = build_network(cfg, load_territory(cfg), source=text)
     else:
-        G = load_graph(text)
-    summary = graph_summary(G)
+        net = load_network(text, strict=strict)
+    summary = dict(net.summary)
     summary["build_seconds"] = round(time.perf_counter() - t0, 3)
-    summary["out"] = str(save_graph_gpkg(G, out)) if out is not None else None
+    summary["out"] = str(save_graph_gpkg(net.graph, out)) if out is not None else None
     return summary

@@ -239,7 +239,7 @@ def build_isochrones(
         if maps.get(name) is not None
     }
     return isochrones_for_communes(
-        network.graph,
+        network,
         territory.communes,
         minutes=config.thresholds_min,
         rg=accessibility.inputs.rg,

@@ -430,6 +430,7 @@ def line_network(
     split_at_vertices: bool = True,
     split_points: Any = None,
     split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
+    strict: bool = False,
 ) -> LineNetwork:
     """Build the network of a line layer in arrays (see the module docstring for the rules).
 
@@ -470,6 +471,9 @@ def line_network(
     split_max_distance_m : float
         Points farther than this from every snappable line split nothing (the snapping
         limit of line networks).
+    strict : bool
+        Class values of the layer that the preset does not know are an error (a warning,
+        listing them with their counts and the speed applied, otherwise).
 
     Returns
     -------

@@ -315,8 +315,9 @@ def check_same_crs(crs: Any, network_crs: Any, what: str = "points") -> None:
 def check_units(points_xy: np.ndarray, nodes_xy: np.ndarray, what: str = "points") -> None:
     """Raise when points look like degrees on a network in metres, or the reverse.
 
-    Coordinates all within ±180 / ±90 while the network's are not (or the reverse) mean the
-    points are in another CRS than the network, declared or not.
+    Coordinates all within ±180 / ±90 while the network's are not (or the reverse), none of
+    them near the network's extent, mean the points are in another CRS than the network,
+    declared or not.
 
     Raises
     ------
@@ -333,7 +334,15 @@ def check_units(points_xy: np.ndarray, nodes_xy: np.ndarray, what: str = "points
         )
 
     pts, net = degrees(points_xy), degrees(nodes_xy)
-    if pts != net:
+    lo, hi = np.nanmin(nodes_xy, axis=0), np.nanmax(nodes_xy, axis=0)
+    margin = max(float((hi - lo).max()) * 0.5, 1.0)
+    inside = (
+        (points_xy[:, 0] >= lo[0] - margin)
+        & (points_xy[:, 0] <= hi[0] + margin)
+        & (points_xy[:, 1] >= lo[1] - margin)
+        & (points_xy[:, 1] <= hi[1] + margin)
+    )
+    if pts != net and not inside.any():
         unit = ("degrees", "metres") if pts else ("metres", "degrees")
         raise DataError(
             f"{what} have coordinates in {unit[0]} (x {points_xy[:, 0].min():.6g} to "

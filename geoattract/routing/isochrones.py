@@ -70,7 +70,13 @@ from geoattract.routing.edges import (
     lines_for_origin,
     origin_groups,
 )
-from geoattract.routing.graph import DEFAULT_WEIGHT, RoutingGraph, routing_graph
+from geoattract.network import Network
+from geoattract.routing.graph import (
+    DEFAULT_WEIGHT,
+    RoutingGraph,
+    network_routing_graph,
+    routing_graph,
+)
 from geoattract.routing.isoexact import exact_polygons
 from geoattract.routing.isogrid import GRID_RESOLUTION_M, GridScratch, grid_polygons
 from geoattract.routing.isoreach import (
@@ -182,13 +188,16 @@ _EDGES: weakref.WeakKeyDictionary[RoutingGraph, tuple[Any, EdgeLines]] = weakref
 
 
 def _prepare(
-    G: nx.MultiDiGraph | None, rg: RoutingGraph | None, weight: str
+    G: nx.MultiDiGraph | Network | None, rg: RoutingGraph | None, weight: str
 ) -> tuple[RoutingGraph, EdgeLines]:
     """The routing graph (built from ``G`` when not given) and its edge geometry (cached)."""
     if rg is None:
         if G is None:
-            raise RoutingError("isochrones need a road graph G or a RoutingGraph rg")
-        rg = routing_graph(G, weight=weight)
+            raise RoutingError("isochrones need a road network or a RoutingGraph rg")
+        if isinstance(G, Network) and weight == DEFAULT_WEIGHT:
+            rg = network_routing_graph(G)
+        else:
+            rg = routing_graph(G.graph if isinstance(G, Network) else G, weight=weight)
     cached = _EDGES.get(rg)
     if cached is not None and (cached[0] is None if G is None else cached[0]() is G):
         return rg, cached[1]
@@ -212,14 +221,18 @@ def _minutes(minutes: Any) -> np.ndarray:
     return np.unique(values)
 
 
-def _crs(G: nx.MultiDiGraph | None) -> str:
+def _crs(G: nx.MultiDiGraph | Network | None) -> str:
+    if isinstance(G, Network):
+        return G.crs
     return (G.graph.get("crs") if G is not None else None) or settings.default_crs
 
 
-def _default_rule(G: nx.MultiDiGraph | None, snap_rule: SnapRule | None) -> SnapRule:
-    """The rule given, else the one the graph's kind implies (:meth:`SnapRule.for_graph`)."""
+def _default_rule(G: nx.MultiDiGraph | Network | None, snap_rule: SnapRule | None) -> SnapRule:
+    """The rule given, else the network's (:meth:`SnapRule.for_graph` for a bare graph)."""
     if snap_rule is not None:
         return snap_rule
+    if isinstance(G, Network):
+        return G.snap_rule
     return SnapRule.for_graph(G.graph if G is not None else {})
 
 
@@ -245,7 +258,12 @@ def _offsets(origin_offsets: Any, n: int) -> np.ndarray:
 
 
 def _snap_origins(
-    rg: RoutingGraph, points: list[Any], rule: SnapRule, offsets: np.ndarray, crs: Any = None
+    rg: RoutingGraph,
+    points: list[Any],
+    rule: SnapRule,
+    offsets: np.ndarray,
+    crs: Any = None,
+    node_ok: np.ndarray | None = None,
 ) -> _Origins:
     """Snap origin points; missing, empty or too-far points are invalid (NaN distance)."""
     bad_type = [p for p in points if p is not None and not isinstance(p, Point)]
@@ -262,6 +280,8 @@ def _snap_origins(
     valid = np.zeros(n, dtype=bool)
     if present.any():
         nodes_table = pd.DataFrame({"x": rg.x, "y": rg.y}, index=rg.node_ids)
+        if node_ok is not None:  # a point never joins a motorway between two exits
+            nodes_table["snappable"] = node_ok
         nodes_table.attrs["crs"] = crs
         idx = np.flatnonzero(present)
         snapped = rule.snap(nodes_table, [points[i] for i in idx], on_far="flag")
@@ -396,7 +416,7 @@ def _frame(
 
 
 def reached_lines(
-    G: nx.MultiDiGraph | None,
+    G: nx.MultiDiGraph | Network | None,
     origins: Sequence[Hashable],
     minutes: Sequence[float] = settings.thresholds_min,
     *,
@@ -454,7 +474,7 @@ def reached_lines(
 
 
 def isochrones(
-    G: nx.MultiDiGraph | None,
+    G: nx.MultiDiGraph | Network | None,
     origins: Sequence[Hashable] | Sequence[Point],
     minutes: Sequence[float] = settings.thresholds_min,
     *,
@@ -529,7 +549,8 @@ def isochrones(
     items = list(origins)
     offsets = _offsets(origin_offsets, len(items))
     if any(isinstance(o, shapely.Geometry) for o in items):
-        resolved = _snap_origins(rg, items, _default_rule(G, snap_rule), offsets, _crs(G))
+        rule = _default_rule(G, snap_rule)
+        resolved = _snap_origins(rg, items, rule, offsets, _crs(G), edges.node_ok)
     else:
         resolved = _node_origins(items, offsets, None)
     return _frame(rg, edges, resolved, mins, drawing, n_threads, verbose, _crs(G))
@@ -540,6 +561,7 @@ def _commune_origins(
     sel: gpd.GeoDataFrame,
     snapped: pd.DataFrame | None,
     rule: SnapRule,
+    node_ok: np.ndarray | None = None,
 ) -> _Origins:
     """Town halls of the selected communes as origins: pre-snapped, or snapped with ``rule``."""
     if snapped is None:
@@ -547,7 +569,7 @@ def _commune_origins(
             None if h is None or (isinstance(h, float) and np.isnan(h)) else h
             for h in sel["town_hall"]
         ]
-        return _snap_origins(rg, halls, rule, np.zeros(len(halls)), sel.crs)
+        return _snap_origins(rg, halls, rule, np.zeros(len(halls)), sel.crs, node_ok)
     require_columns(snapped, ["node", "snap_distance_m", "snap_time_s", "too_far"], "snapped")
     missing = sel.index.difference(snapped.index)
     if len(missing):
@@ -563,7 +585,7 @@ def _commune_origins(
 
 
 def isochrones_for_communes(
-    G: nx.MultiDiGraph,
+    G: nx.MultiDiGraph | Network,
     territory: gpd.GeoDataFrame,
     minutes: Sequence[float] = settings.thresholds_min,
     population: pd.Series | None = None,
@@ -658,7 +680,7 @@ def isochrones_for_communes(
     rg, edges = _prepare(G, rg, DEFAULT_WEIGHT)
     mins = _minutes(minutes)
     check_same_crs(territory.crs, _crs(G), "territory")
-    origins = _commune_origins(rg, sel, snapped, rule)
+    origins = _commune_origins(rg, sel, snapped, rule, edges.node_ok)
     iso = _frame(rg, edges, origins, mins, drawing, n_threads, verbose, settings.default_crs)
     codes = np.repeat(sel["code"].astype(str).to_numpy(), mins.size)
     geoms = iso.geometry.to_numpy()
