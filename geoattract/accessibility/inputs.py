@@ -71,6 +71,10 @@ class AccessibilityInputs:
         aligned on ``communes``; the demand of an age-standardised catchment needs it.
     network : Network or None
         The road network the points were snapped to (:meth:`snap` joins new points to it).
+    age_means : dict
+        Category → the study's mean age-consumption ``Σ_b s̄_b w_b`` when it is fixed by the
+        whole study (a partition's inputs, :func:`~geoattract.accessibility.apl.study_age_means`);
+        empty: computed from the communes of these inputs.
     """
 
     rg: RoutingGraph
@@ -81,6 +85,7 @@ class AccessibilityInputs:
     dropped_facilities: pd.DataFrame = field(default_factory=pd.DataFrame)
     age_structure: pd.DataFrame | None = None
     network: Network | None = None
+    age_means: dict[str, float] = field(default_factory=dict)
 
     def snap(
         self,
@@ -137,9 +142,7 @@ def _snap_rule_for(network: Network, snap_rule: SnapRule | None) -> SnapRule:
     return rule
 
 
-def _snap_town_halls(
-    network: Network, territory: gpd.GeoDataFrame, rule: SnapRule
-) -> pd.DataFrame:
+def snap_town_halls(network: Network, territory: gpd.GeoDataFrame, rule: SnapRule) -> pd.DataFrame:
     halls = gpd.GeoSeries(territory["town_hall"].values, index=territory.index, crs=territory.crs)
     codes = territory["code"].astype(str)
     labels = (
@@ -294,11 +297,9 @@ def prepare_inputs(
         network = Network.from_graph(network)
     rule = _snap_rule_for(network, snap_rule)
     rg = network_routing_graph(network) if rg is None else rg
-    communes = _snap_town_halls(network, territory, rule)
+    communes = snap_town_halls(network, territory, rule)
     labels = facilities["category"].astype(str) + " " + facilities["facility_id"].astype(str)
-    fsnap = rule.snap(
-        network.nodes, facilities.geometry, ids=labels.to_numpy(), what="facilities"
-    )
+    fsnap = rule.snap(network.nodes, facilities.geometry, ids=labels.to_numpy(), what="facilities")
     fac = facilities.copy()
     fac["node"] = fsnap["node"].to_numpy()
     fac["snap_m"] = fsnap["snap_distance_m"].to_numpy(dtype=float)

@@ -48,8 +48,8 @@ from geoattract.config.metro import (
     check_rail_edits,
 )
 from geoattract.config.study import StudyConfig
-from geoattract.network import Network
 from geoattract.errors import DataError
+from geoattract.network import Network
 
 logger = logging.getLogger(__name__)
 

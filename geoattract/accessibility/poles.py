@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -54,8 +53,8 @@ from geoattract.config.metro import (
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError, NetworkError, format_values
-from geoattract.network import Network, is_line_layer, load_network, resolve_source
-from geoattract.network.load import network_section
+from geoattract.network import Network
+from geoattract.network.load import whole_network
 from geoattract.network.snapping import SnapRule
 from geoattract.routing import ODNetwork, dense_delays, od_matrix, od_network
 
@@ -357,12 +356,11 @@ def metro_network(
     where the ``split_points`` (the town halls routed) meet it, as the study graph: the
     metropoles lie beyond the study's extent. Any other network is the study graph itself.
     """
-    source = resolve_source(config)
-    if network.lines is not None and is_line_layer(source):
-        whole = load_network(source, town_halls=split_points, section=network_section(config))
-        logger.info("metropolitan reach: routed on the whole line layer %s", source)
-        return od_network(whole), f"{whole.attrs.get('source', source)} (couche entière)"
-    return od_network(network), str(network.attrs.get("source", "réseau de l'étude"))
+    whole = whole_network(config, network, split_points)
+    if whole is network:
+        return od_network(network), str(network.attrs.get("source", "réseau de l'étude"))
+    logger.info("metropolitan reach: routed on the whole line layer")
+    return od_network(whole), f"{whole.attrs.get('source', '')} (couche entière)"
 
 
 def drive_minutes(

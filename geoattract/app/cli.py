@@ -372,10 +372,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from geoattract.config import load_study_config
 
     cfg = load_study_config(args.config, data_dir=args.data_dir)
-    if cfg.section("partitions").get("enabled"):
-        return _run_national(cfg, args)
     out = Path(args.out) if args.out is not None else Path(cfg.study["output_dir"])
     check_output_folder(out)
+    if args.departement_maps and not cfg.section("partitions").get("enabled"):
+        raise DataError("--departement-maps: only for a study at national scale ([partitions])")
     if args.isochrones_for or cfg.section("maps").get("isochrone_communes"):
         from geoattract.app.codes import resolve_codes
         from geoattract.territory import build_territory
@@ -394,34 +394,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         network=args.network,
         isochrones=not args.no_isochrones,
         maps=not args.no_maps,
-    )
-    if not args.quiet:
-        print(run_summary(result))
-    return 0
-
-
-def _run_national(cfg: Any, args: argparse.Namespace) -> int:
-    from geoattract.app.national_write import engine_options, run_national
-
-    options = engine_options(
-        cfg,
         engine=args.engine,
         scheduler=args.scheduler,
         workers=args.workers,
-        progress=_progress(args),
+        departement_maps=args.departement_maps,
     )
-    out = args.out or cfg.study["output_dir"]
-    run = run_national(cfg, out, options, departements=args.departement_maps)
     if not args.quiet:
-        state = run["state"]
-        timings = state.stats.get("timings", {})
-        print(
-            f"geoattract run: {cfg.name} → {out} ({sum(timings.values()):.0f} s, "
-            f"{len(state.table)} communes, {state.stats.get('partitions')} partition(s) on "
-            f"{options.engine})"
-        )
-        print(f"  written: {', '.join(sorted(run['files']))[:400]}")
-        print(f"  {len(run['warnings'])} warning(s); log in {Path(out) / 'run.log'}")
+        print(run_summary(result))
     return 0
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from geoattract.config import StudyConfig
 from geoattract.errors import GeoattractError
 
 logger = logging.getLogger(__name__)
@@ -170,7 +171,8 @@ def warm_up() -> int:
     Sent to every worker when the engine starts, so that the imports (about 4 s) and the
     numba cache run while the driver cuts the partitions, not in the first partition.
     """
-    from geoattract.app.partition import warm_up_kernels
+    from geoattract.accessibility import partitioned  # noqa: F401  (imports, like a partition)
+    from geoattract.routing.partition import warm_up_kernels
 
     warm_up_kernels()
     return current_rss_bytes()
@@ -368,3 +370,24 @@ def _run_dask(
             if todo:
                 submit(todo.pop(0))
     return results
+
+
+def engine_options(
+    config: StudyConfig,
+    *,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> EngineOptions:
+    """Engine options from the study's ``[dask]`` section, overridden by the command line."""
+    section = config.section("dask")
+    return EngineOptions(
+        engine=engine or "dask",
+        scheduler=scheduler,
+        workers=int(workers or section.get("workers", 2)),
+        threads_per_worker=int(section.get("threads_per_worker", 1)),
+        memory_limit=str(section.get("memory_limit", "auto")),
+        retries=int(section.get("retries", 1)),
+        progress=progress,
+    )

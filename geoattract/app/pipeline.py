@@ -11,6 +11,7 @@ output into a staging folder and publishes them atomically (:mod:`geoattract.app
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -30,6 +31,7 @@ from geoattract.app.state import StudyState
 from geoattract.config import StudyConfig, load_study_config
 from geoattract.facilities import build_offer, check_study_coverage
 from geoattract.network import Network, build_network
+from geoattract.outputs.national import check_departements
 from geoattract.routing import isochrones_for_communes
 from geoattract.scoring import build_scores
 from geoattract.territory import Territory, build_territory
@@ -143,6 +145,8 @@ def compute_study(
     isochrone_communes: Sequence[str] | None = None,
     progress: bool = False,
     stages: _Stages | None = None,
+    mapper: Callable[..., list[Any]] | None = None,
+    departement_maps: Sequence[str] = (),
 ) -> StudyState:
     """Run every stage of a study in memory and return their typed results.
 
@@ -158,6 +162,12 @@ def compute_study(
         Progress bars.
     stages : _Stages, optional
         Timer shared with the caller.
+    mapper : callable, optional
+        Where the accessibility partitions of a study with ``[partitions] enabled`` run
+        (``mapper(func, items, names)``: a dask cluster's; default this process).
+    departement_maps : sequence of str
+        Départements whose interactive map a national run draws, checked right after the
+        territory stage.
 
     Returns
     -------
@@ -169,6 +179,7 @@ def compute_study(
         territory = st.run("territory", build_territory, config)
         check_study_coverage(config, territory.communes)  # fail fast on uncovered categories
         isochrone_codes(config, territory, isochrone_communes)  # fail fast on a bad code
+        check_departements(departement_maps, territory.communes["dep"].dropna().unique())
         network = st.run("network", build_network, config, territory.communes)
         offer = st.run("facilities", build_offer, config, territory.communes, verbose=progress)
         access = st.run(
@@ -179,6 +190,7 @@ def compute_study(
             network,
             offer,
             verbose=progress,
+            mapper=mapper,
         )
         iso = (
             st.run(
@@ -261,6 +273,10 @@ def run_study(
     isochrones: bool = True,
     maps: bool = True,
     network: str | os.PathLike | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    departement_maps: Sequence[str] = (),
 ) -> StudyResult:
     """Run the whole study and write its outputs.
 
@@ -287,6 +303,12 @@ def run_study(
     network : str or path-like, optional
         Road network source replacing ``[network] source`` (``"schematic"``, ``"online"`` or
         a file).
+    engine, scheduler, workers
+        Where a study at national scale (``[partitions] enabled``) runs its partitions:
+        ``"dask"`` (default: a LocalCluster of ``workers``, or the cluster at ``scheduler``)
+        or ``"local"`` (this process); overrides of its ``[dask]`` section.
+    departement_maps : sequence of str
+        A national run also draws the interactive map of these départements.
 
     Returns
     -------
@@ -307,14 +329,26 @@ def run_study(
             for name in folder.leftovers:
                 logger.info("removed %s, left by an interrupted run", name)
             stages = _Stages((*STAGE_NAMES, "outputs"), progress)
-            try:
-                state = compute_study(
-                    cfg,
-                    isochrones=isochrones,
-                    isochrone_communes=isochrone_communes,
-                    progress=progress,
-                    stages=stages,
+            national = bool(cfg.section("partitions").get("enabled"))
+            cluster: Any = contextlib.nullcontext()
+            if national:
+                from geoattract.app.cluster import Engine, engine_options
+
+                options = engine_options(
+                    cfg, engine=engine, scheduler=scheduler, workers=workers, progress=progress
                 )
+                cluster = Engine(options)
+            try:
+                with cluster as running:
+                    state = compute_study(
+                        cfg,
+                        isochrones=isochrones and not national,
+                        isochrone_communes=isochrone_communes,
+                        progress=progress,
+                        stages=stages,
+                        mapper=running.map if running is not None else None,
+                        departement_maps=departement_maps,
+                    )
                 result = StudyResult(state=state, out_dir=out, timings=stages.timings)
                 if publish:
                     from geoattract.app.write import write_outputs  # after the door checks
@@ -328,6 +362,7 @@ def run_study(
                         codes,
                         stages.timings,
                         maps=maps,
+                        departements=departement_maps,
                     )
             finally:
                 stages.close()

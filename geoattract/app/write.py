@@ -29,13 +29,16 @@ from geoattract.outputs import (
     ReportContext,
     columns_table,
     connectivity_section,
+    departement_maps,
     make_basemap,
     make_corridor_maps,
     make_maps,
     make_static_maps,
     method_paragraphs,
     metropolitan_section,
+    national_static_maps,
     roads_from_graph,
+    write_departement_table,
     write_index,
     write_report,
 )
@@ -50,6 +53,7 @@ INDEX_LABELS: dict[str, str] = {
     "isochrones.gpkg": "Isochrones de chaque commune (GeoPackage)",
     "territory.gpkg": "Territoire d'étude, zone tampon et mairies (GeoPackage)",
     "columns.csv": "Description des colonnes (CSV)",
+    "departements.csv": "Indicateurs par département : moyennes pondérées par la population (CSV)",
     "epci.csv": "Scores par EPCI (CSV)",
     "afom.csv": "AFOM par commune (CSV)",
     "afom_epci.csv": "AFOM par EPCI (CSV)",
@@ -94,7 +98,11 @@ def configured_columns(cfg: StudyConfig, network: str = "") -> dict[str, tuple[s
     spec = MetroSpec.from_config(cfg)
     if spec is not None:
         out |= metro_columns_info(spec, network)
-    connectivity, telework = load_connectivity(cfg.config_file("indicators"))
+    connectivity, telework = (
+        load_connectivity(cfg.config_file("indicators"))
+        if cfg.has_config("indicators")
+        else (None, None)
+    )
     if connectivity is not None:
         out |= connectivity.columns_info()
     if telework is not None:
@@ -132,7 +140,11 @@ def report_context(state: StudyState) -> ReportContext:
     """Labels, network caption, sources and method text of a study, for maps and the report."""
     cfg = state.config
     scfg = state.scores.config
-    registry = load_indicator_registry(cfg.config_file("indicators"))
+    registry = (
+        load_indicator_registry(cfg.config_file("indicators"))
+        if cfg.has_config("indicators")
+        else None
+    )
     labels = Labels.from_configs(scfg, state.offer.catalogue, registry)
     labels = with_column_labels(labels, configured_columns(cfg))
     method = method_paragraphs(
@@ -204,6 +216,11 @@ def _gpkg_metadata(meta: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def national_scale(config: StudyConfig) -> bool:
+    """Whether a study runs at national scale (its accessibility cut into partitions)."""
+    return bool(config.section("partitions").get("enabled"))
+
+
 def write_outputs(
     state: StudyState,
     staging: Path,
@@ -211,6 +228,7 @@ def write_outputs(
     timings: Mapping[str, float],
     *,
     maps: bool = True,
+    departements: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write every output of a study into ``staging``.
 
@@ -226,6 +244,9 @@ def write_outputs(
         Stage timings recorded in ``run.json``.
     maps : bool
         Draw the maps and the report (False: GeoPackages, tables and the index only).
+    departements : sequence of str
+        A study at national scale (``[partitions] enabled``): the départements whose
+        interactive map is drawn.
 
     Returns
     -------
@@ -238,7 +259,14 @@ def write_outputs(
     meta = run_metadata(state)
     files.update(_write_layers(state, communes, context, meta, staging))
     files.update(_write_tables(state, staging))
-    if maps:
+    if national_scale(state.config):
+        # no map of every commune nor report listing them: what scales to France
+        files.update(write_departement_table(communes, staging))
+        if maps:
+            files.update(national_static_maps(communes, context, staging))
+        if departements:
+            files.update(departement_maps(communes, departements, context, staging))
+    elif maps:
         files.update(_write_maps(state, communes, context, staging, isochrone_codes))
     manifest = {
         "study": state.config.name,

@@ -188,6 +188,10 @@ class StudyConfig:
         raw = {**self.raw, name: section}
         return StudyConfig(path=self.path, data_dir=self.data_dir, raw=raw)
 
+    def has_config(self, key: str) -> bool:
+        """Whether ``[configs]`` names a companion file for ``key``."""
+        return self.raw.get("configs", {}).get(key) is not None
+
     def config_file(self, key: str) -> Path:
         """Path of a companion configuration file named in ``[configs]`` (relative to this file)."""
         rel = self.raw.get("configs", {}).get(key)
@@ -213,7 +217,12 @@ RAIL_CATCHMENT_MIN = 45
 SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
     "configs": {
         "catalogue": Field(str, required=False, default="facilities.toml"),
-        "indicators": Field(str, required=False, default="indicators.toml"),
+        "indicators": Field(
+            str,
+            required=False,
+            default=None,
+            doc="transition and environment indicators (none: the study has no such indicator)",
+        ),
         "scoring": Field(str, required=False, default="scoring.toml"),
         "places": Field(
             str,
@@ -240,9 +249,16 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             bool,
             required=False,
             default=False,
-            doc="run the study as a national job partitioned by département (dask)",
+            doc="compute the accessibility by partitions of the road graph, each exact, on dask "
+            "(a national study)",
         ),
-        "by": Field(str, required=False, default="departement", choices=("departement",)),
+        "by": Field(
+            str,
+            required=False,
+            default="departement",
+            choices=("departement", "epci"),
+            doc="the partitions: one per département (or per EPCI), grouped when they overlap",
+        ),
         "radius_min": Field(
             float,
             required=False,

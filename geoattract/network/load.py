@@ -24,8 +24,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from geoattract.config import StudyConfig
 from geoattract._util.io import require_file
+from geoattract.config import StudyConfig
 from geoattract.errors import DataError, format_values
 from geoattract.network.caption import NetworkCaption, network_caption
 from geoattract.network.files import graph_from_file
@@ -443,6 +443,21 @@ def network_section(config: StudyConfig) -> dict[str, Any]:
         path = Path(section["calibration"])
         section["calibration"] = str(path if path.is_absolute() else config.data_dir / path)
     return section
+
+
+def whole_network(
+    config: StudyConfig, network: Network, town_halls: gpd.GeoSeries | None = None
+) -> Network:
+    """The network that reaches places beyond the study's territory (metropoles, Paris).
+
+    A study's line layer is clipped to its territory; its whole layer (cached arrays, the same
+    preset and calibration) is split where ``town_halls`` meet it, as the study's network is.
+    Any other network is the study's own.
+    """
+    source = resolve_source(config)
+    if network.lines is None or not _is_line_source(source):
+        return network
+    return load_network(source, town_halls=town_halls, section=network_section(config))
 
 
 def build_network(

@@ -30,6 +30,13 @@ from geoattract.outputs.labels import (
     map_columns,
 )
 from geoattract.outputs.maps import choropleth_map, isochrone_map, make_maps, render_map_html
+from geoattract.outputs.national import (
+    check_departements,
+    departement_maps,
+    departement_summary,
+    national_static_maps,
+    write_departement_table,
+)
 from geoattract.outputs.report import (
     epci_summary,
     sensitivity_summary,
@@ -49,6 +56,11 @@ __all__ = [
     "asset_folders",
     "catchment_paragraphs",
     "catchment_sensitivity_html",
+    "check_departements",
+    "departement_maps",
+    "departement_summary",
+    "national_static_maps",
+    "write_departement_table",
     "choropleth_map",
     "classify",
     "columns_table",

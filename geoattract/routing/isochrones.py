@@ -62,6 +62,7 @@ from geoattract import settings
 from geoattract._util.io import require_columns
 from geoattract._util.parallel import map_threads, thread_count
 from geoattract.errors import DataError, RoutingError, format_values
+from geoattract.network import Network
 from geoattract.network.snapping import SnapRule, check_same_crs
 from geoattract.routing.edges import (
     EdgeLines,
@@ -70,7 +71,6 @@ from geoattract.routing.edges import (
     lines_for_origin,
     origin_groups,
 )
-from geoattract.network import Network
 from geoattract.routing.graph import (
     DEFAULT_WEIGHT,
     RoutingGraph,

@@ -11,6 +11,7 @@ from geoattract.scoring.afom import (
     AFOM_KINDS,
     afom_epci,
     afom_sentences,
+    afom_summary,
     afom_table,
     format_value_fr,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ScoringConfig",
     "afom_epci",
     "afom_sentences",
+    "afom_summary",
     "afom_table",
     "aggregate",
     "build_scores",
