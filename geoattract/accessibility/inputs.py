@@ -143,6 +143,14 @@ def _snap_rule_for(network: Network, snap_rule: SnapRule | None) -> SnapRule:
 
 
 def snap_town_halls(network: Network, territory: gpd.GeoDataFrame, rule: SnapRule) -> pd.DataFrame:
+    """The territory's town halls on the network: node, access leg and dense-commune delay.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the territory: ``code``, ``population``, ``in_study``, ``node``,
+        ``snap_m``, ``snap_s`` (access leg plus the dense-commune delay), ``too_far``.
+    """
     halls = gpd.GeoSeries(territory["town_hall"].values, index=territory.index, crs=territory.crs)
     codes = territory["code"].astype(str)
     labels = (
