@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import geoattract as ga
-from geoattract.app.cluster import Engine, EngineOptions, PartitionError
+from geoattract._util.cluster import Engine, EngineOptions, PartitionError
 from geoattract.config import territory_spec
 from geoattract.routing.partition import group_balls
 

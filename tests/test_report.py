@@ -350,8 +350,8 @@ def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, 
     """Every one of the 430 columns of the real run's communes layer is described."""
     import pyogrio
 
-    from geoattract.app.write import configured_columns
     from geoattract.outputs import columns_table
+    from geoattract.outputs.write import configured_columns
 
     columns = [*pyogrio.read_info(study_run / "communes.gpkg", layer="communes")["fields"]]
     columns.append("geometry")

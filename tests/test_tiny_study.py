@@ -375,7 +375,7 @@ def test_failed_run_leaves_previous_outputs_intact(tiny_config, tmp_path, monkey
     def boom(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C after the data files were staged
 
-    monkeypatch.setattr("geoattract.app.write.write_index", boom)
+    monkeypatch.setattr("geoattract.outputs.write.write_index", boom)
     with pytest.raises(KeyboardInterrupt):
         pipeline.run_study(tiny_config, out_dir=out, maps=False, isochrones=False)
     assert _digest(out) == before
@@ -408,8 +408,7 @@ def _decode_js(text: str) -> str:
 def test_maps_report_and_index_without_the_pngs(tiny_state, tmp_path, monkeypatch):
     """The outputs with maps: folium maps, report and index (the printable PNGs, drawn by
     matplotlib in about 20 s, are left out here and checked by the slow run below)."""
-    from geoattract.app import write
-    from geoattract.outputs import assets
+    from geoattract.outputs import assets, write
 
     monkeypatch.setattr(write, "make_static_maps", lambda *args, **kwargs: {})
     files = write.write_outputs(tiny_state, tmp_path, ["99005"], {}, maps=True)

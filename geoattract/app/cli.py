@@ -368,7 +368,7 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     # the checks at the door come before the heavy imports of the stages
-    from geoattract.app.publish import check_output_folder
+    from geoattract._util.output_folder import check_output_folder
     from geoattract.config import load_study_config
 
     cfg = load_study_config(args.config, data_dir=args.data_dir)

@@ -208,7 +208,7 @@ def compare_command(
         suffix = f"_{profile}"
         for col in [c for c in rows.columns if c.startswith("pillar_") and c.endswith(suffix)]:
             rows[col[: -len(suffix)]] = rows[col]
-        from geoattract.app.write import compare_columns, configured_columns, with_column_labels
+        from geoattract.outputs.write import compare_columns, configured_columns, with_column_labels
 
         described = configured_columns(cfg)
         compare_html(

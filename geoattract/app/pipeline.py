@@ -6,7 +6,7 @@ so the order follows from the data::
     territory → network → offer → accessibility → isochrones → transition → scores
 
 :func:`run_study` wraps it: it checks the inputs and the output folder at the door, writes every
-output into a staging folder and publishes them atomically (:mod:`geoattract.app.publish`).
+output into a staging folder and publishes them atomically (:mod:`geoattract._util.output_folder`).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from typing import Any, TypeVar
 import geopandas as gpd
 from tqdm.auto import tqdm
 
+from geoattract._util.output_folder import OutputFolder
 from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
 from geoattract.app.logs import run_log
-from geoattract.app.publish import OutputFolder
-from geoattract.app.state import StudyState
 from geoattract.config import StudyConfig, load_study_config
 from geoattract.facilities import build_offer, check_study_coverage
 from geoattract.network import Network, build_network
 from geoattract.outputs.national import check_departements
+from geoattract.outputs.state import StudyState
 from geoattract.routing import isochrones_for_communes
 from geoattract.scoring import build_scores
 from geoattract.territory import Territory, build_territory
@@ -332,12 +332,13 @@ def run_study(
             national = bool(cfg.section("partitions").get("enabled"))
             cluster: Any = contextlib.nullcontext()
             if national:
-                from geoattract.app.cluster import Engine, engine_options
+                from geoattract._util.cluster import Engine, engine_options
+                from geoattract.routing.partition import warm_up_kernels
 
                 options = engine_options(
                     cfg, engine=engine, scheduler=scheduler, workers=workers, progress=progress
                 )
-                cluster = Engine(options)
+                cluster = Engine(options, warm_up=warm_up_kernels)
             try:
                 with cluster as running:
                     state = compute_study(
@@ -351,7 +352,7 @@ def run_study(
                     )
                 result = StudyResult(state=state, out_dir=out, timings=stages.timings)
                 if publish:
-                    from geoattract.app.write import write_outputs  # after the door checks
+                    from geoattract.outputs.write import write_outputs  # after the door checks
 
                     codes = isochrone_codes(cfg, state.territory, isochrone_communes)
                     staged = stages.run(

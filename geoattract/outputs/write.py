@@ -21,7 +21,6 @@ import pandas as pd
 from geoattract import __version__
 from geoattract._util.io import write_gpkg_atomic, write_text_atomic
 from geoattract.accessibility import metro_columns_info
-from geoattract.app.state import StudyState
 from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
     IndicatorLabel,
@@ -42,6 +41,7 @@ from geoattract.outputs import (
     write_index,
     write_report,
 )
+from geoattract.outputs.state import StudyState
 from geoattract.transition import load_connectivity, load_indicator_registry
 
 logger = logging.getLogger(__name__)

@@ -165,16 +165,14 @@ def reset_peak_rss() -> bool:
     return True
 
 
-def warm_up() -> int:
-    """Import the partition code and load its compiled kernels; the resident memory then.
+def _warm_up(task: Callable[[], Any] | None) -> int:
+    """Run ``task`` on a worker (its imports, its compiled kernels); its resident memory then.
 
     Sent to every worker when the engine starts, so that the imports (about 4 s) and the
-    numba cache run while the driver cuts the partitions, not in the first partition.
+    numba cache load while the driver cuts the partitions, not in the first partition.
     """
-    from geoattract.accessibility import partitioned  # noqa: F401  (imports, like a partition)
-    from geoattract.routing.partition import warm_up_kernels
-
-    warm_up_kernels()
+    if task is not None:
+        task()
     return current_rss_bytes()
 
 
@@ -188,10 +186,11 @@ class Engine:
         engine.stats.peak_rss_bytes
     """
 
-    def __init__(self, options: EngineOptions) -> None:
+    def __init__(self, options: EngineOptions, warm_up: Callable[[], Any] | None = None) -> None:
         if options.engine not in ENGINES:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {options.engine!r}")
         self.options = options
+        self.warm_up = warm_up
         self.stats = RunStats()
         self.client: Any = None
 
@@ -205,7 +204,7 @@ class Engine:
             workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
             self._warming = {
                 str(addr): self.client.submit(
-                    warm_up, key=f"warm-up-{addr}", workers=[addr], pure=False
+                    _warm_up, self.warm_up, key=f"warm-up-{addr}", workers=[addr], pure=False
                 )
                 for addr in workers
             }
@@ -236,7 +235,7 @@ class Engine:
         Parameters
         ----------
         func : callable
-            A picklable function of one item (:func:`~geoattract.app.partition.run_partition`).
+            A picklable function of one item (a partition's task).
         items : sequence
             The partitions.
         names : sequence of str
