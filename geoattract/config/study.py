@@ -18,6 +18,7 @@ from geoattract._util.io import resolve_data_dir
 from geoattract.config.metro_schema import METRO_KEYS, METROPOLITAN_SCHEMA, validate_metropolitan
 from geoattract.config.schema import (
     Field,
+    Setting,
     at_least_one,
     check_sources,
     dep_code,
@@ -55,11 +56,11 @@ STUDY_SCHEMA: dict[str, Field] = {
             "buffer_km": Field(
                 float,
                 required=False,
-                default=settings.buffer_m / 1000,
+                default=Setting("buffer_m", 1 / 1000),
                 check=non_negative,
                 doc="neighbouring communes within this distance form the buffer zone",
             ),
-            "crs": Field(str, required=False, default=settings.default_crs),
+            "crs": Field(str, required=False, default=Setting("default_crs")),
             "output_dir": Field(
                 str,
                 required=False,
@@ -68,7 +69,10 @@ STUDY_SCHEMA: dict[str, Field] = {
             ),
             "thresholds_min": thresholds_field(settings.thresholds_min),
             "town_hall_tolerance_m": Field(
-                float, required=False, default=settings.town_hall_tolerance_m, check=non_negative
+                float,
+                required=False,
+                default=Setting("town_hall_tolerance_m"),
+                check=non_negative,
             ),
         },
     ),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -91,8 +91,8 @@ class SnapRule:
         Density (inhabitants per km²) above which a commune is dense.
     """
 
-    max_distance_m: float = settings.snap_max_distance_m
-    speed_kph: float = settings.snap_speed_kph
+    max_distance_m: float = field(default_factory=lambda: settings.snap_max_distance_m)
+    speed_kph: float = field(default_factory=lambda: settings.snap_speed_kph)
     detour: float = 1.0
     intra_commune_factor: float = INTRA_COMMUNE_FACTOR
     dense_delay_s: float = 0.0

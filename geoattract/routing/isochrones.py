@@ -215,6 +215,9 @@ def clear_drawing_cache() -> None:
 
 
 def _minutes(minutes: Any) -> np.ndarray:
+    """The thresholds in increasing order (``settings.thresholds_min`` when None)."""
+    if minutes is None:
+        minutes = settings.thresholds_min
     values = np.atleast_1d(np.asarray(minutes, dtype=np.float64))
     if values.ndim != 1 or values.size == 0 or (~np.isfinite(values) | (values <= 0)).any():
         raise RoutingError(f"minutes must be positive numbers, got {minutes!r}")
@@ -418,7 +421,7 @@ def _frame(
 def reached_lines(
     G: nx.MultiDiGraph | Network | None,
     origins: Sequence[Hashable],
-    minutes: Sequence[float] = settings.thresholds_min,
+    minutes: Sequence[float] | None = None,
     *,
     rg: RoutingGraph | None = None,
     origin_offsets: Sequence[float] | np.ndarray | None = None,
@@ -476,7 +479,7 @@ def reached_lines(
 def isochrones(
     G: nx.MultiDiGraph | Network | None,
     origins: Sequence[Hashable] | Sequence[Point],
-    minutes: Sequence[float] = settings.thresholds_min,
+    minutes: Sequence[float] | None = None,
     *,
     rg: RoutingGraph | None = None,
     origin_offsets: Sequence[float] | np.ndarray | None = None,
@@ -587,7 +590,7 @@ def _commune_origins(
 def isochrones_for_communes(
     G: nx.MultiDiGraph | Network,
     territory: gpd.GeoDataFrame,
-    minutes: Sequence[float] = settings.thresholds_min,
+    minutes: Sequence[float] | None = None,
     population: pd.Series | None = None,
     *,
     rg: RoutingGraph | None = None,
