@@ -1,7 +1,17 @@
-"""Stage 5, accessibility: nearest times, counts within thresholds, floating catchments, housing."""
+"""Stage 5, accessibility: nearest times, counts within thresholds, floating catchments, housing.
+
+The subpackage is callable: ``geoattract.accessibility(origins, facilities, network,
+method=...)`` runs :func:`~geoattract.accessibility.api.accessibility`, so that
+``ga.accessibility(...)`` works however the package was imported.
+"""
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
+from geoattract.accessibility.api import accessibility
 from geoattract.accessibility.apl import (
     CatchmentProblem,
     age_factors,
@@ -58,6 +68,7 @@ from geoattract.facilities.decay import (
 )
 
 __all__ = [
+    "accessibility",
     "MetroScenario",
     "MetropolitanAccess",
     "build_metropolitan",
@@ -101,3 +112,14 @@ __all__ = [
     "solve_catchment",
     "step_decay",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """The subpackage, callable as :func:`~geoattract.accessibility.api.accessibility`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run :func:`~geoattract.accessibility.api.accessibility`."""
+        return accessibility(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

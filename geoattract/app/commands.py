@@ -80,13 +80,7 @@ def isochrones_command(
     net = build_network(cfg, terr)
     sub = terr.copy()
     sub["in_study"] = sub["code"].isin(wanted)
-    iso = isochrones_for_communes(
-        net,
-        sub,
-        minutes=minutes or cfg.thresholds_min,
-        snap_rule=net.snap_rule,
-        verbose=verbose,
-    )
+    iso = isochrones_for_communes(net, sub, minutes=minutes or cfg.thresholds_min, progress=verbose)
     iso["network"] = net.caption.source
     with atomic_path(path) as tmp:
         if suffix == ".gpkg":

@@ -232,15 +232,12 @@ def build_isochrones(
     *,
     progress: bool,
 ) -> gpd.GeoDataFrame:
-    """Isochrones of every study commune from the town halls the accessibility stage snapped.
+    """Isochrones of every study commune, from town halls joined as every other indicator's.
 
-    Same routing graph, same snapped town halls and access legs as every other indicator;
-    shape, method, grid resolution and hole size from the study's ``[maps]`` section.
+    The network's rule and the communes' dense-commune delays are the accessibility stage's
+    (the same access legs); shape, method and grid resolution from the study's ``[maps]``.
     """
     maps = config.section("maps")
-    snapped = accessibility.inputs.communes.rename(
-        columns={"snap_m": "snap_distance_m", "snap_s": "snap_time_s"}
-    )
     options = {
         key: maps[name]
         for key, name in (
@@ -254,10 +251,7 @@ def build_isochrones(
         network,
         territory.communes,
         minutes=config.thresholds_min,
-        rg=accessibility.inputs.rg,
-        snap_rule=network.snap_rule,
-        snapped=snapped,
-        verbose=progress,
+        progress=progress,
         **options,
     )
 
@@ -319,6 +313,17 @@ def run_study(
     ConfigError, DataError
         Bad configuration or input, unwritable or busy output folder: raised before any heavy
         work, leaving the previous outputs untouched.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import geoattract as ga
+    >>> out = tempfile.mkdtemp()
+    >>> result = ga.run_study(ga.datasets.tiny_config(), out_dir=out, maps=False)
+    >>> len(result.communes), sorted(result.files)[:2]
+    (6, ['afom.csv', 'afom.json'])
+    >>> int(result.communes["rank_general"].min())
+    1
     """
     cfg = load_config(config, data_dir)
     if network is not None:

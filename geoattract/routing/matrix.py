@@ -338,7 +338,19 @@ def od_matrix(
     Raises
     ------
     DataError, RoutingError
-        Bad points (empty, not points, duplicate ids) or a network without travel times.
+        Bad points (empty, not points, duplicate ids, another CRS than the network's) or a
+        network without travel times.
+
+    Examples
+    --------
+    >>> import geoattract as ga
+    >>> net = ga.load_network(ga.datasets.tiny_roads())
+    >>> halls = ga.datasets.tiny_town_halls()
+    >>> table = ga.od_matrix(net, halls.loc[["99001"]], halls.loc[["99001", "99002"]])
+    >>> table[["origin", "destination"]].to_numpy().tolist()
+    [['99001', '99001'], ['99001', '99002']]
+    >>> float(table["minutes"].iloc[0]), bool(table["minutes"].iloc[1] > 0)
+    (0.0, True)
     """
     t0 = time.perf_counter()
     onet = od_network(network)
