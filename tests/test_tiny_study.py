@@ -74,7 +74,7 @@ def communes(tiny_state) -> pd.DataFrame:
 
 def test_the_generator_rewrites_the_committed_files(tiny_config, tmp_path):
     """make_tiny.py is deterministic: it gives back the committed data folder."""
-    script = Path(tiny_config.path).parent / "make_tiny.py"
+    script = Path(__file__).parent / "data" / "make_tiny.py"
     out = tmp_path / "data"
     proc = subprocess.run(
         [sys.executable, str(script), "--out", str(out)], capture_output=True, text=True
