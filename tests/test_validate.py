@@ -194,3 +194,32 @@ def test_any_small_layer_gives_a_network_or_a_clear_error(layer):
         return
     assert net.n_nodes >= 2 and np.isfinite(net.travel_time).all()
     assert (net.travel_time > 0).all() or net.n_edges == 0
+
+
+def test_selections_refused_before_any_network_is_built(shared_dir, tmp_path, capsys):
+    france = shared_dir / "france"
+    cases = [
+        ["matrix", "--from", "99", "--to", "75056", "--out", str(tmp_path / "m.csv")],
+        ["matrix", "--from", "2A", "--to", "2C", "--out", str(tmp_path / "m.csv")],
+        [
+            "run",
+            "--config",
+            "france",
+            "--data-dir",
+            str(france),
+            "--engine",
+            "local",
+            "--out",
+            str(tmp_path / "fr"),
+            "--departement-maps",
+            "99",
+        ],
+    ]
+    for argv in cases:
+        t0 = time.perf_counter()
+        assert main(argv) == 2, argv
+        lines = capsys.readouterr().err.strip().splitlines()
+        errors = [line for line in lines if line.startswith("geoattract ")]
+        assert len(errors) == 1 and ("'99'" in errors[0] or "'2C'" in errors[0]), lines
+        assert time.perf_counter() - t0 < 15.0  # the national file read, no network built
+    assert not (tmp_path / "m.csv").exists() and not (tmp_path / "fr").exists()

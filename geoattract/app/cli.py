@@ -68,6 +68,25 @@ def _add_communes(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _with_layer_options(cfg: Any, args: argparse.Namespace) -> Any:
+    """The study with ``--layer`` / ``--strict`` in its ``[network]`` section."""
+    values = {}
+    if getattr(args, "layer", None):
+        values["layer"] = args.layer
+    if getattr(args, "strict", False):
+        values["strict"] = True
+    return cfg.with_section("network", **values) if values else cfg
+
+
+def _add_layer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layer", metavar="NAME", help="layer of a multi-layer line file")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse class values of a line layer that its preset does not know",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -103,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="road network replacing [network] source (a line layer, an OSM file, 'online', "
         "or 'schematic' as a last resort)",
     )
+    _add_layer_options(p)
     p.add_argument(
         "--no-isochrones", action="store_true", help="skip the isochrones (isochrones.gpkg)"
     )
@@ -142,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a .osm.pbf, .osm, .graphml or .gpkg file, 'schematic' or 'online'",
     )
     p.add_argument("--out", metavar="FILE.gpkg", help="save the graph (layers nodes, edges)")
+    _add_layer_options(p)
     p.set_defaults(func=_cmd_network)
 
     p = sub.add_parser(
@@ -163,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
     p.add_argument("--max-minutes", type=float, default=None, help="leave out longer pairs")
     _add_communes(p)
+    _add_layer_options(p)
     p.add_argument("--data-dir", metavar="DIR", help="shared data folder")
     p.set_defaults(func=_cmd_matrix)
 
@@ -198,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--minutes", nargs="+", type=float, default=None, help="thresholds (default 10 20 30)"
     )
     p.add_argument("--out", required=True, metavar="FILE", help="output .geojson or .gpkg")
+    p.add_argument(
+        "--network", metavar="SOURCE", help="road network replacing the study's [network] source"
+    )
+    _add_layer_options(p)
     p.set_defaults(func=_cmd_isochrones)
 
     p = sub.add_parser(
@@ -257,7 +283,14 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
     if args.out is not None and not args.out.lower().endswith(".gpkg"):
         raise DataError(f"{args.out}: --out must be a GeoPackage file ending in .gpkg")
-    summary = network_command(args.source, args.out, config=args.config, data_dir=args.data_dir)
+    summary = network_command(
+        args.source,
+        args.out,
+        strict=args.strict,
+        layer=args.layer,
+        config=args.config,
+        data_dir=args.data_dir,
+    )
     if not args.quiet:
         width = max(len(k) for k in summary)
         for key, value in summary.items():
@@ -285,6 +318,8 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         communes=args.communes,
         max_minutes=args.max_minutes,
         data_dir=args.data_dir,
+        layer=args.layer,
+        strict=args.strict,
     )
     if not args.quiet:
         print(
@@ -314,14 +349,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _cmd_isochrones(args: argparse.Namespace) -> int:
     from geoattract.app import commands
+    from geoattract.config import load_study_config
 
+    cfg = _with_layer_options(load_study_config(args.config, data_dir=args.data_dir), args)
+    if args.network:
+        cfg = cfg.with_section("network", source=args.network)
     path, iso = commands.isochrones_command(
-        args.codes,
-        args.out,
-        minutes=args.minutes,
-        config=args.config,
-        data_dir=args.data_dir,
-        verbose=_progress(args),
+        args.codes, args.out, minutes=args.minutes, config=cfg, verbose=_progress(args)
     )
     if not args.quiet:
         print(f"{len(iso)} isochrone(s) written to {path}")
@@ -371,7 +405,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from geoattract._util.output_folder import check_output_folder
     from geoattract.config import load_study_config
 
-    cfg = load_study_config(args.config, data_dir=args.data_dir)
+    cfg = _with_layer_options(load_study_config(args.config, data_dir=args.data_dir), args)
     out = Path(args.out) if args.out is not None else Path(cfg.study["output_dir"])
     check_output_folder(out)
     if args.departement_maps and not cfg.section("partitions").get("enabled"):

@@ -338,6 +338,7 @@ def network_command(
     out: str | os.PathLike | None = None,
     *,
     strict: bool = False,
+    layer: str | None = None,
     config: StudyConfig | str | os.PathLike | None = None,
     data_dir: Any = None,
 ) -> dict[str, Any]:
@@ -370,7 +371,7 @@ def network_command(
         cfg = _config(config, data_dir)
         net = build_network(cfg, load_territory(cfg), source=text)
     else:
-        net = load_network(text, strict=strict)
+        net = load_network(text, strict=strict, layer=layer)
     summary = dict(net.summary)
     summary["build_seconds"] = round(time.perf_counter() - t0, 3)
     summary["out"] = str(save_graph_gpkg(net.graph, out)) if out is not None else None

@@ -312,6 +312,18 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             "folder); the preset's shipped calibration when absent",
         ),
         "schematic_snap_detour": Field(float, required=False, default=None, check=at_least_one),
+        "layer": Field(
+            str,
+            required=False,
+            default=None,
+            doc="layer of a multi-layer line file (default: the preset's, or the only line layer)",
+        ),
+        "strict": Field(
+            bool,
+            required=False,
+            default=False,
+            doc="class values of a line layer outside its preset are an error (a warning otherwise)",
+        ),
         "schematic_poles": Field(
             list,
             items=str,

@@ -635,6 +635,8 @@ def matrix_command(
     communes: str | os.PathLike | None = None,
     max_minutes: float | None = None,
     data_dir: str | os.PathLike | None = None,
+    layer: str | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Back end of ``geoattract matrix --network SOURCE --from SEL --to SEL --out FILE.csv``.
 
@@ -653,6 +655,8 @@ def matrix_command(
         Leave out pairs above this.
     data_dir : path-like, optional
         Shared data folder.
+    layer, strict
+        The layer of a multi-layer line file; refuse class values the preset does not know.
 
     Returns
     -------
@@ -671,7 +675,7 @@ def matrix_command(
     origins = communes_selection(sel_from, national).copy()
     destinations = communes_selection(sel_to, national).copy()
     # the lines are split at every commune's town hall (one cache entry for all selections)
-    net = load_network(network, town_halls=national.table.geometry)
+    net = load_network(network, town_halls=national.table.geometry, layer=layer, strict=strict)
     onet = od_network(net)
     origins["delay_s"] = dense_delays(origins, onet.attrs)
     destinations["delay_s"] = dense_delays(destinations, onet.attrs)
