@@ -242,3 +242,46 @@ def test_dordogne_study_on_national_tables_runs(tmp_path, shared_dir):
     assert perigueux["time_prefecture_min"] == 0.0
     assert perigueux["rank_general"] == 1
     assert layer["time_gp_min"].notna().all() and layer["score_general"].notna().all()
+
+
+def test_a_killed_worker_has_its_partitions_run_again(tmp_path, shared_dir):
+    """A dask worker killed (SIGKILL) while partitions run: they run again, same results."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from geoattract.app.pipeline import compute_study
+    from geoattract.routing.partition import warm_up_kernels
+
+    toml = _national_study(tmp_path, "four départements", 'departements = ["47", "82", "32", "40"]')
+    cfg = ga.load_study_config(toml, data_dir=shared_dir / "france").with_section(
+        "partitions", group=False
+    )
+    clean = compute_study(cfg, isochrones=False)
+    killed: list[int] = []
+    options = EngineOptions(engine="dask", workers=2, retries=1, memory_limit="2GB")
+    with Engine(options, warm_up=warm_up_kernels) as engine:
+        pids = engine.client.run(os.getpid)
+        done = threading.Event()
+
+        def kill_when_busy() -> None:
+            while not done.is_set():
+                busy = [w for w, keys in engine.client.processing().items() if keys]
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(pids[busy[0]])
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_when_busy, daemon=True)
+        killer.start()
+        try:
+            state = compute_study(cfg, isochrones=False, mapper=engine.map)
+        finally:
+            done.set()
+            killer.join(5)
+    assert killed, "no worker was killed while partitions ran"
+    assert state.accessibility.stats["partitions"] == 4
+    _same_columns(clean.accessibility.table, state.accessibility.table)
+    _same_columns(clean.scores.scores, state.scores.scores)

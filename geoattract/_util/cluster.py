@@ -20,6 +20,7 @@ import logging
 import resource
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -342,10 +343,13 @@ def _run_dask(
     where: dict[str, int] = {}
 
     def submit(i: int) -> None:
-        data = client.scatter(items[i], hash=False)
-        fut = client.submit(
-            func, data, key=f"partition-{names[i]}-{i}", retries=options.retries, pure=False
-        )
+        # the item travels inside the task, not scattered: a task whose worker dies is run
+        # again elsewhere with its data (scattered data would be lost with the worker)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
+            fut = client.submit(
+                func, items[i], key=f"partition-{names[i]}-{i}", retries=options.retries, pure=False
+            )
         where[fut.key] = i
         running.add(fut)
 
