@@ -11,8 +11,8 @@ their unit, AFOM sentences, rank interval); and buttons to save the weights as a
 
 The page is self-contained: Leaflet is inlined (:func:`~geoattract.outputs.assets.inline_asset`),
 the basemap is drawn from the data (:mod:`~geoattract.outputs.basemap`), and no request goes
-to any host. Every text from data reaches the page inside a JSON block and is inserted with
-``textContent``.
+to any host. Every text from data reaches the page inside a JSON block (``<`` escaped, so no markup can
+end it) and is inserted with ``textContent``.
 """
 
 from __future__ import annotations
@@ -386,7 +386,7 @@ def atelier_html(
         sources=esc(payload.get("sources", "")),
     )
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    data = data.replace("</", "<\\/")
+    data = data.replace("<", "\\u003c")  # no tag, comment or end of script in the data
     return (
         '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
