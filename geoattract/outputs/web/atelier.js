@@ -21,32 +21,14 @@
 
   // ------------------------------------------------------------------ scoring (port)
 
-  /* numpy's pairwise summation of float64 (numpy/_core/src/umath/loops_utils.h.src),
-   * added to the reduction's identity 0.0 as np.add.reduce does. */
-  function pairwise_sum(a, lo, n) {
-    if (n < 8) {
-      let res = -0.0;
-      for (let i = 0; i < n; i++) res += a[lo + i];
-      return res;
-    }
-    if (n <= 128) {
-      const r = [];
-      for (let j = 0; j < 8; j++) r.push(a[lo + j]);
-      let i = 8;
-      for (; i < n - (n % 8); i += 8) {
-        for (let j = 0; j < 8; j++) r[j] += a[lo + i + j];
-      }
-      let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-      for (; i < n; i++) res += a[lo + i];
-      return res;
-    }
-    let n2 = Math.floor(n / 2);
-    n2 -= n2 % 8;
-    return pairwise_sum(a, lo, n2) + pairwise_sum(a, lo + n2, n - n2);
-  }
-
+  /* The sums of model.weighted_mean: numpy reduces the strided (n, k) blocks the model takes
+   * out of its tensor element by element along k, from the reduction's identity 0.0, so the
+   * sum is sequential (numpy's pairwise summation applies only to contiguous runs of 8 or
+   * more, which these are not; below 8 terms both orders are the same). */
   function np_sum(a) {
-    return 0.0 + pairwise_sum(a, 0, a.length);
+    let res = 0.0;
+    for (let i = 0; i < a.length; i++) res += a[i];
+    return res;
   }
 
   function clip(v, lo, hi) {
@@ -485,20 +467,33 @@
     row.appendChild(range);
     row.appendChild(num);
     row.appendChild(share);
-    const store = kind === "pillar" ? state.pillars : state.indicators;
+    // the profile selector replaces state.pillars and state.indicators: look them up each time
+    const store = () => (kind === "pillar" ? state.pillars : state.indicators);
     range.addEventListener("input", () => {
-      store[id] = Number(range.value);
+      store()[id] = Number(range.value);
       num.value = range.value;
       update();
     });
-    num.addEventListener("change", () => {
+    const valid = () => {
       const v = Number(num.value);
-      if (num.value.trim() === "" || !Number.isFinite(v) || v < 0) {
+      return num.value.trim() !== "" && Number.isFinite(v) && v >= 0 ? v : null;
+    };
+    num.addEventListener("input", () => {
+      const v = valid(); // applied as it is typed; an unfinished entry waits for "change"
+      if (v === null || v === store()[id]) return;
+      store()[id] = v;
+      range.value = String(v);
+      update();
+    });
+    num.addEventListener("change", () => {
+      const v = valid();
+      if (v === null) {
         message("Poids invalide pour « " + label + " » : un nombre positif ou nul est attendu.", true);
-        num.value = String(store[id]);
+        num.value = String(store()[id]);
         return;
       }
-      store[id] = v;
+      if (v === store()[id]) return;
+      store()[id] = v;
       range.value = String(v);
       update();
     });
