@@ -41,8 +41,8 @@ def browser_unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Headless Chromium, every host unreachable."""
+def playwright_session():
+    """The process's one Playwright (sync API: a second instance cannot start beside it)."""
     if not CHROMIUM.is_file():
         browser_unavailable(f"{CHROMIUM} not found (apt-get install -y chromium)")
     try:
@@ -50,9 +50,15 @@ def chromium():
     except ImportError:
         browser_unavailable("the playwright Python package is not installed")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=OFFLINE_ARGS)
-        yield b
-        b.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_session):
+    """Headless Chromium, every host unreachable."""
+    b = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=OFFLINE_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="session")
