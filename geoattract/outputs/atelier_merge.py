@@ -78,8 +78,10 @@ def _finish_map(ax: Any, gdf: gpd.GeoDataFrame, basemap: Basemap | None, title: 
 
 
 def _notes(result: MergeResult, context: ReportContext | None) -> list[str]:
+    labels = context.labels if context is not None else Labels()
     groups = "Poids des groupes : " + " ; ".join(
-        f"{s.group} ({s.date}, profil {s.profile})" for s in result.sets
+        f"{s.group} ({s.date}, profil de départ « {labels.profile(s.profile)} »)"
+        for s in result.sets
     )
     notes = [groups]
     if context is not None:
