@@ -206,6 +206,7 @@ def test_sliders_give_the_package_scores(chromium, atelier_47, screenshots):
     text = card.inner_text()
     labels = {x["id"]: x["label"] for x in page.evaluate("() => window.atelier.data.indicators")}
     assert f"{labels[name]} : donnée manquante" in text
+    assert "Pilier non calculé pour cette commune : moins de 50 %" in text.replace("\u202f", " ")
     gp = atelier_47.indicators["time_gp_min"]
     raw, median = gp.iloc[sparse], float(np.nanmedian(gp))
     _unfold(page, "health")

@@ -706,6 +706,16 @@
         });
         rows.sort((a, b) => Math.abs(c.indicator[b]) - Math.abs(c.indicator[a]));
         const ul = el("ul");
+        const k = r.pillars.indexOf(p);
+        if (k >= 0 && Number.isNaN(r.pillar[i][k])) {
+          const share = fr(100 * METHOD.min_weight_share, 0) + NNBSP + "%";
+          ul.appendChild(
+            el("li", { class: "missing-pillar" },
+              "Pilier non calculé pour cette commune : moins de " + share + " du poids de ses " +
+                "indicateurs est disponible ; son poids passe aux autres piliers."
+            )
+          );
+        }
         rows.forEach((j) => {
           const ind = DATA.indicators[j];
           const li = el("li", { "data-indicator": ind.id, "data-value": String(c.indicator[j]) });
