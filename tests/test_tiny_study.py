@@ -31,6 +31,7 @@ import math
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -411,12 +412,17 @@ def test_maps_report_and_index_without_the_pngs(tiny_state, tmp_path, monkeypatc
     from geoattract.outputs import assets, write
 
     monkeypatch.setattr(write, "make_static_maps", lambda *args, **kwargs: {})
-    files = write.write_outputs(tiny_state, tmp_path, ["99005"], {}, maps=True)
+    # the separate maps of each profile and pillar ([maps] separate_maps; by default the
+    # atelier page alone holds them, see test_atelier.py)
+    separate = replace(
+        tiny_state, config=tiny_state.config.with_section("maps", separate_maps=True)
+    )
+    files = write.write_outputs(separate, tmp_path, ["99005"], {}, maps=True)
     pillars = ("services", "health", "transition", "environment")
     maps = {f"score_{p}.html" for p in ("general", "nature")} | {
         f"pillar_{p}.html" for p in pillars
     }
-    assert maps | {"isochrones.html", "report.html", "index.html"} <= set(files)
+    assert maps | {"isochrones.html", "report.html", "index.html", "atelier.html"} <= set(files)
     page = _decode_js((tmp_path / "score_general.html").read_text(encoding="utf-8"))
     # facilities counted in their unit: 1 + 2 GPs, 2 pharmacies, 2 schools (collège filtered)
     for name in (
@@ -442,12 +448,19 @@ def test_geoattract_run_with_maps(tiny_config, tmp_path, capsys):
     """The command a user types, maps included (about 30 s: matplotlib draws the PNGs)."""
     out = tmp_path / "maps"
     args = ["run", "--config", str(tiny_config.path), "--data-dir", str(tiny_config.data_dir)]
-    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out), "--separate-maps"]) == 0
     assert "geoattract run: Tiny" in capsys.readouterr().out
     profiles, pillars = ("general", "nature"), ("services", "health", "transition", "environment")
     for name in [f"score_{p}" for p in profiles] + [f"pillar_{p}" for p in pillars]:
         assert (out / f"{name}.html").is_file() and (out / "static" / f"{name}.png").is_file()
-    for name in ("index.html", "report.html", "isochrones.html", "communes.gpkg", "run.log"):
+    for name in (
+        "index.html",
+        "report.html",
+        "atelier.html",
+        "isochrones.html",
+        "communes.gpkg",
+        "run.log",
+    ):
         assert (out / name).is_file(), name
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "Tiny" in report and "Esclottes" in report

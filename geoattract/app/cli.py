@@ -6,6 +6,7 @@ Sub-commands::
     geoattract network    build a road graph from a source and print its summary
     geoattract matrix     drive times and road distances between communes (CSV)
     geoattract calibrate  fit a line network's speeds to reference drive times
+    geoattract atelier merge  reconcile the weights saved by several workshop groups
 
 Exit code 0 on success; on bad input a one-line error and a non-zero code (2), with the
 traceback only under ``--verbose``.
@@ -130,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-maps",
         action="store_true",
         help="GeoPackages and tables only: no interactive or printable map, no report",
+    )
+    p.add_argument(
+        "--separate-maps",
+        action="store_true",
+        help="also write one interactive map per profile and pillar (score_*.html, "
+        "pillar_*.html) besides atelier.html ([maps] separate_maps)",
     )
     national = p.add_argument_group("national runs (studies with [partitions] enabled: france)")
     national.add_argument(
@@ -275,7 +282,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=15, help="communes listed (default 15)")
     p.add_argument("--out", metavar="FILE.csv", help="write every commune's changes, all profiles")
     p.set_defaults(func=_cmd_scenario)
+
+    p = sub.add_parser(
+        "atelier",
+        help="co-construction workshops: reconcile the weights of several groups",
+        description="Tools of the co-construction workshops (the weights are set in "
+        "atelier.html, written by every run).",
+    )
+    actions = p.add_subparsers(
+        dest="atelier_action",
+        metavar="ACTION",
+        required=True,
+        parser_class=_subparser_class(_verbosity_parser(argparse.SUPPRESS)),
+    )
+    m = actions.add_parser(
+        "merge",
+        help="scores under each group's weights, consensus and contested communes",
+        description="Read the weight files several groups saved from atelier.html; write the "
+        "scores under each group's weights, the consensus communes (top quintile for every "
+        "group) and the contested ones (rank spread of a quintile or more) with a map of "
+        "each, rank intervals from a Monte Carlo over the groups' weights, and a French "
+        "section for the report.",
+    )
+    _add_common(m)
+    m.add_argument("files", nargs="+", metavar="WEIGHTS.json", help="weight files (two or more)")
+    m.add_argument(
+        "--out", metavar="DIR", help="output folder (default: <results>/atelier, maps/atelier)"
+    )
+    m.add_argument(
+        "--results",
+        metavar="DIR",
+        help="folder of a previous `geoattract run` (default maps/); recomputed when absent",
+    )
+    m.add_argument("--draws", type=int, metavar="N", help="Monte Carlo draws in all")
+    m.set_defaults(func=_cmd_atelier_merge)
     return parser
+
+
+def _cmd_atelier_merge(args: argparse.Namespace) -> int:
+    from geoattract.app.atelier import atelier_merge_command
+
+    text, _ = atelier_merge_command(
+        args.files,
+        out=args.out,
+        results=args.results,
+        draws=args.draws,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=_progress(args),
+    )
+    if not args.quiet:
+        print(text)
+    return 0
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
@@ -406,6 +464,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from geoattract.config import load_study_config
 
     cfg = _with_layer_options(load_study_config(args.config, data_dir=args.data_dir), args)
+    if args.separate_maps:
+        cfg = cfg.with_section("maps", separate_maps=True)
     out = Path(args.out) if args.out is not None else Path(cfg.study["output_dir"])
     check_output_folder(out)
     if args.departement_maps and not cfg.section("partitions").get("enabled"):

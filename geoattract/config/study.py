@@ -385,6 +385,14 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             doc="background tiles of the interactive maps (e.g. 'OpenStreetMap'); none by "
             "default: the offline basemap drawn from the data",
         ),
+        "separate_maps": Field(
+            bool,
+            required=False,
+            default=False,
+            doc="also write one interactive map per profile and pillar (score_*.html, "
+            "pillar_*.html); by default atelier.html holds them all, with one copy of the "
+            "geometry",
+        ),
     },
 }
 

@@ -9,7 +9,14 @@ TOML files (:class:`Labels`), the network caption (``network.NetworkCaption``, c
 from __future__ import annotations
 
 from geoattract.outputs.apl_section import catchment_paragraphs, catchment_sensitivity_html
-from geoattract.outputs.assets import asset_folders, external_resources, inline_web_assets
+from geoattract.outputs.assets import (
+    asset_folders,
+    external_resources,
+    inline_asset,
+    inline_web_assets,
+)
+from geoattract.outputs.atelier import atelier_html, atelier_payload, write_atelier
+from geoattract.outputs.atelier_merge import merge_section_html, write_merge_outputs
 from geoattract.outputs.basemap import Basemap, main_roads, make_basemap, roads_from_graph
 from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
 from geoattract.outputs.columns import columns_table
@@ -54,6 +61,8 @@ __all__ = [
     "Labels",
     "ReportContext",
     "asset_folders",
+    "atelier_html",
+    "atelier_payload",
     "catchment_paragraphs",
     "catchment_sensitivity_html",
     "check_departements",
@@ -72,6 +81,7 @@ __all__ = [
     "epci_summary",
     "external_resources",
     "figure_png",
+    "inline_asset",
     "inline_web_assets",
     "isochrone_map",
     "main_roads",
@@ -80,6 +90,7 @@ __all__ = [
     "make_maps",
     "make_static_maps",
     "map_columns",
+    "merge_section_html",
     "method_paragraphs",
     "metropolitan_section",
     "palette_colours",
@@ -88,6 +99,8 @@ __all__ = [
     "roads_from_graph",
     "sensitivity_summary",
     "static_map",
+    "write_atelier",
     "write_index",
+    "write_merge_outputs",
     "write_report",
 ]

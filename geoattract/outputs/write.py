@@ -37,6 +37,7 @@ from geoattract.outputs import (
     metropolitan_section,
     national_static_maps,
     roads_from_graph,
+    write_atelier,
     write_departement_table,
     write_index,
     write_report,
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 #: French labels of the index page, by output file name (maps get theirs from the column).
 INDEX_LABELS: dict[str, str] = {
+    "atelier.html": "Atelier : poids des piliers et des indicateurs, classement et « pourquoi » "
+    "de chaque commune (page autonome)",
     "report.html": "Rapport d'étude (HTML autonome)",
     "communes.gpkg": "Communes : indicateurs, scores et rangs (GeoPackage)",
     "isochrones.gpkg": "Isochrones de chaque commune (GeoPackage)",
@@ -278,7 +281,8 @@ def write_outputs(
     files["run.json"] = write_text_atomic(
         staging / "run.json", json.dumps(manifest, indent=2, ensure_ascii=False)
     )
-    linked = {**files, "run.log": staging / "run.log"}
+    first: dict[str, Path] = {k: files[k] for k in ("atelier.html", "report.html") if k in files}
+    linked = {**first, **files, "run.log": staging / "run.log"}
     files["index.html"] = write_index(staging, _index_labels(linked, context), context)
     return files
 
@@ -359,6 +363,16 @@ def _write_maps(
     out: dict[str, Path] = {}
     maps_cfg = state.config.section("maps")
     basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+    out["atelier.html"] = write_atelier(
+        staging,
+        communes,
+        state.scores.indicators,
+        state.scores.config,
+        study=state.config.name,
+        context=context,
+        afom=state.scores.afom,
+        basemap=basemap,
+    )
     maps = make_maps(
         communes,
         context,
@@ -368,6 +382,7 @@ def _write_maps(
         basemap=basemap,
         isochrone_codes=list(isochrone_codes) or None,
         tiles=maps_cfg.get("tiles"),
+        choropleths=bool(maps_cfg.get("separate_maps")),
     )
     out.update({f"{key}.html": path for key, path in maps.items()})
     extra = [c for c in INTERACTIVE_COLUMNS if c in communes.columns]
