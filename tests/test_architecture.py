@@ -26,8 +26,10 @@ RANKS: dict[str, int] = {
     "scoring": 7,
     "outputs": 8,
     "app": 9,
+    "datasets": 9,
 }
 
+#: ``datasets`` (sample data for the examples) sits beside ``app``: nothing imports it.
 #: The public facade (lazy re-exports) and the ``python -m`` entry point sit above everything.
 FACADES = {"geoattract", "geoattract.__main__"}
 

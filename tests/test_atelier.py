@@ -446,7 +446,7 @@ def test_merge_command_on_three_groups(tiny_config, tmp_path, capsys):
 def test_tiny_outputs_replace_the_separate_maps_by_atelier(tiny_state, tmp_path, monkeypatch):
     """By default one atelier.html instead of a map per profile and pillar; [maps]
     separate_maps keeps them."""
-    from geoattract.app import write
+    from geoattract.outputs import write
 
     monkeypatch.setattr(write, "make_static_maps", lambda *args, **kwargs: {})
     files = write.write_outputs(tiny_state, tmp_path / "a", ["99005"], {}, maps=True)
