@@ -330,6 +330,7 @@ def test_run_study_writes_the_outputs(tiny_run, communes):
         "gp": 3.0,
         "pharmacy": 2.0,
         "school_primary": 2.0,
+        "train_station": 2.0,  # the station category: the stations' one declaration
     }
     halls = gpd.read_file(out / "communes.gpkg", layer="town_halls")
     assert len(halls) == 6 and halls["in_study"].all()

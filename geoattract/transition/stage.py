@@ -191,7 +191,7 @@ def build_transition(
         rail_category=sources.rail.category,
     )
     ev = ev_charging_points(sources.ev_charging, config.data_dir, territory)
-    stations = train_stations(sources.rail, config.data_dir)
+    stations = train_stations(sources.rail, config.data_dir, accessibility.inputs.catalogue)
     net = network_indicators(
         accessibility.inputs,
         ev,
