@@ -31,7 +31,17 @@ from geoattract.scoring.config import (
     load_scoring_config,
     scoring_config_from_dict,
 )
+from geoattract.scoring.dynamics import (
+    QUADRANT_LABELS_FR,
+    QUADRANTS,
+    DynamicsAnalysis,
+    analyse_dynamics,
+    offer_quadrants,
+    quadrant_counts,
+    score_correlations,
+)
 from geoattract.scoring.epci import epci_scores
+from geoattract.scoring.gains import GainsModel, gains_model, indicator_associations
 from geoattract.scoring.model import usable_indicators
 from geoattract.scoring.normalise import normalise, winsorise
 from geoattract.scoring.rail_scenario import RailScenarioResult, run_rail_scenario
@@ -54,6 +64,16 @@ __all__ = [
     "AFOM_COLUMNS",
     "AFOM_KINDS",
     "AGGREGATIONS",
+    "QUADRANTS",
+    "QUADRANT_LABELS_FR",
+    "DynamicsAnalysis",
+    "GainsModel",
+    "analyse_dynamics",
+    "gains_model",
+    "indicator_associations",
+    "offer_quadrants",
+    "quadrant_counts",
+    "score_correlations",
     "IDENTITY_COLUMNS",
     "MC_QUANTILES",
     "NORMALISATIONS",
