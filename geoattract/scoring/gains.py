@@ -51,7 +51,8 @@ def indicator_associations(
     -------
     DataFrame
         One row per indicator, strongest association first: ``indicator``, ``label_fr``,
-        ``pillar``, ``unit``, ``higher_is_better``, ``n``, ``rho`` (weighted Spearman of the
+        ``pillar``, ``unit``, ``better_fr`` (wording of the favourable end),
+        ``higher_is_better``, ``n``, ``rho`` (weighted Spearman of the
         raw value), ``favourable_rho`` (``rho`` turned by the direction).
     """
     rows = []
@@ -69,6 +70,7 @@ def indicator_associations(
                 "label_fr": spec["label_fr"],
                 "pillar": spec["pillar"],
                 "unit": spec.get("unit") or "",
+                "better_fr": spec.get("better_fr") or "",
                 "higher_is_better": better,
                 "n": int(ok.sum()),
                 "rho": rho,
@@ -82,6 +84,7 @@ def indicator_associations(
             "label_fr",
             "pillar",
             "unit",
+            "better_fr",
             "higher_is_better",
             "n",
             "rho",
