@@ -142,16 +142,16 @@ def strengths_weaknesses(
     for ind, spec in specs.items():
         if ind not in values.columns:
             continue
-        mine = values.at[study, ind]
-        others = refs[ind].dropna()
-        if pd.isna(mine) or len(others) < 2:
+        mine = float(pd.to_numeric(values[ind], errors="coerce").loc[study])
+        others = pd.to_numeric(refs[ind], errors="coerce").dropna()
+        if np.isnan(mine) or len(others) < 2:
             continue
         sign = 1.0 if spec.higher_is_better else -1.0
         median = float(others.median())
         sd = float(others.std(ddof=0))
-        z = sign * (float(mine) - median) / sd if sd > 0 else 0.0
-        column = values[ind].dropna() * sign
-        rank = int((column > float(mine) * sign).sum()) + 1
+        z = sign * (mine - median) / sd if sd > 0 else 0.0
+        column = pd.to_numeric(values[ind], errors="coerce").dropna() * sign
+        rank = int((column > mine * sign).sum()) + 1
         rows.append(
             {
                 "indicator": ind,
@@ -159,7 +159,7 @@ def strengths_weaknesses(
                 "unit": spec.unit,
                 "decimals": spec.decimals,
                 "source": spec.source,
-                "value": float(mine),
+                "value": mine,
                 "reference_median": median,
                 "rank": rank,
                 "n_territories": int(len(column)),

@@ -149,7 +149,9 @@ def commune_columns_info(src: DemographySource) -> dict[str, tuple[str, str, str
     period = src.period_fr
     est = " (estimation)" if src.natural_estimated else ""
     ages = src.ages
-    age_src = (ages.name or text) + (f" ({ages.vintage})" if ages and ages.vintage else "")
+    age_src = text
+    if ages is not None:
+        age_src = (ages.name or text) + (f" ({ages.vintage})" if ages.vintage else "")
     info = {
         "demo_pop_start": (
             f"Population {t0}",
@@ -254,7 +256,9 @@ def commune_columns_info(src: DemographySource) -> dict[str, tuple[str, str, str
 
 def unavailable(source: DemographySource | None, note: str, index: pd.Index) -> Demography:
     """The result of a study without population dynamics (``note`` says why)."""
-    logger.warning("population dynamics not available: %s", note)
+    (logger.warning if source is not None else logger.info)(
+        "population dynamics not available: %s", note
+    )
     return Demography(source=source, table=pd.DataFrame(index=index), note=note)
 
 
@@ -462,6 +466,8 @@ def _epci_table(
     keys = per_commune["epci"].astype(str)
     sums = aggregate_counts(per_commune, keys, usable)
     out = territory_rates(sums, src.interval_years, src.vital_span)
+    if "ageing_index" not in out:
+        out["ageing_index"] = np.nan
     names = per_commune.groupby(keys)["epci_nom"].first()
     out.insert(0, "epci_nom", names.reindex(out.index))
     out.index.name = "epci"

@@ -68,7 +68,7 @@ def _figure(size: tuple[float, float], notes: str = "") -> tuple[Any, Any]:
     FigureCanvasAgg(fig)
     if not lines:
         return fig, fig
-    top, bottom = fig.subfigures(2, 1, height_ratios=[size[1], note_h])
+    top, bottom = np.asarray(fig.subfigures(2, 1, height_ratios=[size[1], note_h])).ravel()
     bottom.text(0.0, 1.0, "\n".join(lines), fontsize=7, ha="left", va="top", color="#333333")
     return fig, top
 

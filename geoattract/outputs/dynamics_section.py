@@ -54,7 +54,7 @@ def epci_dynamics_table(demo: Demography) -> str:
             "g": [signed(v) for v in epci["growth_rate_pct"]],
             "nat": [signed(v) for v in epci["natural_rate_pct"]],
             "mig": [signed(v) for v in epci["migration_rate_pct"]],
-            "age": [fr_number(v) for v in epci.get("ageing_index", pd.Series(dtype=float))],
+            "age": [fr_number(v) for v in epci["ageing_index"]],
         }
     )
     cols = {
@@ -80,15 +80,17 @@ def epci_dynamics_table(demo: Demography) -> str:
 def quadrant_tables(dyn: DynamicsAnalysis, labels: Labels) -> str:
     """Totals per profile, then communes (population) per EPCI and quadrant, every profile."""
     counts = dyn.counts
-    totals = counts.groupby(["profile", "quadrant"])[["n_communes", "population"]].sum()
-    total_pop = counts.groupby("profile")["population"].sum()
+    grouped = counts.groupby(["profile", "quadrant"])
+    n_of = grouped["n_communes"].sum().to_dict()
+    pop_of = grouped["population"].sum().to_dict()
+    total_pop = counts.groupby("profile")["population"].sum().to_dict()
     rows = []
     for p in dyn.quadrants.columns.str.removeprefix("quadrant_"):
         row = {"profil": labels.profile(p), "seuil": fr_number(dyn.thresholds.get(p), 1)}
         for q in QUADRANTS:
-            n, pop = totals.loc[(p, q)] if (p, q) in totals.index else (0, 0.0)
-            share = 100.0 * pop / total_pop[p] if total_pop.get(p) else float("nan")
-            row[q] = f"{int(n)} ({fr_number(share, 0)} %)"
+            whole = float(total_pop.get(p, 0.0))
+            share = 100.0 * float(pop_of.get((p, q), 0.0)) / whole if whole else float("nan")
+            row[q] = f"{int(n_of.get((p, q), 0))} ({fr_number(share, 0)} %)"
         rows.append(row)
     cols = {"profil": "Population cible", "seuil": "Seuil d'offre haute (score)"}
     cols |= {q: QUADRANT_LABELS_FR[q] for q in QUADRANTS}
@@ -96,15 +98,15 @@ def quadrant_tables(dyn: DynamicsAnalysis, labels: Labels) -> str:
         "<p>Communes de chaque quadrant et, entre parenthèses, leur part de la population.</p>",
         table(pd.DataFrame(rows), cols).replace("<table>", '<table class="compact">', 1),
     ]
-    parts = []
+    parts: list[str] = []
     for p in dyn.quadrants.columns.str.removeprefix("quadrant_"):
         sub = counts[counts["profile"] == p]
-        n = sub.pivot(index="group", columns="quadrant", values="n_communes")
-        pop = sub.pivot(index="group", columns="quadrant", values="population")
-        shown = pd.DataFrame({"group": n.index})
+        n_tab = sub.pivot(index="group", columns="quadrant", values="n_communes")
+        pop_tab = sub.pivot(index="group", columns="quadrant", values="population")
+        shown = pd.DataFrame({"group": n_tab.index})
         for q in QUADRANTS:
             shown[q] = [
-                f"{int(a)} ({fr_number(b)} hab.)" for a, b in zip(n[q], pop[q], strict=True)
+                f"{int(a)} ({fr_number(b)} hab.)" for a, b in zip(n_tab[q], pop_tab[q], strict=True)
             ]
         cols = {"group": "EPCI"} | {q: QUADRANT_LABELS_FR[q] for q in QUADRANTS}
         html = table(shown, cols).replace("<table>", '<table class="compact">', 1)
@@ -272,16 +274,17 @@ def dynamics_section(
     )
     parts.append("<h3>Ce qui va avec les gains migratoires</h3>")
     rows = association_rows(dynamics)
-    parts.append(
-        table(
-            rows,
-            {
-                "label": "Indicateur",
-                "rho": "ρ pondéré avec le solde migratoire",
-                "reading": "Lecture",
-            },
-        ).replace("<table>", '<table class="compact">', 1)
-    )
+    if rows.empty:
+        parts.append(
+            f"<p>Indicateurs et gains migratoires : {NOT_AVAILABLE} (trop peu de communes).</p>"
+        )
+    else:
+        cols = {
+            "label": "Indicateur",
+            "rho": "ρ pondéré avec le solde migratoire",
+            "reading": "Lecture",
+        }
+        parts.append(table(rows, cols).replace("<table>", '<table class="compact">', 1))
     parts.append(model_paragraph(dynamics))
     return "\n".join(parts)
 

@@ -162,7 +162,12 @@ def points_html(demo: Demography) -> str:
     """The strongest and weakest points against the reference départements (two lists)."""
     pts = demo.points
     if pts.empty:
-        return f'<p class="note">Comparaison avec les départements voisins : {NOT_AVAILABLE}.</p>'
+        n_refs = int((demo.territories["kind"] == "reference").sum())
+        why = " (au moins deux départements de référence sont nécessaires)" if n_refs < 2 else ""
+        return (
+            f'<p class="note">Comparaison avec les départements voisins : {NOT_AVAILABLE}'
+            f"{esc(why)}.</p>"
+        )
     blocks = []
     for side, title in (("fort", "Points forts"), ("faible", "Points faibles")):
         rows = pts[pts["side"] == side]
@@ -170,18 +175,18 @@ def points_html(demo: Demography) -> str:
             items = ["<li>aucun</li>"]
         else:
             items = []
-            for r in rows.itertuples(index=False):
-                dec = int(r.decimals)
-                rate = str(r.unit).startswith("% par an")
-                val = signed(r.value, dec) if rate else fr_number(r.value, dec)
-                med = (
-                    signed(r.reference_median, dec) if rate else fr_number(r.reference_median, dec)
-                )
-                unit = f" {r.unit}" if r.unit else ""
+            for r in rows.to_dict("records"):
+                dec = int(r["decimals"])
+                unit_text = str(r["unit"])
+                rate = unit_text.startswith("% par an")
+                fmt = signed if rate else fr_number
+                val, med = fmt(r["value"], dec), fmt(r["reference_median"], dec)
+                unit = f" {unit_text}" if unit_text else ""
+                label = str(r["label_fr"])
+                nth = _nth(int(r["rank"]), int(r["n_territories"]))
                 items.append(
-                    f"<li>{esc(str(r.label_fr)[0].upper() + str(r.label_fr)[1:])} : "
-                    f"<b>{esc(val)}{esc(unit)}</b> — {esc(_nth(int(r.rank), int(r.n_territories)))}"
-                    f" (médiane des voisins {esc(med)})</li>"
+                    f"<li>{esc(label[0].upper() + label[1:])} : <b>{esc(val)}{esc(unit)}</b> — "
+                    f"{esc(nth)} (médiane des voisins {esc(med)})</li>"
                 )
         blocks.append(f'<div class="col"><h4>{esc(title)}</h4><ul>{"".join(items)}</ul></div>')
     note = (
@@ -241,11 +246,17 @@ def communes_paragraphs(demo: Demography, communes: pd.DataFrame) -> list[str]:
             for r in rows.itertuples(index=False)
         )
 
-    ranked = df[ok].sort_values("demo_change")
-    out.append(
-        f"Plus fortes hausses, en habitants : {names(ranked.tail(TOP_COMMUNES).iloc[::-1])}."
+    # largest changes first; ties by the rate, then the name (stable, reproducible)
+    ranked = df[ok].sort_values(["demo_change", "demo_growth_rate_pct", "nom"], kind="stable")
+    ups = ranked[ranked["demo_change"] > 0].sort_values(
+        ["demo_change", "demo_growth_rate_pct"], ascending=False, kind="stable"
     )
-    out.append(f"Plus fortes baisses : {names(ranked.head(TOP_COMMUNES))}.")
+    ups = ups.head(TOP_COMMUNES)
+    downs = ranked[ranked["demo_change"] < 0].head(TOP_COMMUNES)
+    if len(ups):
+        out.append(f"Plus fortes hausses, en habitants : {names(ups)}.")
+    if len(downs):
+        out.append(f"Plus fortes baisses : {names(downs)}.")
     epci = demo.epci
     if len(epci):
         whole = epci[~epci["partial"]] if "partial" in epci else epci
@@ -289,7 +300,7 @@ def key_indicators(
 
 def typical_values(communes: pd.DataFrame, scoring_config: Any, columns: Sequence[str]) -> str:
     """``temps d'accès à un lycée 14 min ; …``: population-weighted medians of indicators."""
-    weights = pd.to_numeric(communes.get("population"), errors="coerce")
+    weights = pd.to_numeric(communes["population"], errors="coerce")
     parts = []
     for col in columns:
         if col not in communes.columns:
@@ -323,7 +334,10 @@ def profiles_table(
     for p in detect_profiles(communes):
         score = pd.to_numeric(communes[f"score_{p}"], errors="coerce")
         best = score.sort_values(ascending=False).head(TOP_PER_PROFILE)
-        where = ", ".join(f"{communes.at[i, 'nom']} ({fr_number(score[i], 0)})" for i in best.index)
+        names = communes.loc[best.index, "nom"].astype(str)
+        where = ", ".join(
+            f"{name} ({fr_number(value, 0)})" for name, value in zip(names, best, strict=True)
+        )
         row = {"profil": labels.profile(p), "communes": where}
         if scoring_config is not None and p in scoring_config.profiles:
             row["finds"] = typical_values(
@@ -392,9 +406,10 @@ def reach_paragraphs(metro: Any, total: float) -> list[str]:
         out.append(f"{p.label} : " + " ; ".join(parts) + ".")
     if spec.scenario is not None and spec.scenario in metro.scenarios:
         summary = population_summary(metro, spec.scenario)
-        best = summary[summary["mode"] == "meilleur"]
+        rows = summary[summary["mode"] == "meilleur"]
         gains = ", ".join(
-            f"{r.pole_nom} {signed(r.gain, 0)} habitants" for r in best.itertuples(index=False)
+            f"{pole} {signed(gain, 0)} habitants"
+            for pole, gain in zip(rows["pole_nom"], rows["gain"], strict=True)
         )
         out.append(
             f"Scénario « {metro.scenarios[spec.scenario].label} », à moins de {ref} min en "
@@ -475,6 +490,6 @@ def synthesis_html(
             "migratoire : solde migratoire apparent positif.</p>"
         )
     parts.append("<h3>5. Accès aux métropoles</h3>")
-    total = float(pd.to_numeric(communes.get("population"), errors="coerce").sum())
+    total = float(pd.to_numeric(communes["population"], errors="coerce").sum())
     parts += [f"<p>{esc(t)}</p>" for t in reach_paragraphs(metro, total)]
     return '<div class="synthese-body">' + "\n".join(parts) + "</div>"
