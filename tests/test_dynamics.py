@@ -176,7 +176,7 @@ def test_tiny_study_with_dynamics(tiny_dyn_state):
 
 
 def test_tiny_report_opens_with_the_synthesis(tiny_dyn_state, tmp_path):
-    from geoattract.app.write import write_outputs
+    from geoattract.outputs.write import write_outputs
 
     files = write_outputs(tiny_dyn_state, tmp_path, [], {}, maps=True)
     html = files["report.html"].read_text(encoding="utf-8")
@@ -214,7 +214,7 @@ def test_tiny_report_opens_with_the_synthesis(tiny_dyn_state, tmp_path):
 
 def test_tiny_report_without_population_source(tiny_state, tmp_path):
     """The tiny study declares no population source: the run goes on, "non disponible"."""
-    from geoattract.app.write import write_outputs
+    from geoattract.outputs.write import write_outputs
 
     assert tiny_state.demography is not None and not tiny_state.demography.available
     assert tiny_state.dynamics is None
