@@ -406,3 +406,61 @@ def test_commune_dynamics_without_ages():
     )
     out = commune_dynamics(counts, 6)
     assert out["demo_ageing_index_missing"].all() and not out["demo_missing"].any()
+
+
+# ------------------------------------------------------------------------------ the real study
+
+
+@pytest.mark.slow
+def test_lot_et_garonne_and_its_neighbours(study_state, study_config):
+    """47 lost 0.11 % a year over 2015-2021: deaths over births, not departures.
+
+    The rates of the study come from the ``communes`` layer's own columns, summed. Gironde
+    grew 1.11 % a year: the issue's +0.98 % summed the comparateur's repeated rows (one per
+    postal code: Bordeaux five times), which the adapter reads once.
+    """
+    layer = study_state.communes_layer()
+    cols = ["demo_growth_rate_pct", "demo_natural_rate_pct", "demo_migration_rate_pct"]
+    assert len(layer) == 319 and layer[cols].notna().all().all()
+    assert layer["demo_natural_estimated"].all()  # births and deaths of 2022 only
+    p0, p1 = layer["demo_pop_start"].sum(), layer["demo_pop_end"].sum()
+    assert (p0, p1) == (333_417, 331_229)
+    assert round(100 * ((p1 / p0) ** (1 / 6) - 1), 2) == -0.11
+    terr = study_state.demography.territories
+    assert list(terr.index) == ["47", "24", "32", "33", "40", "46", "82"]
+    rounded = terr[["growth_rate_pct", "natural_rate_pct", "migration_rate_pct"]].round(2)
+    assert rounded.loc["47"].tolist() == [-0.11, -0.47, 0.36]
+    assert rounded.loc["33"].tolist() == [1.11, 0.09, 1.02]
+    assert rounded.loc["40", "growth_rate_pct"] == 0.80
+    assert terr.loc["33", ["pop_start", "pop_end"]].tolist() == [1_548_478, 1_654_970]
+    raw = pd.read_csv(study_state.demography.source.path, dtype={"insee_dep": str})
+    g = raw[raw["insee_dep"] == "33"][["population_2015", "population_2021"]].sum()
+    assert round(100 * ((g.iloc[1] / g.iloc[0]) ** (1 / 6) - 1), 2) == 0.98  # rows repeated
+    # the EPCI rates add up to the département's counts
+    epci = study_state.demography.epci
+    assert epci["pop_start"].sum() == p0 and epci["n_communes"].sum() == 319
+    assert terr.loc["47", "ageing_index"] == pytest.approx(104.55, abs=0.01)
+    dyn = study_state.dynamics
+    assert len(dyn.correlations) == 6 and dyn.correlations["n"].eq(319).all()
+    assert dyn.model.n_communes == 319 and dyn.model.cv_r2 < 0.2  # offer predicts gains badly
+
+
+@pytest.mark.slow
+def test_real_run_writes_the_dynamics_and_opens_the_report_with_them(study_run):
+    import geopandas as gpd
+
+    communes = gpd.read_file(study_run / "communes.gpkg", layer="communes")
+    cols = ["demo_growth_rate_pct", "demo_natural_rate_pct", "demo_migration_rate_pct"]
+    assert len(communes) == 319 and communes[cols].notna().all().all()
+    p0, p1 = communes["demo_pop_start"].sum(), communes["demo_pop_end"].sum()
+    assert round(100 * ((p1 / p0) ** (1 / 6) - 1), 2) == -0.11
+    html = (study_run / "report.html").read_text(encoding="utf-8")
+    body = html[html.index("<body>") :]
+    assert body.index('id="synthese"') < body.index("<nav>") < body.index('id="profil-general"')
+    synth = body[body.index('id="synthese"') : body.index("</section>")]
+    for name in ("Lot-et-Garonne (47)", "Dordogne (24)", "Gironde (33)", "Tarn-et-Garonne (82)"):
+        assert f"<td>{name}</td>" in synth
+    assert "−0,11" in synth and "+1,11" in synth
+    dyn = body[body.index('id="dynamique"') : body.index('id="profil-general"')]
+    assert 'alt="Quadrants offre / solde migratoire"' in dyn
+    assert dyn.count("<tr>") > 30 and "ρ de Spearman" in dyn

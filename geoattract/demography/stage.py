@@ -294,21 +294,23 @@ def commune_dynamics(
     rates = dynamics_rates(usable, years, vital_years)
     missing = bad | rates["growth_rate_pct"].isna()
     issue = issue.where(~(missing & (issue == "")), "population de départ nulle")
-    out = pd.DataFrame(index=counts.index)
-    for name in ("pop_start", "pop_end", "births", "deaths", "households"):
-        out[f"demo_{name}"] = pd.to_numeric(
-            counts.get(name, pd.Series(np.nan, index=counts.index)), errors="coerce"
-        ).where(~bad)
-    for name in rates.columns:
-        out[f"demo_{name}"] = rates[name]
-    out["demo_natural_estimated"] = bool(estimated) & ~missing
-    if "young" in counts and "old" in counts:
-        out["demo_ageing_index"] = ageing_index(counts["young"], counts["old"])
-    else:
-        out["demo_ageing_index"] = np.nan
-    out["demo_ageing_index_missing"] = out["demo_ageing_index"].isna()
-    out["demo_missing"] = missing
-    out["demo_issue"] = issue.astype(str)
+    nan = pd.Series(np.nan, index=counts.index)
+    cols: dict[str, pd.Series] = {
+        f"demo_{name}": pd.to_numeric(counts.get(name, nan), errors="coerce").where(~bad)
+        for name in ("pop_start", "pop_end", "births", "deaths", "households")
+    }
+    cols |= {f"demo_{name}": rates[name] for name in rates.columns}
+    cols["demo_natural_estimated"] = bool(estimated) & ~missing
+    ageing = (
+        ageing_index(counts["young"], counts["old"])
+        if "young" in counts and "old" in counts
+        else nan
+    )
+    cols["demo_ageing_index"] = ageing
+    cols["demo_ageing_index_missing"] = ageing.isna()
+    cols["demo_missing"] = missing
+    cols["demo_issue"] = issue.astype(str)
+    out = pd.DataFrame(cols, index=counts.index)  # built at once: one block per dtype
     return out[list(COMMUNE_COLUMNS)]
 
 
