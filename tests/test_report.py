@@ -347,7 +347,7 @@ def test_columns_table_describes_the_patterns(labels):
 
 @pytest.mark.slow
 def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, study_config):
-    """Every one of the 430 columns of the real run's communes layer is described."""
+    """Every one of the 459 columns of the real run's communes layer is described."""
     import pyogrio
 
     from geoattract.outputs import columns_table
@@ -368,9 +368,10 @@ def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, 
     extra |= {c: tuple(written.loc[c]) for c in quadrants}
     assert len(quadrants) == 6 and set(COMMUNE_COLUMNS) <= set(columns)
     table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT), extra=extra)
-    # 391 + 8 health-centre columns + 31 metropolitan, fibre and telework columns + 16
-    # population dynamics columns + 6 quadrants
-    assert len(table) == len(columns) == 452
+    # 437 columns before the population dynamics (391 + 8 health-centre columns + 31
+    # metropolitan, fibre and telework columns, then location_missing and the 6 columns of the
+    # Agen pole), + 16 population dynamics columns + 6 quadrants
+    assert len(table) == len(columns) == 437 + 16 + 6
     undescribed = table.loc[table["definition"] == "", "column"].tolist()
     assert undescribed == []
     assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend
