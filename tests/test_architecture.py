@@ -23,6 +23,7 @@ RANKS: dict[str, int] = {
     "routing": 4,
     "accessibility": 5,
     "transition": 6,
+    "demography": 6,
     "scoring": 7,
     "outputs": 8,
     "app": 9,

@@ -3,7 +3,8 @@
 :func:`compute_study` chains the stages; each takes the typed results of the stages it needs,
 so the order follows from the data::
 
-    territory → network → offer → accessibility → isochrones → transition → scores
+    territory → demography → network → offer → accessibility → isochrones → transition
+              → scores → dynamics (offer against population dynamics)
 
 :func:`run_study` wraps it: it checks the inputs and the output folder at the door, writes every
 output into a staging folder and publishes them atomically (:mod:`geoattract._util.output_folder`).
@@ -28,12 +29,13 @@ from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
 from geoattract.app.logs import run_log
 from geoattract.config import StudyConfig, load_study_config
+from geoattract.demography import Demography, build_demography
 from geoattract.facilities import build_offer, check_study_coverage
 from geoattract.network import Network, build_network
 from geoattract.outputs.national import check_departements
 from geoattract.outputs.state import StudyState
 from geoattract.routing import isochrones_for_communes
-from geoattract.scoring import build_scores
+from geoattract.scoring import DynamicsAnalysis, Scores, analyse_dynamics, build_scores
 from geoattract.territory import Territory, build_territory
 from geoattract.transition import build_transition
 
@@ -44,12 +46,14 @@ T = TypeVar("T")
 #: Stages of :func:`compute_study`, in order (for the progress bar and the timings).
 STAGE_NAMES: tuple[str, ...] = (
     "territory",
+    "demography",
     "network",
     "facilities",
     "accessibility",
     "isochrones",
     "transition",
     "scoring",
+    "dynamics",
 )
 
 
@@ -180,6 +184,8 @@ def compute_study(
         check_study_coverage(config, territory.communes)  # fail fast on uncovered categories
         isochrone_codes(config, territory, isochrone_communes)  # fail fast on a bad code
         check_departements(departement_maps, territory.communes["dep"].dropna().unique())
+        # population dynamics: a CSV read, before the heavy stages so a bad file fails fast
+        demography = st.run("demography", build_demography, config, territory.communes)
         network = st.run("network", build_network, config, territory.communes)
         offer = st.run("facilities", build_offer, config, territory.communes, verbose=progress)
         access = st.run(
@@ -209,6 +215,7 @@ def compute_study(
             "transition", build_transition, config, territory.communes, access, verbose=progress
         )
         scores = st.run("scoring", build_scores, config, territory.communes, access, transition)
+        dynamics = st.run("dynamics", offer_dynamics, config, demography, scores)
     finally:
         if own:
             st.close()
@@ -221,7 +228,18 @@ def compute_study(
         transition=transition,
         scores=scores,
         isochrones=iso,
+        demography=demography,
+        dynamics=dynamics,
     )
+
+
+def offer_dynamics(
+    config: StudyConfig, demography: Demography, scores: Scores
+) -> DynamicsAnalysis | None:
+    """Offer against population dynamics (None when the study has no population dynamics)."""
+    if not demography.available:
+        return None
+    return analyse_dynamics(demography.table, scores, seed=config.section("scoring").get("seed"))
 
 
 def build_isochrones(

@@ -15,6 +15,7 @@ from typing import Any
 
 from geoattract import settings
 from geoattract._util.io import resolve_data_dir
+from geoattract.config.demography_schema import DEMOGRAPHY_SCHEMA
 from geoattract.config.metro_schema import METRO_KEYS, METROPOLITAN_SCHEMA, validate_metropolitan
 from geoattract.config.schema import (
     Field,
@@ -353,6 +354,7 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         "seed": Field(int, required=False, default=None),
     },
     "metropolitan": METROPOLITAN_SCHEMA,
+    "demography": DEMOGRAPHY_SCHEMA,
     "maps": {
         "isochrone_communes": Field(list, items=str, required=False, default=None),
         "isochrone_shape": Field(

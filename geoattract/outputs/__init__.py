@@ -28,6 +28,13 @@ from geoattract.outputs.corridor import (
     make_corridor_maps,
     metropolitan_section,
 )
+from geoattract.outputs.dynamics_figures import make_dynamics_figures
+from geoattract.outputs.dynamics_section import (
+    DYNAMICS_TITLE,
+    demography_method_paragraphs,
+    dynamics_section,
+    quadrant_columns_info,
+)
 from geoattract.outputs.labels import (
     CategoryLabel,
     IndicatorLabel,
@@ -51,8 +58,10 @@ from geoattract.outputs.report import (
     write_report,
 )
 from geoattract.outputs.static import figure_png, make_static_maps, static_map
+from geoattract.outputs.synthesis import synthesis_html
 
 __all__ = [
+    "DYNAMICS_TITLE",
     "Basemap",
     "CategoryLabel",
     "ClassBreaks",
@@ -76,7 +85,9 @@ __all__ = [
     "compare_html",
     "connectivity_section",
     "corridor_figure",
+    "demography_method_paragraphs",
     "detect_pillars",
+    "dynamics_section",
     "detect_profiles",
     "epci_summary",
     "external_resources",
@@ -87,6 +98,7 @@ __all__ = [
     "main_roads",
     "make_basemap",
     "make_corridor_maps",
+    "make_dynamics_figures",
     "make_maps",
     "make_static_maps",
     "map_columns",
@@ -94,12 +106,14 @@ __all__ = [
     "method_paragraphs",
     "metropolitan_section",
     "palette_colours",
+    "quadrant_columns_info",
     "radar_svg",
     "render_map_html",
     "roads_from_graph",
     "sensitivity_summary",
     "static_map",
     "write_atelier",
+    "synthesis_html",
     "write_index",
     "write_merge_outputs",
     "write_report",

@@ -9,9 +9,10 @@ import pandas as pd
 
 from geoattract.accessibility import Accessibility
 from geoattract.config import StudyConfig
+from geoattract.demography import Demography
 from geoattract.facilities import Offer
 from geoattract.network import Network
-from geoattract.scoring import Scores, afom_summary
+from geoattract.scoring import DynamicsAnalysis, Scores, afom_summary
 from geoattract.territory import Territory
 from geoattract.transition import TransitionIndicators
 
@@ -31,6 +32,10 @@ class StudyState:
     scores : Scores
     isochrones : GeoDataFrame, optional
         Isochrones of the study communes (None when not computed).
+    demography : Demography, optional
+        Population dynamics (None when not computed; ``available`` False without a source).
+    dynamics : DynamicsAnalysis, optional
+        Offer against the population dynamics (None without population dynamics).
     """
 
     config: StudyConfig
@@ -41,6 +46,8 @@ class StudyState:
     transition: TransitionIndicators
     scores: Scores
     isochrones: gpd.GeoDataFrame | None = None
+    demography: Demography | None = None
+    dynamics: DynamicsAnalysis | None = None
 
     def communes_layer(self) -> gpd.GeoDataFrame:
         """The ``communes`` layer: study communes, every indicator, score, rank and AFOM summary."""
@@ -52,6 +59,10 @@ class StudyState:
             self.scores.scores.drop(columns=["code"], errors="ignore"),
             afom_summary(self.scores.afom, study["code"]),
         ]
+        if self.demography is not None:
+            parts.append(self.demography.table)
+        if self.dynamics is not None:
+            parts.append(self.dynamics.quadrants)
         table = pd.concat(parts, axis=1)
         table["location_missing"] = False
         absent = self.territory.communes.attrs.get("locations_missing")
@@ -71,4 +82,6 @@ class StudyState:
             for col in ("town_hall_replaced", "population_missing", "polygon_missing"):
                 if col in table:
                     table[col] = table[col].fillna(False).astype(bool)
+            if "demo_missing" in table:  # not in the population dynamics: no rates, flagged
+                table["demo_missing"] = table["demo_missing"].fillna(True).astype(bool)
         return gpd.GeoDataFrame(table, geometry="geometry", crs=study.crs)

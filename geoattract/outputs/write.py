@@ -23,20 +23,26 @@ from geoattract._util.io import write_gpkg_atomic, write_text_atomic
 from geoattract.accessibility import metro_columns_info
 from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
+    DYNAMICS_TITLE,
     IndicatorLabel,
     Labels,
     ReportContext,
     columns_table,
     connectivity_section,
+    demography_method_paragraphs,
     departement_maps,
+    dynamics_section,
     make_basemap,
     make_corridor_maps,
+    make_dynamics_figures,
     make_maps,
     make_static_maps,
     method_paragraphs,
     metropolitan_section,
     national_static_maps,
+    quadrant_columns_info,
     roads_from_graph,
+    synthesis_html,
     write_atelier,
     write_departement_table,
     write_index,
@@ -68,7 +74,19 @@ INDEX_LABELS: dict[str, str] = {
     "rail_links.csv": "Liaisons ferroviaires : gare, pôle, train direct le plus rapide, marge de correspondance (transfer_min), source, url, millésime (CSV)",
     "fibre_epci.csv": "Fibre : locaux sans fibre par EPCI (CSV)",
     "static/corridor.png": "Carte imprimable — accès aux métropoles aujourd'hui",
+    "demographie_territoires.csv": "Dynamique démographique : l'étude et les départements voisins (CSV)",
+    "demographie_epci.csv": "Dynamique démographique par EPCI (CSV)",
+    "demographie_points.csv": "Points forts et faibles face aux départements voisins (CSV)",
+    "quadrants_epci.csv": "Offre et solde migratoire : communes et population par EPCI et quadrant (CSV)",
+    "correlations_migration.csv": "Corrélations de rang entre scores et solde migratoire (CSV)",
+    "gains_indicateurs.csv": "Indicateurs et gains migratoires : corrélations pondérées (CSV)",
+    "static/demography_decomposition.png": "Figure — variation de la population et ses deux soldes",
+    "static/demo_migration_rate_pct.png": "Carte imprimable — solde migratoire apparent",
+    "static/quadrants.png": "Carte imprimable — offre et solde migratoire par profil",
 }
+
+#: Anchor of the report section on population dynamics.
+DYNAMICS_SECTION: str = "dynamique"
 
 #: Anchors of the report sections of the metropolitan reach and of broadband.
 METRO_SECTION: str = "metropoles"
@@ -163,7 +181,12 @@ def report_context(state: StudyState) -> ReportContext:
         for cid, sentences in (getattr(report, "adjustments_fr", {}) or {}).items()
         for sentence in sentences
     ]
-    method = (*method, *assumptions)
+    demography = state.demography
+    demo = demography_method_paragraphs(
+        demography.source if demography is not None and demography.available else None,
+        state.dynamics,
+    )
+    method = (*method, *assumptions, *demo)
     return ReportContext.build(
         cfg.name,
         labels=labels,
@@ -296,11 +319,15 @@ def _write_layers(
 ) -> dict[str, Path]:
     metro = state.accessibility.metropolitan
     network = metro.network_source if metro is not None else ""
+    extra = configured_columns(state.config, network)
+    if state.demography is not None:
+        extra |= state.demography.columns_info()
+        src = state.demography.source
+        extra |= quadrant_columns_info(
+            state.dynamics, context.labels, src.source_text if src is not None else ""
+        )
     columns = columns_table(
-        list(communes.columns),
-        context.labels,
-        caption=state.network.caption,
-        extra=configured_columns(state.config, network),
+        list(communes.columns), context.labels, caption=state.network.caption, extra=extra
     )
     gmeta = _gpkg_metadata(meta)
     halls = state.territory.town_halls
@@ -345,12 +372,31 @@ def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
             tables[f"scenario_{name}_epci.csv"] = sc.epci
         for name, frame in tables.items():
             out[name] = write_text_atomic(staging / name, frame.to_csv(index=False))
+    out.update(_write_dynamics_tables(state, staging))
     connectivity = state.transition.connectivity
     if connectivity is not None:
         out["fibre_epci.csv"] = write_text_atomic(
             staging / "fibre_epci.csv", connectivity.epci.to_csv(index=False)
         )
     return out
+
+
+def _write_dynamics_tables(state: StudyState, staging: Path) -> dict[str, Path]:
+    """Tables of the population dynamics and of the offer against them (none without)."""
+    demo, dyn = state.demography, state.dynamics
+    tables: dict[str, pd.DataFrame] = {}
+    if demo is not None and demo.available:
+        tables["demographie_territoires.csv"] = demo.territories.reset_index()
+        tables["demographie_epci.csv"] = demo.epci
+        tables["demographie_points.csv"] = demo.points
+    if dyn is not None:
+        tables["quadrants_epci.csv"] = dyn.counts.rename(columns={"group": "epci_nom"})
+        tables["correlations_migration.csv"] = dyn.correlations
+        tables["gains_indicateurs.csv"] = dyn.associations
+    return {
+        name: write_text_atomic(staging / name, frame.to_csv(index=False))
+        for name, frame in tables.items()
+    }
 
 
 def _write_maps(
@@ -403,10 +449,32 @@ def _write_maps(
     if transition.connectivity is not None or transition.telework is not None:
         html = connectivity_section(transition.connectivity, transition.telework, communes)
         sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
+    figures = make_dynamics_figures(
+        communes, state.demography, state.dynamics, context, staging / "static", basemap=basemap
+    )
+    out.update({f"static/{key}.png": path for key, path in figures.items()})
+    synthesis = synthesis_html(
+        state.demography,
+        communes,
+        context.labels,
+        dynamics=state.dynamics,
+        epci=state.scores.epci,
+        metro=state.accessibility.metropolitan,
+        scoring_config=state.scores.config,
+    )
+    front = [
+        (
+            DYNAMICS_SECTION,
+            DYNAMICS_TITLE,
+            dynamics_section(state.demography, state.dynamics, context.labels, figures),
+        )
+    ]
     out["report.html"] = write_report(
         staging,
         communes,
         context,
+        synthesis=synthesis,
+        front_sections=front,
         epci_table=state.scores.epci,
         afom=state.scores.afom_sentences,
         sensitivity=state.scores.sensitivity,

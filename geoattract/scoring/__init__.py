@@ -40,7 +40,17 @@ from geoattract.scoring.config import (
     scoring_config_from_dict,
 )
 from geoattract.scoring.consensus import MergeResult, merge_summary, merge_weight_sets
+from geoattract.scoring.dynamics import (
+    QUADRANT_LABELS_FR,
+    QUADRANTS,
+    DynamicsAnalysis,
+    analyse_dynamics,
+    offer_quadrants,
+    quadrant_counts,
+    score_correlations,
+)
 from geoattract.scoring.epci import epci_scores
+from geoattract.scoring.gains import GainsModel, gains_model, indicator_associations
 from geoattract.scoring.model import usable_indicators
 from geoattract.scoring.normalise import normalise, winsorise
 from geoattract.scoring.rail_scenario import RailScenarioResult, run_rail_scenario
@@ -75,6 +85,16 @@ __all__ = [
     "AtelierModel",
     "Contributions",
     "FacilityChange",
+    "QUADRANTS",
+    "QUADRANT_LABELS_FR",
+    "DynamicsAnalysis",
+    "GainsModel",
+    "analyse_dynamics",
+    "gains_model",
+    "indicator_associations",
+    "offer_quadrants",
+    "quadrant_counts",
+    "score_correlations",
     "IDENTITY_COLUMNS",
     "MC_QUANTILES",
     "MergeResult",
