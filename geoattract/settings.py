@@ -49,8 +49,9 @@ config_folder: Path = studies_folder / default_study
 #: Default study configuration.
 default_study_config: Path = config_folder / "study.toml"
 
-#: Where the data folder is looked for when neither ``--data-dir`` nor the environment
-#: variable is given: ``../shared/data/<study>`` beside the checkout, then the current folder.
+#: Where the shared data folder (holding ``roads/``, ``france/`` and one folder per study) is
+#: looked for when neither ``--data-dir`` nor the environment variable is given: ``../shared/data``
+#: beside the checkout, then beside or under the current folder.
 data_dir_candidates: tuple[Path, ...] = (
     repo_root.parent / "shared" / "data",
     Path.cwd().parent / "shared" / "data",

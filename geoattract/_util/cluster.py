@@ -25,8 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from geoattract._util.progress import progress_bar
 from geoattract.config import StudyConfig
 from geoattract.errors import GeoattractError
 
@@ -278,7 +277,7 @@ def _run_local(
 ) -> list[Any]:
     results: list[Any] = [None] * len(items)
     for i, item in enumerate(
-        tqdm(items, desc="partitions", unit="part", disable=not options.progress)
+        progress_bar(items, desc="partitions", unit="part", enabled=options.progress)
     ):
         for attempt in range(options.retries + 1):
             try:
@@ -353,8 +352,8 @@ def _run_dask(
         where[fut.key] = i
         running.add(fut)
 
-    with tqdm(
-        total=len(items), desc="partitions", unit="part", disable=not options.progress
+    with progress_bar(
+        total=len(items), desc="partitions", unit="part", enabled=options.progress
     ) as bar:
         while todo and len(where) < limit:
             submit(todo.pop(0))

@@ -24,23 +24,32 @@ from geoattract.errors import DataError, DataNotFoundError, format_values
 logger = logging.getLogger(__name__)
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None, study: str | None = None) -> Path:
-    """Find the folder that holds the study's input data.
+#: Sub-folders that mark the shared data folder (the root that holds one folder per study).
+SHARED_DATA_MARKERS: tuple[str, ...] = ("roads", "france")
 
-    Order: the explicit ``data_dir`` argument, then the ``GEOATTRACT_DATA_DIR`` environment
-    variable, then ``../shared/data/<study>`` beside the checkout.
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None, study: str | None = None) -> Path:
+    """Find the shared data folder, or one study's folder inside it.
+
+    ``--data-dir``, the ``data_dir`` argument and ``GEOATTRACT_DATA_DIR`` mean the same thing
+    in every command and function: the **shared data folder**, the one that holds ``roads/``,
+    ``france/`` and one folder per study (``lot-et-garonne/``). A study's own folder is accepted
+    too (its parent is then the shared folder). Order: the explicit ``data_dir`` argument, then
+    the environment variable, then ``../shared/data`` beside the checkout or the current folder.
 
     Parameters
     ----------
     data_dir : path-like, optional
         Explicit folder, for example from ``--data-dir``.
     study : str, optional
-        Sub-folder of the shared data folder (``"lot-et-garonne"``).
+        A study's sub-folder (``"lot-et-garonne"``, the study file's ``data_subdir``); without
+        it the shared folder itself is returned.
 
     Returns
     -------
     pathlib.Path
-        An existing folder.
+        An existing folder: ``<shared>/<study>`` (or the study folder given), else the shared
+        folder.
 
     Raises
     ------
@@ -55,18 +64,36 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None, study: str | Non
         candidates = [Path(os.environ[settings.data_dir_env_var])]
         origin = f"environment variable {settings.data_dir_env_var}"
     else:
-        candidates = [c / study if study else c for c in settings.data_dir_candidates]
+        candidates = list(settings.data_dir_candidates)
         origin = "default locations"
     for cand in candidates:
         cand = cand.expanduser().resolve()
+        if study:
+            inner = cand / study
+            tried.append(str(inner))
+            if inner.is_dir():
+                logger.debug("study data folder: %s (%s)", inner, origin)
+                return inner
+            if origin != "default locations" and cand.is_dir():
+                # a study's own folder (or a folder laid out like one)
+                logger.debug("study data folder: %s (%s)", cand, origin)
+                return cand
+            continue
         tried.append(str(cand))
         if cand.is_dir():
-            logger.debug("data folder: %s (%s)", cand, origin)
+            if not _is_shared_root(cand) and _is_shared_root(cand.parent):
+                cand = cand.parent  # a study's folder: its parent holds the shared data
+            logger.debug("shared data folder: %s (%s)", cand, origin)
             return cand
     raise DataNotFoundError(
         f"data folder not found (from {origin}); looked in: {', '.join(tried)}. "
-        f"Pass --data-dir DIR or set {settings.data_dir_env_var}."
+        f"Pass --data-dir DIR (the shared data folder, holding roads/, france/ and one folder "
+        f"per study) or set {settings.data_dir_env_var}."
     )
+
+
+def _is_shared_root(folder: Path) -> bool:
+    return any((folder / m).is_dir() for m in SHARED_DATA_MARKERS)
 
 
 def require_file(path: str | os.PathLike, what: str = "input file") -> Path:

@@ -109,6 +109,6 @@ def _with_progress(
 ) -> Iterator[R]:
     if progress is None:
         return iterator
-    from tqdm.auto import tqdm
+    from geoattract._util.progress import progress_bar
 
-    return iter(tqdm(iterator, total=total, desc=progress, unit=unit))
+    return iter(progress_bar(iterator, total=total, desc=progress, unit=unit))

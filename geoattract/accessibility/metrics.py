@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from geoattract._util.progress import progress_bar
 from geoattract.accessibility.apl import category_e2sfca
 from geoattract.accessibility.inputs import AccessibilityInputs, same_commune_times
 from geoattract.errors import DataError
@@ -152,7 +152,7 @@ def category_accessibility(
         verbose=verbose,
     )
     columns: dict[str, pd.Series] = {}
-    for cid in tqdm(cat_ids, desc="accessibility", disable=not verbose):
+    for cid in progress_bar(cat_ids, desc="accessibility", enabled=verbose):
         cat = inputs.catalogue[cid]
         f = fac[fac["category"] == cid]
         unit = inputs.facilities.attrs.get("capacity_unit", {}).get(cid, cat.capacity)

@@ -54,11 +54,18 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="NAME|FILE",
         help="a shipped study (lot-et-garonne, france) or a study TOML (default: lot-et-garonne)",
     )
-    p.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="data folder (default: $GEOATTRACT_DATA_DIR, else ../shared/data/<study>)",
-    )
+    _add_data_dir(p)
+
+
+#: The one meaning of --data-dir, in every command.
+DATA_DIR_HELP = (
+    "shared data folder, holding roads/, france/ and one folder per study (a study's own folder "
+    "works too); default: $GEOATTRACT_DATA_DIR, else ../shared/data"
+)
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
 
 
 def _add_communes(p: argparse.ArgumentParser) -> None:
@@ -192,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=None, help="leave out longer pairs")
     _add_communes(p)
     _add_layer_options(p)
-    p.add_argument("--data-dir", metavar="DIR", help="shared data folder")
+    _add_data_dir(p)
     p.set_defaults(func=_cmd_matrix)
 
     p = sub.add_parser(
@@ -236,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "compare",
         help="compare communes side by side",
-        description="Scores, ranks with their 5-95 %% interval, pillars and each indicator against "
+        description="Scores, ranks with their 5-95 % interval, pillars and each indicator against "
         "the département median, for two or more communes.",
     )
     _add_common(p)
@@ -284,6 +291,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_scenario)
 
     p = sub.add_parser(
+        "config",
+        help="the shipped studies: list them, copy one to edit it",
+        description="Studies shipped with the package live inside it; export one to a folder "
+        "of yours, edit its TOML files and run it with --config DIR/study.toml.",
+    )
+    actions = p.add_subparsers(
+        dest="config_action",
+        metavar="ACTION",
+        required=True,
+        parser_class=_subparser_class(_verbosity_parser(argparse.SUPPRESS)),
+    )
+    c = actions.add_parser("list", help="names of the shipped studies")
+    c.set_defaults(func=_cmd_config_list)
+    c = actions.add_parser(
+        "export",
+        help="copy a shipped study's TOML files to DIR",
+        description="Copy the TOML files of a shipped study to DIR (created when absent), to "
+        "edit them; then run with --config DIR/study.toml.",
+    )
+    c.add_argument("name", metavar="NAME", help="a shipped study (see `geoattract config list`)")
+    c.add_argument("dir", metavar="DIR", help="folder to write")
+    c.add_argument("--force", action="store_true", help="overwrite files already in DIR")
+    c.set_defaults(func=_cmd_config_export)
+
+    p = sub.add_parser(
         "atelier",
         help="co-construction workshops: reconcile the weights of several groups",
         description="Tools of the co-construction workshops (the weights are set in "
@@ -317,6 +349,24 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--draws", type=int, metavar="N", help="Monte Carlo draws in all")
     m.set_defaults(func=_cmd_atelier_merge)
     return parser
+
+
+def _cmd_config_list(args: argparse.Namespace) -> int:
+    from geoattract.config import shipped_studies
+
+    print("\n".join(shipped_studies()))
+    return 0
+
+
+def _cmd_config_export(args: argparse.Namespace) -> int:
+    from geoattract.config.export import export_study
+
+    written = export_study(args.name, args.dir, overwrite=args.force)
+    print(f"geoattract config export: {args.name} → {Path(args.dir)}")
+    for f in written:
+        print(f"  {f.name}")
+    print(f"  run it: geoattract run --config {written[0]}")
+    return 0
 
 
 def _cmd_atelier_merge(args: argparse.Namespace) -> int:
@@ -417,7 +467,9 @@ def _cmd_isochrones(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(f"{len(iso)} isochrone(s) written to {path}")
-        print(iso.drop(columns="geometry").to_string(index=False))
+        from geoattract.app.tables import fit_table
+
+        print(fit_table(iso.drop(columns="geometry").round(2), keys=[iso.columns[0]]))
     return 0
 
 

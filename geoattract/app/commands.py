@@ -212,8 +212,11 @@ def compare_command(
             labels=with_column_labels(Labels.from_configs(scfg), described),
             extra_columns=compare_columns(described),
         )
-    with pd.option_context("display.max_colwidth", 40, "display.width", 200):
-        return out.to_string()
+    from geoattract.app.tables import fit_table
+
+    return fit_table(
+        pd.concat([pd.Series(out.index, index=out.index, name=""), out], axis=1), keys=[""]
+    )
 
 
 def scenario_command(
@@ -286,7 +289,9 @@ def scenario_command(
     if out is not None:
         frames = [ch.assign(profile=p) for p, ch in sc.changes.items()]
         write_text_atomic(out, pd.concat(frames, ignore_index=True).to_csv(index=False))
+    from geoattract.app.tables import fit_table, scenario_table
     from geoattract.outputs import Labels
+    from geoattract.scoring.scenario import unmoved_note
 
     labels = Labels.from_configs(scfg, offer.catalogue)
     ch = sc.summary(profile, top)
@@ -297,40 +302,11 @@ def scenario_command(
         f"Catégories recalculées : {cats} ; communes dont le score "
         f"« {labels.profile(profile)} » change : {moved}",
         "",
-        scenario_table(ch, labels).to_string(index=False),
+        fit_table(scenario_table(ch, labels), keys=["Code", "Commune"])
+        if len(ch)
+        else unmoved_note(sc.changes, profile, labels),
     ]
     return "\n".join(lines)
-
-
-def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
-    """The communes whose score moves, with French headers and numbers (``n.d.`` when missing)."""
-    out = pd.DataFrame(
-        {
-            "Code": changes["code"],
-            "Commune": changes["nom"],
-            "Score avant": changes["score_before"].map(lambda v: _fr_decimals(v, 2)),
-            "Score après": changes["score_after"].map(lambda v: _fr_decimals(v, 2)),
-            "Écart": changes["score_change"].map(lambda v: _fr_signed(v, 3)),
-            "Rang avant": changes["rank_before"].map(_fr),
-            "Rang après": changes["rank_after"].map(_fr),
-            "Écart de rang": changes["rank_change"].map(lambda v: _fr_signed(v, 0)),
-        }
-    )
-    for col in [c for c in changes.columns if c.startswith("contribution_")]:
-        pillar = col[len("contribution_") :]
-        out[f"dont {labels.pillar(pillar).lower()}"] = changes[col].map(lambda v: _fr_signed(v, 3))
-    return out
-
-
-def _fr_decimals(value: Any, decimals: int) -> str:
-    from geoattract.outputs.html import fr_number
-
-    return "n.d." if pd.isna(value) else fr_number(value, decimals)
-
-
-def _fr_signed(value: Any, decimals: int) -> str:
-    text = _fr_decimals(value, decimals)
-    return f"+{text}" if text != "n.d." and float(value) > 0 else text
 
 
 def network_command(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +56,22 @@ class _ConsoleFormatter(logging.Formatter):
         return super().format(record)
 
 
+class _BarFriendlyHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """Write through tqdm so a message never cuts into a progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm.auto import tqdm
+
+            text = self.format(record)
+            if getattr(self.stream, "isatty", lambda: False)():  # wrap for a person, not a pipe
+                width = shutil.get_terminal_size((100, 24)).columns
+                text = textwrap.fill(text, width=min(width, 100), subsequent_indent="  ")
+            tqdm.write(text, file=self.stream)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
 class WarningCounter(logging.Handler):
     """Count the warnings of a run (for its summary)."""
 
@@ -84,7 +102,7 @@ def configure_console(verbose: bool = False, quiet: bool = False) -> logging.Han
     for h in list(logger.handlers):
         if getattr(h, "_geoattract_console", False):
             logger.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _BarFriendlyHandler(sys.stderr)
     handler.setLevel(level)
     handler.setFormatter(_ConsoleFormatter(CONSOLE_FORMAT))
     handler.addFilter(OnceFilter())

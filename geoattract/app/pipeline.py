@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
-from tqdm.auto import tqdm
 
 from geoattract._util.output_folder import OutputFolder
+from geoattract._util.progress import progress_bar
 from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
 from geoattract.app.logs import run_log
@@ -104,7 +104,7 @@ class _Stages:
 
     def __init__(self, names: Sequence[str], progress: bool) -> None:
         self.timings: dict[str, float] = {}
-        self.bar = tqdm(total=len(names), desc="geoattract", unit="stage", disable=not progress)
+        self.bar = progress_bar(total=len(names), desc="geoattract", unit="stage", enabled=progress)
 
     def run(self, name: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         self.bar.set_postfix_str(name)

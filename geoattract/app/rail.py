@@ -133,25 +133,42 @@ def rail_scenario_command(
     gains = top_gains(msc.changes, TOP_GAINS)
     epci = msc.epci[msc.epci["population_newly_within_metropole"] > 0]
     ch = res.summary(profile, top)
-    cols = ["code", "nom", "score_before", "score_after", "score_change", "rank_change"]
+    from geoattract.app.tables import fit_table, fr_decimals, scenario_table
+    from geoattract.outputs import Labels
+    from geoattract.scoring import load_scoring_config
+    from geoattract.scoring.scenario import unmoved_note
+
+    labels = Labels.from_configs(load_scoring_config(cfg.config_file("scoring")))
+    times = pd.DataFrame(
+        {
+            "Code": gains["code"],
+            "Commune": gains["nom"],
+            "Avant (min)": gains["time_metropole_best_min_before"].map(lambda v: fr_decimals(v, 1)),
+            "Après (min)": gains["time_metropole_best_min_after"].map(lambda v: fr_decimals(v, 1)),
+        }
+    )
+    by_epci = pd.DataFrame(
+        {
+            "EPCI": epci["epci_nom"],
+            "Habitants": epci["population_newly_within_metropole"].map(lambda v: fr_decimals(v, 0)),
+        }
+    )
     lines = [
         f"Scénario ferroviaire : {res.label}",
-        f"Indicateurs notés modifiés : {', '.join(res.changed_columns) or '-'}",
+        f"Indicateurs notés modifiés : {', '.join(labels.column(c) for c in res.changed_columns) or '-'}",
         f"Population du département à moins de {ref} min d'une métropole (tous modes) :",
         *_population_lines(metro.population, msc.population, ref),
         "",
-        f"Les {len(gains)} communes dont le temps porte-à-porte baisse le plus (min) :",
-        gains[["code", "nom", "time_metropole_best_min_before", "time_metropole_best_min_after"]]
-        .round(1)
-        .to_string(index=False),
+        f"Les {len(gains)} communes dont le temps porte-à-porte baisse le plus :",
+        fit_table(times, keys=["Code", "Commune"]),
         "",
         f"Population qui passe à moins de {ref} min d'une métropole, par EPCI :",
-        epci[["epci_nom", "population_newly_within_metropole"]].to_string(index=False)
-        if len(epci)
-        else "  aucune",
+        fit_table(by_epci, keys=["EPCI"]) if len(epci) else "  aucune",
         "",
-        f"Scores ({profile}) :",
-        ch[cols].round(3).to_string(index=False),
+        f"Scores ({labels.profile(profile)}) :",
+        fit_table(scenario_table(ch, labels), keys=["Code", "Commune"])
+        if len(ch)
+        else unmoved_note(res.changes, profile, labels),
     ]
     if out is not None:
         lines.append(f"\nChangements par commune écrits dans {Path(out)}")

@@ -23,9 +23,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from geoattract._util.io import read_csv, read_vector, require_columns
+from geoattract._util.progress import progress_bar
 from geoattract.errors import DataError, format_values
 from geoattract.facilities.catalogue import Catalogue, Category, Source
 from geoattract.facilities.coverage import CoverageReport, check_coverage, supply_by_source
@@ -263,7 +263,7 @@ def _departement_of(territory: gpd.GeoDataFrame) -> pd.Series:
 def _load_files(ctx: LoadContext, cats: list[Category], verbose: bool) -> gpd.GeoDataFrame:
     frames = []
     dep_of = _departement_of(ctx.territory)
-    for cat in tqdm(cats, desc="facilities", disable=not verbose):
+    for cat in progress_bar(cats, desc="facilities", enabled=verbose):
         srcs = cat.sources_of("files")
         loaded = []
         for src in srcs:

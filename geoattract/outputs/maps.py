@@ -25,9 +25,9 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from geoattract._util.io import write_text_atomic
+from geoattract._util.progress import progress_bar
 from geoattract.errors import format_values
 from geoattract.outputs import html as _html
 from geoattract.outputs.assets import external_resources, inline_web_assets
@@ -436,7 +436,7 @@ def make_maps(
     written: dict[str, Path] = {}
     labels = context.labels if context is not None else Labels()
     layers = facility_layers(facilities, labels) if facilities is not None else None
-    for column in tqdm(columns, desc="cartes", disable=not verbose):
+    for column in progress_bar(columns, desc="cartes", enabled=verbose):
         m = choropleth_map(
             communes,
             column,

@@ -16,9 +16,9 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from tqdm.auto import tqdm
 
 from geoattract._util.io import write_bytes_atomic
+from geoattract._util.progress import progress_bar
 from geoattract.outputs.basemap import Basemap, draw_basemap
 from geoattract.outputs.classes import DEFAULT_K, DEFAULT_SCHEME, MISSING_COLOUR, PALETTE, classify
 from geoattract.outputs.context import ReportContext
@@ -274,7 +274,7 @@ def make_static_maps(
     """
     out = Path(out_dir)
     written: dict[str, Path] = {}
-    for column in tqdm(map_columns(communes, columns), desc="cartes PNG", disable=not verbose):
+    for column in progress_bar(map_columns(communes, columns), desc="cartes PNG", enabled=verbose):
         fig = static_map(communes, column, context, scheme=scheme, k=k, basemap=basemap)
         written[column] = write_bytes_atomic(out / f"{column}.png", figure_png(fig, dpi))
     return written

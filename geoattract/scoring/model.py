@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from geoattract.config.export import edit_hint
 from geoattract.errors import DataError, format_values
 from geoattract.scoring.config import ScoringConfig
 from geoattract.scoring.normalise import SCORE_MAX, normalise, winsorise
@@ -197,7 +198,7 @@ def usable_indicators(
             "%d indicator(s) of %s left out of the scores, available for fewer than %.0f %% of "
             "communes (min_coverage): %s; give them data or remove them from [indicators]",
             len(sparse),
-            config.source,
+            edit_hint(config.source),
             100 * config.method["min_coverage"],
             ", ".join(sparse),
         )

@@ -247,8 +247,44 @@ class ScenarioResult:
 
 
 def top_movers(changes: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The ``n`` rows of :func:`score_changes` whose score moves most (either way)."""
-    return changes.loc[changes["score_change"].abs().sort_values(ascending=False).index].head(n)
+    """The ``n`` rows of :func:`score_changes` whose score moves most (either way).
+
+    Rows whose score does not move (a change within 1e-9, or NaN) are left out: an edit of an
+    indicator a profile does not weigh moves nobody, and the table is then empty.
+    """
+    change = changes["score_change"].abs()
+    moving = change[change > MOVE_TOLERANCE]
+    return changes.loc[moving.sort_values(ascending=False).index].head(n)
+
+
+#: Smallest score change counted as a move (rounding noise of the re-normalisation is below).
+MOVE_TOLERANCE = 1e-9
+
+
+def unmoved_note(changes: dict[str, pd.DataFrame], profile: str, labels: Any) -> str:
+    """French line for a profile whose score no edit moves, naming the profiles that move.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class L:
+    ...     def profile(self, p): return {"general": "Population générale", "young": "Jeunes"}[p]
+    >>> ch = {"general": pd.DataFrame({"score_change": [0.0, 0.0]}),
+    ...       "young": pd.DataFrame({"score_change": [0.0, 1.5]})}
+    >>> unmoved_note(ch, "general", L())
+    'Aucun score « Population générale » ne change (ce profil ne pondère pas les indicateurs modifiés, ou leurs valeurs restent au-delà des bornes de normalisation). Profils dont des scores changent : Jeunes (1 commune(s)).'
+    """
+    moved = {p: int((ch["score_change"].abs() > MOVE_TOLERANCE).sum()) for p, ch in changes.items()}
+    others = [
+        f"{labels.profile(p)} ({n} commune(s))" for p, n in moved.items() if n and p != profile
+    ]
+    text = (
+        f"Aucun score « {labels.profile(profile)} » ne change (ce profil ne pondère pas les "
+        "indicateurs modifiés, ou leurs valeurs restent au-delà des bornes de normalisation)."
+    )
+    if others:
+        text += f" Profils dont des scores changent : {', '.join(others)}."
+    return text
 
 
 def _remove(out: gpd.GeoDataFrame, e: FacilityChange) -> gpd.GeoDataFrame:

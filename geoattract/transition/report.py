@@ -18,8 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geoattract._util.io import resolve_data_dir
-from geoattract.errors import DataError, format_values
+from geoattract.errors import DataError, DataNotFoundError, format_values
 from geoattract.territory import check_territory, study_rows
 from geoattract.transition.registry import Indicator, resolve_registry
 
@@ -153,7 +152,10 @@ def data_folder(data_dir: str | os.PathLike) -> Path:
     """
     if data_dir is None:
         raise DataError("data_dir is required: the folder of the study's input data")
-    return resolve_data_dir(data_dir)
+    folder = Path(data_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise DataNotFoundError(f"data folder not found: {folder}")
+    return folder
 
 
 def indicator_inputs(

@@ -36,8 +36,8 @@ import pandas as pd
 import rasterio
 import shapely
 from rasterio.windows import Window, from_bounds
-from tqdm.auto import tqdm
 
+from geoattract._util.progress import progress_bar
 from geoattract.errors import DataError, DataNotFoundError, format_values
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def zonal_stats(
         reader = _WindowReader(src, indexes, nodata, geoms)
         rows = [
             _polygon_stats(geom, reader, stat)
-            for geom in tqdm(geoms, desc=f"zonal {path.name}", disable=not verbose)
+            for geom in progress_bar(geoms, desc=f"zonal {path.name}", enabled=verbose)
         ]
     return _assemble(rows, wanted, stat, polygons.index)
 
