@@ -139,7 +139,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | {"accessibility", "datasets"})
+    return sorted(__all__)  # the public API only, not the module's own imports
 
 
 __all__ = [
