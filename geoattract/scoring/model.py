@@ -398,14 +398,23 @@ def evaluate_model(model: ScoreModel, design: Design) -> tuple[np.ndarray, np.nd
     n = model.tensor.shape[1]
     d = design.method.shape[0]
     rows = np.arange(n)[None, :, None]
-    x = model.tensor[design.method[:, None, None], rows, design.column[:, None, :]]  # (D, n, J)
-    geo = design.geometric[:, None]
     pil = np.full((d, n, len(model.pillars)), np.nan)
     for k in range(len(model.pillars)):
         sel = np.flatnonzero(model.pillar_of == k)
-        if sel.size:
-            pil[:, :, k] = weighted_mean(x[:, :, sel], model.ind_w[sel], geo, model.min_share)
-    comp = weighted_mean(pil, design.pillar_w[:, None, :], geo, model.min_share)
+        if not sel.size:
+            continue
+        # a pillar's score depends only on the normalisation, the aggregation and the columns
+        # of its own indicators: a few distinct settings among the draws, each computed once
+        # (the same operations on the same values: the result is bit-identical)
+        key = np.column_stack([design.method, design.geometric, design.column[:, sel]])
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        x = model.tensor[design.method[first, None, None], rows, design.column[first, None, :]]
+        geo = design.geometric[first, None]
+        part = weighted_mean(x[:, :, sel], model.ind_w[sel], geo, model.min_share)  # (U, n)
+        pil[:, :, k] = part[inverse.ravel()]
+    comp = weighted_mean(
+        pil, design.pillar_w[:, None, :], design.geometric[:, None], model.min_share
+    )
     return pil, comp
 
 

@@ -152,12 +152,20 @@ def draw_quantiles(values: np.ndarray) -> dict[str, np.ndarray]:
     dict
         Suffix (``p05``, ``median``, ``p95``) → values per commune (NaN where every draw is NaN).
     """
-    all_nan = np.isnan(values).all(axis=0)
-    safe = np.where(all_nan[None, :], 0.0, values)
-    return {
-        suffix: np.where(all_nan, np.nan, np.nanquantile(safe, q, axis=0))
-        for suffix, q in MC_QUANTILES.items()
-    }
+    missing = np.isnan(values)
+    all_nan = missing.all(axis=0)
+    some = missing.any(axis=0) & ~all_nan
+    full = ~missing.any(axis=0)
+    out = {}
+    for suffix, q in MC_QUANTILES.items():
+        res = np.full(values.shape[1], np.nan)
+        # columns without NaN in one vectorised call (np.quantile is np.nanquantile there);
+        # np.nanquantile goes column by column in Python, kept for the few with NaN
+        res[full] = np.quantile(values[:, full], q, axis=0)
+        if some.any():
+            res[some] = np.nanquantile(values[:, some], q, axis=0)
+        out[suffix] = res
+    return out
 
 
 def monte_carlo_all_profiles(
