@@ -1,6 +1,7 @@
 """Class breaks and colours of the choropleths (interactive and printed maps share them).
 
-Classes come from :mod:`mapclassify` (quantiles by default), named in the legend
+Classes are quantiles by default (computed here exactly as :mod:`mapclassify` does), other
+schemes come from :mod:`mapclassify`, named in the legend
 (``"Quantiles (5 classes)"``). The palette is the sequential ColorBrewer **YlGnBu** (darker =
 higher score), readable with the common colour-vision deficiencies and in grey-scale print.
 """
@@ -11,7 +12,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -112,6 +112,37 @@ def palette_colours(n: int, cmap: str = PALETTE) -> list[str]:
     return [to_hex(colormaps[cmap](float(s))) for s in stops]
 
 
+def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes, as ``mapclassify.Quantiles`` computes them.
+
+    The percentiles ``100/k, 200/k, …, 100`` of the values, each interpolated between the two
+    order statistics around it (``scipy.stats.scoreatpercentile``'s rule, the one mapclassify
+    uses, operation for operation), repeated bounds merged (fewer classes when values tie).
+
+    Examples
+    --------
+    >>> quantile_bins(np.arange(1000.0), 4)
+    array([249.75, 499.5 , 749.25, 999.  ])
+    >>> quantile_bins(np.array([1.0, 1.0, 1.0, 2.0]), 4)
+    array([1.  , 1.25, 2.  ])
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))
+    w = 100.0 / k
+    pcts = np.arange(w, 100 + w, w)
+    if pcts[-1] > 100.0:
+        pcts[-1] = 100.0
+    out = []
+    for per in pcts:
+        idx = per / 100.0 * (ordered.size - 1)
+        i = int(idx)
+        if i == idx:
+            out.append(float(np.add.reduce(ordered[i : i + 1] * np.array(1)) / 1.0))
+        else:
+            weights = np.array([(i + 1 - idx), (idx - i)], float)
+            out.append(float(np.add.reduce(ordered[i : i + 2] * weights) / weights.sum()))
+    return np.unique(np.array(out))
+
+
 def classify(
     values: Sequence[float] | pd.Series, scheme: str = DEFAULT_SCHEME, k: int = DEFAULT_K
 ) -> ClassBreaks:
@@ -148,11 +179,18 @@ def classify(
     ok = np.isfinite(y)
     if not ok.any():
         raise DataError("cannot classify: every value is missing (NaN)")
-    with warnings.catch_warnings():  # mapclassify warns when ties merge quantile classes
-        warnings.simplefilter("ignore")
-        kwargs = {} if scheme == "jenkscaspall" and ok.sum() <= k else {"k": int(k)}
-        clf = mapclassify.classify(y[ok], scheme=scheme, **kwargs)
-    bins = np.asarray(clf.bins, dtype=float)
+    if scheme == "quantiles":
+        bins = quantile_bins(y[ok], int(k))
+    else:
+        # mapclassify compiles a numba function when imported (about 5 s of CPU in every
+        # process): imported only for the schemes the package does not compute itself
+        import mapclassify
+
+        with warnings.catch_warnings():  # mapclassify warns when ties merge classes
+            warnings.simplefilter("ignore")
+            kwargs = {} if scheme == "jenkscaspall" and ok.sum() <= k else {"k": int(k)}
+            clf = mapclassify.classify(y[ok], scheme=scheme, **kwargs)
+        bins = np.asarray(clf.bins, dtype=float)
     # drop empty duplicate classes (identical upper bounds) so every class has a colour
     bins = np.unique(bins)
     classes = np.full(len(y), -1, dtype=int)
