@@ -166,7 +166,8 @@ def test_snap_tolerance_merges_close_ends_and_reports_them():
 
 
 def test_custom_columns_need_a_class():
-    gdf = gpd.GeoDataFrame({"kind": ["x"]}, geometry=[LineString([(0, 0), (1, 0)])], crs=2154)
+    line = LineString([(500_000, 6_300_000), (501_000, 6_300_000)])  # Lambert-93, in France
+    gdf = gpd.GeoDataFrame({"kind": ["x"]}, geometry=[line], crs=2154)
     with pytest.raises(DataError, match="no line preset recognised"):
         line_network(gdf)
     with pytest.raises(DataError, match="unknown key"):
