@@ -249,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=15, help="communes listed (default 15)")
     p.add_argument("--out", metavar="FILE.csv", help="write every commune's changes, all profiles")
     p.set_defaults(func=_cmd_scenario)
+    _add_plan_commands(sub)
     return parser
 
 
@@ -364,6 +365,13 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     )
     print(text)
     return 0
+
+
+def _add_plan_commands(sub: Any) -> None:
+    """Add the action-plan commands (``optimise``, ``levers``, ``plan``): :mod:`~geoattract.app.plan_cli`."""
+    from geoattract.app.plan_cli import add_plan_commands
+
+    add_plan_commands(sub, _add_common, _progress)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -8,8 +8,10 @@ reused — and scores the new indicator table with the baseline's normalisation 
 in one commune does not move the others' normalised values.
 
 A new facility is placed at the town hall of its commune unless a point is given, and
-snapped with the accessibility stage's snapping rule; at the town hall it also gets the
-rule's intra-commune leg, like every facility known only by its commune.
+snapped with the accessibility stage's snapping rule
+(:func:`geoattract.accessibility.sites.new_facilities`): at the town hall it is a facility
+known only by its commune, with the rule's intra-commune leg and the direct trip from its own
+town hall; everywhere it gets its commune's dense-commune delay.
 
 Edits are checked by :func:`validate_changes` before any heavy work: an unknown category or
 commune, or nothing to remove, fails at once with a one-line message naming the edit.
@@ -270,38 +272,33 @@ def _remove(out: gpd.GeoDataFrame, e: FacilityChange) -> gpd.GeoDataFrame:
 
 def _new_facility(
     inputs: ScenarioInputs,
-    communes: gpd.GeoDataFrame,
+    territory: gpd.GeoDataFrame,
     out: gpd.GeoDataFrame,
     e: FacilityChange,
 ) -> gpd.GeoDataFrame:
-    """One added facility as a row of the facility table, snapped with the stage's rule."""
-    rule = inputs.snap_rule
-    point = e.point if e.point is not None else communes.at[e.code, "town_hall"]
+    """One added facility as a row of the facility table, snapped with the stage's rule.
+
+    :func:`geoattract.accessibility.sites.new_facilities` builds it (access leg, the
+    intra-commune leg and direct trip at the town hall, dense-commune delay); the columns it
+    does not know come from a facility of the same category.
+    """
+    from geoattract.accessibility.sites import new_facilities
+
+    new = new_facilities(
+        cast(Any, inputs),
+        territory,
+        e.category,
+        [e.code],
+        capacity=1.0 if e.capacity is None else float(e.capacity),
+        points=[e.point],
+        names=[e.name],
+        id_start=len(out),
+    )
     same = out.loc[out["category"] == e.category]
     template = same.iloc[0] if len(same) else pd.Series(dtype=object)
-    sn = inputs.snap([point], on_far="raise")
-    # placed at the town hall for want of an address: the same intra-commune leg as the
-    # facilities known by commune only
-    intra_m = 0.0
-    if e.point is None:
-        intra_m = float(rule.intra_commune_m(float(communes.geometry.area[e.code])))
-    row = {
-        "category": e.category,
-        "facility_id": f"scenario-{e.category}-{e.code}-{len(out)}",
-        "name": e.name,
-        "capacity": 1.0 if e.capacity is None else float(e.capacity),
-        "capacity_missing": False,
-        "code": e.code,
-        "in_study": bool(communes.at[e.code, "in_study"]),
-        "source": "scenario",
-        "node": sn["node"].iloc[0],
-        "snap_m": float(sn["snap_distance_m"].iloc[0]),
-        "snap_s": float(sn["snap_time_s"].iloc[0]) + float(rule.access_time_s(intra_m)),
-        "intra_commune_m": intra_m,
-        "geometry": point,
-    }
+    row = new.iloc[0]
     return gpd.GeoDataFrame(
-        [{k: row.get(k, template.get(k)) for k in out.columns}],
+        [{k: row[k] if k in new.columns else template.get(k) for k in out.columns}],
         geometry="geometry",
         crs=out.crs,
     )
@@ -312,12 +309,11 @@ def _apply_changes(
 ) -> gpd.GeoDataFrame:
     fac = inputs.facilities
     out = fac.copy()
-    communes = territory.set_index("code")
     for e in edits:
         if e.action == "remove":
             out = _remove(out, e)
         else:
-            out = pd.concat([out, _new_facility(inputs, communes, out, e)], ignore_index=True)
+            out = pd.concat([out, _new_facility(inputs, territory, out, e)], ignore_index=True)
     out.attrs = dict(fac.attrs)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=fac.crs)
 

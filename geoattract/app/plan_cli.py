@@ -1,0 +1,82 @@
+"""The command line of the action plan: ``optimise``, ``levers`` and ``plan``.
+
+:func:`add_plan_commands` adds the three sub-commands to the parser of
+:mod:`geoattract.app.cli`; their back ends are :mod:`geoattract.app.optimise` and
+:mod:`geoattract.app.plan`. Bad input is a one-line error with exit code 2 before any routing
+(the caller's error handling).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+
+def add_plan_commands(
+    sub: Any,
+    add_common: Callable[[argparse.ArgumentParser], None],
+    progress: Callable[[argparse.Namespace], bool],
+) -> None:
+    """Add ``optimise``, ``levers`` and ``plan`` to the sub-command parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse sub-parsers action
+    add_common : callable
+        Adds ``--config`` and ``--data-dir`` to a parser.
+    progress : callable
+        Whether progress bars show, from the parsed arguments.
+    """
+    p = sub.add_parser(
+        "optimise",
+        help="where K new facilities of a category help most",
+        description="Choose the sites of K new facilities of a catalogue category (counted in "
+        "the category's unit) that maximise the population covered within MIN minutes "
+        "(or a profile's target population), the population-weighted APL gain, or that "
+        "minimise the population-weighted time; exact (HiGHS) at a study's size, greedy "
+        "with its bound beyond.",
+    )
+    add_common(p)
+    p.add_argument("--category", required=True, help="catalogue category, e.g. gp")
+    p.add_argument("--add", required=True, type=int, metavar="K", help="units to add (>= 1)")
+    p.add_argument(
+        "--objective",
+        default="coverage:10",
+        metavar="coverage:MIN|apl[:TARGET]|time",
+        help="what the sites maximise (default coverage:10)",
+    )
+    p.add_argument(
+        "--profile", default=None, help="count the profile's target population (target_age_band)"
+    )
+    p.add_argument(
+        "--candidates",
+        default=None,
+        metavar="communes|FILE",
+        help="every study commune (default), a CSV with a code column or a file of points",
+    )
+    p.add_argument(
+        "--method", default="auto", choices=("auto", "exact", "greedy"), help="default auto"
+    )
+    p.add_argument("--out", metavar="FILE.csv", help="one row per chosen site: code,nom,added,gain")
+
+    def run_optimise(args: argparse.Namespace) -> int:
+        from geoattract.app.optimise import optimise_command
+
+        text, _ = optimise_command(
+            args.category,
+            args.add,
+            objective=args.objective,
+            profile=args.profile,
+            candidates=args.candidates,
+            out=args.out,
+            method=args.method,
+            config=args.config,
+            data_dir=args.data_dir,
+            verbose=progress(args),
+        )
+        if not args.quiet:
+            print(text)
+        return 0
+
+    p.set_defaults(func=run_optimise)
