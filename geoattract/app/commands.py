@@ -245,8 +245,14 @@ def scenario_command(
     from dataclasses import replace
 
     from geoattract.app.pipeline import compute_study
+    from geoattract.app.scenario_text import explained_table
     from geoattract.facilities import build_offer
-    from geoattract.scoring import load_scoring_config, run_scenario, validate_changes
+    from geoattract.scoring import (
+        changed_indicators,
+        load_scoring_config,
+        run_scenario,
+        validate_changes,
+    )
     from geoattract.scoring.scenario import parse_change
     from geoattract.territory import build_territory
 
@@ -295,21 +301,29 @@ def scenario_command(
     from geoattract.outputs import Labels
 
     labels = Labels.from_configs(scfg, offer.catalogue)
-    ch = sc.summary(profile, top)
-    moved = int((sc.changes[profile]["score_change"].abs() > 1e-9).sum())
     cats = ", ".join(labels.category(c) for c in sc.categories)
+    changed = changed_indicators(sc.indicators_before, sc.indicators_after, scfg)
     lines = [
         f"Scénario : {', '.join(add) or '-'} ajouté(s) ; {', '.join(remove) or '-'} retiré(s)",
-        f"Catégories recalculées : {cats} ; communes dont le score "
-        f"« {labels.profile(profile)} » change : {moved}",
-        "",
-        scenario_table(ch, labels).to_string(index=False),
+        f"Catégories recalculées : {cats}",
+        *explained_table(
+            sc.changes,
+            profile,
+            changed,
+            scfg,
+            labels,
+            lambda rows: scenario_table(rows, labels),
+            top,
+        ),
     ]
     return "\n".join(lines)
 
 
 def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
-    """The communes whose score moves, with French headers and numbers (``n.d.`` when missing)."""
+    """The communes given, with French headers and numbers (``n.d.`` when missing).
+
+    One ``dont <pilier>`` column per pillar whose contribution moves in these rows.
+    """
     out = pd.DataFrame(
         {
             "Code": changes["code"],
@@ -323,6 +337,8 @@ def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
         }
     )
     for col in [c for c in changes.columns if c.startswith("contribution_")]:
+        if not (changes[col].abs() > 1e-9).any():
+            continue  # a pillar the scenario does not move
         pillar = col[len("contribution_") :]
         out[f"dont {labels.pillar(pillar).lower()}"] = changes[col].map(lambda v: _fr_signed(v, 3))
     return out

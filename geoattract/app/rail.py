@@ -126,7 +126,10 @@ def rail_scenario_command(
     str
     """
     from geoattract.accessibility import top_gains
+    from geoattract.app.commands import scenario_table
     from geoattract.app.pipeline import compute_study
+    from geoattract.app.scenario_text import explained_table
+    from geoattract.outputs import Labels
     from geoattract.scoring import run_rail_scenario
 
     spec, edits = check_rail_scenario(cfg, links, scenarios)
@@ -141,6 +144,7 @@ def rail_scenario_command(
     )
     metro = state.accessibility.metropolitan
     assert metro is not None  # checked at the door
+    labels = Labels.from_configs(state.scores.config, state.offer.catalogue)
     msc = res.metro
     if out is not None:
         times = msc.changes.drop(columns=["nom"])
@@ -152,11 +156,8 @@ def rail_scenario_command(
     ref = spec.reference_min
     gains = top_gains(msc.changes, TOP_GAINS)
     epci = msc.epci[msc.epci["population_newly_within_metropole"] > 0]
-    ch = res.summary(profile, top)
-    cols = ["code", "nom", "score_before", "score_after", "score_change", "rank_change"]
     lines = [
         f"Scénario ferroviaire : {res.label}",
-        f"Indicateurs notés modifiés : {', '.join(res.changed_columns) or '-'}",
         f"Population du département à moins de {ref} min d'une métropole (tous modes) :",
         *_population_lines(metro.population, msc.population, ref),
         "",
@@ -170,8 +171,15 @@ def rail_scenario_command(
         if len(epci)
         else "  aucune",
         "",
-        f"Scores ({profile}) :",
-        ch[cols].round(3).to_string(index=False),
+        *explained_table(
+            res.changes,
+            profile,
+            res.changed_columns,
+            state.scores.config,
+            labels,
+            lambda rows: scenario_table(rows, labels),
+            top,
+        ),
     ]
     if out is not None:
         lines.append(f"\nChangements par commune écrits dans {Path(out)}")

@@ -37,9 +37,11 @@ from geoattract.scoring.rail_scenario import RailScenarioResult, run_rail_scenar
 from geoattract.scoring.scenario import (
     FacilityChange,
     ScenarioResult,
+    changed_indicators,
     parse_change,
     run_scenario,
     validate_changes,
+    weighting_profiles,
 )
 from geoattract.scoring.stage import IDENTITY_COLUMNS, Scores, build_scores, indicator_table
 from geoattract.scoring.uncertainty import (
@@ -67,6 +69,7 @@ __all__ = [
     "afom_table",
     "aggregate",
     "build_scores",
+    "changed_indicators",
     "composite_scores",
     "epci_scores",
     "format_value_fr",
@@ -86,5 +89,6 @@ __all__ = [
     "sensitivity",
     "usable_indicators",
     "validate_changes",
+    "weighting_profiles",
     "winsorise",
 ]

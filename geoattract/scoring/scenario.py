@@ -42,6 +42,9 @@ _CHANGE_RE = re.compile(
     r"^(?P<category>[a-z_0-9]+):(?P<code>[0-9AB]{5})(?::(?P<capacity>[0-9.]+))?$"
 )
 
+#: Column of the telework index, recomputed after every scenario (:func:`with_telework`).
+TELEWORK_COLUMN = "telework_index"
+
 #: Actions of a :class:`FacilityChange`.
 ACTIONS: tuple[str, ...] = ("add", "remove")
 
@@ -400,6 +403,23 @@ def _transition_after(
     )
 
 
+def with_telework(after: pd.DataFrame, transition: Any) -> pd.DataFrame:
+    """The indicator table with its telework index recomputed from its own components.
+
+    The index combines fibre, the door-to-metropole time and the France Services time
+    (:func:`geoattract.transition.telework_index`, fixed goal-posts): a scenario that moves one
+    of them moves the index. Unchanged when the study has no ``[telework]``.
+    """
+    spec = getattr(transition, "telework", None)
+    if spec is None or TELEWORK_COLUMN not in after.columns:
+        return after
+    from geoattract.transition import telework_index
+
+    out = after.copy()
+    out[TELEWORK_COLUMN] = telework_index(out, spec)[TELEWORK_COLUMN]
+    return out
+
+
 def beyond_baseline(before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]) -> pd.Series:
     """Communes with an indicator moved past the baseline range (its gain is capped at 0/100)."""
     beyond = pd.Series(False, index=before.index)
@@ -408,6 +428,41 @@ def beyond_baseline(before: pd.DataFrame, after: pd.DataFrame, changed: Sequence
         a = pd.to_numeric(after[c], errors="coerce")
         beyond |= (a > b.max()) | (a < b.min())
     return beyond
+
+
+def weighting_profiles(config: Any, indicators: Sequence[str]) -> dict[str, list[str]]:
+    """For each profile, the given indicators its score weights.
+
+    An indicator counts in a profile when its weight there (``[indicators.<col>].weight``,
+    overridden by ``indicator_weights``) and its pillar's weight are both > 0; an indicator
+    that is not scored counts nowhere.
+
+    Returns
+    -------
+    dict
+        Profile → the indicators among ``indicators`` it weights (every profile, in the file's
+        order; an empty list when none).
+    """
+    out: dict[str, list[str]] = {}
+    for profile in config.profiles:
+        ind_w, pil_w = config.profile_weights(profile)
+        out[profile] = [
+            c
+            for c in indicators
+            if c in config.indicators
+            and ind_w.get(c, 0.0) > 0
+            and pil_w.get(config.indicators[c]["pillar"], 0.0) > 0
+        ]
+    return out
+
+
+def changed_indicators(before: pd.DataFrame, after: pd.DataFrame, config: Any) -> list[str]:
+    """Scored indicators (``config.indicators``) whose values differ between two tables."""
+    return [
+        c
+        for c in config.indicators
+        if c in before.columns and c in after.columns and not before[c].equals(after[c])
+    ]
 
 
 def scenario_profiles(config: Any, profiles: Sequence[str] | None) -> list[str]:
@@ -514,8 +569,11 @@ def run_scenario(
     for col in recomputed.columns:
         if col in after.columns:
             after[col] = recomputed[col]
+    after = with_telework(after, transition)
     changed = [
-        c for c in recomputed.columns if c in before.columns and not before[c].equals(after[c])
+        c
+        for c in [*recomputed.columns, TELEWORK_COLUMN]
+        if c in before.columns and not before[c].equals(after[c])
     ]
     logger.info(
         "scenario: %d edit(s), %d category(ies) recomputed, %d indicator column(s) changed",
