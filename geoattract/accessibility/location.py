@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -221,7 +222,7 @@ def solve_greedy(problem: LocationProblem, k: int) -> LocationSolution:
     return LocationSolution(counts, value, "greedy", max(bound, value), status, tuple(order))
 
 
-def _best_milp(problem: LocationProblem, k: int, time_limit: float) -> tuple[np.ndarray, object]:
+def _best_milp(problem: LocationProblem, k: int, time_limit: float) -> tuple[np.ndarray, Any]:
     keep = np.asarray(problem.values, dtype=float) > 0
     r, c = problem.rows[keep], problem.cols[keep]
     v = np.asarray(problem.values, dtype=float)[keep]
@@ -260,7 +261,7 @@ def _best_milp(problem: LocationProblem, k: int, time_limit: float) -> tuple[np.
     return (x if x is not None else np.zeros(n_c, dtype=np.int64)), res
 
 
-def _capped_milp(problem: LocationProblem, k: int, time_limit: float) -> tuple[np.ndarray, object]:
+def _capped_milp(problem: LocationProblem, k: int, time_limit: float) -> tuple[np.ndarray, Any]:
     r, c = problem.rows, problem.cols
     v = np.asarray(problem.values, dtype=float)
     w = np.asarray(problem.weights, dtype=float)

@@ -260,10 +260,9 @@ def candidate_minutes(
             }
         )
         extra = extra[extra["minutes"] <= cutoff_min]
-        pairs = (
-            pd.concat([pairs, extra], ignore_index=True)
-            .groupby(["demand", "candidate"], as_index=False)["minutes"]
-            .min()
+        both = pd.concat([pairs, extra], ignore_index=True)
+        pairs = both.groupby(["demand", "candidate"], as_index=False).agg(
+            minutes=("minutes", "min")
         )
     return pairs
 

@@ -245,7 +245,7 @@ def scenario_command(
     from dataclasses import replace
 
     from geoattract.app.pipeline import compute_study
-    from geoattract.app.scenario_text import explained_table
+    from geoattract.app.scenario_text import explained_table, scenario_table
     from geoattract.facilities import build_offer
     from geoattract.scoring import (
         changed_indicators,
@@ -317,42 +317,6 @@ def scenario_command(
         ),
     ]
     return "\n".join(lines)
-
-
-def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
-    """The communes given, with French headers and numbers (``n.d.`` when missing).
-
-    One ``dont <pilier>`` column per pillar whose contribution moves in these rows.
-    """
-    out = pd.DataFrame(
-        {
-            "Code": changes["code"],
-            "Commune": changes["nom"],
-            "Score avant": changes["score_before"].map(lambda v: _fr_decimals(v, 2)),
-            "Score après": changes["score_after"].map(lambda v: _fr_decimals(v, 2)),
-            "Écart": changes["score_change"].map(lambda v: _fr_signed(v, 3)),
-            "Rang avant": changes["rank_before"].map(_fr),
-            "Rang après": changes["rank_after"].map(_fr),
-            "Écart de rang": changes["rank_change"].map(lambda v: _fr_signed(v, 0)),
-        }
-    )
-    for col in [c for c in changes.columns if c.startswith("contribution_")]:
-        if not (changes[col].abs() > 1e-9).any():
-            continue  # a pillar the scenario does not move
-        pillar = col[len("contribution_") :]
-        out[f"dont {labels.pillar(pillar).lower()}"] = changes[col].map(lambda v: _fr_signed(v, 3))
-    return out
-
-
-def _fr_decimals(value: Any, decimals: int) -> str:
-    from geoattract.outputs.html import fr_number
-
-    return "n.d." if pd.isna(value) else fr_number(value, decimals)
-
-
-def _fr_signed(value: Any, decimals: int) -> str:
-    text = _fr_decimals(value, decimals)
-    return f"+{text}" if text != "n.d." and float(value) > 0 else text
 
 
 def network_command(

@@ -80,3 +80,58 @@ def add_plan_commands(
         return 0
 
     p.set_defaults(func=run_optimise)
+
+    p = sub.add_parser(
+        "levers",
+        help="the smallest single action that lifts a commune by one quintile",
+        description="Try each action of the study's lever catalogue (levers.toml: one GP, a "
+        "France Services office, a crèche, fibre to 100 %%, a rail stop…) at one commune and "
+        "report the smallest that lifts its score for a profile into the next quintile.",
+    )
+    add_common(p)
+    p.add_argument("code", metavar="CODE", help="INSEE code or exact name of a study commune")
+    p.add_argument("--profile", required=True, help="profile whose score is lifted")
+    p.add_argument("--catalogue", metavar="FILE", help="lever catalogue (default [configs] levers)")
+
+    def run_levers(args: argparse.Namespace) -> int:
+        from geoattract.app.plan import levers_command
+
+        text, _ = levers_command(
+            args.code,
+            profile=args.profile,
+            catalogue=args.catalogue,
+            config=args.config,
+            data_dir=args.data_dir,
+            verbose=progress(args),
+        )
+        print(text)
+        return 0
+
+    p.set_defaults(func=run_levers)
+
+    p = sub.add_parser(
+        "plan",
+        help="evaluate an action plan (plan.toml)",
+        description="Evaluate each action of a plan alone and all of them together: indicator, "
+        "score and rank changes per commune, EPCI and profile, population affected, cost per "
+        "inhabitant who gains access; write the CSV tables and the chapter « Plan d'action ».",
+    )
+    add_common(p)
+    p.add_argument("plan", metavar="PLAN.toml", help="the action plan")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: study.output_dir)")
+
+    def run_plan(args: argparse.Namespace) -> int:
+        from geoattract.app.plan import plan_command
+
+        text, _ = plan_command(
+            args.plan,
+            out=args.out,
+            config=args.config,
+            data_dir=args.data_dir,
+            verbose=progress(args),
+        )
+        if not args.quiet:
+            print(text)
+        return 0
+
+    p.set_defaults(func=run_plan)

@@ -15,67 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from geoattract._util.io import write_text_atomic
-from geoattract.config.metro import (
-    MetroSpec,
-    RailLink,
-    check_rail_edits,
-    parse_rail_link,
-    scenario_edits,
-    uic_code,
-)
+from geoattract.app.rail_check import check_rail_scenario
 from geoattract.config.study import StudyConfig
-from geoattract.errors import DataError
 
 logger = logging.getLogger(__name__)
 
 #: Communes listed among those whose door-to-metropole time falls most.
 TOP_GAINS = 10
-
-
-def station_ids(cfg: StudyConfig, category: str) -> set[str]:
-    """UIC codes of the point files of a catalogue category, read without geometry (fast).
-
-    Raises
-    ------
-    DataError
-        Unknown category, or no point file with an id column.
-    """
-    import pyogrio
-
-    from geoattract.facilities import load_catalogue
-
-    catalogue = load_catalogue(cfg.config_file("catalogue"), check_files=False)
-    if category not in catalogue.ids:
-        raise DataError(f"[metropolitan] station_category {category!r} is not a catalogue category")
-    ids: set[str] = set()
-    for src in catalogue[category].sources:
-        if src.type == "points" and src.file and src.id_column:
-            path = cfg.data_dir / src.file
-            frame = pyogrio.read_dataframe(path, columns=[src.id_column], read_geometry=False)
-            ids |= {uic_code(c) for c in frame[src.id_column]}
-    if not ids:
-        raise DataError(f"catalogue category {category!r}: no point file with an id column")
-    return ids
-
-
-def check_rail_scenario(
-    cfg: StudyConfig, links: Sequence[str], scenarios: Sequence[str]
-) -> tuple[MetroSpec, list[RailLink]]:
-    """Parse and check rail edits at the door (no routing).
-
-    Raises
-    ------
-    DataError
-        A malformed link, a study without metropole, an unknown scenario, station or pole.
-    """
-    edits = [parse_rail_link(t) for t in links]
-    spec = MetroSpec.from_config(cfg)
-    if spec is None:
-        raise DataError(f"{cfg.path}: rail scenario, but the study declares no metropole ([poles])")
-    stations, all_edits, _ = scenario_edits(spec, list(scenarios), edits)
-    known = station_ids(cfg, spec.station_category) | {s.id for s in stations}
-    check_rail_edits(all_edits, spec, known)
-    return spec, edits
 
 
 def _population_lines(base: pd.DataFrame, after: pd.DataFrame, ref: int) -> list[str]:
@@ -126,9 +72,8 @@ def rail_scenario_command(
     str
     """
     from geoattract.accessibility import top_gains
-    from geoattract.app.commands import scenario_table
     from geoattract.app.pipeline import compute_study
-    from geoattract.app.scenario_text import explained_table
+    from geoattract.app.scenario_text import explained_table, scenario_table
     from geoattract.outputs import Labels
     from geoattract.scoring import run_rail_scenario
 

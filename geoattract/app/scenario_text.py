@@ -18,6 +18,44 @@ from geoattract.scoring import weighting_profiles
 SCORE_EPS = 1e-9
 
 
+def fr_decimals(value: Any, decimals: int) -> str:
+    """A number in French format with ``decimals`` decimals; ``n.d.`` when missing."""
+    from geoattract.outputs.html import fr_number
+
+    return "n.d." if pd.isna(value) else fr_number(value, decimals)
+
+
+def fr_signed(value: Any, decimals: int) -> str:
+    """As :func:`fr_decimals`, with a ``+`` before a positive number."""
+    text = fr_decimals(value, decimals)
+    return f"+{text}" if text != "n.d." and float(value) > 0 else text
+
+
+def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
+    """The communes given, with French headers and numbers (``n.d.`` when missing).
+
+    One ``dont <pilier>`` column per pillar whose contribution moves in these rows.
+    """
+    out = pd.DataFrame(
+        {
+            "Code": changes["code"],
+            "Commune": changes["nom"],
+            "Score avant": changes["score_before"].map(lambda v: fr_decimals(v, 2)),
+            "Score après": changes["score_after"].map(lambda v: fr_decimals(v, 2)),
+            "Écart": changes["score_change"].map(lambda v: fr_signed(v, 3)),
+            "Rang avant": changes["rank_before"].map(lambda v: fr_decimals(v, 0)),
+            "Rang après": changes["rank_after"].map(lambda v: fr_decimals(v, 0)),
+            "Écart de rang": changes["rank_change"].map(lambda v: fr_signed(v, 0)),
+        }
+    )
+    for col in [c for c in changes.columns if c.startswith("contribution_")]:
+        if not (changes[col].abs() > SCORE_EPS).any():
+            continue  # a pillar the scenario does not move
+        pillar = col[len("contribution_") :]
+        out[f"dont {labels.pillar(pillar).lower()}"] = changes[col].map(lambda v: fr_signed(v, 3))
+    return out
+
+
 def moved(changes: pd.DataFrame) -> pd.DataFrame:
     """The rows whose score changes, sorted by the size of the change (largest first)."""
     ch = changes[changes["score_change"].abs() > SCORE_EPS]

@@ -11,7 +11,7 @@ from geoattract.accessibility import Accessibility
 from geoattract.config import StudyConfig
 from geoattract.facilities import Offer
 from geoattract.network import Network
-from geoattract.scoring import Scores
+from geoattract.scoring import PlanResult, Scores
 from geoattract.territory import Territory
 from geoattract.transition import TransitionIndicators
 
@@ -34,6 +34,8 @@ class StudyState:
     scores : Scores
     isochrones : GeoDataFrame, optional
         Isochrones of the study communes (None when not computed).
+    plan : PlanResult, optional
+        The study's action plan evaluated (``[configs] plan``; None without one).
     """
 
     config: StudyConfig
@@ -44,6 +46,7 @@ class StudyState:
     transition: TransitionIndicators
     scores: Scores
     isochrones: gpd.GeoDataFrame | None = None
+    plan: PlanResult | None = None
 
     def communes_layer(self) -> gpd.GeoDataFrame:
         """The ``communes`` layer: study communes, every indicator, score, rank and AFOM summary."""

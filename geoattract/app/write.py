@@ -21,6 +21,7 @@ import pandas as pd
 from geoattract import __version__
 from geoattract._util.io import write_gpkg_atomic, write_text_atomic
 from geoattract.accessibility import metro_columns_info
+from geoattract.app.plan_check import PLAN_INDEX_LABELS, plan_tables
 from geoattract.app.state import StudyState
 from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
@@ -39,6 +40,7 @@ from geoattract.outputs import (
     write_index,
     write_report,
 )
+from geoattract.outputs.plan_section import PLAN_SECTION, PLAN_TITLE, plan_section
 from geoattract.transition import load_connectivity, load_indicator_registry
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ INDEX_LABELS: dict[str, str] = {
     "rail_links.csv": "Liaisons ferroviaires : gare, pôle, train direct le plus rapide, marge de correspondance (transfer_min), source, url, millésime (CSV)",
     "fibre_epci.csv": "Fibre : locaux sans fibre par EPCI (CSV)",
     "static/corridor.png": "Carte imprimable — accès aux métropoles aujourd'hui",
+    **PLAN_INDEX_LABELS,
 }
 
 #: Anchors of the report sections of the metropolitan reach and of broadband.
@@ -318,6 +321,9 @@ def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
         out["fibre_epci.csv"] = write_text_atomic(
             staging / "fibre_epci.csv", connectivity.epci.to_csv(index=False)
         )
+    if state.plan is not None:
+        for name, frame in plan_tables(state.plan).items():
+            out[name] = write_text_atomic(staging / name, frame.to_csv(index=False))
     return out
 
 
@@ -360,6 +366,8 @@ def _write_maps(
     if transition.connectivity is not None or transition.telework is not None:
         html = connectivity_section(transition.connectivity, transition.telework, communes)
         sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
+    if state.plan is not None:
+        sections.append((PLAN_SECTION, PLAN_TITLE, plan_section(state.plan, context.labels)))
     out["report.html"] = write_report(
         staging,
         communes,

@@ -6,6 +6,7 @@ The pipeline calls :func:`build_scores`, which returns a :class:`Scores`;
 
 from __future__ import annotations
 
+from geoattract.scoring.actions import ActionEffect, access_gains, apply_actions
 from geoattract.scoring.afom import (
     AFOM_COLUMNS,
     AFOM_KINDS,
@@ -31,8 +32,10 @@ from geoattract.scoring.config import (
     scoring_config_from_dict,
 )
 from geoattract.scoring.epci import epci_scores
+from geoattract.scoring.levers import LeversResult, quintile_breaks, try_levers
 from geoattract.scoring.model import usable_indicators
 from geoattract.scoring.normalise import normalise, winsorise
+from geoattract.scoring.plan import PLAN_ID, PlanResult, evaluate_plan
 from geoattract.scoring.rail_scenario import RailScenarioResult, run_rail_scenario
 from geoattract.scoring.scenario import (
     FacilityChange,
@@ -59,19 +62,26 @@ __all__ = [
     "MC_QUANTILES",
     "NORMALISATIONS",
     "REFERENCE_PROFILE",
+    "ActionEffect",
     "FacilityChange",
+    "LeversResult",
+    "PLAN_ID",
+    "PlanResult",
     "RailScenarioResult",
     "ScenarioResult",
     "Scores",
     "ScoringConfig",
+    "access_gains",
     "afom_epci",
     "afom_sentences",
     "afom_table",
     "aggregate",
+    "apply_actions",
     "build_scores",
     "changed_indicators",
     "composite_scores",
     "epci_scores",
+    "evaluate_plan",
     "format_value_fr",
     "indicator_table",
     "load_scoring_config",
@@ -80,6 +90,7 @@ __all__ = [
     "normalise",
     "parse_change",
     "pillar_scores",
+    "quintile_breaks",
     "rank_scores",
     "run_rail_scenario",
     "run_scenario",
@@ -87,6 +98,7 @@ __all__ = [
     "score_changes",
     "scoring_config_from_dict",
     "sensitivity",
+    "try_levers",
     "usable_indicators",
     "validate_changes",
     "weighting_profiles",

@@ -507,6 +507,39 @@ def profile_changes(
     return changes
 
 
+def facility_indicators(
+    territory: gpd.GeoDataFrame,
+    accessibility: ScenarioAccessibility,
+    transition: TransitionIndicators,
+    edits: Sequence[FacilityChange],
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, list[str]]:
+    """Recompute the indicator columns that facility edits move.
+
+    The accessibility columns of the edited categories, and the network indicators of the
+    transition stage when an edit touches its EV or station category. Edits are applied in
+    order; they are assumed checked (:func:`validate_changes`).
+
+    Returns
+    -------
+    (DataFrame, GeoDataFrame, list of str)
+        The recomputed columns (aligned on the study communes), the edited facility table and
+        the categories recomputed.
+    """
+    from geoattract.accessibility import category_accessibility
+
+    inputs = accessibility.inputs
+    fac = _apply_changes(inputs, territory, edits)
+    cats = sorted({e.category for e in edits})
+    new_inputs = replace(inputs, facilities=fac)  # type: ignore[type-var]
+    recomputed = category_accessibility(cast(Any, new_inputs), cats)
+    network_cats = {transition.params.ev_category, transition.params.rail_category} - {None}
+    if network_cats & set(cats):
+        recomputed = pd.concat(
+            [recomputed, _transition_after(territory, new_inputs, transition, edits)], axis=1
+        )
+    return recomputed, fac, cats
+
+
 def run_scenario(
     territory: gpd.GeoDataFrame,
     accessibility: ScenarioAccessibility,
@@ -548,23 +581,13 @@ def run_scenario(
     ConfigError
         Unknown profile.
     """
-    from geoattract.accessibility import category_accessibility
-
     edits = [replace(c, action="add") for c in add] + [replace(c, action="remove") for c in remove]
     inputs = accessibility.inputs
     validate_changes(edits, inputs.catalogue, territory, inputs.facilities)
     scfg = scores.config
     wanted = scenario_profiles(scfg, profiles)
     before = scores.indicators
-    fac = _apply_changes(inputs, territory, edits)
-    cats = sorted({e.category for e in edits})
-    new_inputs = replace(inputs, facilities=fac)  # type: ignore[type-var]
-    recomputed = category_accessibility(cast(Any, new_inputs), cats)
-    network_cats = {transition.params.ev_category, transition.params.rail_category} - {None}
-    if network_cats & set(cats):
-        recomputed = pd.concat(
-            [recomputed, _transition_after(territory, new_inputs, transition, edits)], axis=1
-        )
+    recomputed, fac, cats = facility_indicators(territory, accessibility, transition, edits)
     after = before.copy()
     for col in recomputed.columns:
         if col in after.columns:

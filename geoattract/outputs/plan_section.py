@@ -1,0 +1,248 @@
+"""The « Plan d'action » chapter of the report, and a page of its own.
+
+:func:`plan_section` renders a :class:`geoattract.scoring.plan.PlanResult` in French: the
+actions (owner, date, cost, profiles targeted, the AFOM item each answers and whether it is
+lifted), what each changes alone, the plan as a whole against the sum of its actions (they
+interact), and the EPCIs. Every value from data or configuration is escaped; the full tables
+are embedded as CSV downloads. :func:`write_plan_page` writes the chapter as a self-contained
+page (``plan.html``) for ``geoattract plan``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geoattract._util.io import write_text_atomic
+from geoattract.outputs.html import esc, fr_number, page, table
+from geoattract.outputs.report import REPORT_CSS, csv_link
+
+#: Anchor and title of the chapter in the report.
+PLAN_SECTION = "plan-action"
+PLAN_TITLE = "Plan d'action"
+
+#: French names of the AFOM kinds.
+AFOM_KIND_FR: dict[str, str] = {
+    "atout": "atout",
+    "faiblesse": "faiblesse",
+    "opportunite": "opportunité",
+    "menace": "menace",
+}
+
+#: French names of the action types.
+TYPE_FR: dict[str, str] = {
+    "add": "ajout d'équipement",
+    "remove": "fermeture",
+    "rail_link": "liaison ferroviaire",
+    "rail_scenario": "scénario ferroviaire",
+    "rail_stop": "arrêt ferroviaire",
+    "fibre": "fibre",
+}
+
+#: Communes named per action as those whose score rises most.
+TOP_COMMUNES = 3
+
+
+def _yes_no(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return "oui" if value else "non"
+
+
+def _afom_text(outcome: Any, labels: Any) -> str:
+    items = [a.afom for a in outcome.actions if a.afom]
+    if not items:
+        return "—"
+    item = items[0]
+    text = f"{AFOM_KIND_FR[item['kind']]} : {labels.column(item['indicator'])}"
+    if outcome.afom:
+        text += (
+            f" (relevée aujourd'hui : {_yes_no(outcome.afom.get('found'))} ; "
+            f"levée : {_yes_no(outcome.afom.get('lifted'))})"
+        )
+    return text
+
+
+def _actions_table(result: Any, labels: Any) -> str:
+    rows = []
+    for o in result.separate:
+        s = o.summary()
+        a = o.actions[0]
+        rows.append(
+            {
+                "action": a.label,
+                "type": TYPE_FR.get(a.type, a.type),
+                "owner": a.owner,
+                "date": a.target_date,
+                "cost": s["cost_eur"],
+                "profiles": ", ".join(labels.profile(p) for p in a.profiles),
+                "afom": _afom_text(o, labels),
+                "gain": s["population_gaining_access"],
+                "per": s["cost_per_inhabitant_eur"],
+                "communes": s["communes_changed"],
+            }
+        )
+    s = result.joint.summary()
+    rows.append(
+        {
+            "action": f"Plan complet ({len(result.separate)} actions)",
+            "type": "",
+            "owner": "",
+            "date": s["target_date"],
+            "cost": s["cost_eur"],
+            "profiles": "",
+            "afom": "",
+            "gain": s["population_gaining_access"],
+            "per": s["cost_per_inhabitant_eur"],
+            "communes": s["communes_changed"],
+        }
+    )
+    cols = {
+        "action": "Action",
+        "type": "Type",
+        "owner": "Porteur",
+        "date": "Échéance",
+        "cost": "Coût (€)",
+        "profiles": "Profils visés",
+        "afom": "Item AFOM visé",
+        "gain": "Habitants qui gagnent l'accès",
+        "per": "Coût par habitant gagnant l'accès (€)",
+        "communes": "Communes dont un indicateur change",
+    }
+    return table(pd.DataFrame(rows), cols, numeric=["cost", "gain", "per", "communes"])
+
+
+def _effects_table(result: Any, labels: Any) -> str:
+    rows = []
+    for o in result.outcomes:
+        targeted = list(dict.fromkeys(p for a in o.actions for p in a.profiles))
+        for p in targeted:
+            if p not in o.changes:
+                continue
+            ch = o.changes[p]
+            pop = pd.to_numeric(o.effect.before["population"], errors="coerce").fillna(0.0)
+            mean = float((ch["score_change"].fillna(0.0) * pop).sum() / pop.sum())
+            up = ch[ch["score_change"] > 1e-9].sort_values("score_change", ascending=False)
+            best = ", ".join(
+                f"{n} (+{fr_number(v, 2)} ; {int(r):+d} rangs)"
+                for n, v, r in zip(
+                    up["nom"].head(TOP_COMMUNES),
+                    up["score_change"].head(TOP_COMMUNES),
+                    up["rank_change"].head(TOP_COMMUNES).fillna(0),
+                    strict=True,
+                )
+            )
+            rows.append(
+                {
+                    "action": o.label if o.id != "plan" else "Plan complet",
+                    "profile": labels.profile(p),
+                    "moved": int((ch["score_change"].abs() > 1e-9).sum()),
+                    "mean": mean,
+                    "best": best or "—",
+                }
+            )
+    if not rows:
+        return "<p>Aucun profil visé.</p>"
+    cols = {
+        "action": "Action",
+        "profile": "Profil visé",
+        "moved": "Communes dont le score change",
+        "mean": "Écart de score moyen pondéré par la population",
+        "best": "Plus fortes hausses (écart de score ; rangs gagnés)",
+    }
+    return table(pd.DataFrame(rows), cols, numeric=["moved", "mean"], decimals={"mean": 3})
+
+
+def _interaction_table(result: Any, labels: Any) -> str:
+    inter = result.interaction().copy()
+    names = {p: f"Écart de score moyen — {labels.profile(p)}" for p in result.profiles} | {
+        "population_gaining_access": "Habitants qui gagnent l'accès"
+    }
+    inter["measure"] = inter["measure"].map(names)
+    cols = {
+        "measure": "Mesure",
+        "sum_separate": "Somme des actions prises seules",
+        "joint": "Plan complet",
+        "difference": "Différence (interaction)",
+    }
+    num = ["sum_separate", "joint", "difference"]
+    return table(inter, cols, numeric=num, decimals=dict.fromkeys(num, 3))
+
+
+def _epci_table(result: Any, labels: Any) -> str:
+    epci = result.epci_table()
+    joint = epci[epci["scenario"] == "plan"]
+    targeted = list(dict.fromkeys(p for a in result.plan.actions for p in a.profiles))
+    if joint.empty or not targeted:
+        return ""
+    wide = joint[joint["profile"] == targeted[0]][
+        ["epci", "epci_nom", "population", "population_gaining_access"]
+    ].copy()
+    cols = {
+        "epci_nom": "EPCI",
+        "population": "Population",
+        "population_gaining_access": "Habitants qui gagnent l'accès",
+    }
+    for p in targeted:
+        sel = joint[joint["profile"] == p].set_index("epci")
+        wide[f"change_{p}"] = wide["epci"].map(sel["score_change"])
+        wide[f"rank_{p}"] = wide["epci"].map(sel["rank_change"])
+        cols[f"change_{p}"] = f"Écart de score — {labels.profile(p)}"
+        cols[f"rank_{p}"] = f"Rangs gagnés — {labels.profile(p)}"
+    num = [c for c in cols if c != "epci_nom"]
+    dec = {c: 3 for c in num if c.startswith("change_")}
+    return table(wide, cols, numeric=num, decimals=dec)
+
+
+def plan_section(result: Any, labels: Any) -> str:
+    """HTML of the « Plan d'action » chapter (trusted: every value is escaped here)."""
+    plan = result.plan
+    notes = sorted({n for o in result.outcomes for n in o.effect.notes})
+    parts = [
+        f"<p><strong>{esc(plan.title)}</strong></p>",
+        f"<p>{esc(plan.description)}</p>" if plan.description else "",
+        '<p class="note">Chaque action est évaluée seule, puis toutes ensemble : elles '
+        "interagissent (deux médecins proches se partagent leurs patients ; un arrêt et un "
+        "train plus rapide s'ajoutent). Les indicateurs touchés sont recalculés sur le même "
+        "réseau routier, puis notés avec les bornes de normalisation d'aujourd'hui : un "
+        "changement dans une commune ne déplace pas la note des autres. Un habitant "
+        "<em>gagne l'accès</em> quand sa commune passe sous le seuil de temps de l'action "
+        "(le premier seuil de la catégorie, ou le temps de référence vers une métropole pour "
+        "le train) ; pour la fibre, les habitants des locaux nouvellement raccordables. "
+        "Le coût par habitant divise le coût de l'action par ces habitants.</p>",
+        "<h3>Les actions</h3>",
+        _actions_table(result, labels),
+        "<h3>Effet sur les profils visés</h3>",
+        _effects_table(result, labels),
+        "<h3>Le plan complet et la somme de ses actions</h3>",
+        _interaction_table(result, labels),
+    ]
+    epci = _epci_table(result, labels)
+    if epci:
+        parts += ["<h3>Par EPCI (plan complet)</h3>", epci]
+    if notes:
+        parts += [
+            "<h3>Hypothèses</h3>",
+            "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>",
+        ]
+    parts += [
+        csv_link(result.actions_table(), "plan_actions.csv", "Actions et plan complet (CSV)"),
+        csv_link(result.communes_table(), "plan_communes.csv", "Par commune et profil (CSV)"),
+        csv_link(result.epci_table(), "plan_epci.csv", "Par EPCI et profil (CSV)"),
+        csv_link(result.indicators_table(), "plan_indicators.csv", "Indicateurs modifiés (CSV)"),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def write_plan_page(
+    out_dir: str | os.PathLike, result: Any, labels: Any, study_name: str = ""
+) -> Path:
+    """Write the chapter as a self-contained page ``plan.html`` in ``out_dir``."""
+    title = f"{PLAN_TITLE} — {study_name}" if study_name else PLAN_TITLE
+    body = f'<h1>{esc(title)}</h1>\n<h2 id="{PLAN_SECTION}">{esc(PLAN_TITLE)}</h2>\n'
+    body += plan_section(result, labels)
+    return write_text_atomic(Path(out_dir) / "plan.html", page(title, body, extra_css=REPORT_CSS))
