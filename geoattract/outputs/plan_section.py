@@ -128,7 +128,7 @@ def _effects_table(result: Any, labels: Any) -> str:
             mean = float((ch["score_change"].fillna(0.0) * pop).sum() / pop.sum())
             up = ch[ch["score_change"] > 1e-9].sort_values("score_change", ascending=False)
             best = ", ".join(
-                f"{n} (+{fr_number(v, 2)} ; {int(r):+d} rangs)"
+                f"{n} (+{fr_number(v, 2)} ; {_rank_text(r)})"
                 for n, v, r in zip(
                     up["nom"].head(TOP_COMMUNES),
                     up["score_change"].head(TOP_COMMUNES),
@@ -157,45 +157,62 @@ def _effects_table(result: Any, labels: Any) -> str:
     return table(pd.DataFrame(rows), cols, numeric=["moved", "mean"], decimals={"mean": 3})
 
 
+def _rank_text(r: Any) -> str:
+    n = int(r)
+    return f"{n:+d} rang" + ("s" if abs(n) > 1 else "")
+
+
 def _interaction_table(result: Any, labels: Any) -> str:
-    inter = result.interaction().copy()
-    names = {p: f"Écart de score moyen — {labels.profile(p)}" for p in result.profiles} | {
-        "population_gaining_access": "Habitants qui gagnent l'accès"
-    }
-    inter["measure"] = inter["measure"].map(names)
+    inter = result.interaction()
+    rows = []
+    for _, r in inter.iterrows():
+        access = r["measure"] == "population_gaining_access"
+        decimals = 0 if access else 3
+
+        def fmt(v: float, decimals: int = decimals) -> str:
+            v = 0.0 if abs(v) < 0.5 * 10**-decimals else v  # no « -0,000 »
+            return fr_number(v, decimals)
+
+        rows.append(
+            {
+                "measure": "Habitants qui gagnent l'accès"
+                if access
+                else f"Écart de score moyen — {labels.profile(r['measure'])}",
+                "sum_separate": fmt(r["sum_separate"]),
+                "joint": fmt(r["joint"]),
+                "difference": fmt(r["difference"]),
+            }
+        )
     cols = {
         "measure": "Mesure",
         "sum_separate": "Somme des actions prises seules",
         "joint": "Plan complet",
         "difference": "Différence (interaction)",
     }
-    num = ["sum_separate", "joint", "difference"]
-    return table(inter, cols, numeric=num, decimals=dict.fromkeys(num, 3))
+    return table(pd.DataFrame(rows), cols)
 
 
 def _epci_table(result: Any, labels: Any) -> str:
     epci = result.epci_table()
-    joint = epci[epci["scenario"] == "plan"]
     targeted = list(dict.fromkeys(p for a in result.plan.actions for p in a.profiles))
-    if joint.empty or not targeted:
-        return ""
-    wide = joint[joint["profile"] == targeted[0]][
-        ["epci", "epci_nom", "population", "population_gaining_access"]
-    ].copy()
+    joint = epci[(epci["scenario"] == "plan") & epci["profile"].isin(targeted)]
+    moved = joint[(joint["score_change"].abs() > 1e-9) | (joint["population_gaining_access"] > 0)]
+    if moved.empty:
+        return "<p>Aucun EPCI ne change pour les profils visés.</p>"
+    rows = moved.assign(
+        profile=moved["profile"].map(labels.profile),
+        ranks=moved["rank_change"].map(_rank_text),
+    )
     cols = {
         "epci_nom": "EPCI",
         "population": "Population",
         "population_gaining_access": "Habitants qui gagnent l'accès",
+        "profile": "Profil visé",
+        "score_change": "Écart de score (moyenne pondérée)",
+        "ranks": "Rang parmi les EPCI",
     }
-    for p in targeted:
-        sel = joint[joint["profile"] == p].set_index("epci")
-        wide[f"change_{p}"] = wide["epci"].map(sel["score_change"])
-        wide[f"rank_{p}"] = wide["epci"].map(sel["rank_change"])
-        cols[f"change_{p}"] = f"Écart de score — {labels.profile(p)}"
-        cols[f"rank_{p}"] = f"Rangs gagnés — {labels.profile(p)}"
-    num = [c for c in cols if c != "epci_nom"]
-    dec = {c: 3 for c in num if c.startswith("change_")}
-    return table(wide, cols, numeric=num, decimals=dec)
+    num = ["population", "population_gaining_access", "score_change"]
+    return table(rows, cols, numeric=num, decimals={"score_change": 3})
 
 
 def plan_section(result: Any, labels: Any) -> str:

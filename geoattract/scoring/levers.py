@@ -30,9 +30,9 @@ QUINTILE_BREAKS: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
 NONE_SUFFICES = "aucune action du catalogue ne suffit"
 
 
-def quintile_breaks(scores: pd.Series) -> np.ndarray:
-    """The 20, 40, 60 and 80 % quantiles of the scores (linear interpolation)."""
-    values = pd.to_numeric(scores, errors="coerce").dropna().to_numpy(dtype=float)
+def quintile_breaks(scores: Any) -> np.ndarray:
+    """The 20, 40, 60 and 80 % quantiles of the scores (linear interpolation; NaN left out)."""
+    values = pd.to_numeric(pd.Series(scores), errors="coerce").dropna().to_numpy(dtype=float)
     return np.quantile(values, QUINTILE_BREAKS)
 
 
