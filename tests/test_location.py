@@ -70,9 +70,10 @@ def test_maximal_covering_by_hand():
     greedy = solve_greedy(problem, 2)
     assert greedy.order == (2, 0)  # the middle first, then left (ties: the first candidate)
     assert greedy.value == 12
-    # the data-dependent bound: 12 + the two largest marginal gains at the end (right: 4,
-    # left/middle: 0) = 16; 12 / (1 - 1/e) = 18.98
-    assert greedy.upper_bound == 16
+    # the online bound, smallest along the way: at the start the two largest single gains,
+    # 8 + 7 = 15; after the middle, 8 + 4 + 4 = 16; at the end 12 + 4 = 16; and
+    # 12 / (1 - 1/e) = 18.98
+    assert greedy.upper_bound == 15
     assert greedy.value >= GREEDY_GUARANTEE * exact.value
     # each demand counts once, at its best site: the site gains add up to the value
     site, serving = attribute_gains(problem, exact.counts)

@@ -51,11 +51,14 @@ logger = logging.getLogger(__name__)
 #: Value models of a :class:`LocationProblem`.
 MODELS: tuple[str, ...] = ("best", "capped")
 
-#: Largest number of pairs solved exactly by default; beyond, greedy with its bound.
-EXACT_MAX_PAIRS: int = 400_000
+#: Largest number of pairs solved exactly by default; beyond, greedy with its bound. Measured
+#: (2 cores): the 47 study's problems have 346 to 5,300 pairs and solve in under 0.2 s; a
+#: random covering problem of 36,008 pairs takes 3 s for K = 10 and 15 s for K = 50 (greedy:
+#: 0.02 s, 99.9 % of the optimum).
+EXACT_MAX_PAIRS: int = 50_000
 
 #: Time limit of the exact solver (s); when reached, the best solution found and its gap.
-EXACT_TIME_LIMIT_S: float = 120.0
+EXACT_TIME_LIMIT_S: float = 60.0
 
 #: Guarantee of the greedy value: at least this share of the optimum.
 GREEDY_GUARANTEE: float = 1.0 - 1.0 / math.e
@@ -194,29 +197,35 @@ def _check_k(k: int) -> int:
     return int(k)
 
 
+def _online_bound(problem: LocationProblem, value: float, gains: np.ndarray, k: int) -> float:
+    """``f(x) + Σ`` of the ``k`` largest marginal gains at ``x`` (``k ×`` the largest, capped)."""
+    if problem.model == "best":
+        return value + float(np.sort(gains)[::-1][:k].sum())
+    return value + k * float(gains.max(initial=0.0))
+
+
 def solve_greedy(problem: LocationProblem, k: int) -> LocationSolution:
     """Place ``k`` units one at a time, each where it gains most (ties: the first candidate).
 
     Stops early when no unit gains anything. The bound is the smaller of ``f / (1 − 1/e)``
-    and ``f + Σ`` of the ``k`` largest marginal gains at the end (``k ×`` the largest for
-    ``capped``, where units stack).
+    and the smallest online bound met along the way: at every step ``x_i`` (the empty start
+    included), ``f(x_i) + Σ`` of the ``k`` largest marginal gains at ``x_i`` (``k ×`` the
+    largest for ``capped``, where units stack) bounds the optimum (Minoux 1978).
     """
     k = _check_k(k)
     counts = np.zeros(problem.n_candidates, dtype=np.int64)
     order: list[int] = []
+    online = np.inf
     for _ in range(k):
         gains = problem.marginal_gains(counts)
+        online = min(online, _online_bound(problem, problem.value(counts), gains, k))
         j = int(np.argmax(gains)) if gains.size else 0
         if not gains.size or gains[j] <= 0:
             break
         counts[j] += 1
         order.append(j)
     value = problem.value(counts)
-    gains = problem.marginal_gains(counts)
-    if problem.model == "best":
-        online = value + float(np.sort(gains)[::-1][:k].sum())
-    else:
-        online = value + k * float(gains.max(initial=0.0))
+    online = min(online, _online_bound(problem, value, problem.marginal_gains(counts), k))
     bound = min(online, value / GREEDY_GUARANTEE) if value > 0 else online
     status = f"greedy: {len(order)} unit(s) placed; value >= {GREEDY_GUARANTEE:.1%} of the optimum"
     return LocationSolution(counts, value, "greedy", max(bound, value), status, tuple(order))
