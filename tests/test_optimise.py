@@ -11,13 +11,13 @@ import pytest
 
 from geoattract import settings
 from geoattract.accessibility.siting import (
-    Objective,
     candidate_sites,
+    demand_weights,
     optimise_sites,
-    parse_objective,
     siting_problem,
 )
 from geoattract.app.cli import main
+from geoattract.config.plan import Objective, parse_objective
 from geoattract.errors import DataError
 from geoattract.scoring import FacilityChange, run_scenario
 
@@ -132,7 +132,41 @@ def test_candidate_communes_limit_the_choice(tiny_state):
     assert res.sites["code"].tolist() == ["99002"]  # 600 inhabitants against 400
 
 
+def test_a_target_band_needs_the_age_structure(tiny_state):
+    inputs = tiny_state.accessibility.inputs
+    study = inputs.communes.index[inputs.communes["in_study"]]
+    weights, imputed = demand_weights(inputs, study)
+    assert weights.tolist() == inputs.communes.loc[study, "population"].tolist()
+    assert not imputed.any()
+    with pytest.raises(DataError, match="target population '65_plus': no age share column"):
+        demand_weights(inputs, study, "65_plus")
+
+
 # ---------------------------------------------------------------------------- the real study
+
+
+@pytest.mark.slow
+def test_older_people_and_families_count_their_age_band(study_state):
+    inputs = study_state.accessibility.inputs
+    study = inputs.communes.index[inputs.communes["in_study"]]
+    ages = inputs.age_structure.loc[study]
+    pop = inputs.communes.loc[study, "population"]
+    for band in ("65_plus", "under_25"):
+        weights, imputed = demand_weights(inputs, study, band)
+        assert weights.to_numpy() == pytest.approx((pop * ages[f"age_share_{band}"]).to_numpy())
+        assert not imputed.any()  # every study commune has its age structure
+    sp = siting_problem(
+        inputs,
+        study_state.territory.communes,
+        "gp",
+        parse_objective("coverage:10"),
+        band="65_plus",
+    )
+    res = optimise_sites(sp, 1)
+    older = sp.demand.set_index("code")["weight"]
+    assert res.summary["value"] == pytest.approx(
+        older[res.communes.loc[res.communes["gain"] > 0, "code"]].sum()
+    )
 
 
 @pytest.mark.slow

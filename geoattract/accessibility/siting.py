@@ -1,6 +1,7 @@
 """Where should K new facilities of a category go? Site selection on a study's snapped inputs.
 
-Three objectives (:class:`Objective`, parsed by :func:`parse_objective`):
+Three objectives (:class:`~geoattract.config.plan.Objective`, parsed by
+:func:`~geoattract.config.plan.parse_objective`):
 
 ``coverage:MIN``
     A study commune is *covered* when its town hall reaches a facility of the category within
@@ -35,7 +36,6 @@ beyond) and returns the chosen sites, their gains and the communes that gain.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,66 +53,10 @@ from geoattract.accessibility.location import (
     choose_sites,
 )
 from geoattract.accessibility.sites import new_facilities
+from geoattract.config.plan import Objective
 from geoattract.errors import DataError, format_values
 
 logger = logging.getLogger(__name__)
-
-#: Objective kinds.
-OBJECTIVES: tuple[str, ...] = ("coverage", "apl", "time")
-
-_OBJECTIVE_RE = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<value>[0-9]+(?:\.[0-9]+)?))?$")
-
-
-@dataclass(frozen=True)
-class Objective:
-    """What the new sites should maximise.
-
-    Attributes
-    ----------
-    kind : {"coverage", "apl", "time"}
-    minutes : float, optional
-        ``coverage``: the time limit.
-    target : float, optional
-        ``apl``: the level up to which a commune's gain counts (None: the weighted mean today).
-    """
-
-    kind: str
-    minutes: float | None = None
-    target: float | None = None
-
-    def __str__(self) -> str:
-        """As on the command line (``coverage:10``, ``apl``, ``time``)."""
-        if self.kind == "coverage":
-            return f"coverage:{self.minutes:g}"
-        if self.kind == "apl" and self.target is not None:
-            return f"apl:{self.target:g}"
-        return self.kind
-
-
-def parse_objective(text: str) -> Objective:
-    """Read ``coverage:MIN``, ``apl[:TARGET]`` or ``time``.
-
-    Raises
-    ------
-    DataError
-        A malformed objective (one line naming it and the accepted forms).
-    """
-    m = _OBJECTIVE_RE.match(str(text).strip())
-    forms = "coverage:MIN (e.g. coverage:10), apl, apl:TARGET or time"
-    if not m or m["kind"] not in OBJECTIVES:
-        raise DataError(f"--objective {text!r}: expected {forms}")
-    kind, value = m["kind"], m["value"]
-    if kind == "coverage":
-        if value is None or not float(value) > 0:
-            raise DataError(f"--objective {text!r}: coverage needs a time limit > 0 in minutes")
-        return Objective("coverage", minutes=float(value))
-    if kind == "time" and value is not None:
-        raise DataError(f"--objective {text!r}: time takes no value; expected {forms}")
-    if kind == "apl":
-        if value is not None and not float(value) > 0:
-            raise DataError(f"--objective {text!r}: the APL target must be > 0")
-        return Objective("apl", target=None if value is None else float(value))
-    return Objective(kind)
 
 
 def demand_weights(

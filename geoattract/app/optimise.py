@@ -130,8 +130,8 @@ def check_optimise(
     DataError
         One line naming the faulty argument and its value.
     """
-    from geoattract.accessibility.siting import parse_objective
     from geoattract.app.commands import check_writable_file
+    from geoattract.config.plan import parse_objective
     from geoattract.facilities import load_catalogue
     from geoattract.scoring import load_scoring_config
 

@@ -95,14 +95,15 @@ def plan_command(
     -------
     (str, PlanResult)
     """
+    cfg = _config(config, data_dir)
+    plan = check_plan(cfg, path)
+    folder = _out_folder(out, cfg)
+    # the heavy imports after the checks at the door
     from geoattract.app.pipeline import compute_study
     from geoattract.outputs import Labels
     from geoattract.outputs.plan_section import write_plan_page
     from geoattract.scoring.plan import evaluate_plan
 
-    cfg = _config(config, data_dir)
-    plan = check_plan(cfg, path)
-    folder = _out_folder(out, cfg)
     state = compute_study(cfg, isochrones=False, progress=verbose)
     result = evaluate_plan(state, plan)
     labels = Labels.from_configs(state.scores.config, state.offer.catalogue)
@@ -141,8 +142,6 @@ def levers_command(
     (str, LeversResult)
     """
     from geoattract.app.codes import resolve_codes
-    from geoattract.app.pipeline import compute_study
-    from geoattract.scoring.levers import try_levers
     from geoattract.territory import build_territory
 
     cfg = _config(config, data_dir)
@@ -153,13 +152,20 @@ def levers_command(
             )
         catalogue = cfg.config_file("levers")
     levers = load_levers(catalogue)
-    facts = study_facts(cfg, rail=False)
-    if profile not in facts.profiles:
+    from geoattract.scoring import load_scoring_config
+
+    profiles = list(load_scoring_config(cfg.config_file("scoring")).profiles)
+    if profile not in profiles:
         raise DataError(
-            f"--profile {profile!r}: unknown profile; profiles: {format_values(facts.profiles)}"
+            f"--profile {profile!r}: unknown profile; profiles: {format_values(profiles)}"
         )
+    facts = study_facts(cfg, rail=False)
     (commune,) = resolve_codes([code], build_territory(cfg).study)
     check_actions([lv.at(commune) for lv in levers], facts, catalogue)
+    # the heavy imports after the checks at the door
+    from geoattract.app.pipeline import compute_study
+    from geoattract.scoring.levers import try_levers
+
     state = compute_study(cfg, isochrones=False, progress=verbose)
     result = try_levers(state, commune, profile, levers)
     return levers_text(result, state), result

@@ -40,6 +40,8 @@ cost per inhabitant (default: the category's first threshold).
 smallest to the largest (the order is the study's judgement): the same keys without
 ``commune``, cost, owner, date, profiles or AFOM item.
 
+:func:`parse_objective` reads the ``--objective`` of ``geoattract optimise``.
+
 This module reads and validates the files (malformed TOML, an unknown key or action type, a
 missing cost: one line naming the file and the key); :func:`check_actions` checks them
 against the study (catalogue category, study commune, profile, indicator, station, pole,
@@ -56,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from geoattract.config.schema import Field, load_toml, non_negative, positive, validate
-from geoattract.errors import ConfigError, format_values
+from geoattract.errors import ConfigError, DataError, format_values
 
 #: Action types, as ``geoattract scenario`` edits (see the module docstring).
 ACTION_TYPES: tuple[str, ...] = (
@@ -77,6 +79,64 @@ COMMUNE_TYPES: tuple[str, ...] = ("add", "remove", "rail_stop", "fibre")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _DATE_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _CODE_RE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
+
+
+#: Objective kinds.
+OBJECTIVES: tuple[str, ...] = ("coverage", "apl", "time")
+
+_OBJECTIVE_RE = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<value>[0-9]+(?:\.[0-9]+)?))?$")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What the new sites should maximise.
+
+    Attributes
+    ----------
+    kind : {"coverage", "apl", "time"}
+    minutes : float, optional
+        ``coverage``: the time limit.
+    target : float, optional
+        ``apl``: the level up to which a commune's gain counts (None: the weighted mean today).
+    """
+
+    kind: str
+    minutes: float | None = None
+    target: float | None = None
+
+    def __str__(self) -> str:
+        """As on the command line (``coverage:10``, ``apl``, ``time``)."""
+        if self.kind == "coverage":
+            return f"coverage:{self.minutes:g}"
+        if self.kind == "apl" and self.target is not None:
+            return f"apl:{self.target:g}"
+        return self.kind
+
+
+def parse_objective(text: str) -> Objective:
+    """Read ``coverage:MIN``, ``apl[:TARGET]`` or ``time``.
+
+    Raises
+    ------
+    DataError
+        A malformed objective (one line naming it and the accepted forms).
+    """
+    m = _OBJECTIVE_RE.match(str(text).strip())
+    forms = "coverage:MIN (e.g. coverage:10), apl, apl:TARGET or time"
+    if not m or m["kind"] not in OBJECTIVES:
+        raise DataError(f"--objective {text!r}: expected {forms}")
+    kind, value = m["kind"], m["value"]
+    if kind == "coverage":
+        if value is None or not float(value) > 0:
+            raise DataError(f"--objective {text!r}: coverage needs a time limit > 0 in minutes")
+        return Objective("coverage", minutes=float(value))
+    if kind == "time" and value is not None:
+        raise DataError(f"--objective {text!r}: time takes no value; expected {forms}")
+    if kind == "apl":
+        if value is not None and not float(value) > 0:
+            raise DataError(f"--objective {text!r}: the APL target must be > 0")
+        return Objective("apl", target=None if value is None else float(value))
+    return Objective(kind)
 
 
 def _identifier(v: str) -> str | None:
