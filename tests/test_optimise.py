@@ -142,6 +142,22 @@ def test_a_target_band_needs_the_age_structure(tiny_state):
         demand_weights(inputs, study, "65_plus")
 
 
+@pytest.mark.parametrize("objective", ["coverage:5", "time", "apl"])
+def test_optimise_command_on_the_tiny_study(tiny_config, tmp_path, objective):
+    from geoattract.app.optimise import optimise_command
+
+    out = tmp_path / "sites.csv"
+    text, res = optimise_command(
+        "gp", 2, objective=objective, out=out, config=tiny_config, data_dir=tiny_config.data_dir
+    )
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "Sites retenus" in text
+    sites = pd.read_csv(out, dtype={"code": str})
+    assert sites["gain"].sum() == pytest.approx(res.summary["value"])
+    if objective == "coverage:5":
+        assert sites["code"].tolist() == ["99001", "99004"]
+
+
 # ---------------------------------------------------------------------------- the real study
 
 

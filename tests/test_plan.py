@@ -199,6 +199,14 @@ def test_actions_alone_and_together_on_the_tiny_study(tiny_state, tmp_path):
     ind = result.indicators_table()
     gp = ind[(ind["scenario"] == PLAN_ID) & (ind["indicator"] == "time_gp_min")]
     assert gp["code"].tolist() == ["99001"]
+    # every column of every table is described in French
+    from geoattract.app.optimise import SITE_COLUMNS
+    from geoattract.app.plan_check import plan_tables
+
+    tables = plan_tables(result)
+    described = set(tables.pop("plan_columns.csv")["column"])
+    used = {c for t in tables.values() for c in t.columns} | set(SITE_COLUMNS)
+    assert used <= described, used - described
 
 
 def test_fibre_gains_follow_the_premises():
@@ -290,10 +298,42 @@ def test_the_example_plan_of_the_47_study(study_state):
 
 
 @pytest.mark.slow
+def test_a_rail_action_is_the_rail_scenario(study_state):
+    """The GPSO as a plan action: the indicator table of `scenario --rail-scenario gpso`, and
+    its inhabitants newly within 60 min of a metropole gain access."""
+    from geoattract.scoring import apply_actions, run_rail_scenario
+
+    state = study_state
+    gpso = Action(
+        "gpso", "LGV", "rail_scenario", {"scenario": "gpso"}, 1e9, "État", "2040", ("jeunes",)
+    )
+    effect = apply_actions(
+        state.territory.communes, state.accessibility, state.transition, state.scores, [gpso]
+    )
+    res = run_rail_scenario(
+        state.territory.communes,
+        state.accessibility,
+        state.transition,
+        state.scores,
+        scenarios=["gpso"],
+    )
+    assert effect.changed == res.changed_columns
+    for col in res.changed_columns:
+        assert effect.after[col].equals(res.indicators_after[col]), col
+    metro = state.accessibility.metropolitan
+    gains = access_gains(
+        gpso, effect.before, effect.after, state.accessibility.inputs.catalogue, metro.spec
+    )
+    newly = res.metro.epci["population_newly_within_metropole"].sum()
+    assert gains.sum() == pytest.approx(newly) and newly > 10_000
+
+
+@pytest.mark.slow
 def test_the_chapter_is_in_the_report(study_run):
     report = (study_run / "report.html").read_text()
     assert '<h2 id="plan-action">Plan d&#x27;action</h2>' in report
     assert "Maison de santé de Lédat" in report
+    assert (study_run / "plan_columns.csv").is_file()
     actions = pd.read_csv(study_run / "plan_actions.csv")
     assert actions["scenario"].tolist()[-1] == PLAN_ID
     index = (study_run / "index.html").read_text()

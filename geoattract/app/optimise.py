@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,21 @@ logger = logging.getLogger(__name__)
 #: Communes listed among those that gain.
 TOP_COMMUNES = 15
 
-#: Widest name printed (the tables stay within 100 columns).
-NAME_WIDTH = 26
+#: Widest line printed.
+WIDTH = 100
+
+#: Widest name printed (the tables stay within :data:`WIDTH` columns).
+NAME_WIDTH = 22
 
 #: Columns of the ``--out`` CSV: one row per chosen site.
 SITE_COLUMNS: tuple[str, ...] = ("code", "nom", "added", "gain")
+
+#: Header of the gain column, by objective (its unit).
+GAIN_HEADERS: dict[str, str] = {
+    "coverage": "Gain (hab.)",
+    "time": "Gain (min × hab.)",
+    "apl": "Gain (APL × hab.)",
+}
 
 #: Vector formats read as candidate points.
 POINT_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
@@ -244,17 +255,22 @@ def _solver_line(s: dict[str, Any]) -> str:
 def optimise_text(req: OptimiseRequest, result: Any, top: int = TOP_COMMUNES) -> str:
     """The printed answer: objective, levels, chosen sites, communes that gain (≤ 100 columns)."""
     s = result.summary
-    unit = "effectif" if req.unit == "count" else f"{_fr(s['unit_capacity'])} {req.unit}"
-    lines = [
-        f"Où ajouter {req.k} × « {req.label} » (unité : {unit} par ajout)",
+    unit = (
+        "1 ajout = 1 unité de décompte de la catégorie"
+        if req.unit == "count"
+        else f"1 ajout = {_fr(s['unit_capacity'])} {req.unit}, capacité médiane de l'offre"
+    )
+    head = [
+        f"Où ajouter {req.k} × « {req.label} » ({unit})",
         f"Objectif : {_objective_text(req, s['target'])}",
         *_level_lines(req, s),
         _solver_line(s),
     ]
     if s["excluded"]:
-        lines.append(
+        head.append(
             f"Communes hors calcul (mairie hors réseau ou sans temps) : {len(s['excluded'])}"
         )
+    lines = [textwrap.fill(x, WIDTH, subsequent_indent="  ", break_on_hyphens=False) for x in head]
     sites = result.sites
     if sites.empty or not (sites["gain"] > 0).any():
         lines.append("Aucun site ne fait gagner quoi que ce soit pour cet objectif.")
@@ -263,13 +279,14 @@ def optimise_text(req: OptimiseRequest, result: Any, top: int = TOP_COMMUNES) ->
         lines.append(
             f"{int(sites['added'].sum())} ajout(s) suffisent : un ajout de plus ne gagne rien."
         )
-    decimals = 0 if req.objective.kind == "coverage" else 1
+    decimals = 0
+    gain = GAIN_HEADERS[req.objective.kind]
     table = pd.DataFrame(
         {
             "Code": sites["code"],
             "Site": sites["nom"].map(_name),
             "Ajout": sites["added"],
-            "Gain": sites["gain"].map(lambda v: _fr(v, decimals)),
+            gain: sites["gain"].map(lambda v: _fr(v, decimals)),
             "Communes": sites["communes_gaining"],
         }
     )
@@ -284,7 +301,7 @@ def optimise_text(req: OptimiseRequest, result: Any, top: int = TOP_COMMUNES) ->
             "Population": shown["population"].map(_fr),
             f"Avant ({measure})": shown["before"].map(lambda v: _fr(v, 1)),
             f"Après ({measure})": shown["after"].map(lambda v: _fr(v, 1)),
-            "Gain": shown["gain"].map(lambda v: _fr(v, decimals)),
+            gain: shown["gain"].map(lambda v: _fr(v, decimals)),
             "Site": shown["site"],
         }
     )

@@ -33,6 +33,7 @@ PLAN_INDEX_LABELS: dict[str, str] = {
     "plan_communes.csv": "Plan d'action : scores et rangs par commune et profil (CSV)",
     "plan_epci.csv": "Plan d'action : scores et rangs par EPCI et profil (CSV)",
     "plan_indicators.csv": "Plan d'action : indicateurs modifiés par commune (CSV)",
+    "plan_columns.csv": "Plan d'action : description des colonnes (CSV)",
 }
 
 
@@ -103,8 +104,12 @@ def check_plan(cfg: StudyConfig, path: str | os.PathLike) -> Plan:
 
 
 def plan_tables(result: Any) -> dict[str, pd.DataFrame]:
-    """The plan's tables by file name (:data:`PLAN_TABLES`)."""
-    return {name: getattr(result, attr)() for name, attr in PLAN_TABLES.items()}
+    """The plan's tables by file name (:data:`PLAN_TABLES`) and their French dictionary."""
+    from geoattract.outputs.plan_section import plan_columns
+
+    out = {name: getattr(result, attr)() for name, attr in PLAN_TABLES.items()}
+    out["plan_columns.csv"] = plan_columns(result.profiles)
+    return out
 
 
 def study_plan_at_door(cfg: StudyConfig) -> Plan | None:

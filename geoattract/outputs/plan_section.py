@@ -46,6 +46,103 @@ TYPE_FR: dict[str, str] = {
 #: Communes named per action as those whose score rises most.
 TOP_COMMUNES = 3
 
+#: French label, unit and definition of every column of the plan's tables (``plan_*.csv``)
+#: and of the sites written by ``geoattract optimise --out``.
+PLAN_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "scenario": (
+        "Scénario",
+        "",
+        "Identifiant de l'action évaluée seule, ou « plan » : toutes les actions ensemble.",
+    ),
+    "label": ("Action", "", "Nom de l'action, ou titre du plan."),
+    "type": ("Type d'action", "", "add, remove, rail_link, rail_scenario, rail_stop ou fibre."),
+    "owner": ("Porteur", "", "Maître d'ouvrage de l'action."),
+    "target_date": ("Échéance", "", "Date visée (AAAA, AAAA-MM ou AAAA-MM-JJ)."),
+    "cost_eur": ("Coût", "€", "Coût total de l'action (somme des actions pour le plan)."),
+    "profiles": ("Profils visés", "", "Profils de population que l'action vise."),
+    "afom_kind": ("Type d'item AFOM", "", "atout, faiblesse, opportunite ou menace."),
+    "afom_indicator": (
+        "Indicateur de l'item AFOM",
+        "",
+        "Indicateur de l'item AFOM auquel l'action répond.",
+    ),
+    "afom_found": (
+        "Item AFOM relevé aujourd'hui",
+        "oui/non",
+        "L'item figure dans l'AFOM d'aujourd'hui de la commune de l'action (ou d'une commune).",
+    ),
+    "afom_lifted": (
+        "Item AFOM levé",
+        "oui/non",
+        "L'item ne figure plus dans l'AFOM recalculée après l'action.",
+    ),
+    "indicators_changed": ("Indicateurs modifiés", "", "Indicateurs notés dont une valeur change."),
+    "communes_changed": (
+        "Communes touchées",
+        "communes",
+        "Communes dont un indicateur noté change.",
+    ),
+    "population_affected": (
+        "Population touchée",
+        "habitants",
+        "Population des communes dont un indicateur noté change.",
+    ),
+    "population_gaining_access": (
+        "Habitants qui gagnent l'accès",
+        "habitants",
+        "Habitants des communes qui passent sous le seuil de temps de l'action ; pour la fibre, habitants des locaux nouvellement raccordables ; comptés une fois dans le plan.",
+    ),
+    "population_losing_access": (
+        "Habitants qui perdent l'accès",
+        "habitants",
+        "Habitants des communes qui passent au-dessus du seuil de temps de l'action.",
+    ),
+    "cost_per_inhabitant_eur": (
+        "Coût par habitant gagnant l'accès",
+        "€/habitant",
+        "Coût divisé par les habitants qui gagnent l'accès (vide si aucun).",
+    ),
+    "profile": ("Profil", "", "Profil de population du score."),
+    "code": ("Code", "", "Code INSEE de la commune."),
+    "nom": ("Commune", "", "Nom de la commune (ou du site)."),
+    "epci": ("Code EPCI", "", "Numéro SIREN de l'intercommunalité."),
+    "epci_nom": ("EPCI", "", "Nom de l'intercommunalité."),
+    "population": ("Population", "habitants", "Population légale."),
+    "n_communes": ("Communes", "communes", "Communes de l'EPCI dans l'étude."),
+    "score_before": (
+        "Score avant",
+        "0-100",
+        "Score du profil aujourd'hui (moyenne pondérée par la population pour un EPCI).",
+    ),
+    "score_after": (
+        "Score après",
+        "0-100",
+        "Score après l'action, avec les bornes de normalisation d'aujourd'hui.",
+    ),
+    "score_change": ("Écart de score", "points", "Score après moins score avant."),
+    "rank_before": ("Rang avant", "", "Rang aujourd'hui (1 = le plus attractif)."),
+    "rank_after": ("Rang après", "", "Rang après l'action."),
+    "rank_change": (
+        "Rangs gagnés",
+        "rangs",
+        "Rang avant moins rang après (positif : la commune monte).",
+    ),
+    "indicator": ("Indicateur", "", "Indicateur noté modifié."),
+    "before": ("Valeur avant", "", "Valeur de l'indicateur aujourd'hui."),
+    "after": ("Valeur après", "", "Valeur de l'indicateur après l'action."),
+    "change": ("Écart", "", "Valeur après moins valeur avant."),
+    "added": (
+        "Unités ajoutées",
+        "unités de la catégorie",
+        "Unités placées au site (geoattract optimise).",
+    ),
+    "gain": (
+        "Gain du site",
+        "selon l'objectif",
+        "Part de l'objectif due au site : habitants nouvellement couverts, minutes-habitants gagnées ou gain d'APL pondéré (geoattract optimise).",
+    ),
+}
+
 
 def _yes_no(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -215,6 +312,21 @@ def _epci_table(result: Any, labels: Any) -> str:
     return table(rows, cols, numeric=num, decimals={"score_change": 3})
 
 
+def plan_columns(profiles: Any = ()) -> pd.DataFrame:
+    """The dictionary of the plan's tables in French: ``column``, ``label``, ``unit``, ``definition``."""
+    rows = [(c, *v) for c, v in PLAN_COLUMNS.items()]
+    rows += [
+        (
+            f"score_change_{p}",
+            f"Écart de score moyen — {p}",
+            "points",
+            "Écart de score du profil, moyenne pondérée par la population de l'étude.",
+        )
+        for p in profiles
+    ]
+    return pd.DataFrame(rows, columns=["column", "label", "unit", "definition"])
+
+
 def plan_section(result: Any, labels: Any) -> str:
     """HTML of the « Plan d'action » chapter (trusted: every value is escaped here)."""
     plan = result.plan
@@ -251,6 +363,9 @@ def plan_section(result: Any, labels: Any) -> str:
         csv_link(result.communes_table(), "plan_communes.csv", "Par commune et profil (CSV)"),
         csv_link(result.epci_table(), "plan_epci.csv", "Par EPCI et profil (CSV)"),
         csv_link(result.indicators_table(), "plan_indicators.csv", "Indicateurs modifiés (CSV)"),
+        csv_link(
+            plan_columns(result.profiles), "plan_columns.csv", "Description des colonnes (CSV)"
+        ),
     ]
     return "\n".join(p for p in parts if p)
 
