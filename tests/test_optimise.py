@@ -142,6 +142,34 @@ def test_a_target_band_needs_the_age_structure(tiny_state):
         demand_weights(inputs, study, "65_plus")
 
 
+def test_candidate_points_take_their_commune(tiny_state, tmp_path):
+    import geopandas as gpd
+
+    from geoattract.app.optimise import read_candidates
+
+    terr = tiny_state.territory
+    halls = terr.communes.set_index("code")["town_hall"]
+    pts = gpd.GeoDataFrame(
+        {"name": ["Maison de santé", "Ailleurs"]},
+        geometry=[halls["99004"], halls["98002"]],
+        crs=terr.communes.crs,
+    ).to_crs("EPSG:4326")
+    path = tmp_path / "sites.geojson"
+    pts.to_file(path)
+    with pytest.raises(DataError, match=r"candidate point\(s\) 1 \(row\) are outside the study"):
+        read_candidates(path, terr.study)
+    pts.iloc[:1].to_file(path)
+    codes, points = read_candidates(path, terr.study)
+    assert codes is None and points["code"].tolist() == ["99004"]
+    inputs = tiny_state.accessibility.inputs
+    cands = candidate_sites(inputs, terr.communes, "gp", points=points)
+    # a point is not at the town hall: no intra-commune leg, no direct trip
+    assert cands["intra_commune_m"].tolist() == [0.0]
+    assert cands["nom"].tolist() == ["Maison de santé"]
+    res = optimise_sites(tiny_problem(tiny_state, "coverage:5", candidates=cands), 1)
+    assert res.sites["code"].tolist() == ["99004"] and res.summary["value"] == 900
+
+
 @pytest.mark.parametrize("objective", ["coverage:5", "time", "apl"])
 def test_optimise_command_on_the_tiny_study(tiny_config, tmp_path, objective):
     from geoattract.app.optimise import optimise_command
