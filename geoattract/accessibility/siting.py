@@ -222,7 +222,9 @@ class SitingProblem:
     demand : DataFrame
         Study communes (index of ``inputs.communes``): ``code``, ``nom``, ``population``,
         ``weight``, ``age_imputed``, ``before`` (today's nearest time in minutes, or the
-        indicator for ``apl``), ``excluded`` (town hall off the network or no time today).
+        indicator for ``apl``; NaN when no facility is reached today), ``excluded`` (town hall
+        off the network, no weight, or for ``time`` and ``apl`` no value today: a commune that
+        reaches no facility today counts as not covered for ``coverage``).
     candidates : GeoDataFrame
         The candidate facilities (:func:`candidate_sites`).
     problem : LocationProblem
@@ -250,7 +252,14 @@ def _demand(
     territory: gpd.GeoDataFrame,
     band: str | None,
     before: pd.Series,
+    unknown_before_counts: bool = False,
 ) -> pd.DataFrame:
+    """The demand communes and which of them the objective leaves out.
+
+    ``excluded``: town hall off the network, no weight, and no value today unless
+    ``unknown_before_counts`` (coverage: a commune that reaches no facility today is not
+    covered, and counts).
+    """
     com = inputs.communes
     study = com[com["in_study"]]
     names = territory.set_index("code")["nom"] if "nom" in territory else None
@@ -266,8 +275,9 @@ def _demand(
         },
         index=study.index,
     )
-    out["excluded"] = study["too_far"].to_numpy() | ~np.isfinite(out["before"].to_numpy())
-    out["excluded"] |= ~np.isfinite(out["weight"].to_numpy())
+    out["excluded"] = study["too_far"].to_numpy() | ~np.isfinite(out["weight"].to_numpy())
+    if not unknown_before_counts:
+        out["excluded"] |= ~np.isfinite(out["before"].to_numpy())
     return out
 
 
@@ -321,7 +331,13 @@ def siting_problem(
     today = category_accessibility(inputs, [category])
     if objective.kind == "apl":
         return _apl_problem(inputs, territory, category, objective, band, cands, today)
-    demand = _demand(inputs, territory, band, today[f"time_{category}_min"])
+    demand = _demand(
+        inputs,
+        territory,
+        band,
+        today[f"time_{category}_min"],
+        unknown_before_counts=objective.kind == "coverage",
+    )
     t0 = demand["before"].to_numpy(dtype=float)
     ok = ~demand["excluded"].to_numpy()
     if objective.kind == "coverage":
