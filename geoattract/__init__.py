@@ -5,14 +5,17 @@ The package is a pipeline of plain stages, one module each::
     territory → graph (road network) → facilities → routing / isochrones
     → accessibility → transition → scoring / afom → plot / report → cli
 
-Quick start::
+Quick start (the analyst's API: GeoDataFrames in, frames aligned on them out)::
 
     import geoattract as ga
 
-    cfg = ga.load_study_config()  # Lot-et-Garonne, data found in ../shared/data
-    communes = ga.load_territory(cfg)  # 319 study communes + 30 km buffer, EPSG:2154
-    G = ga.load_graph("schematic", territory=communes)  # or "online", a .osm.pbf, .graphml…
-    result = ga.run_study(cfg, out_dir="maps")  # the whole study, as `geoattract run`
+    net = ga.load_network("roads.gpkg")  # a line layer, .osm.pbf, .graphml, "online"…
+    times = ga.od_matrix(net, origins, destinations)  # origin, destination, minutes, km
+    areas = ga.isochrones(net, points, [10, 20, 30])  # the area within reach
+    gp = ga.accessibility(town_halls, gps, net, method="e2sfca")  # aligned on town_halls
+    result = ga.run_study("lot-et-garonne")  # the whole study, as `geoattract run`
+
+``ga.datasets`` ships a tiny study every example runs on.
 
 Heavy stages (numba routing, osmnx, folium) are imported on first use of their names.
 """
@@ -43,6 +46,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 #: Public names provided by the stage modules, imported lazily (PEP 562).
 _LAZY = {
     # road network
+    "Network": "network.load",
+    "load_network": "network.load",
     "build_network": "network.load",
     "load_graph": "network.load",
     "schematic_network": "network.schematic",
@@ -118,10 +123,13 @@ _LAZY = {
     "ReportContext": "outputs",
     # the main job
     "run_study": "app.pipeline",
+    "compute_study": "app.pipeline",
 }
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("accessibility", "datasets"):  # subpackages: imported, not looked up
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'geoattract' has no attribute {name!r}")
@@ -131,7 +139,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"accessibility", "datasets"})
 
 
 __all__ = [
@@ -147,5 +155,7 @@ __all__ = [
     "load_study_config",
     "load_territory",
     "settings",
+    "accessibility",
+    "datasets",
     *sorted(_LAZY),
 ]

@@ -1,6 +1,7 @@
 """Package-wide defaults, as plain module-level values (the osmnx ``settings`` convention).
 
-Change them at run time, before calling the functions that read them::
+Every function reads them when it is called, never at import: change them at run time,
+before calling the functions that read them::
 
     import geoattract as ga
     ga.settings.cache_folder = "/tmp/ga-cache"
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import platformdirs
 
 #: Projected CRS of every layer geoattract returns: RGF93 / Lambert-93.
 default_crs: str = "EPSG:2154"
@@ -54,8 +57,12 @@ data_dir_candidates: tuple[Path, ...] = (
     Path.cwd() / "shared" / "data",
 )
 
-#: Folder of on-disk caches (road graphs, routing results).
-cache_folder: Path = Path(os.environ.get(cache_dir_env_var, repo_root / ".cache"))
+#: Folder of on-disk caches (road graphs, routing results): the user's cache folder
+#: (``~/.cache/geoattract`` on Linux, from :mod:`platformdirs`), never inside the package;
+#: ``GEOATTRACT_CACHE_DIR`` or an assignment at run time overrides it.
+cache_folder: Path = Path(
+    os.environ.get(cache_dir_env_var) or platformdirs.user_cache_dir("geoattract", appauthor=False)
+)
 
 #: Whether loaders may read and write the on-disk cache.
 use_cache: bool = True

@@ -6,7 +6,9 @@ Fixtures live in ``tests/conftest_d/<domain>.py`` (registered below), never in a
   ``study_state``, ``study_run``, ``shared_dir``) and the ``shared_data`` marker;
 * ``conftest_d.tiny``: the tiny hand-checkable study of ``tests/data/tiny`` (``tiny_config``,
   ``tiny_territory``, ``tiny_state``) and the ``tiny_study`` factory of bad-input studies;
-* ``conftest_d.maps``: map inputs drawn on the real communes (``map_inputs``).
+* ``conftest_d.maps``: map inputs drawn on the real communes (``map_inputs``);
+* ``conftest_d.browser``: headless Chromium with every host unreachable (``chromium``);
+* ``conftest_d.atelier``: a synthetic scoring study and the real study's atelier page.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ import os
 
 from hypothesis import settings as hypothesis_settings
 
-pytest_plugins = ["conftest_d.study", "conftest_d.tiny", "conftest_d.maps"]
+pytest_plugins = [
+    "conftest_d.study",
+    "conftest_d.tiny",
+    "conftest_d.maps",
+    "conftest_d.browser",
+    "conftest_d.atelier",
+]
 
 # CI replays the same examples every run (a failure there is reproducible, not a dice roll);
 # local runs keep exploring new examples.

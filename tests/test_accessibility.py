@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 
 import geopandas as gpd
 import networkx as nx
@@ -27,6 +26,7 @@ from geoattract.config import StudyConfig
 from geoattract.errors import ConfigError
 from geoattract.facilities import Catalogue, Category, Offer, Source
 from geoattract.facilities.decay import decay_from_config, flat_decay, step_decay
+from geoattract.network import Network
 from geoattract.network.snapping import SnapRule
 
 
@@ -275,7 +275,7 @@ def test_build_accessibility_on_hand_network():
         index=territory.index,
     )
     offer = Offer(catalogue=catalogue, facilities=facilities, housing=housing)
-    network = SimpleNamespace(graph=_line_graph(), snap_rule=SnapRule(max_distance_m=500))
+    network = Network.from_graph(_line_graph(), SnapRule(max_distance_m=500))
     config = StudyConfig(
         path=Path("hand.toml"),
         data_dir=Path("."),

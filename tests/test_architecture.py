@@ -23,11 +23,14 @@ RANKS: dict[str, int] = {
     "routing": 4,
     "accessibility": 5,
     "transition": 6,
+    "demography": 6,
     "scoring": 7,
     "outputs": 8,
     "app": 9,
+    "datasets": 9,
 }
 
+#: ``datasets`` (sample data for the examples) sits beside ``app``: nothing imports it.
 #: The public facade (lazy re-exports) and the ``python -m`` entry point sit above everything.
 FACADES = {"geoattract", "geoattract.__main__"}
 

@@ -13,7 +13,7 @@ its DOM but draws nothing fails.
 
 Screenshots are written to ``$GEOATTRACT_SCREENSHOTS`` when set (to look at them), else to a
 temporary folder. Locally a missing requirement skips these tests; under CI (``CI`` set) it
-fails them.
+fails them (``conftest_d.browser``, which holds the process's one Playwright).
 """
 
 from __future__ import annotations
@@ -70,24 +70,12 @@ MIN_CLASS_PIXELS = 10_000
 MIN_LEGEND_PIXELS = 100
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"browser test requirement missing under CI: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright Python package is not installed")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def browser(playwright_session):
+    # one Playwright per process (conftest_d.browser): a second sync instance cannot start
+    b = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="session")

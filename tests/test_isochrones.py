@@ -5,6 +5,7 @@ snapping rule."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import geopandas as gpd
 import networkx as nx
@@ -14,9 +15,9 @@ import shapely
 from shapely import LineString, Point, box
 
 from geoattract.errors import DataError, RoutingError
-from geoattract.network import graph_from_file
+from geoattract.network import Network, graph_from_file
 from geoattract.network.snapping import SnapRule
-from geoattract.routing import routing_graph
+from geoattract.routing import network_routing_graph, routing_graph
 from geoattract.routing.edges import OriginReach, cut_lines
 from geoattract.routing.isochrones import (
     BUFFER_M,
@@ -262,10 +263,10 @@ def test_isochrones_for_communes_validates():
         isochrones_for_communes(straight_road(), territory(), population_method="dasymetric")
 
 
-def test_same_graph_routing_graph_reused():
+def test_a_graph_and_its_network_draw_the_same():
     G = straight_road()
-    rg = routing_graph(G)
-    a = isochrones(G, ["A"], [5], rg=rg)
+    net = Network.from_graph(G)
+    a = isochrones(net, ["A"], [5])
     b = isochrones(G, ["A"], [5])
     assert a.geometry.iloc[0].equals(b.geometry.iloc[0])
 
@@ -314,6 +315,11 @@ def test_grid_band_of_a_straight_road(length_m):
 OFF_ROAD = SnapRule(max_distance_m=5000.0, speed_kph=36.0, detour=1.2)
 
 
+def off_road(G: nx.MultiDiGraph) -> Network:
+    """The graph as a network joined by :data:`OFF_ROAD`."""
+    return Network.from_graph(G, OFF_ROAD)
+
+
 def hull_of_disc_and_point(r: float, d: float) -> float:
     """Area of the convex hull of a disc of radius ``r`` and a point ``d > r`` from its centre.
 
@@ -329,7 +335,7 @@ def test_area_within_reach_of_a_straight_road_by_hand(method):
     # 10 km road at 60 km/h (0.06 s/m); off road 0.12 s/m. From node A at 0 s, 5 min (300 s):
     # road reached up to 5 km, off-road radius (300 - t) / 0.12: 2.5 km at A, 0 at 5 km. The
     # union of those discs is the hull of the disc of 2.5 km round A and the point at 5 km.
-    iso = isochrones(straight_road(), ["A"], [5], snap_rule=OFF_ROAD, method=method)
+    iso = isochrones(off_road(straight_road()), ["A"], [5], method=method)
     (poly,) = iso.geometry
     expected = hull_of_disc_and_point(2500.0, 5000.0)
     assert expected == pytest.approx(23.915e6, rel=1e-4)
@@ -371,7 +377,7 @@ def test_area_holds_the_origin_point_even_far_from_the_road():
     # a town hall 2 km off the road: 2 km × 1.2 at 36 km/h = 240 s of access leg; at 3 min the
     # network is not reached yet, the area is the disc of 180 s / 0.12 = 1.5 km round the hall
     hall = Point(0, 2000)
-    iso = isochrones(straight_road(), [hall], [3, 10], snap_rule=OFF_ROAD)
+    iso = isochrones(off_road(straight_road()), [hall], [3, 10])
     small, large = iso.geometry
     assert small.contains(hall) and large.covers(small)
     # a disc of 6 grid steps drawn by chords: within 1 %
@@ -387,7 +393,7 @@ def test_area_leaves_no_road_between_motorway_exits():
     for u, v in (("A", "M"), ("M", "B")):
         G.add_edge(u, v, travel_time=300.0)
         G.add_edge(v, u, travel_time=300.0)
-    iso = isochrones(G, ["A"], [11], snap_rule=OFF_ROAD).geometry.iloc[0]
+    iso = isochrones(off_road(G), ["A"], [11]).geometry.iloc[0]
     # off road only round A (660 s / 0.12 = 5.5 km) and round B (reached at 600 s: 0.5 km)
     assert iso.contains(Point(0, 5000)) and iso.contains(Point(20_000, 400))
     assert not iso.contains(Point(10_000, 600))
@@ -397,13 +403,12 @@ def test_area_leaves_no_road_between_motorway_exits():
 
 @pytest.mark.parametrize("shape", ["band", "area"])
 def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
-    G = grid_graph()
-    rg = routing_graph(G)
+    G = off_road(grid_graph())
     origins = [(6, 6), (0, 0), (3, 9)]
     # blocks of 1 km with 200 m bands: 600 m holes whose square corners the grid rounds off
     # by about step²/8 each; at a 50 m step the polygons of a few km² stay above 0.97 (the
     # study's polygons of 60-1500 km² do at the default step)
-    kw = {"rg": rg, "shape": shape, "snap_rule": OFF_ROAD}
+    kw = {"shape": shape}
     grid = isochrones(G, origins, [1.5, 4, 8], resolution_m=50.0, **kw)
     exact = isochrones(G, origins, [1.5, 4, 8], method="exact", **kw)
     polys = grid.geometry.to_numpy().reshape(3, 3)
@@ -456,10 +461,12 @@ def test_small_isochrone_drawn_finer_at_the_default_step():
 
 
 def test_grid_matches_exact_on_a_real_osm_town(shared_dir):
-    G = graph_from_file(shared_dir / "osm-samples" / "maisons_laffitte_osmnx.graphml")
-    rg = routing_graph(G)
+    G = Network.from_graph(
+        graph_from_file(shared_dir / "osm-samples" / "maisons_laffitte_osmnx.graphml")
+    )
+    rg = network_routing_graph(G)
     origins = rg.node_ids[:: max(1, rg.n_nodes // 4)][:4].tolist()
-    kwargs = {"rg": rg, "shape": "band"}
+    kwargs = {"shape": "band"}
     # polygons of 0.3-4 km²: a grid step of half the band width keeps IoU >= 0.97 (0.977)
     grid = isochrones(G, origins, [1, 2, 3], method="grid", resolution_m=100.0, **kwargs)
     exact = isochrones(G, origins, [1, 2, 3], method="exact", **kwargs)
@@ -475,7 +482,8 @@ def test_snap_rule_and_presnapped_origins():
     default = isochrones(straight_road(), [far], [5])
     assert default["empty"].tolist() == [True]  # beyond the package's 2 km limit
     rule = SnapRule(max_distance_m=10_000.0, speed_kph=60.0)
-    snapped = isochrones(straight_road(), [far], [10], snap_rule=rule, shape="band")
+    net = Network.from_graph(straight_road(), rule)
+    snapped = isochrones(net, [far], [10], shape="band")
     # 5 km at 60 km/h: 5 min of access, 5 min left to drive 5 km
     assert snapped["snap_distance_m"].tolist() == [5000.0]
     assert snapped["area_km2"].iloc[0] == pytest.approx(2.1257, rel=0.01)
@@ -484,21 +492,22 @@ def test_snap_rule_and_presnapped_origins():
     assert pre.geometry.iloc[0].equals(snapped.geometry.iloc[0])
 
 
-def test_isochrones_for_communes_reuses_snapped_town_halls():
+def test_isochrones_for_communes_take_the_town_halls_legs():
     terr = territory()
     rule = SnapRule(max_distance_m=2000.0, speed_kph=15.0)
-    halls = gpd.GeoSeries(terr["town_hall"].iloc[:3].tolist(), index=terr.index[:3])
-    snapped = rule.snap(straight_road(), halls)
-    snapped.loc[1, "snap_time_s"] = 60.0  # one minute of access leg for 47002
-    own = isochrones_for_communes(straight_road(), terr, [5, 10], snapped=snapped)
+    net = Network.from_graph(straight_road(), rule)
+    own = isochrones_for_communes(net, terr, [5, 10])
     assert own["shape"].unique().tolist() == ["area"]
     assert own["empty"].tolist() == [False] * 4 + [True] * 2
-    again = isochrones_for_communes(straight_road(), terr, [5, 10], snap_rule=rule)
-    # 47001 is snapped at 0 m either way; 47002 reaches less with its extra minute
-    assert own.geometry.iloc[0].equals(again.geometry.iloc[0])
-    assert own["area_km2"].iloc[2] < again["area_km2"].iloc[2]
-    with pytest.raises(DataError, match="snapped"):
-        isochrones_for_communes(straight_road(), terr, [5], snapped=snapped.iloc[:1])
+    # the dense-commune delay of a calibrated network is spent at the town hall: 47001
+    # (100 inhabitants on 1 km²) is dense above 50 per km², and loses a minute of driving
+    dense = Network.from_graph(
+        straight_road(), replace(rule, dense_delay_s=60.0, dense_density_per_km2=50.0)
+    )
+    late = isochrones_for_communes(dense, terr, [5, 10])
+    assert late["area_km2"].iloc[0] < own["area_km2"].iloc[0]
+    # 47003 (7 inhabitants on 2 km²) has no road within the limit either way
+    assert late["empty"].tolist() == own["empty"].tolist()
 
 
 def test_shape_and_method_validated():
@@ -544,25 +553,21 @@ def test_trace_rings_diamond_hole_and_saddle():
     assert trace_rings(saddle, 0.51)[1].size - 1 == 1
 
 
-def test_edge_geometry_cached_with_the_routing_graph():
+def test_edge_geometry_cached_with_the_network():
     import gc
     import importlib
 
     # the module (the package exports a function of the same name)
     iso_mod = importlib.import_module("geoattract.routing.isochrones")
-    G = square_loop()
-    rg = routing_graph(G)
-    first = isochrones(G, [0], [10], rg=rg, shape="area")
+    net = Network.from_graph(square_loop())
+    first = isochrones(net, [0], [10], shape="area")
+    rg = network_routing_graph(net)
     edges = iso_mod._EDGES[rg][1]
-    again = isochrones(G, [0], [10], rg=rg, shape="area")
-    assert iso_mod._EDGES[rg][1] is edges  # reused, not rebuilt
+    again = isochrones(net, [0], [10], shape="area")
+    assert network_routing_graph(net) is rg and iso_mod._EDGES[rg][1] is edges  # reused
     assert again.geometry.iloc[0].equals_exact(first.geometry.iloc[0], tolerance=0.0)
-    # another road graph with the same routing graph: drawn again from its geometry
-    H = G.copy()
-    isochrones(H, [0], [10], rg=rg, shape="area")
-    assert iso_mod._EDGES[rg][1] is not edges
-    # freed with the routing graph
+    # freed with the network
     n = len(iso_mod._EDGES)
-    del rg, edges
+    del net, rg, edges
     gc.collect()
     assert len(iso_mod._EDGES) == n - 1

@@ -62,6 +62,15 @@ def test_od_matrix_times_km_and_unreachable():
     assert table.iloc[1]["km"] == pytest.approx((e_far * 1.3 + 3000 + 650) / 1000)
 
 
+def test_od_matrix_refuses_points_in_another_crs():
+    net = line_network(TM, calibration=None)
+    origins = _points(o1=(500000, 6400300))
+    with pytest.raises(DataError, match="origins are in EPSG:4326, the road network in EPSG:2154"):
+        od_matrix(net, origins.to_crs(4326), origins, snap_rule=RULE)
+    with pytest.raises(DataError, match="destinations are in EPSG:3857"):
+        od_matrix(net, origins, origins.to_crs(3857), snap_rule=RULE)
+
+
 def test_od_matrix_forward_and_reverse_searches_agree_on_one_way_roads():
     G = graph_from_lines(BDTOPO)  # P=0 (600000, 6500000), Q=2, S=3, R=4 (602000, 6500000)
     p, s, r = (600000, 6500100), (601000, 6501100), (602000, 6500100)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import geoattract as ga
-from geoattract.app.cluster import Engine, EngineOptions, PartitionError
-from geoattract.app.partition import group_balls
+from geoattract._util.cluster import Engine, EngineOptions, PartitionError
 from geoattract.config import territory_spec
+from geoattract.routing.partition import group_balls
 
 STUDIES = Path(ga.__file__).parent / "config" / "studies"
 
@@ -138,7 +138,7 @@ def test_lot_et_garonne_gp_buffer_from_national_table(study_config):
 
 
 def _national_study(
-    folder: Path, name: str, selection: str, buffer_km: float = 0.0, scoring: bool = False
+    folder: Path, name: str, selection: str, buffer_km: float = 0.0, scoring: bool = True
 ) -> Path:
     """A study on the national tables and the France configs: its TOML file in ``folder``."""
     france = STUDIES / "france"
@@ -165,62 +165,60 @@ enabled = true
     return toml
 
 
+def _same_columns(a, b) -> None:
+    """Two indicator tables equal column by column (numbers to 1e-9, flags exactly)."""
+    assert list(a.columns) == list(b.columns)
+    b = b.reindex(a.index)
+    for col in a.columns:
+        if a[col].dtype.kind not in "fiub":
+            assert a[col].equals(b[col]), col
+            continue
+        x, y = a[col].to_numpy(float), b[col].to_numpy(float)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), col
+        ok = ~np.isnan(x)
+        assert np.allclose(x[ok], y[ok], rtol=1e-12, atol=1e-9), col
+
+
 def test_partitioned_equals_global(tmp_path, shared_dir):
+    from geoattract.app.pipeline import compute_study
+
     toml = _national_study(
         tmp_path, "seven départements", 'departements = ["47", "82", "32", "75", "92", "93", "94"]'
     )
-    from geoattract.app.national import compute_national
-
     cfg = ga.load_study_config(toml, data_dir=shared_dir / "france")
-    whole = compute_national(cfg, EngineOptions(engine="local"), partitioned=False)
-    single = cfg.with_section("partitions", group=False)
-    parts = compute_national(single, EngineOptions(engine="local"), partitioned=True)
-    assert parts.stats["partitions"] == 7
-    assert parts.stats["widened"]  # maternity answers beyond 90 min were widened
-    grouped = compute_national(cfg, EngineOptions(engine="local"), partitioned=True)
-    # Paris's 90-min buffer lies within that of the Hauts-de-Seine: one partition, no larger
-    # than the largest single one (93 or 94 added to it would make it larger)
-    assert grouped.stats["partitions"] == 6
-    assert grouped.stats["largest_partition"]["name"] == "75,92"
-    assert grouped.stats["largest_partition"]["nodes"] <= parts.stats["largest_partition"]["nodes"]
-    a = whole.table
-    for b in (parts.table, grouped.table):
-        assert list(a.columns) == list(b.columns)
-        for col in a.columns:
-            x, y = a[col].to_numpy(float), b[col].to_numpy(float)
-            assert np.array_equal(np.isnan(x), np.isnan(y)), col
-            ok = ~np.isnan(x)
-            assert np.allclose(x[ok], y[ok], rtol=0, atol=1e-9), col
+    whole = compute_study(cfg.with_section("partitions", enabled=False), isochrones=False)
+    single = compute_study(cfg.with_section("partitions", group=False), isochrones=False)
+    parts = single.accessibility.stats
+    assert parts["partitions"] == 7
+    assert parts["widened"]  # maternity answers beyond 90 min were widened
+    grouped = compute_study(cfg, isochrones=False)
+    stats = grouped.accessibility.stats
+    # the 90-min balls of Paris and its three neighbours overlap (on the roads of the study's
+    # territory): grouped, none larger than the largest single partition
+    assert stats["partitions"] == 4
+    assert any({"75", "92"} <= set(name.split(",")) for name in stats["names"])
+    assert stats["largest_partition"]["nodes"] <= parts["largest_partition"]["nodes"]
+    _same_columns(whole.accessibility.table, grouped.accessibility.table)
+    a = whole.accessibility.table
+    _same_columns(a, single.accessibility.table)
     assert a["time_gp_min"].notna().all()
-    agen = a.index[whole.territory.communes["code"] == "47001"][0]
+    agen = a.index[whole.territory.communes.loc[a.index, "code"] == "47001"][0]
     assert a.loc[agen, "time_prefecture_min"] == 0.0
     assert 30 < a.loc[agen, "time_regional_capital_min"] < 150  # Agen → Bordeaux
 
 
-def test_same_commune_trip_takes_the_intra_commune_leg_only():
-    from types import SimpleNamespace
+def test_one_pipeline_partitions_of_the_study_give_the_study(study_config, study_state):
+    """The 47 study cut into partitions (one per EPCI, as a national run cuts départements)
+    gives the study's own accessibility table, e2sfca_gp (APL, age-standardised) included."""
+    from geoattract.accessibility import build_accessibility
 
-    import pandas as pd
-
-    from geoattract.app.national import apply_same_commune
-    from geoattract.app.partition import CategorySpec
-
-    territory = SimpleNamespace(communes=pd.DataFrame({"code": ["47001", "47002", "47003"]}))
-    # 47002 has 3 GPs at its town hall: routed 2 + 3 = 5 min (both legs), direct 1.5 min
-    pairs = pd.DataFrame(
-        {"code": ["47002"], "direct_s": [90.0], "network_s": [300.0], "weight": [3.0]}
-    )
-    snapped = SimpleNamespace(same_commune={"gp": pairs})
-    columns = {
-        "time_gp_min": np.array([7.0, 5.0, np.inf]),
-        "count_gp_2min": np.array([0.0, 0.0, 0.0]),
-        "count_gp_10min": np.array([1.0, 3.0, 0.0]),
-    }
-    spec = CategorySpec("gp", (2, 10), {"type": "apl"})
-    assert apply_same_commune(columns, snapped, territory, (spec,)) == 1
-    assert columns["time_gp_min"].tolist() == [7.0, 1.5, np.inf]
-    assert columns["count_gp_2min"].tolist() == [0.0, 3.0, 0.0]  # gained: 90 s <= 2 min < 300 s
-    assert columns["count_gp_10min"].tolist() == [1.0, 3.0, 0.0]  # already counted routed
+    cfg = study_config.with_section("partitions", enabled=True, by="epci", group=False)
+    state = study_state
+    parted = build_accessibility(cfg, state.territory.communes, state.network, state.offer)
+    assert parted.stats["partitions"] >= 10
+    study = state.accessibility.table
+    _same_columns(study, parted.table)
+    assert parted.table["e2sfca_gp"].notna().sum() == 319
 
 
 def test_dordogne_study_on_national_tables_runs(tmp_path, shared_dir):
@@ -229,11 +227,11 @@ def test_dordogne_study_on_national_tables_runs(tmp_path, shared_dir):
     )
     import geopandas as gpd
 
-    from geoattract.app.national_write import run_national
+    from geoattract.app.pipeline import run_study
 
     cfg = ga.load_study_config(toml, data_dir=shared_dir / "france")
-    run = run_national(cfg, tmp_path / "out", EngineOptions(engine="local"), maps=False)
-    assert run["state"].stats["partitions"] >= 2  # 24 and the buffer's départements
+    run = run_study(cfg, out_dir=tmp_path / "out", engine="local", maps=False)
+    assert run.state.accessibility.stats["partitions"] == 1  # the study's own département
     layer = gpd.read_file(tmp_path / "out" / "communes.gpkg", layer="communes").set_index("code")
     assert len(layer) == 503 and set(layer["dep"]) == {"24"}  # study communes only
     perigueux = layer.loc["24322"]
@@ -244,3 +242,46 @@ def test_dordogne_study_on_national_tables_runs(tmp_path, shared_dir):
     assert perigueux["time_prefecture_min"] == 0.0
     assert perigueux["rank_general"] == 1
     assert layer["time_gp_min"].notna().all() and layer["score_general"].notna().all()
+
+
+def test_a_killed_worker_has_its_partitions_run_again(tmp_path, shared_dir):
+    """A dask worker killed (SIGKILL) while partitions run: they run again, same results."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from geoattract.app.pipeline import compute_study
+    from geoattract.routing.partition import warm_up_kernels
+
+    toml = _national_study(tmp_path, "four départements", 'departements = ["47", "82", "32", "40"]')
+    cfg = ga.load_study_config(toml, data_dir=shared_dir / "france").with_section(
+        "partitions", group=False
+    )
+    clean = compute_study(cfg, isochrones=False)
+    killed: list[int] = []
+    options = EngineOptions(engine="dask", workers=2, retries=1, memory_limit="2GB")
+    with Engine(options, warm_up=warm_up_kernels) as engine:
+        pids = engine.client.run(os.getpid)
+        done = threading.Event()
+
+        def kill_when_busy() -> None:
+            while not done.is_set():
+                busy = [w for w, keys in engine.client.processing().items() if keys]
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(pids[busy[0]])
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_when_busy, daemon=True)
+        killer.start()
+        try:
+            state = compute_study(cfg, isochrones=False, mapper=engine.map)
+        finally:
+            done.set()
+            killer.join(5)
+    assert killed, "no worker was killed while partitions ran"
+    assert state.accessibility.stats["partitions"] == 4
+    _same_columns(clean.accessibility.table, state.accessibility.table)
+    _same_columns(clean.scores.scores, state.scores.scores)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-TINY = Path(__file__).resolve().parent / "data" / "tiny"
+TINY = Path(__file__).resolve().parents[1] / "geoattract" / "datasets" / "tiny"
 
 #: Seconds within which a refusal at the door must come (the issue's bound).
 DOOR_SECONDS = 5.0

@@ -42,6 +42,7 @@ def test_run_writes_every_output(study_run):
         "afom.json",
         "sensitivity.csv",
         "isochrones.html",
+        "atelier.html",
         "run.json",
         *[f"score_{p}.html" for p in PROFILES],
         *[f"pillar_{p}.html" for p in PILLARS],
@@ -54,7 +55,8 @@ def test_run_writes_every_output(study_run):
         assert f.stat().st_size < 5_000_000, f
     assert not list(study_run.glob(".staging-*"))
     index = (study_run / "index.html").read_text()
-    for f in ["report.html", "communes.gpkg", "score_general.html", "isochrones.gpkg", "epci.csv"]:
+    linked = ["atelier.html", "report.html", "communes.gpkg", "score_general.html"]
+    for f in [*linked, "isochrones.gpkg", "epci.csv"]:
         assert f'href="{f}"' in index
 
 

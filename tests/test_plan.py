@@ -201,7 +201,7 @@ def test_actions_alone_and_together_on_the_tiny_study(tiny_state, tmp_path):
     assert gp["code"].tolist() == ["99001"]
     # every column of every table is described in French
     from geoattract.app.optimise import SITE_COLUMNS
-    from geoattract.app.plan_check import plan_tables
+    from geoattract.outputs.plan_section import plan_tables
 
     tables = plan_tables(result)
     described = set(tables.pop("plan_columns.csv")["column"])

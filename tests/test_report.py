@@ -347,21 +347,52 @@ def test_columns_table_describes_the_patterns(labels):
 
 @pytest.mark.slow
 def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, study_config):
-    """Every one of the 430 columns of the real run's communes layer is described."""
+    """Every one of the 459 columns of the real run's communes layer is described."""
     import pyogrio
 
-    from geoattract.app.write import configured_columns
     from geoattract.outputs import columns_table
+    from geoattract.outputs.write import configured_columns
 
     columns = [*pyogrio.read_info(study_run / "communes.gpkg", layer="communes")["fields"]]
     columns.append("geometry")
+    from geoattract.demography import COMMUNE_COLUMNS, commune_columns_info, demography_source
+
     # the metropolitan reach, broadband and the telework index describe themselves (TOML)
     extra = configured_columns(study_config)
+    # so do the population dynamics (the source of [demography]) and the quadrants (their
+    # thresholds come from the run: read back from the run's own columns table)
+    extra |= commune_columns_info(demography_source(study_config))
+    written = pyogrio.read_dataframe(study_run / "communes.gpkg", layer="columns")
+    written = written.set_index("column")[["label_fr", "unit", "definition", "source"]]
+    quadrants = [c for c in columns if c.startswith("quadrant_")]
+    extra |= {c: tuple(written.loc[c]) for c in quadrants}
+    assert len(quadrants) == 6 and set(COMMUNE_COLUMNS) <= set(columns)
     table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT), extra=extra)
-    assert (
-        len(table) == len(columns) == 430
-    )  # 391 + 8 health-centre columns + 31 metropolitan, fibre and telework columns
+    # 437 columns before the population dynamics (391 + 8 health-centre columns + 31
+    # metropolitan, fibre and telework columns, then location_missing and the 6 columns of the
+    # Agen pole), + 16 population dynamics columns + 6 quadrants
+    assert len(table) == len(columns) == 437 + 16 + 6
     undescribed = table.loc[table["definition"] == "", "column"].tolist()
     assert undescribed == []
     assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend
     assert (table["source"] != "").all()
+
+
+def test_afom_is_grouped_by_epci_each_commune_folded(report_html, inputs):
+    communes = inputs[0]
+    section = _section(report_html, "afom")
+    with_afom = communes.head(8)
+    epcis = with_afom["epci_nom"].nunique()
+    assert section.count('<details class="epci">') == epcis
+    first = html.escape(str(with_afom["epci_nom"].iloc[0]))
+    n_first = int((with_afom["epci_nom"] == with_afom["epci_nom"].iloc[0]).sum())
+    assert f"<summary>{first} ({n_first} commune" in section
+    # every commune block sits inside an EPCI block
+    assert section.index('<details class="epci">') < section.index("<details><summary>")
+
+
+def test_method_and_sources_close_the_report_as_annexes(report_html):
+    body = report_html[report_html.index("<body>") :]
+    heads = re.findall(r'<h2 id="([^"]+)"', body)
+    assert heads[-2:] == ["methode", "sources"]
+    assert "Annexe A — Méthode" in body and "Annexe B — Sources et millésimes" in body

@@ -80,15 +80,19 @@ def test_default_limit_comes_from_settings(monkeypatch):
     assert not snap_points(G, pts)["too_far"].iloc[0]
 
 
-def test_points_in_another_crs_are_reprojected():
+def test_points_in_another_crs_are_refused_naming_both():
     G = _grid()
     pts = gpd.GeoSeries([Point(501_000, 6_301_000), Point(500_020, 6_300_010)], crs="EPSG:2154")
-    ref = snap_points(G, pts)
-    out = snap_points(G, pts.to_crs("EPSG:4326"))
-    assert out["node"].tolist() == ref["node"].tolist()
-    assert out["snap_distance_m"].to_numpy() == pytest.approx(
-        ref["snap_distance_m"].to_numpy(), abs=1e-3
-    )
+    with pytest.raises(DataError, match=r"points are in EPSG:4326, the road network in EPSG:2154"):
+        snap_points(G, pts.to_crs("EPSG:4326"), what="points")
+    # bare points in degrees on a network in metres (no CRS to compare): refused too
+    with pytest.raises(DataError, match="coordinates in degrees.*road network in metres"):
+        snap_points(G, [Point(0.6, 44.2)])
+    # a nodes table carries its CRS in .attrs (the OD network does)
+    nodes = pd.DataFrame({"x": [500_000.0], "y": [6_300_000.0]}, index=["n"])
+    nodes.attrs["crs"] = "EPSG:2154"
+    with pytest.raises(DataError, match="EPSG:3857"):
+        snap_points(nodes, pts.to_crs("EPSG:3857"))
 
 
 def test_nodes_table_and_bad_inputs():

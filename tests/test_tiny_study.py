@@ -31,6 +31,7 @@ import math
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -74,7 +75,7 @@ def communes(tiny_state) -> pd.DataFrame:
 
 def test_the_generator_rewrites_the_committed_files(tiny_config, tmp_path):
     """make_tiny.py is deterministic: it gives back the committed data folder."""
-    script = Path(tiny_config.path).parent / "make_tiny.py"
+    script = Path(__file__).parent / "data" / "make_tiny.py"
     out = tmp_path / "data"
     proc = subprocess.run(
         [sys.executable, str(script), "--out", str(out)], capture_output=True, text=True
@@ -329,6 +330,7 @@ def test_run_study_writes_the_outputs(tiny_run, communes):
         "gp": 3.0,
         "pharmacy": 2.0,
         "school_primary": 2.0,
+        "train_station": 2.0,  # the station category: the stations' one declaration
     }
     halls = gpd.read_file(out / "communes.gpkg", layer="town_halls")
     assert len(halls) == 6 and halls["in_study"].all()
@@ -375,7 +377,7 @@ def test_failed_run_leaves_previous_outputs_intact(tiny_config, tmp_path, monkey
     def boom(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C after the data files were staged
 
-    monkeypatch.setattr("geoattract.app.write.write_index", boom)
+    monkeypatch.setattr("geoattract.outputs.write.write_index", boom)
     with pytest.raises(KeyboardInterrupt):
         pipeline.run_study(tiny_config, out_dir=out, maps=False, isochrones=False)
     assert _digest(out) == before
@@ -408,16 +410,20 @@ def _decode_js(text: str) -> str:
 def test_maps_report_and_index_without_the_pngs(tiny_state, tmp_path, monkeypatch):
     """The outputs with maps: folium maps, report and index (the printable PNGs, drawn by
     matplotlib in about 20 s, are left out here and checked by the slow run below)."""
-    from geoattract.app import write
-    from geoattract.outputs import assets
+    from geoattract.outputs import assets, write
 
     monkeypatch.setattr(write, "make_static_maps", lambda *args, **kwargs: {})
-    files = write.write_outputs(tiny_state, tmp_path, ["99005"], {}, maps=True)
+    # the separate maps of each profile and pillar ([maps] separate_maps; by default the
+    # atelier page alone holds them, see test_atelier.py)
+    separate = replace(
+        tiny_state, config=tiny_state.config.with_section("maps", separate_maps=True)
+    )
+    files = write.write_outputs(separate, tmp_path, ["99005"], {}, maps=True)
     pillars = ("services", "health", "transition", "environment")
     maps = {f"score_{p}.html" for p in ("general", "nature")} | {
         f"pillar_{p}.html" for p in pillars
     }
-    assert maps | {"isochrones.html", "report.html", "index.html"} <= set(files)
+    assert maps | {"isochrones.html", "report.html", "index.html", "atelier.html"} <= set(files)
     page = _decode_js((tmp_path / "score_general.html").read_text(encoding="utf-8"))
     # facilities counted in their unit: 1 + 2 GPs, 2 pharmacies, 2 schools (collège filtered)
     for name in (
@@ -443,12 +449,19 @@ def test_geoattract_run_with_maps(tiny_config, tmp_path, capsys):
     """The command a user types, maps included (about 30 s: matplotlib draws the PNGs)."""
     out = tmp_path / "maps"
     args = ["run", "--config", str(tiny_config.path), "--data-dir", str(tiny_config.data_dir)]
-    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out), "--separate-maps"]) == 0
     assert "geoattract run: Tiny" in capsys.readouterr().out
     profiles, pillars = ("general", "nature"), ("services", "health", "transition", "environment")
     for name in [f"score_{p}" for p in profiles] + [f"pillar_{p}" for p in pillars]:
         assert (out / f"{name}.html").is_file() and (out / "static" / f"{name}.png").is_file()
-    for name in ("index.html", "report.html", "isochrones.html", "communes.gpkg", "run.log"):
+    for name in (
+        "index.html",
+        "report.html",
+        "atelier.html",
+        "isochrones.html",
+        "communes.gpkg",
+        "run.log",
+    ):
         assert (out / name).is_file(), name
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "Tiny" in report and "Esclottes" in report

@@ -16,6 +16,7 @@ import shapely
 
 from geoattract import settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
+from geoattract.facilities import load_catalogue
 from geoattract.transition import (
     Indicator,
     ev_charging_points,
@@ -31,6 +32,7 @@ from geoattract.transition import (
 #: The study's registry, shipped inside the package.
 REGISTRY = settings.config_folder / "indicators.toml"
 SOURCES = load_point_sources(REGISTRY)
+CATALOGUE = load_catalogue(REGISTRY.parent / "facilities.toml", check_files=False)
 ENV_CSV = "indicators/environment_health_social_communes_47.csv"
 REF_TIF = "climate/drias2020_ALADIN63_CNRM-CM5_REF_heat_dep47buffer_8km_EPSG27572.tif"
 RCP_TIF = "climate/drias2020_ALADIN63_CNRM-CM5_RCP45_H1_heat_dep47buffer_8km_EPSG27572.tif"
@@ -400,7 +402,7 @@ def test_ev_duplicates_dropped_and_outside_station_kept(tmp_path):
 
 
 def test_train_stations_join_ridership_on_normalised_uic(data_dir):
-    st = train_stations(SOURCES.rail, data_dir)
+    st = train_stations(SOURCES.rail, data_dir, CATALOGUE)
     agen = st.set_index("uic").loc["87586008"]  # "0087586008" in the station file
     assert agen["code"] == "47001" and agen["drg_segment"] == "A"
     assert agen["ridership"] == 1_211_323  # Total Voyageurs 2019 in the ridership file
@@ -417,7 +419,7 @@ def test_train_stations_join_ridership_on_normalised_uic(data_dir):
     assert st["ridership_missing"].sum() == 1
     assert (st.loc[~st["ridership_missing"], "service_weight"] >= 0).all()
     with pytest.raises(DataError, match=r"Total Voyageurs 2030.*available"):
-        train_stations(SOURCES.rail, data_dir, year=2030)
+        train_stations(SOURCES.rail, data_dir, CATALOGUE, year=2030)
 
 
 def test_study_registry_ships_in_the_package(tmp_path):

@@ -1,7 +1,17 @@
-"""Stage 5, accessibility: nearest times, counts within thresholds, floating catchments, housing, site selection."""
+"""Stage 5, accessibility: nearest times, counts, floating catchments, housing, site selection.
+
+The subpackage is callable: ``geoattract.accessibility(origins, facilities, network,
+method=...)`` runs :func:`~geoattract.accessibility.api.accessibility`, so that
+``ga.accessibility(...)`` works however the package was imported.
+"""
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
+from geoattract.accessibility.api import accessibility
 from geoattract.accessibility.apl import (
     CatchmentProblem,
     age_factors,
@@ -17,7 +27,6 @@ from geoattract.accessibility.housing import housing_accessibility
 from geoattract.accessibility.inputs import (
     TOWN_HALL_SOURCES,
     AccessibilityInputs,
-    default_snap_rule,
     intra_commune_legs,
     prepare_inputs,
 )
@@ -78,6 +87,7 @@ from geoattract.facilities.decay import (
 )
 
 __all__ = [
+    "accessibility",
     "LocationProblem",
     "LocationSolution",
     "SitingProblem",
@@ -124,7 +134,6 @@ __all__ = [
     "category_e2sfca",
     "compare_rankings",
     "decay_from_config",
-    "default_snap_rule",
     "e2sfca",
     "expected_step_weights",
     "flat_decay",
@@ -137,3 +146,14 @@ __all__ = [
     "solve_catchment",
     "step_decay",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """The subpackage, callable as :func:`~geoattract.accessibility.api.accessibility`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run :func:`~geoattract.accessibility.api.accessibility`."""
+        return accessibility(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

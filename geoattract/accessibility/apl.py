@@ -160,6 +160,7 @@ def age_factors(
     weights: Sequence[float],
     population: np.ndarray,
     reference: np.ndarray,
+    mean: float | None = None,
 ) -> np.ndarray:
     """Age-standardisation factor of each commune, 1 for the reference's mean structure.
 
@@ -173,6 +174,8 @@ def age_factors(
         Population of each commune (weights of the reference mean).
     reference : ndarray of bool
         Communes whose population-weighted mean structure gets factor 1 (the study).
+    mean : float, optional
+        ``Σ_b s̄_b w_b`` already known (the whole study's, for a partition of it).
 
     Returns
     -------
@@ -181,6 +184,8 @@ def age_factors(
     """
     w = np.asarray(weights, dtype=float)
     raw = np.asarray(shares, dtype=float) @ w
+    if mean is not None:
+        return raw / mean
     ref = np.asarray(reference, dtype=bool) & np.isfinite(raw)
     if not ref.any():
         raise DataError("age standardisation: no reference commune with age shares")
@@ -233,7 +238,9 @@ def _capacities(fac: pd.DataFrame, cid: str) -> np.ndarray:
     return cap
 
 
-def _demand_table(inputs: AccessibilityInputs, spec: CatchmentSpec, closed: bool) -> pd.DataFrame:
+def _demand_table(
+    inputs: AccessibilityInputs, cid: str, spec: CatchmentSpec, closed: bool
+) -> pd.DataFrame:
     com = inputs.communes
     demand = com[~com["too_far"] & com["population"].notna()]
     if closed:
@@ -262,6 +269,7 @@ def _demand_table(inputs: AccessibilityInputs, spec: CatchmentSpec, closed: bool
             [spec.age_weights[b] for b in bands],
             np.nan_to_num(com_pop),
             inputs.communes["in_study"].to_numpy(dtype=bool),
+            inputs.age_means.get(cid),
         )
         pos = inputs.communes.index.get_indexer(out.index)
         out["age_factor"] = factor[pos]
@@ -314,6 +322,28 @@ def problem_cutoff_min(decay: Decay, spec: CatchmentSpec) -> float:
     return decay.catchment_min
 
 
+def study_age_means(inputs: AccessibilityInputs) -> dict[str, float]:
+    """``Σ_b s̄_b w_b`` of every age-standardised category over the whole study.
+
+    A partition of the study standardises its demand by these (the study's mean structure),
+    not by the mean structure of the communes in its ball.
+    """
+    out: dict[str, float] = {}
+    ages = inputs.age_structure
+    for cid in inputs.catalogue.ids:
+        spec = inputs.catalogue[cid].catchment
+        if not spec.age_weights or ages is None:
+            continue
+        bands = list(spec.age_weights)
+        shares = ages.reindex(inputs.communes.index)[[share_column(b) for b in bands]]
+        raw = shares.to_numpy(dtype=float) @ np.asarray([spec.age_weights[b] for b in bands])
+        pop = np.nan_to_num(inputs.communes["population"].to_numpy(dtype=float))
+        ref = inputs.communes["in_study"].to_numpy(dtype=bool) & np.isfinite(raw)
+        if ref.any():
+            out[cid] = float(np.average(raw[ref], weights=pop[ref]))
+    return out
+
+
 def catchment_problem(inputs: AccessibilityInputs, cid: str) -> CatchmentProblem:
     """Route a category's pairs once: facilities (and extra supply) to demand communes.
 
@@ -326,7 +356,7 @@ def catchment_problem(inputs: AccessibilityInputs, cid: str) -> CatchmentProblem
     cat = inputs.catalogue[cid]
     spec = cat.catchment
     covers = inputs.facilities.attrs.get("covers_buffer", {}).get(cid, cat.covers_buffer)
-    demand = _demand_table(inputs, spec, closed=not covers)
+    demand = _demand_table(inputs, cid, spec, closed=not covers)
     supply = _supply_table(inputs, cid, spec)
     decay = category_decay(inputs, cid)
     com = inputs.communes.loc[demand.index]

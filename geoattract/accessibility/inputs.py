@@ -21,6 +21,7 @@ import pandas as pd
 
 from geoattract._util.io import require_columns
 from geoattract.facilities import Catalogue
+from geoattract.network import Network
 from geoattract.network.snapping import SnapRule
 from geoattract.routing import RoutingGraph
 
@@ -53,7 +54,7 @@ class AccessibilityInputs:
     Attributes
     ----------
     rg : RoutingGraph
-        Routing structure of the road graph.
+        Routing structure of the road network.
     communes : DataFrame
         Territory rows (study and buffer) with ``code``, ``population``, ``in_study``,
         ``node``, ``snap_m``, ``snap_s``, ``too_far``.
@@ -70,6 +71,12 @@ class AccessibilityInputs:
     age_structure : DataFrame or None
         Age shares of the communes (:func:`geoattract.facilities.age_structure_table`),
         aligned on ``communes``; the demand of an age-standardised catchment needs it.
+    network : Network or None
+        The road network the points were snapped to (:meth:`snap` joins new points to it).
+    age_means : dict
+        Category → the study's mean age-consumption ``Σ_b s̄_b w_b`` when it is fixed by the
+        whole study (a partition's inputs, :func:`~geoattract.accessibility.apl.study_age_means`);
+        empty: computed from the communes of these inputs.
     """
 
     rg: RoutingGraph
@@ -79,6 +86,8 @@ class AccessibilityInputs:
     snap_rule: SnapRule = field(default_factory=SnapRule)
     dropped_facilities: pd.DataFrame = field(default_factory=pd.DataFrame)
     age_structure: pd.DataFrame | None = None
+    network: Network | None = None
+    age_means: dict[str, float] = field(default_factory=dict)
 
     def snap(
         self,
@@ -93,7 +102,7 @@ class AccessibilityInputs:
         Parameters
         ----------
         points : GeoSeries, GeoDataFrame or sequence of shapely Points
-            Points in the graph CRS (a GeoSeries in another CRS is reprojected).
+            Points in the network's CRS (another CRS is refused).
         ids : sequence, optional
             Identifiers used as the result's index and in messages.
         on_far : {"flag", "raise"}
@@ -106,20 +115,18 @@ class AccessibilityInputs:
         DataFrame
             See :func:`geoattract.network.snap_points`.
         """
-        nodes = pd.DataFrame({"x": self.rg.x, "y": self.rg.y}, index=self.rg.node_ids)
+        if self.network is not None:
+            nodes = self.network.nodes  # with the snappable flags: never onto a motorway
+        else:
+            nodes = pd.DataFrame({"x": self.rg.x, "y": self.rg.y}, index=self.rg.node_ids)
         return self.snap_rule.snap(nodes, points, ids=ids, on_far=on_far, what=what)
 
 
-def default_snap_rule(G: nx.MultiDiGraph) -> SnapRule:
-    """Return the package's rule for a graph of ``G``'s kind (schematic or not), without a study."""
-    return SnapRule.from_section({}, schematic=bool(G.graph.get("schematic", False)))
-
-
-def _snap_rule_for(G: nx.MultiDiGraph, snap_rule: SnapRule | None) -> SnapRule:
+def _snap_rule_for(network: Network, snap_rule: SnapRule | None) -> SnapRule:
     if snap_rule is not None:
         return snap_rule
-    rule = default_snap_rule(G)
-    if G.graph.get("schematic", False):
+    rule = network.snap_rule
+    if network.schematic:
         logger.warning(
             "prepare_inputs: no snap_rule on the schematic network: package defaults "
             "(%g m at %g km/h); a study run uses its [network] schematic_snap_* keys "
@@ -137,15 +144,21 @@ def _snap_rule_for(G: nx.MultiDiGraph, snap_rule: SnapRule | None) -> SnapRule:
     return rule
 
 
-def _snap_town_halls(
-    G: nx.MultiDiGraph, territory: gpd.GeoDataFrame, rule: SnapRule
-) -> pd.DataFrame:
+def snap_town_halls(network: Network, territory: gpd.GeoDataFrame, rule: SnapRule) -> pd.DataFrame:
+    """The territory's town halls on the network: node, access leg and dense-commune delay.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the territory: ``code``, ``population``, ``in_study``, ``node``,
+        ``snap_m``, ``snap_s`` (access leg plus the dense-commune delay), ``too_far``.
+    """
     halls = gpd.GeoSeries(territory["town_hall"].values, index=territory.index, crs=territory.crs)
     codes = territory["code"].astype(str)
     labels = (
         territory["nom"].astype(str) + " (" + codes + ")" if "nom" in territory else codes
     ).to_numpy()
-    snapped = rule.snap(G, halls, ids=labels, what="town halls")
+    snapped = rule.snap(network.nodes, halls, ids=labels, what="town halls")
     delay = rule.end_delay_s(territory["population"], territory.geometry.area)
     return pd.DataFrame(
         {
@@ -246,7 +259,7 @@ def same_commune_times(inputs: AccessibilityInputs, facilities: pd.DataFrame) ->
 
 
 def prepare_inputs(
-    G: nx.MultiDiGraph,
+    network: Network | nx.MultiDiGraph,
     territory: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     catalogue: Catalogue,
@@ -259,8 +272,9 @@ def prepare_inputs(
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-        Road graph (graph model of :mod:`geoattract.network`).
+    network : Network or networkx.MultiDiGraph
+        The road network (:func:`geoattract.network.load_network`), or a graph of the package's
+        graph model.
     territory : GeoDataFrame
         From :func:`geoattract.territory.load_territory` (study and buffer communes).
     facilities : GeoDataFrame
@@ -268,11 +282,8 @@ def prepare_inputs(
     catalogue : Catalogue
         The facility catalogue.
     snap_rule : SnapRule, optional
-        Snapping limit, access speed and detour. A study passes its own
-        (``Network.snap_rule``, or ``SnapRule.from_section(config.section("network"),
-        schematic=...)``); None takes the package defaults for the graph's kind
-        (``SnapRule.from_section({}, schematic=G.graph["schematic"])``), which on the
-        schematic network differ from a study run's (a warning says so).
+        Snapping limit, access speed and detour; default the network's own
+        (``Network.snap_rule``: a study's network carries its ``[network]`` keys).
     rg : RoutingGraph, optional
         Reuse an existing routing structure.
     age_structure : DataFrame, optional
@@ -288,15 +299,17 @@ def prepare_inputs(
     DataError
         A column of the territory or of the facility table is missing.
     """
-    from geoattract.routing import routing_graph
+    from geoattract.routing import network_routing_graph
 
     require_columns(territory, TERRITORY_COLUMNS, "territory")
     require_columns(facilities, FACILITY_INPUT_COLUMNS, "facilities")
-    rule = _snap_rule_for(G, snap_rule)
-    rg = routing_graph(G) if rg is None else rg
-    communes = _snap_town_halls(G, territory, rule)
+    if not isinstance(network, Network):
+        network = Network.from_graph(network)
+    rule = _snap_rule_for(network, snap_rule)
+    rg = network_routing_graph(network) if rg is None else rg
+    communes = snap_town_halls(network, territory, rule)
     labels = facilities["category"].astype(str) + " " + facilities["facility_id"].astype(str)
-    fsnap = rule.snap(G, facilities.geometry, ids=labels.to_numpy(), what="facilities")
+    fsnap = rule.snap(network.nodes, facilities.geometry, ids=labels.to_numpy(), what="facilities")
     fac = facilities.copy()
     fac["node"] = fsnap["node"].to_numpy()
     fac["snap_m"] = fsnap["snap_distance_m"].to_numpy(dtype=float)
@@ -322,4 +335,5 @@ def prepare_inputs(
         snap_rule=rule,
         dropped_facilities=dropped,
         age_structure=None if age_structure is None else age_structure.reindex(territory.index),
+        network=network,
     )

@@ -69,6 +69,14 @@ def _same_commune_shortcut(
         np.add.at(counts[:, k], o[gained], w[gained].astype(counts.dtype))
 
 
+def answer_rows(communes: pd.DataFrame) -> pd.Series:
+    """The communes whose indicators are computed: the study's, or a partition's ``core``."""
+    rows = communes["in_study"].astype(bool)
+    if "core" in communes:
+        rows &= communes["core"].astype(bool)
+    return rows
+
+
 def category_accessibility(
     inputs: AccessibilityInputs,
     categories: Sequence[str] | None = None,
@@ -105,8 +113,9 @@ def category_accessibility(
         if categories is not None
         else [c for c in inputs.catalogue.ids if (fac["category"] == c).any()]
     )
-    study = com[com["in_study"] & ~com["too_far"]]
-    out = pd.DataFrame(index=com.index[com["in_study"]])
+    answer = answer_rows(com)
+    study = com[answer & ~com["too_far"]]
+    out = pd.DataFrame(index=com.index[answer])
     if study.empty:
         raise DataError("accessibility: no study commune could be snapped to the road network")
     origin_nodes = study["node"].to_numpy()

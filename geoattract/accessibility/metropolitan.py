@@ -23,7 +23,6 @@ from geoattract.accessibility.poles import (
     MetropolitanAccess,
     MetroRouting,
     MetroScenario,
-    RoadNetwork,
     check_poles,
     commune_table,
     drive_minutes,
@@ -50,6 +49,7 @@ from geoattract.config.metro import (
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError
+from geoattract.network import Network
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def _corridor(spec: MetroSpec, table: pd.DataFrame) -> pd.DataFrame:
 def build_metropolitan(
     config: StudyConfig,
     territory: gpd.GeoDataFrame,
-    network: RoadNetwork,
+    network: Network,
 ) -> MetropolitanAccess | None:
     """Metropolitan reach of a study (None when its file declares no metropole).
 

@@ -32,10 +32,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -54,7 +53,8 @@ from geoattract.config.metro import (
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError, NetworkError, format_values
-from geoattract.network import is_line_layer, line_network, resolve_source
+from geoattract.network import Network
+from geoattract.network.load import whole_network
 from geoattract.network.snapping import SnapRule
 from geoattract.routing import ODNetwork, dense_delays, od_matrix, od_network
 
@@ -85,20 +85,6 @@ POPULATION_MODES: dict[str, str] = {"voiture": "time_{key}_min", "meilleur": "ti
 def time_column(key: str, kind: str = "") -> str:
     """Column of the time to a pole: ``time_<key>_min``, ``time_<key>_<kind>_min``."""
     return f"time_{key}_{kind}_min" if kind else f"time_{key}_min"
-
-
-class RoadNetwork(Protocol):
-    """What the accessibility stage and the metropolitan reach read of the network stage."""
-
-    @property
-    def graph(self) -> nx.MultiDiGraph:
-        """The study's road graph."""
-        ...
-
-    @property
-    def snap_rule(self) -> SnapRule:
-        """The study's snapping rule."""
-        ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -362,7 +348,7 @@ def pole_points(
 
 
 def metro_network(
-    config: StudyConfig, network: RoadNetwork, split_points: gpd.GeoSeries | None = None
+    config: StudyConfig, network: Network, split_points: gpd.GeoSeries | None = None
 ) -> tuple[ODNetwork, str]:
     """The network the poles are routed on, and its description.
 
@@ -370,12 +356,11 @@ def metro_network(
     where the ``split_points`` (the town halls routed) meet it, as the study graph: the
     metropoles lie beyond the study's extent. Any other network is the study graph itself.
     """
-    source = resolve_source(config)
-    if is_line_layer(source):
-        net = line_network(source, split_points=split_points)
-        logger.info("metropolitan reach: routed on the whole line layer %s", source)
-        return od_network(net), f"{net.attrs.get('source', source)} (couche entière)"
-    return od_network(network.graph), str(network.graph.graph.get("source", "réseau de l'étude"))
+    whole = whole_network(config, network, split_points)
+    if whole is network:
+        return od_network(network), str(network.attrs.get("source", "réseau de l'étude"))
+    logger.info("metropolitan reach: routed on the whole line layer")
+    return od_network(whole), f"{whole.attrs.get('source', '')} (couche entière)"
 
 
 def drive_minutes(

@@ -19,8 +19,11 @@ command line). A scenario may add stations (:class:`~geoattract.config.metro.New
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +34,7 @@ from geoattract._util.io import read_vector
 from geoattract.config.metro import NewStation, RailLink, uic_code
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError, format_values
+from geoattract.facilities import Catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -40,24 +44,36 @@ def uic8(values: pd.Series) -> pd.Series:
     return values.map(uic_code)
 
 
-def catalogue_stations(config: StudyConfig, category: str) -> gpd.GeoDataFrame:
+def catalogue_stations(
+    config: StudyConfig | Catalogue,
+    category: str,
+    data_dir: str | os.PathLike | None = None,
+    columns: Sequence[str] = (),
+) -> gpd.GeoDataFrame:
     """The stations of a catalogue category, read from its point files, indexed by UIC code.
 
-    Every station of the files counts, inside the territory or not (a link may start from a
-    station beyond the buffer zone).
+    The one reader of the stations: the category's points source is their one declaration
+    (file, UIC code, name, commune) and :func:`~geoattract.config.metro.uic_code` their one
+    identity rule; the rail links, the rail indicators and the command line's checks all read
+    them here. Every station of the files counts, inside the territory or not (a link may
+    start from a station beyond the buffer zone).
 
     Parameters
     ----------
-    config : StudyConfig
-        The study (its catalogue and data folder).
+    config : StudyConfig or Catalogue
+        The study (its catalogue and data folder), or a catalogue (then ``data_dir``).
     category : str
-        Category of the stations (``[metropolitan] station_category``).
+        Category of the stations (``[metropolitan] station_category``, ``[rail] category``).
+    data_dir : path-like, optional
+        Data folder of the files (default the study's).
+    columns : sequence of str
+        More columns of the station files to keep (those a file lacks are NaN).
 
     Returns
     -------
     GeoDataFrame
-        Index ``station`` (8-digit UIC code); ``name``, ``code`` (commune) and the point
-        geometry in EPSG:2154; the first row of a duplicated code is kept.
+        Index ``station`` (8-digit UIC code); ``name``, ``code`` (commune), ``columns`` and
+        the point geometry in EPSG:2154; the first row of a duplicated code is kept.
 
     Raises
     ------
@@ -66,36 +82,53 @@ def catalogue_stations(config: StudyConfig, category: str) -> gpd.GeoDataFrame:
     """
     from geoattract.facilities import load_catalogue
 
-    catalogue = load_catalogue(config.config_file("catalogue"), check_files=False)
+    if isinstance(config, StudyConfig):
+        catalogue = load_catalogue(config.config_file("catalogue"), check_files=False)
+        folder = Path(data_dir) if data_dir is not None else config.data_dir
+    else:
+        catalogue, folder = config, Path(data_dir or ".")
     if category not in catalogue.ids:
         raise DataError(
-            f"[metropolitan] station_category {category!r} is not a catalogue category; "
+            f"station category {category!r} is not a catalogue category; "
             f"categories: {format_values(catalogue.ids, 40)}"
         )
     parts = []
     for src in catalogue[category].sources:
         if src.type != "points" or not src.file or not src.id_column:
             continue
-        cols = [c for c in (src.id_column, src.name_column, src.code_column) if c]
-        layer = read_vector(config.data_dir / src.file, columns=cols).to_crs(settings.default_crs)
-        parts.append(
-            gpd.GeoDataFrame(
-                {
-                    "station": uic8(layer[src.id_column]).to_numpy(),
-                    "name": layer[src.name_column or src.id_column].astype(str).to_numpy(),
-                    "code": (
-                        layer[src.code_column].astype(str).to_numpy() if src.code_column else None
-                    ),
-                },
-                geometry=layer.geometry.to_numpy(),
-                crs=settings.default_crs,
-            )
-        )
+        path = Path(src.file) if Path(src.file).is_absolute() else folder / src.file
+        layer = _read_stations(path, (src.id_column, src.name_column, src.code_column, *columns))
+        frame = {
+            "station": uic8(layer[src.id_column]).to_numpy(),
+            "name": layer[src.name_column or src.id_column].astype(str).to_numpy(),
+            "code": layer[src.code_column].astype(str).to_numpy() if src.code_column else None,
+        }
+        frame |= {c: layer[c].to_numpy() if c in layer else np.nan for c in columns}
+        parts.append(gpd.GeoDataFrame(frame, geometry=layer.geometry.to_numpy(), crs=layer.crs))
     if not parts:
         raise DataError(f"catalogue category {category!r}: no point file with an id column")
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=settings.default_crs)
     out = out.drop_duplicates("station").set_index("station")
     return out
+
+
+def _read_stations(path: Path, columns: Sequence[str | None]) -> gpd.GeoDataFrame:
+    """A station file in EPSG:2154 with the columns it has of ``columns``.
+
+    Read once per run: a copy of a cached read, keyed by the file's identity.
+    """
+    stat = path.stat() if path.exists() else None
+    key = (str(path), stat.st_mtime_ns if stat else 0, tuple(c for c in columns if c))
+    return _cached_stations(*key).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_stations(path: str, mtime_ns: int, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    have = set(pyogrio.read_info(path)["fields"]) if Path(path).exists() else set(columns)
+    wanted = list(dict.fromkeys(c for c in columns if c in have))
+    return read_vector(path, columns=wanted).to_crs(settings.default_crs)
 
 
 def add_stations(

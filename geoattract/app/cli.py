@@ -6,6 +6,7 @@ Sub-commands::
     geoattract network    build a road graph from a source and print its summary
     geoattract matrix     drive times and road distances between communes (CSV)
     geoattract calibrate  fit a line network's speeds to reference drive times
+    geoattract atelier merge  reconcile the weights saved by several workshop groups
 
 Exit code 0 on success; on bad input a one-line error and a non-zero code (2), with the
 traceback only under ``--verbose``.
@@ -68,6 +69,25 @@ def _add_communes(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _with_layer_options(cfg: Any, args: argparse.Namespace) -> Any:
+    """The study with ``--layer`` / ``--strict`` in its ``[network]`` section."""
+    values = {}
+    if getattr(args, "layer", None):
+        values["layer"] = args.layer
+    if getattr(args, "strict", False):
+        values["strict"] = True
+    return cfg.with_section("network", **values) if values else cfg
+
+
+def _add_layer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layer", metavar="NAME", help="layer of a multi-layer line file")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse class values of a line layer that its preset does not know",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -103,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="road network replacing [network] source (a line layer, an OSM file, 'online', "
         "or 'schematic' as a last resort)",
     )
+    _add_layer_options(p)
     p.add_argument(
         "--no-isochrones", action="store_true", help="skip the isochrones (isochrones.gpkg)"
     )
@@ -110,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-maps",
         action="store_true",
         help="GeoPackages and tables only: no interactive or printable map, no report",
+    )
+    p.add_argument(
+        "--separate-maps",
+        action="store_true",
+        help="also write one interactive map per profile and pillar (score_*.html, "
+        "pillar_*.html) besides atelier.html ([maps] separate_maps)",
     )
     national = p.add_argument_group("national runs (studies with [partitions] enabled: france)")
     national.add_argument(
@@ -142,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a .osm.pbf, .osm, .graphml or .gpkg file, 'schematic' or 'online'",
     )
     p.add_argument("--out", metavar="FILE.gpkg", help="save the graph (layers nodes, edges)")
+    _add_layer_options(p)
     p.set_defaults(func=_cmd_network)
 
     p = sub.add_parser(
@@ -163,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
     p.add_argument("--max-minutes", type=float, default=None, help="leave out longer pairs")
     _add_communes(p)
+    _add_layer_options(p)
     p.add_argument("--data-dir", metavar="DIR", help="shared data folder")
     p.set_defaults(func=_cmd_matrix)
 
@@ -198,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--minutes", nargs="+", type=float, default=None, help="thresholds (default 10 20 30)"
     )
     p.add_argument("--out", required=True, metavar="FILE", help="output .geojson or .gpkg")
+    p.add_argument(
+        "--network", metavar="SOURCE", help="road network replacing the study's [network] source"
+    )
+    _add_layer_options(p)
     p.set_defaults(func=_cmd_isochrones)
 
     p = sub.add_parser(
@@ -249,8 +282,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=15, help="communes listed (default 15)")
     p.add_argument("--out", metavar="FILE.csv", help="write every commune's changes, all profiles")
     p.set_defaults(func=_cmd_scenario)
+
+    p = sub.add_parser(
+        "atelier",
+        help="co-construction workshops: reconcile the weights of several groups",
+        description="Tools of the co-construction workshops (the weights are set in "
+        "atelier.html, written by every run).",
+    )
+    actions = p.add_subparsers(
+        dest="atelier_action",
+        metavar="ACTION",
+        required=True,
+        parser_class=_subparser_class(_verbosity_parser(argparse.SUPPRESS)),
+    )
+    m = actions.add_parser(
+        "merge",
+        help="scores under each group's weights, consensus and contested communes",
+        description="Read the weight files several groups saved from atelier.html; write the "
+        "scores under each group's weights, the consensus communes (top quintile for every "
+        "group) and the contested ones (rank spread of a quintile or more) with a map of "
+        "each, rank intervals from a Monte Carlo over the groups' weights, and a French "
+        "section for the report.",
+    )
+    _add_common(m)
+    m.add_argument("files", nargs="+", metavar="WEIGHTS.json", help="weight files (two or more)")
+    m.add_argument(
+        "--out", metavar="DIR", help="output folder (default: <results>/atelier, maps/atelier)"
+    )
+    m.add_argument(
+        "--results",
+        metavar="DIR",
+        help="folder of a previous `geoattract run` (default maps/); recomputed when absent",
+    )
+    m.add_argument("--draws", type=int, metavar="N", help="Monte Carlo draws in all")
+    m.set_defaults(func=_cmd_atelier_merge)
     _add_plan_commands(sub)
     return parser
+
+
+def _cmd_atelier_merge(args: argparse.Namespace) -> int:
+    from geoattract.app.atelier import atelier_merge_command
+
+    text, _ = atelier_merge_command(
+        args.files,
+        out=args.out,
+        results=args.results,
+        draws=args.draws,
+        config=args.config,
+        data_dir=args.data_dir,
+        verbose=_progress(args),
+    )
+    if not args.quiet:
+        print(text)
+    return 0
 
 
 def _cmd_network(args: argparse.Namespace) -> int:
@@ -258,7 +342,14 @@ def _cmd_network(args: argparse.Namespace) -> int:
 
     if args.out is not None and not args.out.lower().endswith(".gpkg"):
         raise DataError(f"{args.out}: --out must be a GeoPackage file ending in .gpkg")
-    summary = network_command(args.source, args.out, config=args.config, data_dir=args.data_dir)
+    summary = network_command(
+        args.source,
+        args.out,
+        strict=args.strict,
+        layer=args.layer,
+        config=args.config,
+        data_dir=args.data_dir,
+    )
     if not args.quiet:
         width = max(len(k) for k in summary)
         for key, value in summary.items():
@@ -286,6 +377,8 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
         communes=args.communes,
         max_minutes=args.max_minutes,
         data_dir=args.data_dir,
+        layer=args.layer,
+        strict=args.strict,
     )
     if not args.quiet:
         print(
@@ -315,14 +408,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _cmd_isochrones(args: argparse.Namespace) -> int:
     from geoattract.app import commands
+    from geoattract.config import load_study_config
 
+    cfg = _with_layer_options(load_study_config(args.config, data_dir=args.data_dir), args)
+    if args.network:
+        cfg = cfg.with_section("network", source=args.network)
     path, iso = commands.isochrones_command(
-        args.codes,
-        args.out,
-        minutes=args.minutes,
-        config=args.config,
-        data_dir=args.data_dir,
-        verbose=_progress(args),
+        args.codes, args.out, minutes=args.minutes, config=cfg, verbose=_progress(args)
     )
     if not args.quiet:
         print(f"{len(iso)} isochrone(s) written to {path}")
@@ -376,14 +468,16 @@ def _add_plan_commands(sub: Any) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     # the checks at the door come before the heavy imports of the stages
-    from geoattract.app.publish import check_output_folder
+    from geoattract._util.output_folder import check_output_folder
     from geoattract.config import load_study_config
 
-    cfg = load_study_config(args.config, data_dir=args.data_dir)
-    if cfg.section("partitions").get("enabled"):
-        return _run_national(cfg, args)
+    cfg = _with_layer_options(load_study_config(args.config, data_dir=args.data_dir), args)
+    if args.separate_maps:
+        cfg = cfg.with_section("maps", separate_maps=True)
     out = Path(args.out) if args.out is not None else Path(cfg.study["output_dir"])
     check_output_folder(out)
+    if args.departement_maps and not cfg.section("partitions").get("enabled"):
+        raise DataError("--departement-maps: only for a study at national scale ([partitions])")
     if args.isochrones_for or cfg.section("maps").get("isochrone_communes"):
         from geoattract.app.codes import resolve_codes
         from geoattract.territory import build_territory
@@ -402,34 +496,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         network=args.network,
         isochrones=not args.no_isochrones,
         maps=not args.no_maps,
-    )
-    if not args.quiet:
-        print(run_summary(result))
-    return 0
-
-
-def _run_national(cfg: Any, args: argparse.Namespace) -> int:
-    from geoattract.app.national_write import engine_options, run_national
-
-    options = engine_options(
-        cfg,
         engine=args.engine,
         scheduler=args.scheduler,
         workers=args.workers,
-        progress=_progress(args),
+        departement_maps=args.departement_maps,
     )
-    out = args.out or cfg.study["output_dir"]
-    run = run_national(cfg, out, options, departements=args.departement_maps)
     if not args.quiet:
-        state = run["state"]
-        timings = state.stats.get("timings", {})
-        print(
-            f"geoattract run: {cfg.name} → {out} ({sum(timings.values()):.0f} s, "
-            f"{len(state.table)} communes, {state.stats.get('partitions')} partition(s) on "
-            f"{options.engine})"
-        )
-        print(f"  written: {', '.join(sorted(run['files']))[:400]}")
-        print(f"  {len(run['warnings'])} warning(s); log in {Path(out) / 'run.log'}")
+        print(run_summary(result))
     return 0
 
 

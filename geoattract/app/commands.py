@@ -80,13 +80,7 @@ def isochrones_command(
     net = build_network(cfg, terr)
     sub = terr.copy()
     sub["in_study"] = sub["code"].isin(wanted)
-    iso = isochrones_for_communes(
-        net.graph,
-        sub,
-        minutes=minutes or cfg.thresholds_min,
-        snap_rule=net.snap_rule,
-        verbose=verbose,
-    )
+    iso = isochrones_for_communes(net, sub, minutes=minutes or cfg.thresholds_min, progress=verbose)
     iso["network"] = net.caption.source
     with atomic_path(path) as tmp:
         if suffix == ".gpkg":
@@ -208,7 +202,7 @@ def compare_command(
         suffix = f"_{profile}"
         for col in [c for c in rows.columns if c.startswith("pillar_") and c.endswith(suffix)]:
             rows[col[: -len(suffix)]] = rows[col]
-        from geoattract.app.write import compare_columns, configured_columns, with_column_labels
+        from geoattract.outputs.write import compare_columns, configured_columns, with_column_labels
 
         described = configured_columns(cfg)
         compare_html(
@@ -323,6 +317,8 @@ def network_command(
     source: str | os.PathLike,
     out: str | os.PathLike | None = None,
     *,
+    strict: bool = False,
+    layer: str | None = None,
     config: StudyConfig | str | os.PathLike | None = None,
     data_dir: Any = None,
 ) -> dict[str, Any]:
@@ -346,17 +342,17 @@ def network_command(
         :func:`geoattract.network.graph_summary` plus ``build_seconds`` and ``out`` (path
         or None).
     """
-    from geoattract.network import build_network, graph_summary, load_graph, save_graph_gpkg
+    from geoattract.network import build_network, load_network, save_graph_gpkg
     from geoattract.territory.load import load_territory
 
     t0 = time.perf_counter()
     text = str(source)
     if text.lower() in ("schematic", "online"):
         cfg = _config(config, data_dir)
-        G = build_network(cfg, load_territory(cfg), source=text).graph
+        net = build_network(cfg, load_territory(cfg), source=text)
     else:
-        G = load_graph(text)
-    summary = graph_summary(G)
+        net = load_network(text, strict=strict, layer=layer)
+    summary = dict(net.summary)
     summary["build_seconds"] = round(time.perf_counter() - t0, 3)
-    summary["out"] = str(save_graph_gpkg(G, out)) if out is not None else None
+    summary["out"] = str(save_graph_gpkg(net.graph, out)) if out is not None else None
     return summary

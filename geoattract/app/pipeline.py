@@ -3,14 +3,16 @@
 :func:`compute_study` chains the stages; each takes the typed results of the stages it needs,
 so the order follows from the data::
 
-    territory → network → offer → accessibility → isochrones → transition → scores
+    territory → demography → network → offer → accessibility → isochrones → transition
+              → scores → dynamics (offer against population dynamics)
 
 :func:`run_study` wraps it: it checks the inputs and the output folder at the door, writes every
-output into a staging folder and publishes them atomically (:mod:`geoattract.app.publish`).
+output into a staging folder and publishes them atomically (:mod:`geoattract._util.output_folder`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -22,17 +24,25 @@ from typing import Any, TypeVar
 import geopandas as gpd
 from tqdm.auto import tqdm
 
+from geoattract._util.output_folder import OutputFolder
 from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
 from geoattract.app.logs import run_log
 from geoattract.app.plan_check import study_plan_at_door
-from geoattract.app.publish import OutputFolder
-from geoattract.app.state import StudyState
 from geoattract.config import StudyConfig, load_study_config
+from geoattract.demography import Demography, build_demography
 from geoattract.facilities import build_offer, check_study_coverage
 from geoattract.network import Network, build_network
+from geoattract.outputs.national import check_departements
+from geoattract.outputs.state import StudyState
 from geoattract.routing import isochrones_for_communes
-from geoattract.scoring import build_scores, evaluate_plan
+from geoattract.scoring import (
+    DynamicsAnalysis,
+    Scores,
+    analyse_dynamics,
+    build_scores,
+    evaluate_plan,
+)
 from geoattract.territory import Territory, build_territory
 from geoattract.transition import build_transition
 
@@ -43,12 +53,14 @@ T = TypeVar("T")
 #: Stages of :func:`compute_study`, in order (for the progress bar and the timings).
 STAGE_NAMES: tuple[str, ...] = (
     "territory",
+    "demography",
     "network",
     "facilities",
     "accessibility",
     "isochrones",
     "transition",
     "scoring",
+    "dynamics",
 )
 
 
@@ -144,6 +156,8 @@ def compute_study(
     isochrone_communes: Sequence[str] | None = None,
     progress: bool = False,
     stages: _Stages | None = None,
+    mapper: Callable[..., list[Any]] | None = None,
+    departement_maps: Sequence[str] = (),
 ) -> StudyState:
     """Run every stage of a study in memory and return their typed results.
 
@@ -159,6 +173,12 @@ def compute_study(
         Progress bars.
     stages : _Stages, optional
         Timer shared with the caller.
+    mapper : callable, optional
+        Where the accessibility partitions of a study with ``[partitions] enabled`` run
+        (``mapper(func, items, names)``: a dask cluster's; default this process).
+    departement_maps : sequence of str
+        Départements whose interactive map a national run draws, checked right after the
+        territory stage.
 
     Returns
     -------
@@ -170,6 +190,9 @@ def compute_study(
         territory = st.run("territory", build_territory, config)
         check_study_coverage(config, territory.communes)  # fail fast on uncovered categories
         isochrone_codes(config, territory, isochrone_communes)  # fail fast on a bad code
+        check_departements(departement_maps, territory.communes["dep"].dropna().unique())
+        # population dynamics: a CSV read, before the heavy stages so a bad file fails fast
+        demography = st.run("demography", build_demography, config, territory.communes)
         network = st.run("network", build_network, config, territory.communes)
         offer = st.run("facilities", build_offer, config, territory.communes, verbose=progress)
         access = st.run(
@@ -180,6 +203,7 @@ def compute_study(
             network,
             offer,
             verbose=progress,
+            mapper=mapper,
         )
         iso = (
             st.run(
@@ -198,6 +222,7 @@ def compute_study(
             "transition", build_transition, config, territory.communes, access, verbose=progress
         )
         scores = st.run("scoring", build_scores, config, territory.communes, access, transition)
+        dynamics = st.run("dynamics", offer_dynamics, config, demography, scores)
     finally:
         if own:
             st.close()
@@ -210,7 +235,18 @@ def compute_study(
         transition=transition,
         scores=scores,
         isochrones=iso,
+        demography=demography,
+        dynamics=dynamics,
     )
+
+
+def offer_dynamics(
+    config: StudyConfig, demography: Demography, scores: Scores
+) -> DynamicsAnalysis | None:
+    """Offer against population dynamics (None when the study has no population dynamics)."""
+    if not demography.available:
+        return None
+    return analyse_dynamics(demography.table, scores, seed=config.section("scoring").get("seed"))
 
 
 def build_isochrones(
@@ -221,15 +257,12 @@ def build_isochrones(
     *,
     progress: bool,
 ) -> gpd.GeoDataFrame:
-    """Isochrones of every study commune from the town halls the accessibility stage snapped.
+    """Isochrones of every study commune, from town halls joined as every other indicator's.
 
-    Same routing graph, same snapped town halls and access legs as every other indicator;
-    shape, method, grid resolution and hole size from the study's ``[maps]`` section.
+    The network's rule and the communes' dense-commune delays are the accessibility stage's
+    (the same access legs); shape, method and grid resolution from the study's ``[maps]``.
     """
     maps = config.section("maps")
-    snapped = accessibility.inputs.communes.rename(
-        columns={"snap_m": "snap_distance_m", "snap_s": "snap_time_s"}
-    )
     options = {
         key: maps[name]
         for key, name in (
@@ -240,13 +273,10 @@ def build_isochrones(
         if maps.get(name) is not None
     }
     return isochrones_for_communes(
-        network.graph,
+        network,
         territory.communes,
         minutes=config.thresholds_min,
-        rg=accessibility.inputs.rg,
-        snap_rule=network.snap_rule,
-        snapped=snapped,
-        verbose=progress,
+        progress=progress,
         **options,
     )
 
@@ -262,6 +292,10 @@ def run_study(
     isochrones: bool = True,
     maps: bool = True,
     network: str | os.PathLike | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    departement_maps: Sequence[str] = (),
 ) -> StudyResult:
     """Run the whole study and write its outputs.
 
@@ -288,6 +322,12 @@ def run_study(
     network : str or path-like, optional
         Road network source replacing ``[network] source`` (``"schematic"``, ``"online"`` or
         a file).
+    engine, scheduler, workers
+        Where a study at national scale (``[partitions] enabled``) runs its partitions:
+        ``"dask"`` (default: a LocalCluster of ``workers``, or the cluster at ``scheduler``)
+        or ``"local"`` (this process); overrides of its ``[dask]`` section.
+    departement_maps : sequence of str
+        A national run also draws the interactive map of these départements.
 
     Returns
     -------
@@ -298,6 +338,17 @@ def run_study(
     ConfigError, DataError
         Bad configuration or input, unwritable or busy output folder: raised before any heavy
         work, leaving the previous outputs untouched.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import geoattract as ga
+    >>> out = tempfile.mkdtemp()
+    >>> result = ga.run_study(ga.datasets.tiny_config(), out_dir=out, maps=False)
+    >>> len(result.communes), sorted(result.files)[:2]
+    (6, ['afom.csv', 'afom.json'])
+    >>> int(result.communes["rank_general"].min())
+    1
     """
     cfg = load_config(config, data_dir)
     if network is not None:
@@ -310,19 +361,32 @@ def run_study(
                 logger.info("removed %s, left by an interrupted run", name)
             more = ("plan", "outputs") if plan is not None else ("outputs",)
             stages = _Stages((*STAGE_NAMES, *more), progress)
-            try:
-                state = compute_study(
-                    cfg,
-                    isochrones=isochrones,
-                    isochrone_communes=isochrone_communes,
-                    progress=progress,
-                    stages=stages,
+            national = bool(cfg.section("partitions").get("enabled"))
+            cluster: Any = contextlib.nullcontext()
+            if national:
+                from geoattract._util.cluster import Engine, engine_options
+                from geoattract.routing.partition import warm_up_kernels
+
+                options = engine_options(
+                    cfg, engine=engine, scheduler=scheduler, workers=workers, progress=progress
                 )
+                cluster = Engine(options, warm_up=warm_up_kernels)
+            try:
+                with cluster as running:
+                    state = compute_study(
+                        cfg,
+                        isochrones=isochrones and not national,
+                        isochrone_communes=isochrone_communes,
+                        progress=progress,
+                        stages=stages,
+                        mapper=running.map if running is not None else None,
+                        departement_maps=departement_maps,
+                    )
                 if plan is not None:
                     state = replace(state, plan=stages.run("plan", evaluate_plan, state, plan))
                 result = StudyResult(state=state, out_dir=out, timings=stages.timings)
                 if publish:
-                    from geoattract.app.write import write_outputs  # after the door checks
+                    from geoattract.outputs.write import write_outputs  # after the door checks
 
                     codes = isochrone_codes(cfg, state.territory, isochrone_communes)
                     staged = stages.run(
@@ -333,6 +397,7 @@ def run_study(
                         codes,
                         stages.timings,
                         maps=maps,
+                        departements=departement_maps,
                     )
             finally:
                 stages.close()

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from geoattract._util.io import write_text_atomic
-from geoattract.app.plan_check import check_plan, plan_tables, study_facts
+from geoattract.app.plan_check import check_plan, study_facts
 from geoattract.config.plan import check_actions, load_levers
 from geoattract.config.study import StudyConfig, load_study_config
 from geoattract.errors import ConfigError, DataError, format_values
@@ -88,7 +88,7 @@ def plan_command(
 ) -> tuple[str, Any]:
     """Run ``geoattract plan PLAN.toml``: check, compute the study, evaluate, print, write.
 
-    Writes :data:`PLAN_TABLES` and ``plan.html`` (the chapter « Plan d'action ») in ``out``
+    Writes :data:`~geoattract.outputs.plan_section.PLAN_TABLES` and ``plan.html`` (the chapter « Plan d'action ») in ``out``
     (default the study's output folder).
 
     Returns
@@ -101,7 +101,7 @@ def plan_command(
     # the heavy imports after the checks at the door
     from geoattract.app.pipeline import compute_study
     from geoattract.outputs import Labels
-    from geoattract.outputs.plan_section import write_plan_page
+    from geoattract.outputs.plan_section import plan_tables, write_plan_page
     from geoattract.scoring.plan import evaluate_plan
 
     state = compute_study(cfg, isochrones=False, progress=verbose)

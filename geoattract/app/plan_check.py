@@ -3,8 +3,8 @@
 :func:`study_facts` gathers what actions are checked against (the study file, the catalogue,
 the scoring profiles, the station file and the territory: no routing, a few seconds);
 :func:`check_plan` reads a plan and checks it; :func:`study_plan_at_door` does so for the plan
-a study names (``[configs] plan``) at the door of ``geoattract run``. :func:`plan_tables` gives
-the plan's CSV tables by file name.
+a study names (``[configs] plan``) at the door of ``geoattract run``. The plan's CSV tables are
+:func:`geoattract.outputs.plan_section.plan_tables`.
 """
 
 from __future__ import annotations
@@ -13,28 +13,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
-
 from geoattract.config.plan import Action, Plan, StudyFacts, check_actions, load_plan
 from geoattract.config.study import StudyConfig
 from geoattract.errors import ConfigError, DataError
-
-#: Files of a plan evaluation, by table of :class:`~geoattract.scoring.plan.PlanResult`.
-PLAN_TABLES: dict[str, str] = {
-    "plan_actions.csv": "actions_table",
-    "plan_communes.csv": "communes_table",
-    "plan_epci.csv": "epci_table",
-    "plan_indicators.csv": "indicators_table",
-}
-
-#: French labels of the plan's files on the index page.
-PLAN_INDEX_LABELS: dict[str, str] = {
-    "plan_actions.csv": "Plan d'action : coût, porteur, habitants gagnant l'accès par action (CSV)",
-    "plan_communes.csv": "Plan d'action : scores et rangs par commune et profil (CSV)",
-    "plan_epci.csv": "Plan d'action : scores et rangs par EPCI et profil (CSV)",
-    "plan_indicators.csv": "Plan d'action : indicateurs modifiés par commune (CSV)",
-    "plan_columns.csv": "Plan d'action : description des colonnes (CSV)",
-}
 
 
 def study_facts(cfg: StudyConfig, *, rail: bool = False) -> StudyFacts:
@@ -101,15 +82,6 @@ def check_plan(cfg: StudyConfig, path: str | os.PathLike) -> Plan:
     check_actions(plan.actions, study_facts(cfg, rail=rail), path)
     check_removals(cfg, plan.actions, path)
     return plan
-
-
-def plan_tables(result: Any) -> dict[str, pd.DataFrame]:
-    """The plan's tables by file name (:data:`PLAN_TABLES`) and their French dictionary."""
-    from geoattract.outputs.plan_section import plan_columns
-
-    out = {name: getattr(result, attr)() for name, attr in PLAN_TABLES.items()}
-    out["plan_columns.csv"] = plan_columns(result.profiles)
-    return out
 
 
 def study_plan_at_door(cfg: StudyConfig) -> Plan | None:

@@ -14,36 +14,16 @@ from geoattract.config.metro import (
     check_rail_edits,
     parse_rail_link,
     scenario_edits,
-    uic_code,
 )
 from geoattract.config.study import StudyConfig
 from geoattract.errors import DataError
 
 
 def station_ids(cfg: StudyConfig, category: str) -> set[str]:
-    """UIC codes of the point files of a catalogue category, read without geometry (fast).
+    """UIC codes of the stations of a catalogue category (:func:`catalogue_stations`)."""
+    from geoattract.accessibility import catalogue_stations
 
-    Raises
-    ------
-    DataError
-        Unknown category, or no point file with an id column.
-    """
-    import pyogrio
-
-    from geoattract.facilities import load_catalogue
-
-    catalogue = load_catalogue(cfg.config_file("catalogue"), check_files=False)
-    if category not in catalogue.ids:
-        raise DataError(f"[metropolitan] station_category {category!r} is not a catalogue category")
-    ids: set[str] = set()
-    for src in catalogue[category].sources:
-        if src.type == "points" and src.file and src.id_column:
-            path = cfg.data_dir / src.file
-            frame = pyogrio.read_dataframe(path, columns=[src.id_column], read_geometry=False)
-            ids |= {uic_code(c) for c in frame[src.id_column]}
-    if not ids:
-        raise DataError(f"catalogue category {category!r}: no point file with an id column")
-    return ids
+    return set(catalogue_stations(cfg, category).index)
 
 
 def check_rail_scenario(

@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geoattract.config.metro import uic_code
 from geoattract.config.schema import Field, load_toml, non_negative, positive, validate
 from geoattract.errors import ConfigError, DataError, format_values
 
@@ -308,6 +309,8 @@ def _action(doc: Mapping[str, Any], src: Path, prefix: str, schema: Mapping[str,
         specific.pop("commune", None)
     v = validate(doc, {**schema, **specific}, src, prefix=prefix)
     params = {k: v[k] for k in specific}
+    if kind == "rail_link":
+        params["station"] = uic_code(params["station"])  # the one rule of UIC codes
     return Action(
         id=v["id"],
         label=v["label_fr"],

@@ -44,7 +44,8 @@ class Field:
     required : bool
         Whether the key must be present.
     default : Any
-        Value used when the key is absent and not required.
+        Value used when the key is absent and not required; a :class:`Setting` reads
+        :mod:`geoattract.settings` when the file is validated (never at import).
     choices : tuple, optional
         Allowed values.
     check : callable, optional
@@ -65,6 +66,21 @@ class Field:
     items: TypeSpec | None = None
     schema: Mapping[str, Field] | None = None
     doc: str = ""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A default read from :mod:`geoattract.settings` when a file is validated (``name``)."""
+
+    name: str
+    scale: float = 1.0
+
+    def value(self) -> Any:
+        """The setting's current value (times ``scale`` for numbers)."""
+        from geoattract import settings
+
+        value = getattr(settings, self.name)
+        return value * self.scale if self.scale != 1.0 else value
 
 
 #: Longest value representation quoted in an error message.
@@ -135,7 +151,7 @@ def validate(
                 raise ConfigError(
                     f"{source}: missing key '{dotted}' ({_type_name(fld.type)}){': ' + fld.doc if fld.doc else ''}"
                 )
-            out[key] = fld.default
+            out[key] = fld.default.value() if isinstance(fld.default, Setting) else fld.default
             continue
         out[key] = _check_value(doc[key], fld, source, dotted)
     if allow_extra:

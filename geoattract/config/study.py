@@ -15,9 +15,11 @@ from typing import Any
 
 from geoattract import settings
 from geoattract._util.io import resolve_data_dir
+from geoattract.config.demography_schema import DEMOGRAPHY_SCHEMA
 from geoattract.config.metro_schema import METRO_KEYS, METROPOLITAN_SCHEMA, validate_metropolitan
 from geoattract.config.schema import (
     Field,
+    Setting,
     at_least_one,
     check_sources,
     dep_code,
@@ -55,11 +57,11 @@ STUDY_SCHEMA: dict[str, Field] = {
             "buffer_km": Field(
                 float,
                 required=False,
-                default=settings.buffer_m / 1000,
+                default=Setting("buffer_m", 1 / 1000),
                 check=non_negative,
                 doc="neighbouring communes within this distance form the buffer zone",
             ),
-            "crs": Field(str, required=False, default=settings.default_crs),
+            "crs": Field(str, required=False, default=Setting("default_crs")),
             "output_dir": Field(
                 str,
                 required=False,
@@ -68,7 +70,10 @@ STUDY_SCHEMA: dict[str, Field] = {
             ),
             "thresholds_min": thresholds_field(settings.thresholds_min),
             "town_hall_tolerance_m": Field(
-                float, required=False, default=settings.town_hall_tolerance_m, check=non_negative
+                float,
+                required=False,
+                default=Setting("town_hall_tolerance_m"),
+                check=non_negative,
             ),
         },
     ),
@@ -188,6 +193,10 @@ class StudyConfig:
         raw = {**self.raw, name: section}
         return StudyConfig(path=self.path, data_dir=self.data_dir, raw=raw)
 
+    def has_config(self, key: str) -> bool:
+        """Whether ``[configs]`` names a companion file for ``key``."""
+        return self.raw.get("configs", {}).get(key) is not None
+
     def config_file(self, key: str) -> Path:
         """Path of a companion configuration file named in ``[configs]`` (relative to this file)."""
         rel = self.raw.get("configs", {}).get(key)
@@ -213,7 +222,12 @@ RAIL_CATCHMENT_MIN = 45
 SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
     "configs": {
         "catalogue": Field(str, required=False, default="facilities.toml"),
-        "indicators": Field(str, required=False, default="indicators.toml"),
+        "indicators": Field(
+            str,
+            required=False,
+            default=None,
+            doc="transition and environment indicators (none: the study has no such indicator)",
+        ),
         "scoring": Field(str, required=False, default="scoring.toml"),
         "places": Field(
             str,
@@ -252,9 +266,16 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             bool,
             required=False,
             default=False,
-            doc="run the study as a national job partitioned by département (dask)",
+            doc="compute the accessibility by partitions of the road graph, each exact, on dask "
+            "(a national study)",
         ),
-        "by": Field(str, required=False, default="departement", choices=("departement",)),
+        "by": Field(
+            str,
+            required=False,
+            default="departement",
+            choices=("departement", "epci"),
+            doc="the partitions: one per département (or per EPCI), grouped when they overlap",
+        ),
         "radius_min": Field(
             float,
             required=False,
@@ -304,6 +325,18 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             "folder); the preset's shipped calibration when absent",
         ),
         "schematic_snap_detour": Field(float, required=False, default=None, check=at_least_one),
+        "layer": Field(
+            str,
+            required=False,
+            default=None,
+            doc="layer of a multi-layer line file (default: the preset's, or the only line layer)",
+        ),
+        "strict": Field(
+            bool,
+            required=False,
+            default=False,
+            doc="class values of a line layer outside its preset are an error (a warning otherwise)",
+        ),
         "schematic_poles": Field(
             list,
             items=str,
@@ -333,6 +366,7 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
         "seed": Field(int, required=False, default=None),
     },
     "metropolitan": METROPOLITAN_SCHEMA,
+    "demography": DEMOGRAPHY_SCHEMA,
     "maps": {
         "isochrone_communes": Field(list, items=str, required=False, default=None),
         "isochrone_shape": Field(
@@ -364,6 +398,14 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             default=None,
             doc="background tiles of the interactive maps (e.g. 'OpenStreetMap'); none by "
             "default: the offline basemap drawn from the data",
+        ),
+        "separate_maps": Field(
+            bool,
+            required=False,
+            default=False,
+            doc="also write one interactive map per profile and pillar (score_*.html, "
+            "pillar_*.html); by default atelier.html holds them all, with one copy of the "
+            "geometry",
         ),
     },
 }

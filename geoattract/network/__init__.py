@@ -28,7 +28,13 @@ from geoattract.network.lines import (
     read_calibration,
     read_lines,
 )
-from geoattract.network.load import Network, build_network, load_graph, resolve_source
+from geoattract.network.load import (
+    Network,
+    build_network,
+    load_graph,
+    load_network,
+    resolve_source,
+)
 from geoattract.network.model import (
     GRAPH_CRS,
     GRAPH_KINDS,
@@ -148,6 +154,7 @@ __all__ = [
     "highway_classes",
     "largest_scc",
     "load_graph",
+    "load_network",
     "main_highway",
     "network_caption",
     "node_coordinates",

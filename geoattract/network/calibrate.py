@@ -47,7 +47,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -212,7 +212,7 @@ class Holdout:
 
     departements: tuple[str, ...] | None = None
     commune_share: float = HOLDOUT_COMMUNE_SHARE
-    seed: int = settings.random_seed
+    seed: int = field(default_factory=lambda: settings.random_seed)
 
     def mask(self, trips: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...], int]:
         """Bool per trip (held out), the départements held out, the communes held out."""

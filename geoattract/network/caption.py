@@ -8,7 +8,9 @@ GeoPackage made from a graph always names the network the figures come from.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
@@ -101,14 +103,14 @@ class NetworkCaption:
         return f"{base} ; {self.notes.rstrip('.')}." if self.notes else f"{base}."
 
 
-def network_caption(G: nx.MultiDiGraph) -> NetworkCaption:
+def network_caption(G: nx.MultiDiGraph | Mapping[str, Any]) -> NetworkCaption:
     """Make the caption of a road graph from its graph attributes only.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-        The graph model. A graph without ``kind`` (saved before the attribute existed) is
-        ``"schematic"`` when flagged so, ``"file"`` otherwise.
+    G : networkx.MultiDiGraph or mapping
+        The graph model, or its graph attributes. A graph without ``kind`` (saved before the
+        attribute existed) is ``"schematic"`` when flagged so, ``"file"`` otherwise.
 
     Returns
     -------
@@ -119,7 +121,7 @@ def network_caption(G: nx.MultiDiGraph) -> NetworkCaption:
     DataError
         If the graph's ``kind`` is not one of :data:`~geoattract.network.model.GRAPH_KINDS`.
     """
-    attrs = G.graph
+    attrs = G.graph if isinstance(G, nx.Graph) else G
     schematic = str(attrs.get("schematic", False)) == "True"
     kind = str(attrs.get("kind") or ("schematic" if schematic else "file"))
     source = str(attrs.get("source") or "source inconnue")

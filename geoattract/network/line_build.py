@@ -11,6 +11,7 @@ entry points.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from geoattract.network.line_model import (
 from geoattract.network.presets import BOTH, FORWARD, REVERSE, LinePreset
 from geoattract.network.speeds import DEFAULT_FALLBACK_SPEED_KPH
 from geoattract.network.split import split_at_points
+from geoattract.network.validate import check_classes
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,11 @@ def _as_text(series: pd.Series) -> pd.Series:
 def _classify(
     gdf: gpd.GeoDataFrame, spec: LinePreset, cols: Mapping[str, str], where: str
 ) -> np.ndarray:
-    """Class of every line (object array, None when no rule matches or a piece is excluded)."""
+    """Class of every line (object array, None when no rule matches or a piece is excluded).
+
+    The values of the class rules' first column on the pieces no rule matched (not the pieces
+    the preset excludes) are reported by :func:`~geoattract.network.validate.check_classes`.
+    """
     n = len(gdf)
 
     def text(name: str) -> pd.Series:
@@ -92,10 +98,13 @@ def _classify(
                 hit &= np.isin(cache[col], list(values))
             out[hit] = rule.highway
             free &= ~hit
+    unmatched = pd.isna(out)
     for col, values in spec.exclude.items():
         actual = cols.get(col.lower())
         if actual is not None:
-            out[np.isin(_as_text(gdf[actual]).to_numpy(dtype=object), list(values))] = None
+            excluded = np.isin(_as_text(gdf[actual]).to_numpy(dtype=object), list(values))
+            out[excluded] = None
+            unmatched &= ~excluded
     return out
 
 
@@ -259,7 +268,7 @@ class _Lines:
     direction: np.ndarray
     speed: np.ndarray
     refs: np.ndarray | None
-    dropped: dict[str, int]
+    dropped: dict[str, Any]
 
 
 def _split_at_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -295,11 +304,25 @@ def _split_at_vertices(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def _clean_lines(
-    gdf: gpd.GeoDataFrame, spec: LinePreset, where: str, split_at_vertices: bool
+    gdf: gpd.GeoDataFrame,
+    spec: LinePreset,
+    where: str,
+    split_at_vertices: bool,
+    strict: bool = False,
 ) -> _Lines:
     """Classify, drop what is not a road, split multi-part lines and at shared vertices."""
     cols = column_map(c for c in gdf.columns if c != gdf.geometry.name)
     highway = _classify(gdf, spec, cols, where)
+    unmatched: dict[str, int] = {}
+    if spec.class_rules:  # pieces no rule classifies are left out: said, or refused
+        first = next(iter(spec.class_rules[0].when), "")
+        actual = cols.get(first.lower()) if first else None
+        if actual is not None:
+            column = _as_text(gdf[actual]).to_numpy(dtype=object)
+            known = {v: 1.0 for r in spec.class_rules for v in r.when.get(first, ())}
+            excluded = {v for v in spec.exclude.get(first, ())}
+            rest = column[pd.isna(highway) & ~np.isin(column, list(excluded))]
+            unmatched = check_classes(rest, known, None, f"{where} ({actual})", strict=strict)
     direction = _directions(gdf, spec, cols)
     speed = np.full(len(gdf), np.nan)
     if spec.speed_column and spec.speed_column.lower() in cols:
@@ -313,8 +336,16 @@ def _clean_lines(
     empty = pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), None, geoms))
     no_class = pd.isna(highway)
     keep = ~empty & ~no_class
-    dropped = {"empty": int(empty.sum()), "not_a_road": int((~empty & no_class).sum())}
+    dropped: dict[str, Any] = {
+        "empty": int(empty.sum()),
+        "not_a_road": int((~empty & no_class).sum()),
+    }
     geoms = geoms[keep]
+    if geoms.size == 0:
+        raise DataError(
+            f"{where}: no road line left: {dropped['empty']} empty and {dropped['not_a_road']} "
+            "without a class of the preset"
+        )
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
     idx = np.flatnonzero(keep)
@@ -336,6 +367,7 @@ def _clean_lines(
                 splits,
             )
     dropped["split_vertices"] = splits
+    dropped["unmatched"] = unmatched
     return _Lines(
         geoms=np.asarray(geoms, dtype=object),
         highway=highway[idx],
@@ -409,9 +441,15 @@ def build_arrays(
     split_at_vertices: bool = True,
     split: PointSplit | None = None,
     delays: EdgeDelays | None = None,
+    strict: bool = False,
 ) -> tuple[LineNetwork, dict[str, Any]]:
     """Build the network arrays and the figures for the graph attributes."""
-    lines = _clean_lines(gdf, spec, where, split_at_vertices)
+    lines = _clean_lines(gdf, spec, where, split_at_vertices, strict)
+    unknown: dict[str, int] = dict(lines.dropped.get("unmatched", {}))
+    if spec.class_column is not None:  # classes as they are: those without a speed
+        unknown = check_classes(
+            lines.highway, speeds, DEFAULT_FALLBACK_SPEED_KPH, where, strict=strict
+        )
     if len(lines.geoms) == 0:
         raise NetworkError(f"{where}: no road line left after classification")
     lines, wind_frac, cuts = _split_lines(lines, spec, split)
@@ -462,12 +500,7 @@ def build_arrays(
     from_column = np.isfinite(speed_col) & (speed_col > 0)
     class_speed = class_values(classes, speeds, "speed")
     missing = [c for c, s in zip(classes, class_speed, strict=True) if np.isnan(s)]
-    if missing:
-        logger.info(
-            "line classes without a speed (%.0f km/h used): %s",
-            DEFAULT_FALLBACK_SPEED_KPH,
-            format_values(missing),
-        )
+    if missing:  # listed with their counts by check_classes
         class_speed = np.where(np.isnan(class_speed), DEFAULT_FALLBACK_SPEED_KPH, class_speed)
     class_detour = np.nan_to_num(class_values(classes, detours, "detour", 1.0), nan=1.0)
     speed = np.where(from_column, speed_col, class_speed[klass])
@@ -527,5 +560,6 @@ def build_arrays(
         "dropped_not_a_road": lines.dropped["not_a_road"],
         "split_vertices": lines.dropped["split_vertices"],
         "split_points": cuts,
+        "unknown_classes": json.dumps(unknown, sort_keys=True),
     }
     return net, figures

@@ -78,6 +78,7 @@ from geoattract.network.presets import (
 )
 from geoattract.network.snapping import LINES_SNAP_MAX_DISTANCE_M
 from geoattract.network.split import points_digest
+from geoattract.network.validate import check_crs, pick_layer, repair_lines
 
 logger = logging.getLogger(__name__)
 
@@ -224,15 +225,27 @@ def _resolve_spec(
     return replace(spec, **changes) if changes else spec
 
 
-def _source_columns(source: Any, layer: str | None) -> tuple[dict[str, str], str]:
+def _source_columns(
+    source: Any, layer: str | None, preset: Any = None
+) -> tuple[dict[str, str], str, str | None]:
+    """Columns of the layer to read, the source's name, and the layer (picked at the door)."""
     if isinstance(source, gpd.GeoDataFrame):
-        return column_map(c for c in source.columns if c != source.geometry.name), "GeoDataFrame"
+        check_crs(source, "GeoDataFrame")  # at the door, before any other check
+        columns = column_map(c for c in source.columns if c != source.geometry.name)
+        return columns, "GeoDataFrame", None
     p = require_file(source, "line layer")
+    if p.suffix.lower() not in {".parquet", ".geoparquet"}:
+        name = preset.name if isinstance(preset, LinePreset) else preset
+        layer = pick_layer(str(p), layer, name)
     try:
         info = pyogrio.read_info(p, layer=layer)
     except Exception as exc:  # pyogrio raises several unrelated types
         raise DataError(f"{p}: cannot be read as a vector layer ({exc})") from exc
-    return column_map(info["fields"]), str(p)
+    if info.get("crs") is None:
+        raise DataError(f"{p}: no CRS; set one (e.g. EPSG:2154) before loading")
+    if int(info.get("features", 1) or 0) == 0:
+        raise DataError(f"{p}: the layer {layer or ''} is empty (no line)".replace("  ", " "))
+    return column_map(info["fields"]), str(p), layer
 
 
 def read_lines(
@@ -263,7 +276,8 @@ def read_lines(
     Raises
     ------
     DataNotFoundError, DataError
-        Missing file, unreadable layer or no CRS.
+        Missing file, unreadable or empty layer, no CRS or coordinates that do not fit it
+        (:mod:`geoattract.network.validate`).
     """
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source
@@ -285,8 +299,8 @@ def read_lines(
                 gdf = gpd.read_file(p, layer=layer, columns=columns, bbox=bbox)
         except Exception as exc:  # pyogrio / pyarrow raise several unrelated types
             raise DataError(f"{p}: cannot be read as a line layer ({exc})") from exc
-    if gdf.crs is None:
-        raise DataError(f"{where}: no CRS; set one (e.g. EPSG:2154) before loading")
+    check_crs(gdf, where)
+    gdf = repair_lines(gdf, where)
     if pyproj.CRS(gdf.crs) != pyproj.CRS(settings.default_crs):
         gdf = gdf.to_crs(settings.default_crs)
     if polygon is not None:
@@ -430,6 +444,7 @@ def line_network(
     split_at_vertices: bool = True,
     split_points: Any = None,
     split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
+    strict: bool = False,
 ) -> LineNetwork:
     """Build the network of a line layer in arrays (see the module docstring for the rules).
 
@@ -470,6 +485,9 @@ def line_network(
     split_max_distance_m : float
         Points farther than this from every snappable line split nothing (the snapping
         limit of line networks).
+    strict : bool
+        Class values of the layer that the preset does not know are an error (a warning,
+        listing them with their counts and the speed applied, otherwise).
 
     Returns
     -------
@@ -482,7 +500,7 @@ def line_network(
     """
     if not snap_tolerance_m >= 0:
         raise DataError(f"snap_tolerance_m must be >= 0; got {snap_tolerance_m!r}")
-    available, where = _source_columns(source, layer)
+    available, where, layer = _source_columns(source, layer, preset)
     spec = _resolve_spec(available, preset, columns, where)
     area = _area(polygon)
     calib = _preset_calibration(spec, calibration)
@@ -531,6 +549,7 @@ def line_network(
             split_at_vertices=split_at_vertices,
             split=split,
             delays=delays,
+            strict=strict,
         )
         attrs = {
             "crs": settings.default_crs,
@@ -571,12 +590,26 @@ def line_network(
         try:
             net = LineNetwork.from_bytes(payload)
             logger.info("line network loaded from cache (%s)", key[:12])
-            return replace(net, attrs={**net.attrs, **described})
+            net = replace(net, attrs={**net.attrs, **described})
+            _recheck_classes(net, where, strict)
+            return net
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("line network cache entry %s is unusable (%s); rebuilt", key[:12], exc)
     net = build()
     _cache.store_payload(key, net.to_bytes(), {"kind": LINES_KIND, "source": where}, ".npz")
     return net
+
+
+def _recheck_classes(net: LineNetwork, where: str, strict: bool) -> None:
+    """The class values a cached build found outside its preset: said again, or refused."""
+    unknown = json.loads(str(net.attrs.get("unknown_classes") or "{}"))
+    if not unknown:
+        return
+    listed = format_values([f"{k} ({v} lines)" for k, v in unknown.items()])
+    message = f"{where}: class value(s) the preset does not know: {listed}"
+    if strict:
+        raise DataError(message)
+    logger.warning("%s (strict=True / --strict refuses them)", message)
 
 
 def _canonical(value: Any) -> Any:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -91,8 +91,8 @@ class SnapRule:
         Density (inhabitants per km²) above which a commune is dense.
     """
 
-    max_distance_m: float = settings.snap_max_distance_m
-    speed_kph: float = settings.snap_speed_kph
+    max_distance_m: float = field(default_factory=lambda: settings.snap_max_distance_m)
+    speed_kph: float = field(default_factory=lambda: settings.snap_speed_kph)
     detour: float = 1.0
     intra_commune_factor: float = INTRA_COMMUNE_FACTOR
     dense_delay_s: float = 0.0
@@ -269,7 +269,7 @@ def node_coordinates(
         crs = (
             str(G_or_nodes.crs)
             if isinstance(G_or_nodes, gpd.GeoDataFrame) and G_or_nodes.crs
-            else None
+            else G_or_nodes.attrs.get("crs")
         )
     else:
         raise DataError(
@@ -283,6 +283,73 @@ def node_coordinates(
     if ids.dtype == object and all(isinstance(i, int | np.integer) for i in ids):
         ids = ids.astype(np.int64)
     return ids, xy, crs
+
+
+def check_same_crs(crs: Any, network_crs: Any, what: str = "points") -> None:
+    """Raise when points declare a CRS other than the network's (never a silent empty result).
+
+    Parameters
+    ----------
+    crs : CRS-like or None
+        The points' CRS (None: not declared, nothing to check).
+    network_crs : CRS-like or None
+        The network's CRS (None: unknown, nothing to check).
+    what : str
+        What the points are, for the message.
+
+    Raises
+    ------
+    DataError
+        The two CRSs differ; the message names both and the fix.
+    """
+    if crs is None or network_crs is None:
+        return
+    mine, theirs = pyproj.CRS(crs), pyproj.CRS(network_crs)
+    if mine != theirs:
+        raise DataError(
+            f"{what} are in {mine.to_string()}, the road network in {theirs.to_string()}: "
+            f"reproject them first (.to_crs({theirs.to_string()!r}))"
+        )
+
+
+def check_units(points_xy: np.ndarray, nodes_xy: np.ndarray, what: str = "points") -> None:
+    """Raise when points look like degrees on a network in metres, or the reverse.
+
+    Coordinates all within ±180 / ±90 while the network's are not (or the reverse), none of
+    them near the network's extent, mean the points are in another CRS than the network,
+    declared or not.
+
+    Raises
+    ------
+    DataError
+        Naming both ranges.
+    """
+    if len(points_xy) == 0 or len(nodes_xy) == 0:
+        return
+
+    def degrees(xy: np.ndarray) -> bool:
+        finite = xy[np.isfinite(xy).all(axis=1)]
+        return bool(len(finite)) and bool(
+            (np.abs(finite[:, 0]) <= 180).all() and (np.abs(finite[:, 1]) <= 90).all()
+        )
+
+    pts, net = degrees(points_xy), degrees(nodes_xy)
+    lo, hi = np.nanmin(nodes_xy, axis=0), np.nanmax(nodes_xy, axis=0)
+    margin = max(float((hi - lo).max()) * 0.5, 1.0)
+    inside = (
+        (points_xy[:, 0] >= lo[0] - margin)
+        & (points_xy[:, 0] <= hi[0] + margin)
+        & (points_xy[:, 1] >= lo[1] - margin)
+        & (points_xy[:, 1] <= hi[1] + margin)
+    )
+    if pts != net and not inside.any():
+        unit = ("degrees", "metres") if pts else ("metres", "degrees")
+        raise DataError(
+            f"{what} have coordinates in {unit[0]} (x {points_xy[:, 0].min():.6g} to "
+            f"{points_xy[:, 0].max():.6g}), the road network in {unit[1]} (x "
+            f"{nodes_xy[:, 0].min():.6g} to {nodes_xy[:, 0].max():.6g}): give them in the "
+            "network's CRS"
+        )
 
 
 def snappable_nodes(G_or_nodes: nx.MultiDiGraph | pd.DataFrame) -> np.ndarray | None:
@@ -379,12 +446,7 @@ def snap_points(
     if isinstance(points, gpd.GeoDataFrame):
         points = points.geometry
     if isinstance(points, gpd.GeoSeries):
-        if (
-            points.crs is not None
-            and graph_crs is not None
-            and pyproj.CRS(points.crs) != pyproj.CRS(graph_crs)
-        ):
-            points = points.to_crs(graph_crs)
+        check_same_crs(points.crs, graph_crs, what)
         index = points.index
         geoms = points.to_numpy()
     else:
@@ -407,6 +469,7 @@ def snap_points(
         )
 
     pxy = np.c_[shapely.get_x(geoms), shapely.get_y(geoms)]
+    check_units(pxy, xy, what)
     dist, idx = cKDTree(xy).query(pxy, k=1)
     too_far = dist > max_d
     if too_far.any() and on_far != "quiet":

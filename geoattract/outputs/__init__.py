@@ -9,7 +9,14 @@ TOML files (:class:`Labels`), the network caption (``network.NetworkCaption``, c
 from __future__ import annotations
 
 from geoattract.outputs.apl_section import catchment_paragraphs, catchment_sensitivity_html
-from geoattract.outputs.assets import asset_folders, external_resources, inline_web_assets
+from geoattract.outputs.assets import (
+    asset_folders,
+    external_resources,
+    inline_asset,
+    inline_web_assets,
+)
+from geoattract.outputs.atelier import atelier_html, atelier_payload, write_atelier
+from geoattract.outputs.atelier_merge import merge_section_html, write_merge_outputs
 from geoattract.outputs.basemap import Basemap, main_roads, make_basemap, roads_from_graph
 from geoattract.outputs.classes import ClassBreaks, classify, palette_colours
 from geoattract.outputs.columns import columns_table
@@ -21,6 +28,13 @@ from geoattract.outputs.corridor import (
     make_corridor_maps,
     metropolitan_section,
 )
+from geoattract.outputs.dynamics_figures import make_dynamics_figures
+from geoattract.outputs.dynamics_section import (
+    DYNAMICS_TITLE,
+    demography_method_paragraphs,
+    dynamics_section,
+    quadrant_columns_info,
+)
 from geoattract.outputs.labels import (
     CategoryLabel,
     IndicatorLabel,
@@ -30,6 +44,13 @@ from geoattract.outputs.labels import (
     map_columns,
 )
 from geoattract.outputs.maps import choropleth_map, isochrone_map, make_maps, render_map_html
+from geoattract.outputs.national import (
+    check_departements,
+    departement_maps,
+    departement_summary,
+    national_static_maps,
+    write_departement_table,
+)
 from geoattract.outputs.report import (
     epci_summary,
     sensitivity_summary,
@@ -37,8 +58,10 @@ from geoattract.outputs.report import (
     write_report,
 )
 from geoattract.outputs.static import figure_png, make_static_maps, static_map
+from geoattract.outputs.synthesis import synthesis_html
 
 __all__ = [
+    "DYNAMICS_TITLE",
     "Basemap",
     "CategoryLabel",
     "ClassBreaks",
@@ -47,35 +70,51 @@ __all__ = [
     "Labels",
     "ReportContext",
     "asset_folders",
+    "atelier_html",
+    "atelier_payload",
     "catchment_paragraphs",
     "catchment_sensitivity_html",
+    "check_departements",
+    "departement_maps",
+    "departement_summary",
+    "national_static_maps",
+    "write_departement_table",
     "choropleth_map",
     "classify",
     "columns_table",
     "compare_html",
     "connectivity_section",
     "corridor_figure",
+    "demography_method_paragraphs",
     "detect_pillars",
+    "dynamics_section",
     "detect_profiles",
     "epci_summary",
     "external_resources",
     "figure_png",
+    "inline_asset",
     "inline_web_assets",
     "isochrone_map",
     "main_roads",
     "make_basemap",
     "make_corridor_maps",
+    "make_dynamics_figures",
     "make_maps",
     "make_static_maps",
     "map_columns",
+    "merge_section_html",
     "method_paragraphs",
     "metropolitan_section",
     "palette_colours",
+    "quadrant_columns_info",
     "radar_svg",
     "render_map_html",
     "roads_from_graph",
     "sensitivity_summary",
     "static_map",
+    "write_atelier",
+    "synthesis_html",
     "write_index",
+    "write_merge_outputs",
     "write_report",
 ]

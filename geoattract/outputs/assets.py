@@ -93,6 +93,48 @@ def _is_remote(url: str) -> bool:
     return urlparse(url).scheme in {"http", "https"} or url.startswith("//")
 
 
+def _folders(asset_dirs: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[Path]:
+    if asset_dirs is None:
+        return asset_folders()
+    if isinstance(asset_dirs, (str, os.PathLike)):
+        return [Path(asset_dirs)]
+    return [Path(p) for p in asset_dirs]
+
+
+def inline_asset(
+    filename: str, asset_dirs: str | os.PathLike | Iterable[str | os.PathLike] | None = None
+) -> str:
+    """A packaged asset as an inline ``<script>`` or ``<style>`` element.
+
+    Parameters
+    ----------
+    filename : str
+        A key of :data:`WEB_ASSET_PACKAGES` (``leaflet.js``, ``leaflet.css``…).
+    asset_dirs : path-like or iterable of path-like, optional
+        Folder(s) searched in order (default: :func:`asset_folders`).
+
+    Returns
+    -------
+    str
+        ``<style>…</style>`` for a stylesheet (its PNG images as data URIs), else
+        ``<script>…</script>``.
+
+    Raises
+    ------
+    DataError
+        Not a packaged asset.
+    DataNotFoundError
+        The file is missing from the folders.
+    """
+    if filename not in WEB_ASSET_PACKAGES:
+        raise DataError(f"{filename} is not a packaged asset ({format_values(WEB_ASSET_PACKAGES)})")
+    path = _find(filename, _folders(asset_dirs))
+    text = path.read_text(encoding="utf-8")
+    if filename.endswith(".css"):
+        return "<style>\n" + _embed_css_images(text, path.parent) + "\n</style>"
+    return "<script>\n" + text.replace("</script", "<\\/script") + "\n</script>"
+
+
 def inline_web_assets(
     html: str, asset_dirs: str | os.PathLike | Iterable[str | os.PathLike] | None = None
 ) -> str:
@@ -121,14 +163,9 @@ def inline_web_assets(
     DataError
         The page loads a remote script or stylesheet that is not a known asset.
     """
-    if asset_dirs is None:
-        folders = asset_folders()
-    elif isinstance(asset_dirs, (str, os.PathLike)):
-        folders = [Path(asset_dirs)]
-    else:
-        folders = [Path(p) for p in asset_dirs]
+    folders = _folders(asset_dirs)
 
-    def inline(match: re.Match, kind: str) -> str:
+    def inline(match: re.Match) -> str:
         url = match["url"]
         if not _is_remote(url):
             return match.group(0)
@@ -138,15 +175,11 @@ def inline_web_assets(
                 f"map page loads {url}, which is not a packaged asset "
                 f"({format_values(WEB_ASSET_PACKAGES)}); cannot make it work offline"
             )
-        path = _find(filename, folders)
-        text = path.read_text(encoding="utf-8")
-        if kind == "css":
-            return "<style>\n" + _embed_css_images(text, path.parent) + "\n</style>"
-        return "<script>\n" + text.replace("</script", "<\\/script") + "\n</script>"
+        return inline_asset(filename, folders)
 
     # stylesheets first: an inlined script is never scanned again for tags
-    html = _LINK_RE.sub(lambda m: inline(m, "css"), html)
-    return _SCRIPT_RE.sub(lambda m: inline(m, "js"), html)
+    html = _LINK_RE.sub(inline, html)
+    return _SCRIPT_RE.sub(inline, html)
 
 
 def external_resources(html: str) -> list[str]:

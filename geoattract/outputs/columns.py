@@ -44,6 +44,13 @@ BASE_COLUMNS: dict[str, tuple[str, str, str, str]] = {
         "Commune du département étudié (sinon zone tampon).",
         TERRITORY,
     ),
+    "location_missing": (
+        "Commune sans localisation",
+        "oui/non",
+        "Commune sans polygone ni mairie dans les sources : ligne conservée, sans temps de "
+        "trajet ni indicateur calculé sur la carte.",
+        TERRITORY,
+    ),
     "town_hall_replaced": (
         "Mairie remplacée",
         "oui/non",

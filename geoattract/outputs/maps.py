@@ -402,6 +402,7 @@ def make_maps(
     offline: bool = True,
     asset_dirs: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     verbose: bool = False,
+    choropleths: bool = True,
 ) -> dict[str, Path]:
     """Write one interactive map per profile score and per pillar, plus ``isochrones.html``.
 
@@ -421,6 +422,9 @@ def make_maps(
         As in :func:`render_map_html`: by default every file is self-contained.
     verbose : bool
         Show a progress bar.
+    choropleths : bool
+        False writes ``isochrones.html`` only (the atelier page holds the scores and pillars:
+        :mod:`geoattract.outputs.atelier`).
 
     Returns
     -------
@@ -428,7 +432,7 @@ def make_maps(
         Map name (``score_<profile>``, ``pillar_<pillar>``, ``isochrones``) → written path.
     """
     out = Path(out_dir)
-    columns = map_columns(communes, columns)
+    columns = map_columns(communes, columns) if choropleths else []
     written: dict[str, Path] = {}
     labels = context.labels if context is not None else Labels()
     layers = facility_layers(facilities, labels) if facilities is not None else None

@@ -25,6 +25,24 @@ from geoattract.outputs.report import REPORT_CSS, csv_link
 PLAN_SECTION = "plan-action"
 PLAN_TITLE = "Plan d'action"
 
+#: Files of a plan evaluation, by table of :class:`~geoattract.scoring.plan.PlanResult`.
+PLAN_TABLES: dict[str, str] = {
+    "plan_actions.csv": "actions_table",
+    "plan_communes.csv": "communes_table",
+    "plan_epci.csv": "epci_table",
+    "plan_indicators.csv": "indicators_table",
+}
+
+#: French labels of the plan's files on the index page.
+PLAN_INDEX_LABELS: dict[str, str] = {
+    "plan_actions.csv": "Plan d'action : coût, porteur, habitants gagnant l'accès par action (CSV)",
+    "plan_communes.csv": "Plan d'action : scores et rangs par commune et profil (CSV)",
+    "plan_epci.csv": "Plan d'action : scores et rangs par EPCI et profil (CSV)",
+    "plan_indicators.csv": "Plan d'action : indicateurs modifiés par commune (CSV)",
+    "plan_columns.csv": "Plan d'action : description des colonnes (CSV)",
+}
+
+
 #: French names of the AFOM kinds.
 AFOM_KIND_FR: dict[str, str] = {
     "atout": "atout",
@@ -378,3 +396,10 @@ def write_plan_page(
     body = f'<h1>{esc(title)}</h1>\n<h2 id="{PLAN_SECTION}">{esc(PLAN_TITLE)}</h2>\n'
     body += plan_section(result, labels)
     return write_text_atomic(Path(out_dir) / "plan.html", page(title, body, extra_css=REPORT_CSS))
+
+
+def plan_tables(result: Any) -> dict[str, pd.DataFrame]:
+    """The plan's tables by file name (:data:`PLAN_TABLES`) and their French dictionary."""
+    out = {name: getattr(result, attr)() for name, attr in PLAN_TABLES.items()}
+    out["plan_columns.csv"] = plan_columns(result.profiles)
+    return out

@@ -65,8 +65,35 @@ REPORT_CSS = """
 table.compact{font-size:.85em;max-width:min(100%,960px)}
 table.compact th{white-space:normal;vertical-align:bottom}
 table.compact th:first-child{width:15em}
+table.decomposition td{text-align:right;font-variant-numeric:tabular-nums}
+table.decomposition td:first-child{text-align:left}
 a.csv{font-size:.9em}
 .caption.network{background:#eef3f8;border-color:#9db4cc}
+.synthese{border-top:3px solid #225ea8}
+.synthese h3{margin:.9em 0 .3em;font-size:1.05em}
+.synthese p{margin:.3em 0}
+.two-cols{display:flex;gap:2em;flex-wrap:wrap}
+.two-cols .col{flex:1 1 20em}
+.two-cols h4{margin:.3em 0}
+.two-cols ul{margin:.2em 0;padding-left:1.2em}
+details.epci{margin:.3em 0;border-left:3px solid #9db4cc;padding-left:.6em}
+details.epci>summary{font-weight:600;cursor:pointer}
+details.epci details{margin-left:1em}
+.annexe{color:#333}
+@media print{
+  @page{size:A4;margin:14mm 12mm}
+  body{max-width:none;padding:0;font-size:9.5pt;line-height:1.3}
+  nav{display:none}
+  h1{font-size:16pt;margin:0 0 .2em}
+  .caption{font-size:8pt;padding:.2em .4em}
+  .synthese{break-after:page}
+  .synthese h2{margin-top:.4em}
+  .synthese table{font-size:8pt;margin:.3em 0 .5em}
+  .synthese figure{display:none}
+  h2{break-before:page}
+  .synthese h2,h2#synthese{break-before:auto}
+  figure,table{break-inside:avoid}
+}
 """
 
 
@@ -265,15 +292,24 @@ def _afom_groups(afom: Mapping[str, Sequence[str]] | pd.DataFrame) -> Mapping | 
     return afom
 
 
+def _commune_details(code: str, name: str, body: str) -> str:
+    return f"<details><summary>{esc(name)} ({esc(code)})</summary>{body}</details>"
+
+
 def _afom_html(
     communes: pd.DataFrame,
     afom: Mapping[str, Sequence[str]] | pd.DataFrame | None,
     labels: Labels,
 ) -> str:
+    """AFOM blocks, one folded ``<details>`` per commune, grouped by EPCI when known.
+
+    Each EPCI is itself a folded ``<details class="epci">`` (its name and number of
+    communes); communes without an EPCI come last.
+    """
     if afom is None:
         return '<p class="note">Synthèse AFOM non fournie.</p>'
     names = dict(zip(communes["code"].astype(str), communes["nom"], strict=False))
-    parts = []
+    blocks: dict[str, str] = {}
     afom = _afom_groups(afom)
     if isinstance(afom, pd.DataFrame):
         if "code" not in afom.columns:
@@ -287,19 +323,36 @@ def _afom_html(
                 f"<li><b>{esc(_header(c, labels))} :</b> {esc(getattr(record, c))}</li>"
                 for c in other
             )
-            parts.append(
-                f"<details><summary>{esc(names.get(code, code))} ({esc(code)})"
-                f"</summary><ul>{rows}</ul></details>"
+            blocks[code] = blocks.get(code, "") + _commune_details(
+                code, names.get(code, code), f"<ul>{rows}</ul>"
             )
     else:
         order = [c for c in communes["code"].astype(str) if c in afom]
         order += sorted(c for c in map(str, afom) if c not in set(order))
         for code in order:
-            parts.append(
-                f"<details><summary>{esc(names.get(code, code))} ({esc(code)})"
-                f"</summary>{_html.bullet_list(list(afom[code]))}</details>"
+            blocks[code] = _commune_details(
+                code, names.get(code, code), _html.bullet_list(list(afom[code]))
             )
-    return "\n".join(parts) or '<p class="note">Aucune phrase AFOM.</p>'
+    if not blocks:
+        return '<p class="note">Aucune phrase AFOM.</p>'
+    if "epci_nom" not in communes.columns:
+        return "\n".join(blocks.values())
+    epci_of = dict(zip(communes["code"].astype(str), communes["epci_nom"], strict=False))
+    groups: dict[str, list[str]] = {}
+    for code in blocks:
+        epci = epci_of.get(code)
+        key = str(epci) if isinstance(epci, str) and epci else ""
+        groups.setdefault(key, []).append(code)
+    parts = []
+    for key in sorted(groups, key=lambda k: (k == "", k)):
+        codes = sorted(groups[key], key=lambda c: str(names.get(c, c)))
+        title = key or "Sans EPCI"
+        n = len(codes)
+        parts.append(
+            f'<details class="epci"><summary>{esc(title)} ({n} commune{"s" if n > 1 else ""})'
+            f"</summary>{''.join(blocks[c] for c in codes)}</details>"
+        )
+    return "\n".join(parts)
 
 
 def _epci_html(epci_table: pd.DataFrame | None, labels: Labels) -> str:
@@ -371,6 +424,8 @@ def write_report(
     filename: str = "report.html",
     catchment_sensitivity: Any = None,
     sections: Sequence[tuple[str, str, str]] = (),
+    synthesis: str | None = None,
+    front_sections: Sequence[tuple[str, str, str]] = (),
 ) -> Path:
     """Write the self-contained study report ``report.html``.
 
@@ -405,6 +460,13 @@ def write_report(
     sections : sequence of (str, str, str)
         Further sections ``(anchor, title, html)`` placed before the maps (the HTML is
         trusted: build it with the escaping helpers of :mod:`geoattract.outputs.html`).
+    synthesis : str, optional
+        HTML of the synthesis for elected members (trusted; see
+        :func:`geoattract.outputs.synthesis.synthesis_html`): the report opens with it.
+    front_sections : sequence of (str, str, str)
+        Sections placed right after the synthesis, before the rankings (trusted HTML).
+
+    The method and the sources close the report, as annexes.
 
     Returns
     -------
@@ -429,7 +491,8 @@ def write_report(
         )
     title = f"Attractivité des communes — {context.name}"
     body = [f"<h1>{esc(title)}</h1>", _caption_html(context)]
-    toc = [("methode", "Méthode"), ("sources", "Sources et millésimes")]
+    toc = [("synthese", "Synthèse")] if synthesis is not None else []
+    toc += [(anchor, heading) for anchor, heading, _ in front_sections]
     toc += [(f"profil-{p}", f"Classement — {labels.profile(p)}") for p in profiles]
     toc += [
         ("epci", "Synthèse par EPCI"),
@@ -438,14 +501,19 @@ def write_report(
     ]
     if catchment_sensitivity is not None:
         toc.append(("robustesse-apl", "Accès aux soins : robustesse de l'APL"))
-    toc += [*((anchor, title) for anchor, title, _ in sections), ("cartes", "Cartes")]
+    toc += [*((anchor, heading) for anchor, heading, _ in sections), ("cartes", "Cartes")]
+    toc += [("methode", "Annexe A — Méthode"), ("sources", "Annexe B — Sources et millésimes")]
+    if synthesis is not None:  # the report opens with the synthesis, then the contents
+        body.append(
+            f'<section class="synthese"><h2 id="synthese">Synthèse</h2>\n{synthesis}</section>'
+        )
     body.append(
-        "<nav><ul>"
+        "<nav><h2>Sommaire</h2><ul>"
         + "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t in toc)
         + "</ul></nav>"
     )
-    body.append(f'<h2 id="methode">Méthode</h2>\n{_method_html(context)}')
-    body.append(f'<h2 id="sources">Sources et millésimes</h2>\n{_sources_table(context)}')
+    for anchor, heading, html_text in front_sections:
+        body.append(f'<h2 id="{esc(anchor)}">{esc(heading)}</h2>\n{html_text}')
     for p in profiles:
         body.append(f'<h2 id="profil-{esc(p)}">Classement — {esc(labels.profile(p))}</h2>')
         body.append(
@@ -454,7 +522,11 @@ def write_report(
         )
         body.append(_ranking_tables(communes, p, top_n))
     body.append(f'<h2 id="epci">Synthèse par EPCI</h2>\n{_epci_html(epci_table, labels)}')
-    body.append(f'<h2 id="afom">Synthèse AFOM</h2>\n{_afom_html(communes, afom, labels)}')
+    body.append(
+        '<h2 id="afom">Synthèse AFOM</h2>\n<p class="note">Atouts, faiblesses, opportunités et '
+        "menaces de chaque commune, regroupées par EPCI : ouvrir un EPCI, puis une commune.</p>\n"
+        + _afom_html(communes, afom, labels)
+    )
     body.append('<h2 id="sensibilite">Analyse de sensibilité</h2>')
     body.append(_sensitivity_html(sensitivity, labels))
     if catchment_sensitivity is not None:
@@ -463,6 +535,14 @@ def write_report(
     for anchor, heading, html_text in sections:
         body.append(f'<h2 id="{esc(anchor)}">{esc(heading)}</h2>\n{html_text}')
     body.append(f'<h2 id="cartes">Cartes</h2>\n{_maps_html(static_maps, labels)}')
+    body.append(
+        f'<section class="annexe"><h2 id="methode">Annexe A — Méthode</h2>\n'
+        f"{_method_html(context)}</section>"
+    )
+    body.append(
+        f'<section class="annexe"><h2 id="sources">Annexe B — Sources et millésimes</h2>\n'
+        f"{_sources_table(context)}</section>"
+    )
     html = page(title, "\n".join(body), extra_css=REPORT_CSS)
     return write_text_atomic(Path(out_dir) / filename, html)
 

@@ -6,6 +6,7 @@ from geoattract.routing.graph import (
     DEFAULT_WEIGHT,
     ReachTable,
     RoutingGraph,
+    network_routing_graph,
     routing_graph,
     routing_graph_from_arrays,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "nearest_facility_times_multi",
     "reach",
     "reached_lines",
+    "network_routing_graph",
     "routing_graph",
     "routing_graph_from_arrays",
     "synthetic_road_arrays",

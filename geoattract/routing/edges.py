@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from geoattract.errors import RoutingError, format_values
+from geoattract.network import Network
 from geoattract.network.snapping import snappable_nodes
 from geoattract.routing.graph import ReachTable, RoutingGraph
 
@@ -114,19 +115,20 @@ class OriginReach:
         )
 
 
-def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
+def edge_lines(G: nx.MultiDiGraph | Network | None, rg: RoutingGraph) -> EdgeLines:
     """Edge geometries of ``rg`` (see :class:`EdgeLines`), from ``G`` when given.
 
-    Uses the ``geometry`` attribute of the multigraph edge kept by :func:`routing_graph`
-    (reversed when stored from the target node to the source), and the straight line between
+    Uses the ``geometry`` attribute of the multigraph edge kept by :func:`routing_graph` (or
+    the line of a line network's edge, :func:`~geoattract.routing.graph.network_routing_graph`),
+    reversed when stored from the target node to the source, and the straight line between
     the node coordinates when there is none. Only flat arrays are built: no shapely object per
     edge (:attr:`EdgeLines.lines` builds them on first use).
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph or None
-        The road graph ``rg`` was built from (its edge ``geometry`` is used when present);
-        None draws every edge as a straight line.
+    G : networkx.MultiDiGraph, Network or None
+        The road graph or network ``rg`` was built from (its edge geometry is used when
+        present); None draws every edge as a straight line.
     rg : RoutingGraph
         The routing structure.
 
@@ -139,8 +141,18 @@ def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
     dst = rg.indices.astype(np.int64)
     counts = np.full(src.size, 2, dtype=np.int64)
     has = np.zeros(src.size, dtype=bool)
-    if G is not None and rg.edge_keys is not None:
-        stored = _stored_geometries(G, rg)
+    stored = None
+    node_ok = np.ones(rg.n_nodes, dtype=bool)
+    if isinstance(G, Network) and G.lines is not None and rg.edge_keys is not None:
+        lines = G.lines
+        stored = lines.geometries[lines.feature[rg.edge_keys.astype(np.int64)]]
+        node_ok = lines.snappable[rg.node_ids.astype(np.int64)]
+    elif G is not None:
+        graph = G.graph if isinstance(G, Network) else G
+        node_ok = _node_ok(graph, rg)
+        if rg.edge_keys is not None:
+            stored = _stored_geometries(graph, rg)
+    if stored is not None:
         has = np.fromiter((g is not None for g in stored), dtype=bool, count=stored.size)
         has[has] = ~shapely.is_empty(stored[has])
         shape_coords, shape_index = shapely.get_coordinates(stored[has], return_index=True)
@@ -172,7 +184,6 @@ def edge_lines(G: nx.MultiDiGraph | None, rg: RoutingGraph) -> EdgeLines:
     step[1:] = np.where(same, np.hypot(*(coords[1:] - coords[:-1]).T), 0.0)
     along = np.cumsum(step)
     along -= along[ptr[:-1]][index]
-    node_ok = _node_ok(G, rg)
     return EdgeLines(
         twin=twin_edges(rg),
         node_ok=node_ok,

@@ -13,6 +13,7 @@ See ``docs/routing.md`` for the choice of engine and measured figures.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geoattract.errors import RoutingError, format_values
+from geoattract.network import Network
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +290,48 @@ def _spatial_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     key = _spread_bits(quantise(x)) | (_spread_bits(quantise(y)) << np.uint64(1))
     return np.argsort(key, kind="stable")
+
+
+#: The routing structure of each network, built once and freed with it.
+_BY_NETWORK: weakref.WeakKeyDictionary[Any, RoutingGraph] = weakref.WeakKeyDictionary()
+
+
+def network_routing_graph(network: Network | nx.MultiDiGraph) -> RoutingGraph:
+    """The routing structure of a road network, built once and cached with it.
+
+    A line network routes on its arrays (no networkx graph is built; each CSR edge keeps the
+    index of its line-network edge in :attr:`RoutingGraph.edge_keys`); a graph network through
+    :func:`routing_graph`.
+
+    Parameters
+    ----------
+    network : Network or networkx.MultiDiGraph
+        The road network (a bare graph is not cached).
+
+    Returns
+    -------
+    RoutingGraph
+    """
+    if isinstance(network, nx.Graph):
+        return routing_graph(network)
+    cached = _BY_NETWORK.get(network)
+    if cached is not None:
+        return cached
+    lines = network.lines
+    if lines is None:
+        rg = routing_graph(network.graph)
+    else:
+        rg = routing_graph_from_arrays(
+            lines.u,
+            lines.v,
+            lines.travel_time,
+            n_nodes=lines.n_nodes,
+            x=lines.x,
+            y=lines.y,
+            edge_keys=np.arange(lines.n_edges, dtype=np.int64),
+        )
+    _BY_NETWORK[network] = rg
+    return rg
 
 
 def routing_graph_from_arrays(

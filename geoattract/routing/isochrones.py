@@ -48,7 +48,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -62,7 +62,8 @@ from geoattract import settings
 from geoattract._util.io import require_columns
 from geoattract._util.parallel import map_threads, thread_count
 from geoattract.errors import DataError, RoutingError, format_values
-from geoattract.network.snapping import SnapRule
+from geoattract.network import Network
+from geoattract.network.snapping import SnapRule, check_same_crs
 from geoattract.routing.edges import (
     EdgeLines,
     OriginReach,
@@ -70,7 +71,10 @@ from geoattract.routing.edges import (
     lines_for_origin,
     origin_groups,
 )
-from geoattract.routing.graph import DEFAULT_WEIGHT, RoutingGraph, routing_graph
+from geoattract.routing.graph import (
+    RoutingGraph,
+    network_routing_graph,
+)
 from geoattract.routing.isoexact import exact_polygons
 from geoattract.routing.isogrid import GRID_RESOLUTION_M, GridScratch, grid_polygons
 from geoattract.routing.isoreach import (
@@ -181,20 +185,26 @@ class _Origins:
 _EDGES: weakref.WeakKeyDictionary[RoutingGraph, tuple[Any, EdgeLines]] = weakref.WeakKeyDictionary()
 
 
-def _prepare(
-    G: nx.MultiDiGraph | None, rg: RoutingGraph | None, weight: str
-) -> tuple[RoutingGraph, EdgeLines]:
-    """The routing graph (built from ``G`` when not given) and its edge geometry (cached)."""
-    if rg is None:
-        if G is None:
-            raise RoutingError("isochrones need a road graph G or a RoutingGraph rg")
-        rg = routing_graph(G, weight=weight)
+def _prepare(network: Network) -> tuple[RoutingGraph, EdgeLines]:
+    """The network's routing graph and edge geometry (both cached with it)."""
+    rg = network_routing_graph(network)
     cached = _EDGES.get(rg)
-    if cached is not None and (cached[0] is None if G is None else cached[0]() is G):
+    if cached is not None and cached[0]() is network:
         return rg, cached[1]
-    edges = edge_lines(G, rg)
-    _EDGES[rg] = (None if G is None else weakref.ref(G), edges)
+    edges = edge_lines(network, rg)
+    _EDGES[rg] = (weakref.ref(network), edges)
     return rg, edges
+
+
+def _network(network: Network | nx.MultiDiGraph) -> Network:
+    """The network (a bare graph of the graph model is wrapped with its kind's rule)."""
+    if isinstance(network, Network):
+        return network
+    if isinstance(network, nx.MultiDiGraph):
+        return Network.from_graph(network)
+    raise RoutingError(
+        f"isochrones need a Network (geoattract.load_network), got {type(network).__name__}"
+    )
 
 
 def clear_drawing_cache() -> None:
@@ -206,21 +216,13 @@ def clear_drawing_cache() -> None:
 
 
 def _minutes(minutes: Any) -> np.ndarray:
+    """The thresholds in increasing order (``settings.thresholds_min`` when None)."""
+    if minutes is None:
+        minutes = settings.thresholds_min
     values = np.atleast_1d(np.asarray(minutes, dtype=np.float64))
     if values.ndim != 1 or values.size == 0 or (~np.isfinite(values) | (values <= 0)).any():
         raise RoutingError(f"minutes must be positive numbers, got {minutes!r}")
     return np.unique(values)
-
-
-def _crs(G: nx.MultiDiGraph | None) -> str:
-    return (G.graph.get("crs") if G is not None else None) or settings.default_crs
-
-
-def _default_rule(G: nx.MultiDiGraph | None, snap_rule: SnapRule | None) -> SnapRule:
-    """The rule given, else the one the graph's kind implies (:meth:`SnapRule.for_graph`)."""
-    if snap_rule is not None:
-        return snap_rule
-    return SnapRule.for_graph(G.graph if G is not None else {})
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -245,7 +247,12 @@ def _offsets(origin_offsets: Any, n: int) -> np.ndarray:
 
 
 def _snap_origins(
-    rg: RoutingGraph, points: list[Any], rule: SnapRule, offsets: np.ndarray
+    rg: RoutingGraph,
+    points: list[Any],
+    rule: SnapRule,
+    offsets: np.ndarray,
+    crs: Any = None,
+    node_ok: np.ndarray | None = None,
 ) -> _Origins:
     """Snap origin points; missing, empty or too-far points are invalid (NaN distance)."""
     bad_type = [p for p in points if p is not None and not isinstance(p, Point)]
@@ -262,6 +269,9 @@ def _snap_origins(
     valid = np.zeros(n, dtype=bool)
     if present.any():
         nodes_table = pd.DataFrame({"x": rg.x, "y": rg.y}, index=rg.node_ids)
+        if node_ok is not None:  # a point never joins a motorway between two exits
+            nodes_table["snappable"] = node_ok
+        nodes_table.attrs["crs"] = crs
         idx = np.flatnonzero(present)
         snapped = rule.snap(nodes_table, [points[i] for i in idx], on_far="flag")
         far = snapped["too_far"].to_numpy(dtype=bool)
@@ -395,39 +405,33 @@ def _frame(
 
 
 def reached_lines(
-    G: nx.MultiDiGraph | None,
+    network: Network | nx.MultiDiGraph,
     origins: Sequence[Hashable],
-    minutes: Sequence[float] = settings.thresholds_min,
+    minutes: Sequence[float] | None = None,
     *,
-    rg: RoutingGraph | None = None,
     origin_offsets: Sequence[float] | np.ndarray | None = None,
-    weight: str = DEFAULT_WEIGHT,
 ) -> gpd.GeoDataFrame:
-    """Road pieces reached from each origin within each threshold (before buffering).
+    """Road pieces reached from each origin within each threshold (before drawing).
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph or None
-        Road graph (edge ``geometry`` used when present). May be None when ``rg`` is given
-        (straight lines between nodes).
+    network : Network or networkx.MultiDiGraph
+        The road network (edge geometry used when present).
     origins : sequence
         Origin node identifiers.
-    minutes : sequence of float
-        Thresholds in minutes.
-    rg : RoutingGraph, optional
-        Precomputed routing structure of ``G``.
+    minutes : sequence of float, optional
+        Thresholds in minutes (default ``settings.thresholds_min``).
     origin_offsets : sequence of float, optional
-        Seconds already spent at each origin (snap access leg).
-    weight : str
-        Edge weight attribute (seconds).
+        Seconds already spent at each origin (its access leg).
 
     Returns
     -------
     geopandas.GeoDataFrame
         Columns ``origin`` (node id), ``minutes``, ``u``, ``v`` (node ids), ``fraction``
-        (reached share of the edge, 1 for a full edge) and ``geometry`` (EPSG:2154).
+        (reached share of the edge, 1 for a full edge) and ``geometry``.
     """
-    rg, edges = _prepare(G, rg, weight)
+    net = _network(network)
+    rg, edges = _prepare(net)
     mins = _minutes(minutes)
     table = travel_times_within(rg, origins, mins.max() * 60.0, origin_offsets=origin_offsets)
     origin_ids = list(origins)
@@ -449,170 +453,139 @@ def reached_lines(
             )
     columns = ["origin", "minutes", "u", "v", "fraction", "geometry"]
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    return gpd.GeoDataFrame(data[columns], geometry="geometry", crs=_crs(G))
+    return gpd.GeoDataFrame(data[columns], geometry="geometry", crs=net.crs)
 
 
 def isochrones(
-    G: nx.MultiDiGraph | None,
-    origins: Sequence[Hashable] | Sequence[Point],
-    minutes: Sequence[float] = settings.thresholds_min,
+    network: Network | nx.MultiDiGraph,
+    origins: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[Point] | Sequence[Hashable],
+    minutes: Sequence[float] | None = None,
     *,
-    rg: RoutingGraph | None = None,
-    origin_offsets: Sequence[float] | np.ndarray | None = None,
-    snap_rule: SnapRule | None = None,
     shape: Literal["band", "area"] = DEFAULT_SHAPE,
     method: Literal["grid", "exact"] = "grid",
-    buffer_m: float = BUFFER_M,
     resolution_m: float | None = None,
-    weight: str = DEFAULT_WEIGHT,
-    n_threads: int | None = None,
-    verbose: bool = False,
+    band_m: float = BUFFER_M,
+    origin_offsets: Sequence[float] | np.ndarray | None = None,
+    progress: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Isochrone polygons around origin nodes, or around points snapped to the network.
+    """Isochrone polygons around points (snapped to the network) or around its nodes.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph or None
-        Road graph following the graph model; None allowed when ``rg`` is given (edges drawn
-        as straight lines).
-    origins : sequence
-        Node identifiers (None or NA for a missing origin: an empty row), or shapely Points in
-        the graph CRS (None for a missing point), snapped with ``snap_rule``; the access leg
-        is added to ``origin_offsets``. A point beyond the rule's limit gives an empty row.
-    minutes : sequence of float
-        Thresholds in minutes.
-    rg : RoutingGraph, optional
-        Precomputed routing structure of ``G`` (saves rebuilding it). The edge geometry read
-        from ``G`` is cached with it: later calls with the same ``rg`` and ``G`` reuse it
-        (:func:`clear_drawing_cache` forgets it).
-    origin_offsets : sequence of float, optional
-        Seconds already spent at each origin (for pre-snapped nodes: their access leg).
-    snap_rule : SnapRule, optional
-        How points join the network, and the off-road pace of the area within reach (the
-        access leg's detour over its speed); default :meth:`SnapRule.for_graph` for ``G``
-        (a line network's calibrated access leg). Pass the study's rule.
+    network : Network or networkx.MultiDiGraph
+        The road network (:func:`~geoattract.network.load_network`); its snapping rule joins
+        the points and sets the off-road pace of the area within reach.
+    origins : GeoSeries, GeoDataFrame, sequence of Points, or sequence of node ids
+        Points in the network's CRS (None for a missing one), snapped by the network's rule:
+        the access leg is spent at the origin, and a ``delay_s`` column of a GeoDataFrame adds
+        seconds there (the dense-commune delay of a calibration). Or node identifiers (None
+        for a missing origin). A point beyond the rule's limit gives an empty row.
+    minutes : sequence of float, optional
+        Thresholds in minutes (default ``settings.thresholds_min``).
     shape : {"area", "band"}
         The area within reach (default) or the road band (see the module documentation).
     method : {"grid", "exact"}
         Fields contoured on a grid (default, fast) or GEOS geometry (exact).
-    buffer_m : float
-        Half-width of the band around reached roads, metres (default :data:`BUFFER_M`).
     resolution_m : float, optional
         Grid step of the ``"grid"`` method, metres: default :data:`AREA_RESOLUTION_M` for the
-        area, :data:`GRID_RESOLUTION_M` for the band (at most ``buffer_m``).
-    weight : str
-        Edge weight attribute (seconds).
-    n_threads : int, optional
-        Threads for routing and geometry (the kernels, contourpy and GEOS release the GIL).
-    verbose : bool
+        area, :data:`GRID_RESOLUTION_M` for the band (at most ``band_m``).
+    band_m : float
+        Half-width of the band around reached roads, metres (``shape="band"``).
+    origin_offsets : sequence of float, optional
+        Seconds already spent at each origin, before its access leg.
+    progress : bool
         Show progress bars (routing, then isochrones per origin).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per origin and threshold: ``origin`` (as given), ``node`` (snapped node id),
-        ``minutes``, ``shape``, ``area_km2`` (NaN when empty), ``empty`` (bool),
-        ``snap_distance_m`` and ``geometry``.
+        One row per origin and threshold, origins in their order: ``origin`` (as given, the
+        index label for a GeoSeries), ``node`` (snapped node id), ``minutes``, ``shape``,
+        ``area_km2`` (NaN when empty), ``empty`` (bool), ``snap_distance_m`` and ``geometry``.
 
     Raises
     ------
     RoutingError
         Unknown node, mixed origins, bad minutes, shape, method or sizes.
+    DataError
+        Points in another CRS than the network's.
+
+    Examples
+    --------
+    >>> import geoattract as ga
+    >>> net = ga.load_network(ga.datasets.tiny_roads())
+    >>> halls = ga.datasets.tiny_town_halls()
+    >>> iso = ga.isochrones(net, halls.loc[["99001", "99005"]], [10, 20])
+    >>> iso[["origin", "minutes", "shape"]].to_numpy().tolist()[:2]
+    [['99001', 10.0, 'area'], ['99001', 20.0, 'area']]
+    >>> bool(iso.geometry.iloc[0].contains(halls.geometry.loc["99001"]))  # its own town hall
+    True
+    >>> bool(iso.geometry.iloc[1].covers(iso.geometry.iloc[0]))  # 10 min within 20 min
+    True
     """
-    drawing = _Drawing.check(shape, method, buffer_m, resolution_m, _default_rule(G, snap_rule))
-    rg, edges = _prepare(G, rg, weight)
-    mins = _minutes(minutes)
-    items = list(origins)
-    offsets = _offsets(origin_offsets, len(items))
-    if any(isinstance(o, shapely.Geometry) for o in items):
-        resolved = _snap_origins(rg, items, _default_rule(G, snap_rule), offsets)
+    net = _network(network)
+    drawing = _Drawing.check(shape, method, band_m, resolution_m, net.snap_rule)
+    delays = None
+    if isinstance(origins, gpd.GeoDataFrame | gpd.GeoSeries):
+        check_same_crs(origins.crs, net.crs, "isochrone origins")
+        if isinstance(origins, gpd.GeoDataFrame) and "delay_s" in origins:
+            delays = pd.to_numeric(origins["delay_s"], errors="coerce").fillna(0.0).to_numpy()
+        labels = list(origins.index)
+        origins = list(origins.geometry if isinstance(origins, gpd.GeoDataFrame) else origins)
     else:
-        resolved = _node_origins(items, offsets, None)
-    return _frame(rg, edges, resolved, mins, drawing, n_threads, verbose, _crs(G))
-
-
-def _commune_origins(
-    rg: RoutingGraph,
-    sel: gpd.GeoDataFrame,
-    snapped: pd.DataFrame | None,
-    rule: SnapRule,
-) -> _Origins:
-    """Town halls of the selected communes as origins: pre-snapped, or snapped with ``rule``."""
-    if snapped is None:
-        halls = [
-            None if h is None or (isinstance(h, float) and np.isnan(h)) else h
-            for h in sel["town_hall"]
-        ]
-        return _snap_origins(rg, halls, rule, np.zeros(len(halls)))
-    require_columns(snapped, ["node", "snap_distance_m", "snap_time_s", "too_far"], "snapped")
-    missing = sel.index.difference(snapped.index)
-    if len(missing):
-        raise DataError(f"snapped: no row for territory index {format_values(missing.tolist())}")
-    rows = snapped.loc[sel.index]
-    far = rows["too_far"].to_numpy(dtype=bool)
-    nodes = [None if f or _missing(n) else n for n, f in zip(rows["node"], far, strict=True)]
-    access = np.nan_to_num(rows["snap_time_s"].to_numpy(dtype=float))
-    dist = np.where(far, np.nan, rows["snap_distance_m"].to_numpy(dtype=float))
-    origins = _node_origins(nodes, access, dist)
-    halls = list(sel["town_hall"])
-    return _Origins(halls, origins.nodes, origins.valid, origins.offsets, dist, _xy(halls))
+        origins = list(origins)
+        labels = None
+    rg, edges = _prepare(net)
+    mins = _minutes(minutes)
+    offsets = _offsets(origin_offsets, len(origins))
+    if delays is not None:
+        offsets = offsets + delays
+    if any(isinstance(o, shapely.Geometry) for o in origins):
+        resolved = _snap_origins(rg, origins, net.snap_rule, offsets, net.crs, edges.node_ok)
+    else:
+        resolved = _node_origins(origins, offsets, None)
+    if labels is not None:
+        resolved = replace(resolved, labels=labels)
+    return _frame(rg, edges, resolved, mins, drawing, None, progress, net.crs)
 
 
 def isochrones_for_communes(
-    G: nx.MultiDiGraph,
+    network: Network | nx.MultiDiGraph,
     territory: gpd.GeoDataFrame,
-    minutes: Sequence[float] = settings.thresholds_min,
-    population: pd.Series | None = None,
+    minutes: Sequence[float] | None = None,
     *,
-    rg: RoutingGraph | None = None,
-    snap_rule: SnapRule | None = None,
-    snapped: pd.DataFrame | None = None,
-    only_study: bool = True,
     population_method: Literal["town_hall", "area"] = "town_hall",
+    only_study: bool = True,
     shape: Literal["band", "area"] = DEFAULT_SHAPE,
     method: Literal["grid", "exact"] = "grid",
-    buffer_m: float = BUFFER_M,
     resolution_m: float | None = None,
-    n_threads: int | None = None,
-    verbose: bool = False,
+    progress: bool = False,
 ) -> gpd.GeoDataFrame:
     """Isochrones from every commune's town hall, with area and population reached.
 
-    Town halls are snapped with ``snap_rule`` (the access leg is the origin offset), or taken
-    already snapped from ``snapped``. All origins share one routing pass.
+    Town halls join the network by its rule, with the dense-commune delay of their commune (the
+    legs of every trip of the study: the same as the accessibility stage's); all origins share
+    one routing pass.
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-        Road graph following the graph model (EPSG:2154).
+    network : Network or networkx.MultiDiGraph
+        The road network.
     territory : geopandas.GeoDataFrame
         From :func:`geoattract.territory.load.load_territory`: ``code``, ``population``,
-        ``town_hall`` (Points, EPSG:2154), polygon geometry and optionally ``in_study``.
-    minutes : sequence of float
-        Thresholds in minutes.
-    population : pandas.Series, optional
-        Population per commune aligned on ``territory``'s index (default
-        ``territory["population"]``).
-    rg : RoutingGraph, optional
-        Precomputed routing structure of ``G`` (its drawing cache as in :func:`isochrones`).
-    snap_rule : SnapRule, optional
-        The study's snapping rule; default ``SnapRule.from_section({}, schematic=...)`` for
-        the kind of ``G``.
-    snapped : pandas.DataFrame, optional
-        Town halls already snapped (e.g. by the accessibility stage), indexed like
-        ``territory`` with the columns of :meth:`SnapRule.snap` (``node``,
-        ``snap_distance_m``, ``snap_time_s``, ``too_far``); ``snap_rule`` is then unused.
+        ``town_hall`` (Points, the network's CRS), polygon geometry and optionally
+        ``in_study``.
+    minutes : sequence of float, optional
+        Thresholds in minutes (default ``settings.thresholds_min``).
+    population_method : {"town_hall", "area"}
+        Population of the communes whose town hall is inside (default) or area-weighted
+        population (see the module documentation).
     only_study : bool
         Compute isochrones only for ``in_study`` communes (all communes still count in the
         population reached).
-    population_method : {"town_hall", "area"}
-        Population of communes whose town hall is inside (default) or area-weighted
-        population (see the module documentation).
-    shape, method, buffer_m, resolution_m
+    shape, method, resolution_m
         As in :func:`isochrones`.
-    n_threads : int, optional
-        Threads for routing and geometry.
-    verbose : bool
+    progress : bool
         Show progress bars.
 
     Returns
@@ -620,45 +593,46 @@ def isochrones_for_communes(
     geopandas.GeoDataFrame
         One row per commune and threshold (communes in territory order, then minutes), the
         columns of :data:`ISOCHRONE_COLUMNS`: ``code``, ``minutes``, ``shape``, ``area_km2``,
-        ``population_reached``, ``empty``, ``snap_distance_m`` and ``geometry`` (EPSG:2154).
-        ``empty`` is True when the town hall is missing or beyond the snapping limit: the
-        polygon is then empty and ``area_km2``/``population_reached`` are NaN.
-        ``population_reached`` is NaN too when a commune counted in it has no population.
+        ``population_reached``, ``empty``, ``snap_distance_m`` and ``geometry``. ``empty``
+        is True when the town hall is missing or beyond the snapping limit: the polygon is
+        then empty and ``area_km2``/``population_reached`` are NaN. ``population_reached`` is
+        NaN too when a commune counted in it has no population.
 
     Raises
     ------
     DataError
-        Missing columns, unknown ``population_method``, misaligned ``population`` or
-        ``snapped``.
+        Missing columns, unknown ``population_method``, a territory in another CRS.
     """
-    require_columns(territory, ["code", "town_hall", "geometry"], "territory")
+    require_columns(territory, ["code", "town_hall", "geometry", "population"], "territory")
     if population_method not in ("town_hall", "area"):
         raise DataError(
             f"population_method must be 'town_hall' or 'area', got {population_method!r}"
         )
-    if population is None:
-        require_columns(territory, ["population"], "territory")
-        pop = territory["population"]
-    else:
-        pop = population
-        if not pop.index.equals(territory.index):
-            raise DataError("population must be aligned on the territory index")
-    pop_values = pd.to_numeric(pop, errors="coerce").to_numpy(dtype=np.float64)
+    net = _network(network)
+    check_same_crs(territory.crs, net.crs, "territory")
+    pop_values = pd.to_numeric(territory["population"], errors="coerce").to_numpy(np.float64)
     if only_study and "in_study" in territory.columns:
         rows = territory.index[territory["in_study"].astype(bool).to_numpy()]
     else:
         rows = territory.index
     sel = territory.loc[rows]
-    rule = _default_rule(G, snap_rule)
-    drawing = _Drawing.check(shape, method, buffer_m, resolution_m, rule)
-    rg, edges = _prepare(G, rg, DEFAULT_WEIGHT)
-    mins = _minutes(minutes)
-    origins = _commune_origins(rg, sel, snapped, rule)
-    iso = _frame(rg, edges, origins, mins, drawing, n_threads, verbose, settings.default_crs)
-    codes = np.repeat(sel["code"].astype(str).to_numpy(), mins.size)
+    halls = gpd.GeoDataFrame(
+        {"delay_s": net.snap_rule.end_delay_s(sel["population"], sel.geometry.area)},
+        geometry=gpd.GeoSeries(sel["town_hall"].to_numpy(), index=sel.index, crs=sel.crs),
+    )
+    iso = isochrones(
+        net,
+        halls,
+        minutes,
+        shape=shape,
+        method=method,
+        resolution_m=resolution_m,
+        progress=progress,
+    )
+    codes = np.repeat(sel["code"].astype(str).to_numpy(), _minutes(minutes).size)
     geoms = iso.geometry.to_numpy()
     empties = iso["empty"].to_numpy()
-    reached = _population_reached(territory, pop_values, geoms, population_method, n_threads)
+    reached = _population_reached(territory, pop_values, geoms, population_method)
     reached[empties] = np.nan
     if empties.any():
         logger.info(
@@ -669,7 +643,7 @@ def isochrones_for_communes(
         {
             "code": codes,
             "minutes": iso["minutes"].to_numpy(),
-            "shape": drawing.shape,
+            "shape": iso["shape"].to_numpy(),
             "area_km2": iso["area_km2"].to_numpy(),
             "population_reached": reached,
             "empty": empties,
@@ -678,7 +652,7 @@ def isochrones_for_communes(
         },
         columns=list(ISOCHRONE_COLUMNS),
     )
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.default_crs)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=net.crs)
 
 
 def _population_reached(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,8 @@ import pandas as pd
 
 from geoattract._util.io import atomic_path, resolve_data_dir
 from geoattract.errors import DataError, RoutingError, format_values
-from geoattract.network import load_graph
-from geoattract.network.lines import LineNetwork, is_line_layer, line_network
+from geoattract.network import Network, load_network
+from geoattract.network.lines import LineNetwork
 from geoattract.network.snapping import SnapRule, snap_report
 from geoattract.network.trees import path_sums
 from geoattract.routing.graph import RoutingGraph, routing_graph_from_arrays
@@ -104,15 +105,20 @@ def _fastest_parallel(
     return order[first]
 
 
+#: The OD structure of each :class:`~geoattract.network.Network`, built once, freed with it.
+_OD: weakref.WeakKeyDictionary[Network, ODNetwork] = weakref.WeakKeyDictionary()
+
+
 def od_network(
-    network: nx.MultiDiGraph | LineNetwork | ODNetwork | RoutingGraph,
+    network: Network | nx.MultiDiGraph | LineNetwork | ODNetwork | RoutingGraph,
 ) -> ODNetwork:
     """Build the routing structure of :func:`od_matrix` for a graph, line network or routing graph.
 
     Parameters
     ----------
-    network : MultiDiGraph, LineNetwork, ODNetwork or RoutingGraph
-        Graph model (edges ``travel_time`` and ``length``), line network arrays, an already
+    network : Network, MultiDiGraph, LineNetwork, ODNetwork or RoutingGraph
+        A network (cached with it), a graph model (edges ``travel_time`` and ``length``),
+        line network arrays, an already
         built :class:`ODNetwork` (returned as is), or a bare routing graph (no length: the
         ``km`` column is then NaN).
 
@@ -127,6 +133,12 @@ def od_network(
     """
     if isinstance(network, ODNetwork):
         return network
+    if isinstance(network, Network):
+        cached = _OD.get(network)
+        if cached is None:
+            inner = network.lines if network.lines is not None else network.graph
+            cached = _OD[network] = od_network(inner)
+        return cached
     if isinstance(network, RoutingGraph):
         nan = np.full(network.n_edges, np.nan)
         nodes = pd.DataFrame({"x": network.x, "y": network.y}, index=network.node_ids)
@@ -192,6 +204,7 @@ def od_network(
         flag = np.empty(len(x), dtype=bool)
         flag[order] = snappable
         nodes["snappable"] = flag
+    nodes.attrs["crs"] = attrs.get("crs")  # points in another CRS are refused when snapped
     return ODNetwork(rg, length, rlength, nodes, attrs)
 
 
@@ -303,9 +316,9 @@ def od_matrix(
 
     Parameters
     ----------
-    network : MultiDiGraph, LineNetwork, ODNetwork or RoutingGraph
-        The road network (see :func:`od_network`; build an :class:`ODNetwork` once to reuse
-        it across calls).
+    network : Network (or MultiDiGraph, LineNetwork, ODNetwork, RoutingGraph)
+        The road network (:func:`~geoattract.network.load_network`); its snapping rule is
+        used unless ``snap_rule`` is given.
     origins, destinations : GeoDataFrame or GeoSeries of points
         Indexed by their ids (commune codes). An optional ``delay_s`` column adds seconds
         at that end (dense-commune delay of a calibration).
@@ -325,11 +338,26 @@ def od_matrix(
     Raises
     ------
     DataError, RoutingError
-        Bad points (empty, not points, duplicate ids) or a network without travel times.
+        Bad points (empty, not points, duplicate ids, another CRS than the network's) or a
+        network without travel times.
+
+    Examples
+    --------
+    >>> import geoattract as ga
+    >>> net = ga.load_network(ga.datasets.tiny_roads())
+    >>> halls = ga.datasets.tiny_town_halls()
+    >>> table = ga.od_matrix(net, halls.loc[["99001"]], halls.loc[["99001", "99002"]])
+    >>> table[["origin", "destination"]].to_numpy().tolist()
+    [['99001', '99001'], ['99001', '99002']]
+    >>> float(table["minutes"].iloc[0]), bool(table["minutes"].iloc[1] > 0)
+    (0.0, True)
     """
     t0 = time.perf_counter()
     onet = od_network(network)
-    rule = snap_rule or onet.snap_rule
+    if snap_rule is not None:
+        rule = snap_rule
+    else:
+        rule = network.snap_rule if isinstance(network, Network) else onet.snap_rule
     orig = _snap_side(onet, origins, rule, "origins")
     dest = _snap_side(onet, destinations, rule, "destinations")
     n_dest_nodes = np.unique(dest.pos[dest.ok]).size
@@ -594,22 +622,6 @@ def dense_delays(points: gpd.GeoDataFrame, attrs: Mapping[str, Any]) -> pd.Serie
     return pd.Series(rule.delay_for_density(density), index=points.index)
 
 
-def load_network(
-    source: str | os.PathLike,
-    *,
-    data_dir: str | os.PathLike | None = None,
-    split_points: gpd.GeoSeries | None = None,
-) -> LineNetwork | nx.MultiDiGraph:
-    """Load a line layer as a line network (arrays), any other source with ``load_graph``.
-
-    ``split_points`` (town halls) split the lines of a line layer where they meet them
-    (see :func:`geoattract.network.line_network`); other sources ignore them.
-    """
-    if is_line_layer(source):
-        return line_network(source, split_points=split_points)
-    return load_graph(source, data_dir=data_dir)
-
-
 #: The road layer of the shared data folder, the network of every study when none is named.
 DEFAULT_ROADS_FILE: str = "roads/france_roads_travelmapping.gpkg"
 
@@ -623,6 +635,8 @@ def matrix_command(
     communes: str | os.PathLike | None = None,
     max_minutes: float | None = None,
     data_dir: str | os.PathLike | None = None,
+    layer: str | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Back end of ``geoattract matrix --network SOURCE --from SEL --to SEL --out FILE.csv``.
 
@@ -641,6 +655,8 @@ def matrix_command(
         Leave out pairs above this.
     data_dir : path-like, optional
         Shared data folder.
+    layer, strict
+        The layer of a multi-layer line file; refuse class values the preset does not know.
 
     Returns
     -------
@@ -655,11 +671,12 @@ def matrix_command(
     national = read_national_communes(
         communes if communes is not None else default_national_communes_path(data_dir)
     )
-    # the lines are split at every commune's town hall (one cache entry for all selections)
-    net = load_network(network, data_dir=data_dir, split_points=national.table.geometry)
-    onet = od_network(net)
+    # the selections are checked at the door, before the network is built
     origins = communes_selection(sel_from, national).copy()
     destinations = communes_selection(sel_to, national).copy()
+    # the lines are split at every commune's town hall (one cache entry for all selections)
+    net = load_network(network, town_halls=national.table.geometry, layer=layer, strict=strict)
+    onet = od_network(net)
     origins["delay_s"] = dense_delays(origins, onet.attrs)
     destinations["delay_s"] = dense_delays(destinations, onet.attrs)
     t1 = time.perf_counter()

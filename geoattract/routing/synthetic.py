@@ -171,7 +171,7 @@ def _generate(n_nodes: int, seed: int) -> dict[str, Any]:
     }
 
 
-def synthetic_road_arrays(n_nodes: int, seed: int = settings.random_seed) -> RoutingGraph:
+def synthetic_road_arrays(n_nodes: int, seed: int | None = None) -> RoutingGraph:
     """Build the routing structure of a synthetic road network without networkx.
 
     Parameters
@@ -188,13 +188,13 @@ def synthetic_road_arrays(n_nodes: int, seed: int = settings.random_seed) -> Rou
         Weights are travel times in seconds; node ``i`` is identifier ``i``, the same node as in
         :func:`synthetic_road_graph` with the same arguments.
     """
-    data = _generate(n_nodes, seed)
+    data = _generate(n_nodes, settings.random_seed if seed is None else seed)
     return routing_graph_from_arrays(
         data["u"], data["v"], data["travel_time"], x=data["x"], y=data["y"]
     )
 
 
-def synthetic_road_graph(n_nodes: int, seed: int = settings.random_seed) -> nx.MultiDiGraph:
+def synthetic_road_graph(n_nodes: int, seed: int | None = None) -> nx.MultiDiGraph:
     """Build a seeded, deterministic synthetic road graph following the graph model.
 
     Parameters
@@ -217,6 +217,7 @@ def synthetic_road_graph(n_nodes: int, seed: int = settings.random_seed) -> nx.M
     DataError
         If ``n_nodes`` is below :data:`MIN_NODES`.
     """
+    seed = settings.random_seed if seed is None else seed
     data = _generate(n_nodes, seed)
     G = nx.MultiDiGraph(
         crs=settings.default_crs,

@@ -300,3 +300,23 @@ def afom_sentences(
     for code, sentence in zip(table["code"].astype(str), table["sentence"], strict=True):
         out.setdefault(code, []).append(sentence)
     return out
+
+
+#: Strengths and weaknesses listed per commune in the map tooltips.
+AFOM_TOOLTIP_ITEMS = 3
+
+
+def afom_summary(afom: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
+    """``afom_atouts`` / ``afom_faiblesses``: the strongest findings per commune, as short text.
+
+    The AFOM table is sorted by strength within each commune and kind, so the first rows are
+    the most striking.
+    """
+    out = pd.DataFrame(index=codes.index)
+    for kind, col in (("atout", "afom_atouts"), ("faiblesse", "afom_faiblesses")):
+        rows = afom[afom["kind"] == kind]
+        top = rows.groupby("code", sort=False)["label"].apply(
+            lambda s: " ; ".join(s.head(AFOM_TOOLTIP_ITEMS))
+        )
+        out[col] = codes.map(top).fillna("")
+    return out

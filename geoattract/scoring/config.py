@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from geoattract import settings
 from geoattract._util.ranks import DIRECTIONS
-from geoattract.config.schema import Field, load_toml, non_negative, positive, validate
+from geoattract.config.schema import Field, Setting, load_toml, non_negative, positive, validate
 from geoattract.errors import ConfigError, format_values
 
 #: Normalisation methods (Handbook §5): all map to 0–100, 100 = most favourable.
@@ -157,7 +156,7 @@ PROFILE_SCHEMA: dict[str, Field] = {
 
 MONTECARLO_SCHEMA: dict[str, Field] = {
     "n": Field(int, required=False, default=500, check=positive, doc="number of draws"),
-    "seed": Field(int, required=False, default=settings.random_seed),
+    "seed": Field(int, required=False, default=Setting("random_seed")),
     "concentration": Field(
         float,
         required=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import pandas as pd
@@ -9,6 +10,8 @@ import pandas as pd
 from geoattract.errors import DataError, format_values
 from geoattract.scoring.aggregate import rank_scores
 from geoattract.scoring.uncertainty import MC_QUANTILES
+
+logger = logging.getLogger(__name__)
 
 
 def epci_scores(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -31,6 +34,9 @@ def epci_scores(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Da
         One row per EPCI (sorted by code): ``epci``, ``epci_nom``, ``population``,
         ``n_communes``, the aggregated columns and ``rank_<profile>`` for every ``score_<profile>``
         (1 = best among EPCIs, ties by EPCI code).
+
+    Communes that belong to no EPCI (some islands) are left out of the table, with a warning
+    naming them.
 
     Raises
     ------
@@ -60,13 +66,17 @@ def epci_scores(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Da
         raise DataError(
             f"epci_scores: missing or negative population for {format_values(list(who))}"
         )
-    if df["epci"].isna().any():
-        who = (
-            df.loc[df["epci"].isna(), "code"]
-            if "code" in df.columns
-            else df.index[df["epci"].isna()]
+    alone = df["epci"].isna()
+    if alone.any():
+        # communes in no EPCI (islands such as Île-de-Sein, Ouessant, Île-d'Yeu): their own
+        # unit, left out of the EPCI table, named
+        who = df.loc[alone, "code"] if "code" in df.columns else df.index[alone]
+        logger.warning(
+            "epci_scores: %d commune(s) belong to no EPCI and are left out of the EPCI table: %s",
+            int(alone.sum()),
+            format_values(list(who)),
         )
-        raise DataError(f"epci_scores: commune(s) without EPCI: {format_values(list(who))}")
+        df, pop = df[~alone], pop[~alone]
     vals = df[cols].apply(pd.to_numeric, errors="coerce").astype(float)
     wx = vals.mul(pop, axis=0)
     wsum = vals.notna().mul(pop, axis=0)

@@ -289,6 +289,37 @@ def _normalised_tensor(
     return tensor
 
 
+def normalised_indicators(
+    df: pd.DataFrame, config: ScoringConfig, fit_on: pd.DataFrame | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Every usable indicator normalised with the configured method, whatever its weight.
+
+    The values are those :func:`prepare_model` puts in its tensor for the configured
+    normalisation: an indicator is normalised on its own (its direction, reference and the
+    statistics of ``fit_on``), so they do not depend on the profile. The atelier page
+    re-weights them in the browser.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Indicator table (``code`` and the indicator columns).
+    config : ScoringConfig
+        Scoring configuration.
+    fit_on : DataFrame, optional
+        Table the normalisation statistics come from (default ``df``).
+
+    Returns
+    -------
+    (list of str, ndarray)
+        The usable indicators (:func:`usable_indicators`, configuration order) and their
+        normalised values, shape (n, J), NaN where missing.
+    """
+    _check_codes(df)
+    used = usable_indicators(df, config, fit_on)
+    tensor = _normalised_tensor(df, config, [config.method["normalisation"]], used, used, fit_on)
+    return used, tensor[0]
+
+
 def prepare_model(
     df: pd.DataFrame,
     config: ScoringConfig,

@@ -105,18 +105,59 @@ def monte_carlo_ranks(
         ``rank_<profile>_p95`` and the same three for ``score_<profile>`` (linear-interpolated
         quantiles over the draws where the commune is scored; NaN if never).
     """
+    scores, ranks = monte_carlo_draws(df, config, profile, n, seed)
+    out = pd.DataFrame(index=df.index)
+    for name, arr in (("rank", ranks), ("score", scores)):
+        for suffix, vals in draw_quantiles(arr).items():
+            out[f"{name}_{profile}_{suffix}"] = vals
+    return out
+
+
+def monte_carlo_draws(
+    df: pd.DataFrame,
+    config: ScoringConfig,
+    profile: str = REFERENCE_PROFILE,
+    n: int | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The draws of :func:`monte_carlo_ranks`: composite scores and ranks of every draw.
+
+    Parameters
+    ----------
+    df, config, profile, n, seed
+        As in :func:`monte_carlo_ranks`.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Scores and ranks, shape (n, communes) in the order of ``df``; NaN where a commune is
+        not scored in a draw.
+    """
     n, seed = _mc_settings(config, n, seed)
     model = _mc_model(df, config, profile)
     design = _sample(model, config, n, np.random.default_rng(seed))
-    scores, ranks = _run(model, design)
-    out = pd.DataFrame(index=df.index)
-    for name, arr in (("rank", ranks), ("score", scores)):
-        all_nan = np.isnan(arr).all(axis=0)
-        safe = np.where(all_nan[None, :], 0.0, arr)
-        for suffix, q in MC_QUANTILES.items():
-            vals = np.nanquantile(safe, q, axis=0)
-            out[f"{name}_{profile}_{suffix}"] = np.where(all_nan, np.nan, vals)
-    return out
+    return _run(model, design)
+
+
+def draw_quantiles(values: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`MC_QUANTILES` of draws over axis 0, linear-interpolated, NaN ignored.
+
+    Parameters
+    ----------
+    values : ndarray
+        Draws, shape (draws, communes).
+
+    Returns
+    -------
+    dict
+        Suffix (``p05``, ``median``, ``p95``) → values per commune (NaN where every draw is NaN).
+    """
+    all_nan = np.isnan(values).all(axis=0)
+    safe = np.where(all_nan[None, :], 0.0, values)
+    return {
+        suffix: np.where(all_nan, np.nan, np.nanquantile(safe, q, axis=0))
+        for suffix, q in MC_QUANTILES.items()
+    }
 
 
 def monte_carlo_all_profiles(

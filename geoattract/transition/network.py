@@ -30,6 +30,7 @@ from geoattract import settings
 from geoattract._util.io import read_csv, read_vector
 from geoattract.config.metro import uic_code
 from geoattract.errors import DataError, format_values
+from geoattract.facilities import Catalogue
 from geoattract.transition.registry import EvChargingSource, RailSource
 from geoattract.transition.report import data_folder
 from geoattract.transition.tables import numeric_values
@@ -80,6 +81,11 @@ class SnappedInputs(Protocol):
     @property
     def communes(self) -> pd.DataFrame:
         """Territory rows with ``in_study``, ``node``, ``snap_s``, ``too_far``."""
+        ...
+
+    @property
+    def catalogue(self) -> Any:
+        """The study's catalogue (its station category declares the stations)."""
         ...
 
     def snap(self, points: Any, *, ids: Any = None, what: str = "point(s)") -> pd.DataFrame:
@@ -321,14 +327,17 @@ def _report_stations(
 def train_stations(
     source: RailSource,
     data_dir: str | os.PathLike,
+    catalogue: Catalogue,
     *,
     crs: Any = settings.default_crs,
     year: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Passenger train stations with a ridership-based service weight, for the routing stage.
 
-    UIC codes are normalised to 8 digits in both files before the join (a station file may
-    give ``0087586008`` where the ridership file gives ``87586008``). The weight is
+    The stations are those of the catalogue's station category (``source.category``, their one
+    declaration, read by :func:`~geoattract.accessibility.catalogue_stations` with the one UIC
+    rule); the ridership table's UIC codes go through the same rule before the join. The
+    weight is
 
     ``service_weight = log10(1 + passengers in `year`)``
 
@@ -339,9 +348,11 @@ def train_stations(
     Parameters
     ----------
     source : RailSource
-        The files and their columns (``[rail]`` of the registry).
+        The ridership file and the station file's other columns (``[rail]`` of the registry).
     data_dir : path-like
         Data folder the files are relative to.
+    catalogue : Catalogue
+        The study's catalogue (its ``source.category`` declares the stations).
     crs : CRS-like
         Output CRS (default EPSG:2154).
     year : int, optional
@@ -366,24 +377,19 @@ def train_stations(
         Missing columns (the message lists the available ones, e.g. another ridership year),
         malformed UIC codes or duplicate UIC codes in the ridership file.
     """
+    from geoattract.accessibility import catalogue_stations
+
     ddir = data_folder(data_dir)
-    st_path = ddir / source.stations_file
     rd_path = ddir / source.ridership_file
-    st_cols = [
-        source.uic_column,
-        source.name_column,
-        source.code_column,
-        source.dep_column,
-        source.segment_column,
-        source.closed_column,
-    ]
-    stations = read_vector(st_path, columns=st_cols)
+    extra = [source.dep_column, source.segment_column, source.closed_column]
+    stations = catalogue_stations(catalogue, source.category, ddir, columns=extra)
+    st_path = Path(f"{source.category} stations")
     riders, rd_uic = _ridership(source, rd_path, year)
     out = gpd.GeoDataFrame(
         {
-            "uic": _uic8(stations[source.uic_column], st_path, source.uic_column).to_numpy(),
-            "name": stations[source.name_column].astype(str).to_numpy(),
-            "code": stations[source.code_column].astype(str).to_numpy(),
+            "uic": stations.index.to_numpy(),
+            "name": stations["name"].astype(str).to_numpy(),
+            "code": stations["code"].astype(str).to_numpy(),
             "dep": stations[source.dep_column].astype(str).to_numpy(),
             "drg_segment": stations[source.segment_column].astype(str).str.upper().to_numpy(),
         },
@@ -391,7 +397,7 @@ def train_stations(
         crs=crs,
     )
     out["segment_weight"] = out["drg_segment"].map(source.segment_weights).astype("float64")
-    out["active"] = stations[source.closed_column].isna().to_numpy()
+    out["active"] = pd.isna(stations[source.closed_column]).to_numpy()
     out["ridership"] = out["uic"].map(riders).astype("float64")
     out["ridership_missing"] = out["ridership"].isna()
     out["service_weight"] = np.log10(1.0 + out["ridership"])

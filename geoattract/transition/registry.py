@@ -125,15 +125,13 @@ EV_CHARGING_SCHEMA: dict[str, Field] = {
     "category": _scenario_category("EV"),
 }
 
-#: Schema of ``[rail]``: the passenger stations and their annual ridership.
+#: Schema of ``[rail]``: the annual ridership of the passenger stations, and the columns of the
+#: station file the rail indicators read besides those of the catalogue's station category
+#: (the one declaration of the stations: its points source gives the file, UIC, name, commune).
 RAIL_SCHEMA: dict[str, Field] = {
-    "stations_file": Field(str, doc="station points relative to the data folder"),
     "ridership_file": Field(str, doc="ridership table relative to the data folder"),
     "vintage": Field(str),
     "ridership_year": Field(int, doc="year of the ridership behind service_weight"),
-    "uic_column": Field(str, doc="UIC code of a station"),
-    "name_column": Field(str),
-    "code_column": Field(str, doc="INSEE code of the station's commune"),
     "dep_column": Field(str, doc="département code"),
     "segment_column": Field(str, doc="station segment (SNCF DRG: A, B, C)"),
     "closed_column": Field(str, doc="end-of-validity date: a station with a value here is closed"),
@@ -144,7 +142,11 @@ RAIL_SCHEMA: dict[str, Field] = {
     "segment_weights": Field(
         dict, check=_weights, doc="segment -> weight (offered as segment_weight)"
     ),
-    "category": _scenario_category("rail"),
+    "category": Field(
+        str,
+        doc="catalogue category of the stations: its points source declares them (file, UIC "
+        "code, name, commune); its scenario edits also move the rail indicators",
+    ),
 }
 
 #: Schema of the registry file.
@@ -240,40 +242,37 @@ class RailSource:
 
     Attributes
     ----------
-    stations_file, ridership_file : str
-        Files relative to the data folder (or absolute).
+    ridership_file : str
+        Ridership table relative to the data folder (or absolute).
     vintage : str
         Date of the files.
     ridership_year : int
         Default year of the ridership behind ``service_weight``.
-    uic_column, name_column, code_column, dep_column, segment_column, closed_column : str
-        Columns of the station file.
+    dep_column, segment_column, closed_column : str
+        Columns of the station file besides those its catalogue category declares.
     ridership_uic_column : str
         UIC code column of the ridership table.
     ridership_column : str
         Passengers column of the ridership table, ``{year}`` standing for the year.
     segment_weights : dict
         Station segment → weight (``segment_weight``).
-    category : str, optional
-        Catalogue category whose scenario edits also move the rail indicators.
+    category : str
+        Catalogue category of the stations (their one declaration); its scenario edits also
+        move the rail indicators.
     origin : str
         File the description was read from, for messages.
     """
 
-    stations_file: str
     ridership_file: str
     vintage: str
     ridership_year: int
-    uic_column: str
-    name_column: str
-    code_column: str
     dep_column: str
     segment_column: str
     closed_column: str
     ridership_uic_column: str
     ridership_column: str
+    category: str
     segment_weights: dict[str, float] = field(default_factory=dict)
-    category: str | None = None
     origin: str = "<registry>"
 
     def passengers_column(self, year: int | None = None) -> str:

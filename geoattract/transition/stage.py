@@ -169,6 +169,17 @@ def build_transition(
     -------
     TransitionIndicators
     """
+    if not config.has_config("indicators"):
+        logger.info("no [configs] indicators: the study has no transition indicator")
+        study = territory.index[territory["in_study"].astype(bool).to_numpy()]
+        empty = gpd.GeoDataFrame(geometry=[], crs=territory.crs)
+        return TransitionIndicators(
+            table=pd.DataFrame(index=study),
+            ev_points=empty,
+            stations=empty.copy(),
+            params=TransitionParams(),
+            report=TransitionReport(),
+        )
     registry_file = config.config_file("indicators")
     table = transition_indicators(territory, registry_file, config.data_dir, verbose=verbose)
     sources = load_point_sources(registry_file)
@@ -180,7 +191,7 @@ def build_transition(
         rail_category=sources.rail.category,
     )
     ev = ev_charging_points(sources.ev_charging, config.data_dir, territory)
-    stations = train_stations(sources.rail, config.data_dir)
+    stations = train_stations(sources.rail, config.data_dir, accessibility.inputs.catalogue)
     net = network_indicators(
         accessibility.inputs,
         ev,

@@ -90,12 +90,14 @@ def territory(study_config):
 def study_run(tmp_path_factory):
     """One real `geoattract run` of the Lot-et-Garonne study, shared by the slow tests.
 
-    Returns the output folder. Runs through the command line, as a user would.
+    Returns the output folder. Runs through the command line, as a user would, with
+    ``--separate-maps`` so that every output is checked: the atelier page and the separate
+    maps of each profile and pillar (the default without them is checked on the tiny study).
     """
     from geoattract.app.cli import main
 
     out = tmp_path_factory.mktemp("study") / "maps"
-    assert main(["-q", "run", "--out", str(out)]) == 0
+    assert main(["-q", "run", "--out", str(out), "--separate-maps"]) == 0
     return out
 
 

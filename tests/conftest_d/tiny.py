@@ -15,7 +15,7 @@ import pytest
 from geoattract import settings
 
 #: Folder of the tiny study: its TOML files, its generator and its data folder.
-TINY_DIR = Path(__file__).resolve().parent.parent / "data" / "tiny"
+TINY_DIR = Path(__file__).resolve().parents[2] / "geoattract" / "datasets" / "tiny"
 TINY_TOML = TINY_DIR / "study.toml"
 TINY_DATA = TINY_DIR / "data"
 

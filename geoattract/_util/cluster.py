@@ -20,12 +20,14 @@ import logging
 import resource
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from geoattract.config import StudyConfig
 from geoattract.errors import GeoattractError
 
 logger = logging.getLogger(__name__)
@@ -164,15 +166,14 @@ def reset_peak_rss() -> bool:
     return True
 
 
-def warm_up() -> int:
-    """Import the partition code and load its compiled kernels; the resident memory then.
+def _warm_up(task: Callable[[], Any] | None) -> int:
+    """Run ``task`` on a worker (its imports, its compiled kernels); its resident memory then.
 
     Sent to every worker when the engine starts, so that the imports (about 4 s) and the
-    numba cache run while the driver cuts the partitions, not in the first partition.
+    numba cache load while the driver cuts the partitions, not in the first partition.
     """
-    from geoattract.app.partition import warm_up_kernels
-
-    warm_up_kernels()
+    if task is not None:
+        task()
     return current_rss_bytes()
 
 
@@ -186,10 +187,11 @@ class Engine:
         engine.stats.peak_rss_bytes
     """
 
-    def __init__(self, options: EngineOptions) -> None:
+    def __init__(self, options: EngineOptions, warm_up: Callable[[], Any] | None = None) -> None:
         if options.engine not in ENGINES:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {options.engine!r}")
         self.options = options
+        self.warm_up = warm_up
         self.stats = RunStats()
         self.client: Any = None
 
@@ -203,7 +205,7 @@ class Engine:
             workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
             self._warming = {
                 str(addr): self.client.submit(
-                    warm_up, key=f"warm-up-{addr}", workers=[addr], pure=False
+                    _warm_up, self.warm_up, key=f"warm-up-{addr}", workers=[addr], pure=False
                 )
                 for addr in workers
             }
@@ -234,7 +236,7 @@ class Engine:
         Parameters
         ----------
         func : callable
-            A picklable function of one item (:func:`~geoattract.app.partition.run_partition`).
+            A picklable function of one item (a partition's task).
         items : sequence
             The partitions.
         names : sequence of str
@@ -341,10 +343,13 @@ def _run_dask(
     where: dict[str, int] = {}
 
     def submit(i: int) -> None:
-        data = client.scatter(items[i], hash=False)
-        fut = client.submit(
-            func, data, key=f"partition-{names[i]}-{i}", retries=options.retries, pure=False
-        )
+        # the item travels inside the task, not scattered: a task whose worker dies is run
+        # again elsewhere with its data (scattered data would be lost with the worker)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
+            fut = client.submit(
+                func, items[i], key=f"partition-{names[i]}-{i}", retries=options.retries, pure=False
+            )
         where[fut.key] = i
         running.add(fut)
 
@@ -368,3 +373,24 @@ def _run_dask(
             if todo:
                 submit(todo.pop(0))
     return results
+
+
+def engine_options(
+    config: StudyConfig,
+    *,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> EngineOptions:
+    """Engine options from the study's ``[dask]`` section, overridden by the command line."""
+    section = config.section("dask")
+    return EngineOptions(
+        engine=engine or "dask",
+        scheduler=scheduler,
+        workers=int(workers or section.get("workers", 2)),
+        threads_per_worker=int(section.get("threads_per_worker", 1)),
+        memory_limit=str(section.get("memory_limit", "auto")),
+        retries=int(section.get("retries", 1)),
+        progress=progress,
+    )

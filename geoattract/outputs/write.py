@@ -21,37 +21,55 @@ import pandas as pd
 from geoattract import __version__
 from geoattract._util.io import write_gpkg_atomic, write_text_atomic
 from geoattract.accessibility import metro_columns_info
-from geoattract.app.plan_check import PLAN_INDEX_LABELS, plan_tables
-from geoattract.app.state import StudyState
 from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
+    DYNAMICS_TITLE,
     IndicatorLabel,
     Labels,
     ReportContext,
     columns_table,
     connectivity_section,
+    demography_method_paragraphs,
+    departement_maps,
+    dynamics_section,
     make_basemap,
     make_corridor_maps,
+    make_dynamics_figures,
     make_maps,
     make_static_maps,
     method_paragraphs,
     metropolitan_section,
+    national_static_maps,
+    quadrant_columns_info,
     roads_from_graph,
+    synthesis_html,
+    write_atelier,
+    write_departement_table,
     write_index,
     write_report,
 )
-from geoattract.outputs.plan_section import PLAN_SECTION, PLAN_TITLE, plan_section
+from geoattract.outputs.plan_section import (
+    PLAN_INDEX_LABELS,
+    PLAN_SECTION,
+    PLAN_TITLE,
+    plan_section,
+    plan_tables,
+)
+from geoattract.outputs.state import StudyState
 from geoattract.transition import load_connectivity, load_indicator_registry
 
 logger = logging.getLogger(__name__)
 
 #: French labels of the index page, by output file name (maps get theirs from the column).
 INDEX_LABELS: dict[str, str] = {
+    "atelier.html": "Atelier : poids des piliers et des indicateurs, classement et « pourquoi » "
+    "de chaque commune (page autonome)",
     "report.html": "Rapport d'étude (HTML autonome)",
     "communes.gpkg": "Communes : indicateurs, scores et rangs (GeoPackage)",
     "isochrones.gpkg": "Isochrones de chaque commune (GeoPackage)",
     "territory.gpkg": "Territoire d'étude, zone tampon et mairies (GeoPackage)",
     "columns.csv": "Description des colonnes (CSV)",
+    "departements.csv": "Indicateurs par département : moyennes pondérées par la population (CSV)",
     "epci.csv": "Scores par EPCI (CSV)",
     "afom.csv": "AFOM par commune (CSV)",
     "afom_epci.csv": "AFOM par EPCI (CSV)",
@@ -63,8 +81,20 @@ INDEX_LABELS: dict[str, str] = {
     "rail_links.csv": "Liaisons ferroviaires : gare, pôle, train direct le plus rapide, marge de correspondance (transfer_min), source, url, millésime (CSV)",
     "fibre_epci.csv": "Fibre : locaux sans fibre par EPCI (CSV)",
     "static/corridor.png": "Carte imprimable — accès aux métropoles aujourd'hui",
+    "demographie_territoires.csv": "Dynamique démographique : l'étude et les départements voisins (CSV)",
+    "demographie_epci.csv": "Dynamique démographique par EPCI (CSV)",
+    "demographie_points.csv": "Points forts et faibles face aux départements voisins (CSV)",
+    "quadrants_epci.csv": "Offre et solde migratoire : communes et population par EPCI et quadrant (CSV)",
+    "correlations_migration.csv": "Corrélations de rang entre scores et solde migratoire (CSV)",
+    "gains_indicateurs.csv": "Indicateurs et gains migratoires : corrélations pondérées (CSV)",
+    "static/demography_decomposition.png": "Figure — variation de la population et ses deux soldes",
+    "static/demo_migration_rate_pct.png": "Carte imprimable — solde migratoire apparent",
+    "static/quadrants.png": "Carte imprimable — offre et solde migratoire par profil",
     **PLAN_INDEX_LABELS,
 }
+
+#: Anchor of the report section on population dynamics.
+DYNAMICS_SECTION: str = "dynamique"
 
 #: Anchors of the report sections of the metropolitan reach and of broadband.
 METRO_SECTION: str = "metropoles"
@@ -97,7 +127,11 @@ def configured_columns(cfg: StudyConfig, network: str = "") -> dict[str, tuple[s
     spec = MetroSpec.from_config(cfg)
     if spec is not None:
         out |= metro_columns_info(spec, network)
-    connectivity, telework = load_connectivity(cfg.config_file("indicators"))
+    connectivity, telework = (
+        load_connectivity(cfg.config_file("indicators"))
+        if cfg.has_config("indicators")
+        else (None, None)
+    )
     if connectivity is not None:
         out |= connectivity.columns_info()
     if telework is not None:
@@ -135,7 +169,11 @@ def report_context(state: StudyState) -> ReportContext:
     """Labels, network caption, sources and method text of a study, for maps and the report."""
     cfg = state.config
     scfg = state.scores.config
-    registry = load_indicator_registry(cfg.config_file("indicators"))
+    registry = (
+        load_indicator_registry(cfg.config_file("indicators"))
+        if cfg.has_config("indicators")
+        else None
+    )
     labels = Labels.from_configs(scfg, state.offer.catalogue, registry)
     labels = with_column_labels(labels, configured_columns(cfg))
     method = method_paragraphs(
@@ -151,7 +189,12 @@ def report_context(state: StudyState) -> ReportContext:
         for cid, sentences in (getattr(report, "adjustments_fr", {}) or {}).items()
         for sentence in sentences
     ]
-    method = (*method, *assumptions)
+    demography = state.demography
+    demo = demography_method_paragraphs(
+        demography.source if demography is not None and demography.available else None,
+        state.dynamics,
+    )
+    method = (*method, *assumptions, *demo)
     return ReportContext.build(
         cfg.name,
         labels=labels,
@@ -181,8 +224,8 @@ def run_metadata(state: StudyState) -> dict[str, Any]:
             "vintage": net.caption.vintage,
             "schematic": net.caption.schematic,
             "caption": net.caption.text_fr,
-            "nodes": net.graph.number_of_nodes(),
-            "edges": net.graph.number_of_edges(),
+            "nodes": net.summary["nodes"],
+            "edges": net.summary["edges"],
             "snap_max_distance_m": rule.max_distance_m,
             "snap_speed_kph": rule.speed_kph,
             "snap_detour": rule.detour,
@@ -207,6 +250,11 @@ def _gpkg_metadata(meta: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def national_scale(config: StudyConfig) -> bool:
+    """Whether a study runs at national scale (its accessibility cut into partitions)."""
+    return bool(config.section("partitions").get("enabled"))
+
+
 def write_outputs(
     state: StudyState,
     staging: Path,
@@ -214,6 +262,7 @@ def write_outputs(
     timings: Mapping[str, float],
     *,
     maps: bool = True,
+    departements: Sequence[str] = (),
 ) -> dict[str, Path]:
     """Write every output of a study into ``staging``.
 
@@ -229,6 +278,9 @@ def write_outputs(
         Stage timings recorded in ``run.json``.
     maps : bool
         Draw the maps and the report (False: GeoPackages, tables and the index only).
+    departements : sequence of str
+        A study at national scale (``[partitions] enabled``): the départements whose
+        interactive map is drawn.
 
     Returns
     -------
@@ -241,7 +293,14 @@ def write_outputs(
     meta = run_metadata(state)
     files.update(_write_layers(state, communes, context, meta, staging))
     files.update(_write_tables(state, staging))
-    if maps:
+    if national_scale(state.config):
+        # no map of every commune nor report listing them: what scales to France
+        files.update(write_departement_table(communes, staging))
+        if maps:
+            files.update(national_static_maps(communes, context, staging))
+        if departements:
+            files.update(departement_maps(communes, departements, context, staging))
+    elif maps:
         files.update(_write_maps(state, communes, context, staging, isochrone_codes))
     manifest = {
         "study": state.config.name,
@@ -253,7 +312,8 @@ def write_outputs(
     files["run.json"] = write_text_atomic(
         staging / "run.json", json.dumps(manifest, indent=2, ensure_ascii=False)
     )
-    linked = {**files, "run.log": staging / "run.log"}
+    first: dict[str, Path] = {k: files[k] for k in ("atelier.html", "report.html") if k in files}
+    linked = {**first, **files, "run.log": staging / "run.log"}
     files["index.html"] = write_index(staging, _index_labels(linked, context), context)
     return files
 
@@ -267,11 +327,15 @@ def _write_layers(
 ) -> dict[str, Path]:
     metro = state.accessibility.metropolitan
     network = metro.network_source if metro is not None else ""
+    extra = configured_columns(state.config, network)
+    if state.demography is not None:
+        extra |= state.demography.columns_info()
+        src = state.demography.source
+        extra |= quadrant_columns_info(
+            state.dynamics, context.labels, src.source_text if src is not None else ""
+        )
     columns = columns_table(
-        list(communes.columns),
-        context.labels,
-        caption=state.network.caption,
-        extra=configured_columns(state.config, network),
+        list(communes.columns), context.labels, caption=state.network.caption, extra=extra
     )
     gmeta = _gpkg_metadata(meta)
     halls = state.territory.town_halls
@@ -316,6 +380,7 @@ def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
             tables[f"scenario_{name}_epci.csv"] = sc.epci
         for name, frame in tables.items():
             out[name] = write_text_atomic(staging / name, frame.to_csv(index=False))
+    out.update(_write_dynamics_tables(state, staging))
     connectivity = state.transition.connectivity
     if connectivity is not None:
         out["fibre_epci.csv"] = write_text_atomic(
@@ -325,6 +390,24 @@ def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
         for name, frame in plan_tables(state.plan).items():
             out[name] = write_text_atomic(staging / name, frame.to_csv(index=False))
     return out
+
+
+def _write_dynamics_tables(state: StudyState, staging: Path) -> dict[str, Path]:
+    """Tables of the population dynamics and of the offer against them (none without)."""
+    demo, dyn = state.demography, state.dynamics
+    tables: dict[str, pd.DataFrame] = {}
+    if demo is not None and demo.available:
+        tables["demographie_territoires.csv"] = demo.territories.reset_index()
+        tables["demographie_epci.csv"] = demo.epci
+        tables["demographie_points.csv"] = demo.points
+    if dyn is not None:
+        tables["quadrants_epci.csv"] = dyn.counts.rename(columns={"group": "epci_nom"})
+        tables["correlations_migration.csv"] = dyn.correlations
+        tables["gains_indicateurs.csv"] = dyn.associations
+    return {
+        name: write_text_atomic(staging / name, frame.to_csv(index=False))
+        for name, frame in tables.items()
+    }
 
 
 def _write_maps(
@@ -337,6 +420,16 @@ def _write_maps(
     out: dict[str, Path] = {}
     maps_cfg = state.config.section("maps")
     basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+    out["atelier.html"] = write_atelier(
+        staging,
+        communes,
+        state.scores.indicators,
+        state.scores.config,
+        study=state.config.name,
+        context=context,
+        afom=state.scores.afom,
+        basemap=basemap,
+    )
     maps = make_maps(
         communes,
         context,
@@ -346,6 +439,7 @@ def _write_maps(
         basemap=basemap,
         isochrone_codes=list(isochrone_codes) or None,
         tiles=maps_cfg.get("tiles"),
+        choropleths=bool(maps_cfg.get("separate_maps")),
     )
     out.update({f"{key}.html": path for key, path in maps.items()})
     extra = [c for c in INTERACTIVE_COLUMNS if c in communes.columns]
@@ -368,10 +462,32 @@ def _write_maps(
         sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
     if state.plan is not None:
         sections.append((PLAN_SECTION, PLAN_TITLE, plan_section(state.plan, context.labels)))
+    figures = make_dynamics_figures(
+        communes, state.demography, state.dynamics, context, staging / "static", basemap=basemap
+    )
+    out.update({f"static/{key}.png": path for key, path in figures.items()})
+    synthesis = synthesis_html(
+        state.demography,
+        communes,
+        context.labels,
+        dynamics=state.dynamics,
+        epci=state.scores.epci,
+        metro=state.accessibility.metropolitan,
+        scoring_config=state.scores.config,
+    )
+    front = [
+        (
+            DYNAMICS_SECTION,
+            DYNAMICS_TITLE,
+            dynamics_section(state.demography, state.dynamics, context.labels, figures),
+        )
+    ]
     out["report.html"] = write_report(
         staging,
         communes,
         context,
+        synthesis=synthesis,
+        front_sections=front,
         epci_table=state.scores.epci,
         afom=state.scores.afom_sentences,
         sensitivity=state.scores.sensitivity,

@@ -9,14 +9,12 @@ import pandas as pd
 
 from geoattract.accessibility import Accessibility
 from geoattract.config import StudyConfig
+from geoattract.demography import Demography
 from geoattract.facilities import Offer
 from geoattract.network import Network
-from geoattract.scoring import PlanResult, Scores
+from geoattract.scoring import DynamicsAnalysis, PlanResult, Scores, afom_summary
 from geoattract.territory import Territory
 from geoattract.transition import TransitionIndicators
-
-#: Strengths and weaknesses listed per commune in the map tooltips.
-AFOM_TOOLTIP_ITEMS = 3
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,10 @@ class StudyState:
     scores : Scores
     isochrones : GeoDataFrame, optional
         Isochrones of the study communes (None when not computed).
+    demography : Demography, optional
+        Population dynamics (None when not computed; ``available`` False without a source).
+    dynamics : DynamicsAnalysis, optional
+        Offer against the population dynamics (None without population dynamics).
     plan : PlanResult, optional
         The study's action plan evaluated (``[configs] plan``; None without one).
     """
@@ -46,6 +48,8 @@ class StudyState:
     transition: TransitionIndicators
     scores: Scores
     isochrones: gpd.GeoDataFrame | None = None
+    demography: Demography | None = None
+    dynamics: DynamicsAnalysis | None = None
     plan: PlanResult | None = None
 
     def communes_layer(self) -> gpd.GeoDataFrame:
@@ -58,21 +62,29 @@ class StudyState:
             self.scores.scores.drop(columns=["code"], errors="ignore"),
             afom_summary(self.scores.afom, study["code"]),
         ]
+        if self.demography is not None:
+            parts.append(self.demography.table)
+        if self.dynamics is not None:
+            parts.append(self.dynamics.quadrants)
         table = pd.concat(parts, axis=1)
+        table["location_missing"] = False
+        absent = self.territory.communes.attrs.get("locations_missing")
+        if absent is not None and len(absent):
+            # communes with neither polygon nor town hall: rows too, flagged, never dropped
+            extra = absent.assign(
+                in_study=True,
+                location_missing=True,
+                polygon_missing=True,
+                town_hall_unsnapped=True,
+                population_missing=absent["population"].isna(),
+            )
+            table = pd.concat([table, extra], ignore_index=True)
+            table = table.sort_values("code", kind="stable").reset_index(drop=True)
+            for col in [c for c in table.columns if c.startswith("unreachable_")]:
+                table[col] = table[col].fillna(True).astype(bool)  # nothing reachable
+            for col in ("town_hall_replaced", "population_missing", "polygon_missing"):
+                if col in table:
+                    table[col] = table[col].fillna(False).astype(bool)
+            if "demo_missing" in table:  # not in the population dynamics: no rates, flagged
+                table["demo_missing"] = table["demo_missing"].fillna(True).astype(bool)
         return gpd.GeoDataFrame(table, geometry="geometry", crs=study.crs)
-
-
-def afom_summary(afom: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
-    """``afom_atouts`` / ``afom_faiblesses``: the strongest findings per commune, as short text.
-
-    The AFOM table is sorted by strength within each commune and kind, so the first rows are
-    the most striking.
-    """
-    out = pd.DataFrame(index=codes.index)
-    for kind, col in (("atout", "afom_atouts"), ("faiblesse", "afom_faiblesses")):
-        rows = afom[afom["kind"] == kind]
-        top = rows.groupby("code", sort=False)["label"].apply(
-            lambda s: " ; ".join(s.head(AFOM_TOOLTIP_ITEMS))
-        )
-        out[col] = codes.map(top).fillna("")
-    return out

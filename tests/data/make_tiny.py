@@ -62,7 +62,7 @@ import sqlite3
 from pathlib import Path
 
 #: Folder of this script; the study's TOML files live here and its data in ``data/``.
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "geoattract" / "datasets" / "tiny"
 
 #: Side of every commune (m) and the centre of the grid (Lambert-93).
 SIDE_M = 4_000.0
