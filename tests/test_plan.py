@@ -228,6 +228,7 @@ def test_the_chapter_escapes_and_names_everything(tiny_state, tmp_path):
     assert "Maison &lt;b&gt;de&lt;/b&gt; santé" in html and "<b>de</b>" not in html
     for text in ("Les actions", "Le plan complet et la somme de ses actions", "plan_epci.csv"):
         assert text in html
+    assert len(html.encode()) < 30_000  # the detailed tables are files, not embedded
     page = write_plan_page(tmp_path, result, labels, "Tiny").read_text()
     assert '<h2 id="plan-action">Plan d&#x27;action</h2>' in page
 

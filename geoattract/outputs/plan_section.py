@@ -3,8 +3,9 @@
 :func:`plan_section` renders a :class:`geoattract.scoring.plan.PlanResult` in French: the
 actions (owner, date, cost, profiles targeted, the AFOM item each answers and whether it is
 lifted), what each changes alone, the plan as a whole against the sum of its actions (they
-interact), and the EPCIs. Every value from data or configuration is escaped; the full tables
-are embedded as CSV downloads. :func:`write_plan_page` writes the chapter as a self-contained
+interact), and the EPCIs. Every value from data or configuration is escaped; the actions table
+and the dictionary of columns are embedded as CSV downloads, the detailed tables (per commune,
+EPCI and indicator) are files beside the page (:func:`plan_tables`). :func:`write_plan_page` writes the chapter as a self-contained
 page (``plan.html``) for ``geoattract plan``.
 """
 
@@ -42,6 +43,13 @@ PLAN_INDEX_LABELS: dict[str, str] = {
     "plan_columns.csv": "Plan d'action : description des colonnes (CSV)",
 }
 
+
+#: The detailed tables named (not embedded) in the chapter, with what they hold.
+DETAIL_TABLES: dict[str, str] = {
+    "plan_communes.csv": "scores et rangs par commune et profil",
+    "plan_epci.csv": "scores et rangs par EPCI et profil",
+    "plan_indicators.csv": "indicateurs modifiés par commune",
+}
 
 #: French names of the AFOM kinds.
 AFOM_KIND_FR: dict[str, str] = {
@@ -378,12 +386,13 @@ def plan_section(result: Any, labels: Any) -> str:
         ]
     parts += [
         csv_link(result.actions_table(), "plan_actions.csv", "Actions et plan complet (CSV)"),
-        csv_link(result.communes_table(), "plan_communes.csv", "Par commune et profil (CSV)"),
-        csv_link(result.epci_table(), "plan_epci.csv", "Par EPCI et profil (CSV)"),
-        csv_link(result.indicators_table(), "plan_indicators.csv", "Indicateurs modifiés (CSV)"),
         csv_link(
             plan_columns(result.profiles), "plan_columns.csv", "Description des colonnes (CSV)"
         ),
+        # the detailed tables (about 120 kB as embedded CSV) are files beside the page
+        '<p class="note">Tables détaillées à côté de ce document : '
+        + ", ".join(f"{esc(name)} ({esc(what)})" for name, what in DETAIL_TABLES.items())
+        + ".</p>",
     ]
     return "\n".join(p for p in parts if p)
 
