@@ -106,6 +106,10 @@ def _town_hall(state, code: str) -> dict[str, float]:
     }
 
 
+def _population(state, code: str) -> float:
+    return float(state.territory.communes.set_index("code").at[code, "population"])
+
+
 def _commune_without_gp(state):
     fac = state.accessibility.inputs.facilities
     with_gp = set(fac.loc[fac["category"] == "gp", "code"])
@@ -160,10 +164,19 @@ def test_new_facility_at_the_town_hall_gets_the_intra_commune_leg(state):
     assert row["intra_commune_m"] == pytest.approx(
         rule.intra_commune_factor * (area / 3.141592653589793) ** 0.5
     )
-    # both legs are driven at the rule's speed with its detour (1.3 on the line network)
+    # both legs are driven at the rule's speed with its detour (1.3 on the line network), plus
+    # the commune's dense-commune delay, as every facility of the offer
+    delay = float(rule.end_delay_s(_population(state, code), area))
     assert row["snap_s"] == pytest.approx(
-        (row["snap_m"] + row["intra_commune_m"]) * rule.detour / (rule.speed_kph / 3.6)
+        (row["snap_m"] + row["intra_commune_m"]) * rule.detour / (rule.speed_kph / 3.6) + delay
     )
+    # in a dense commune (Agen) the new facility pays the delay, as Agen's own facilities do
+    agen = scenario(state, add=[FacilityChange("gp", "47001", capacity=1)])
+    new = agen.facilities[agen.facilities["source"] == "scenario"].iloc[0]
+    own = state.accessibility.inputs.facilities
+    own = own[(own["category"] == "gp") & (own["code"] == "47001") & (own["source"] == "bpe")]
+    assert rule.dense_delay_s > 0
+    assert new["snap_s"] == pytest.approx(float(own["snap_s"].iloc[0]))
 
 
 @pytest.mark.slow
@@ -191,13 +204,18 @@ def test_new_station_moves_the_transition_pillar(state):
     before_t = state.scores.indicators.set_index("code").at["47129", "tr_rail_time_min"]
     sc = scenario(state, add=[FacilityChange("train_station", "47129")])
     after = sc.indicators_after.set_index("code")
-    # the new station sits at the town hall: its access leg from the town hall's node and the
-    # intra-commune leg, after the town hall's own access leg
+    # the new station sits at the town hall, like every facility known only by its commune:
+    # from its own town hall the trip crosses the commune (the intra-commune leg at the access
+    # pace), it does not go out to the network and back (the town hall's access leg, then the
+    # station's access and intra-commune legs: 2.06 min here)
     rule = state.accessibility.inputs.snap_rule
     row = sc.facilities[sc.facilities["source"] == "scenario"].iloc[0]
-    legs_s = float(rule.access_time_s(row["snap_m"] + row["intra_commune_m"]))
-    expected_s = _town_hall(state, "47129")["snap_s"] + legs_s
-    assert after.at["47129", "time_train_station_min"] == pytest.approx(expected_s / 60)
+    direct_s = float(rule.access_time_s(row["intra_commune_m"]))
+    network_s = _town_hall(state, "47129")["snap_s"] + float(
+        rule.access_time_s(row["snap_m"] + row["intra_commune_m"])
+    )
+    assert direct_s < network_s
+    assert after.at["47129", "time_train_station_min"] == pytest.approx(direct_s / 60)
     assert after.at["47129", "tr_rail_time_min"] < before_t
     assert after.at["47129", "tr_rail_service"] > 0
     ch = sc.changes["general"].set_index("code")

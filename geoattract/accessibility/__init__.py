@@ -1,4 +1,4 @@
-"""Stage 5, accessibility: nearest times, counts within thresholds, floating catchments, housing.
+"""Stage 5, accessibility: nearest times, counts, floating catchments, housing, site selection.
 
 The subpackage is callable: ``geoattract.accessibility(origins, facilities, network,
 method=...)`` runs :func:`~geoattract.accessibility.api.accessibility`, so that
@@ -30,6 +30,14 @@ from geoattract.accessibility.inputs import (
     intra_commune_legs,
     prepare_inputs,
 )
+from geoattract.accessibility.location import (
+    LocationProblem,
+    LocationSolution,
+    attribute_gains,
+    choose_sites,
+    solve_exact,
+    solve_greedy,
+)
 from geoattract.accessibility.metrics import category_accessibility
 from geoattract.accessibility.metropolitan import (
     build_metropolitan,
@@ -51,6 +59,17 @@ from geoattract.accessibility.sensitivity import (
     catchment_sensitivity,
     compare_rankings,
 )
+from geoattract.accessibility.sites import new_facilities
+from geoattract.accessibility.siting import (
+    SitingProblem,
+    SitingResult,
+    candidate_apl_gains,
+    candidate_minutes,
+    candidate_sites,
+    demand_weights,
+    optimise_sites,
+    siting_problem,
+)
 from geoattract.accessibility.stage import (
     Accessibility,
     accessibility_table,
@@ -69,6 +88,21 @@ from geoattract.facilities.decay import (
 
 __all__ = [
     "accessibility",
+    "LocationProblem",
+    "LocationSolution",
+    "SitingProblem",
+    "SitingResult",
+    "attribute_gains",
+    "candidate_apl_gains",
+    "candidate_minutes",
+    "candidate_sites",
+    "choose_sites",
+    "demand_weights",
+    "new_facilities",
+    "optimise_sites",
+    "siting_problem",
+    "solve_exact",
+    "solve_greedy",
     "MetroScenario",
     "MetropolitanAccess",
     "build_metropolitan",

@@ -27,8 +27,10 @@ from geoattract.routing import RoutingGraph
 
 logger = logging.getLogger(__name__)
 
-#: Sources whose facilities are placed at the commune's town hall for want of coordinates.
-TOWN_HALL_SOURCES: tuple[str, ...] = ("bpe", "counts", "table")
+#: Sources whose facilities are placed at the commune's town hall for want of coordinates
+#: ("scenario": a new facility of a scenario or a plan placed at the town hall, see
+#: :mod:`geoattract.accessibility.sites`).
+TOWN_HALL_SOURCES: tuple[str, ...] = ("bpe", "counts", "table", "scenario")
 
 #: Columns of the territory :func:`prepare_inputs` reads.
 TERRITORY_COLUMNS: tuple[str, ...] = ("code", "population", "in_study", "town_hall", "geometry")

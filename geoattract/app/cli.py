@@ -348,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--draws", type=int, metavar="N", help="Monte Carlo draws in all")
     m.set_defaults(func=_cmd_atelier_merge)
+    _add_plan_commands(sub)
     return parser
 
 
@@ -508,6 +509,13 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
     )
     print(text)
     return 0
+
+
+def _add_plan_commands(sub: Any) -> None:
+    """Add the action-plan commands (``optimise``, ``levers``, ``plan``): :mod:`~geoattract.app.plan_cli`."""
+    from geoattract.app.plan_cli import add_plan_commands
+
+    add_plan_commands(sub, _add_common, _progress)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -242,8 +242,14 @@ def scenario_command(
     from dataclasses import replace
 
     from geoattract.app.pipeline import compute_study
+    from geoattract.app.scenario_text import explained_table, scenario_table
     from geoattract.facilities import build_offer
-    from geoattract.scoring import load_scoring_config, run_scenario, validate_changes
+    from geoattract.scoring import (
+        changed_indicators,
+        load_scoring_config,
+        run_scenario,
+        validate_changes,
+    )
     from geoattract.scoring.scenario import parse_change
     from geoattract.territory import build_territory
 
@@ -289,22 +295,23 @@ def scenario_command(
     if out is not None:
         frames = [ch.assign(profile=p) for p, ch in sc.changes.items()]
         write_text_atomic(out, pd.concat(frames, ignore_index=True).to_csv(index=False))
-    from geoattract.app.tables import fit_table, scenario_table
     from geoattract.outputs import Labels
-    from geoattract.scoring.scenario import unmoved_note
 
     labels = Labels.from_configs(scfg, offer.catalogue)
-    ch = sc.summary(profile, top)
-    moved = int((sc.changes[profile]["score_change"].abs() > 1e-9).sum())
     cats = ", ".join(labels.category(c) for c in sc.categories)
+    changed = changed_indicators(sc.indicators_before, sc.indicators_after, scfg)
     lines = [
         f"Scénario : {', '.join(add) or '-'} ajouté(s) ; {', '.join(remove) or '-'} retiré(s)",
-        f"Catégories recalculées : {cats} ; communes dont le score "
-        f"« {labels.profile(profile)} » change : {moved}",
-        "",
-        fit_table(scenario_table(ch, labels), keys=["Code", "Commune"])
-        if len(ch)
-        else unmoved_note(sc.changes, profile, labels),
+        f"Catégories recalculées : {cats}",
+        *explained_table(
+            sc.changes,
+            profile,
+            changed,
+            scfg,
+            labels,
+            lambda rows: scenario_table(rows, labels),
+            top,
+        ),
     ]
     return "\n".join(lines)
 

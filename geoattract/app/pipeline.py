@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from geoattract._util.progress import progress_bar
 from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
 from geoattract.app.logs import run_log
+from geoattract.app.plan_check import study_plan_at_door
 from geoattract.config import StudyConfig, load_study_config
 from geoattract.demography import Demography, build_demography
 from geoattract.facilities import build_offer, check_study_coverage
@@ -35,7 +36,13 @@ from geoattract.network import Network, build_network
 from geoattract.outputs.national import check_departements
 from geoattract.outputs.state import StudyState
 from geoattract.routing import isochrones_for_communes
-from geoattract.scoring import DynamicsAnalysis, Scores, analyse_dynamics, build_scores
+from geoattract.scoring import (
+    DynamicsAnalysis,
+    Scores,
+    analyse_dynamics,
+    build_scores,
+    evaluate_plan,
+)
 from geoattract.territory import Territory, build_territory
 from geoattract.transition import build_transition
 
@@ -346,12 +353,14 @@ def run_study(
     cfg = load_config(config, data_dir)
     if network is not None:
         cfg = cfg.with_section("network", source=str(network))
+    plan = study_plan_at_door(cfg)
     out = Path(out_dir) if out_dir is not None else Path(cfg.study["output_dir"])
     with OutputFolder(out, publish=publish) as folder:
         with run_log(folder.staging / "run.log") as warnings:
             for name in folder.leftovers:
                 logger.info("removed %s, left by an interrupted run", name)
-            stages = _Stages((*STAGE_NAMES, "outputs"), progress)
+            more = ("plan", "outputs") if plan is not None else ("outputs",)
+            stages = _Stages((*STAGE_NAMES, *more), progress)
             national = bool(cfg.section("partitions").get("enabled"))
             cluster: Any = contextlib.nullcontext()
             if national:
@@ -373,6 +382,8 @@ def run_study(
                         mapper=running.map if running is not None else None,
                         departement_maps=departement_maps,
                     )
+                if plan is not None:
+                    state = replace(state, plan=stages.run("plan", evaluate_plan, state, plan))
                 result = StudyResult(state=state, out_dir=out, timings=stages.timings)
                 if publish:
                     from geoattract.outputs.write import write_outputs  # after the door checks

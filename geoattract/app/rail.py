@@ -15,47 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from geoattract._util.io import write_text_atomic
-from geoattract.config.metro import (
-    MetroSpec,
-    RailLink,
-    check_rail_edits,
-    parse_rail_link,
-    scenario_edits,
-)
+from geoattract.app.rail_check import check_rail_scenario
 from geoattract.config.study import StudyConfig
-from geoattract.errors import DataError
 
 logger = logging.getLogger(__name__)
 
 #: Communes listed among those whose door-to-metropole time falls most.
 TOP_GAINS = 10
-
-
-def station_ids(cfg: StudyConfig, category: str) -> set[str]:
-    """UIC codes of the stations of a catalogue category (:func:`catalogue_stations`)."""
-    from geoattract.accessibility import catalogue_stations
-
-    return set(catalogue_stations(cfg, category).index)
-
-
-def check_rail_scenario(
-    cfg: StudyConfig, links: Sequence[str], scenarios: Sequence[str]
-) -> tuple[MetroSpec, list[RailLink]]:
-    """Parse and check rail edits at the door (no routing).
-
-    Raises
-    ------
-    DataError
-        A malformed link, a study without metropole, an unknown scenario, station or pole.
-    """
-    edits = [parse_rail_link(t) for t in links]
-    spec = MetroSpec.from_config(cfg)
-    if spec is None:
-        raise DataError(f"{cfg.path}: rail scenario, but the study declares no metropole ([poles])")
-    stations, all_edits, _ = scenario_edits(spec, list(scenarios), edits)
-    known = station_ids(cfg, spec.station_category) | {s.id for s in stations}
-    check_rail_edits(all_edits, spec, known)
-    return spec, edits
 
 
 def _population_lines(base: pd.DataFrame, after: pd.DataFrame, ref: int) -> list[str]:
@@ -107,6 +73,9 @@ def rail_scenario_command(
     """
     from geoattract.accessibility import top_gains
     from geoattract.app.pipeline import compute_study
+    from geoattract.app.scenario_text import explained_table, fr_decimals, scenario_table
+    from geoattract.app.tables import fit_table
+    from geoattract.outputs import Labels
     from geoattract.scoring import run_rail_scenario
 
     spec, edits = check_rail_scenario(cfg, links, scenarios)
@@ -121,6 +90,7 @@ def rail_scenario_command(
     )
     metro = state.accessibility.metropolitan
     assert metro is not None  # checked at the door
+    labels = Labels.from_configs(state.scores.config, state.offer.catalogue)
     msc = res.metro
     if out is not None:
         times = msc.changes.drop(columns=["nom"])
@@ -132,13 +102,6 @@ def rail_scenario_command(
     ref = spec.reference_min
     gains = top_gains(msc.changes, TOP_GAINS)
     epci = msc.epci[msc.epci["population_newly_within_metropole"] > 0]
-    ch = res.summary(profile, top)
-    from geoattract.app.tables import fit_table, fr_decimals, scenario_table
-    from geoattract.outputs import Labels
-    from geoattract.scoring import load_scoring_config
-    from geoattract.scoring.scenario import unmoved_note
-
-    labels = Labels.from_configs(load_scoring_config(cfg.config_file("scoring")))
     times = pd.DataFrame(
         {
             "Code": gains["code"],
@@ -155,7 +118,6 @@ def rail_scenario_command(
     )
     lines = [
         f"Scénario ferroviaire : {res.label}",
-        f"Indicateurs notés modifiés : {', '.join(labels.column(c) for c in res.changed_columns) or '-'}",
         f"Population du département à moins de {ref} min d'une métropole (tous modes) :",
         *_population_lines(metro.population, msc.population, ref),
         "",
@@ -165,10 +127,15 @@ def rail_scenario_command(
         f"Population qui passe à moins de {ref} min d'une métropole, par EPCI :",
         fit_table(by_epci, keys=["EPCI"]) if len(epci) else "  aucune",
         "",
-        f"Scores ({labels.profile(profile)}) :",
-        fit_table(scenario_table(ch, labels), keys=["Code", "Commune"])
-        if len(ch)
-        else unmoved_note(res.changes, profile, labels),
+        *explained_table(
+            res.changes,
+            profile,
+            res.changed_columns,
+            state.scores.config,
+            labels,
+            lambda rows: scenario_table(rows, labels),
+            top,
+        ),
     ]
     if out is not None:
         lines.append(f"\nChangements par commune écrits dans {Path(out)}")

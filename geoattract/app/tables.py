@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import textwrap
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -123,36 +122,3 @@ def _render(
             row = [fmt(c, cells[c][i][j] if j < len(cells[c][i]) else "") for c in columns]
             lines.append(GAP.join(row).rstrip())
     return "\n".join(lines)
-
-
-def scenario_table(changes: pd.DataFrame, labels: Any) -> pd.DataFrame:
-    """The communes whose score moves, with French headers and numbers (``n.d.`` when missing)."""
-    out = pd.DataFrame(
-        {
-            "Code": changes["code"],
-            "Commune": changes["nom"],
-            "Score avant": changes["score_before"].map(lambda v: fr_decimals(v, 2)),
-            "Score après": changes["score_after"].map(lambda v: fr_decimals(v, 2)),
-            "Écart": changes["score_change"].map(lambda v: _fr_signed(v, 3)),
-            "Rang avant": changes["rank_before"].map(lambda v: fr_decimals(v, 0)),
-            "Rang après": changes["rank_after"].map(lambda v: fr_decimals(v, 0)),
-            "Écart de rang": changes["rank_change"].map(lambda v: _fr_signed(v, 0)),
-        }
-    )
-    moved = [c for c in changes.columns if c.startswith("contribution_")]
-    for col in [c for c in moved if (changes[c].abs() > 1e-9).any()]:  # pillars that move
-        pillar = col[len("contribution_") :]
-        out[f"dont {labels.pillar(pillar).lower()}"] = changes[col].map(lambda v: _fr_signed(v, 3))
-    return out
-
-
-def fr_decimals(value: Any, decimals: int) -> str:
-    """A number in French format with ``decimals`` decimals, ``n.d.`` when missing."""
-    from geoattract.outputs.html import fr_number
-
-    return "n.d." if pd.isna(value) else fr_number(value, decimals)
-
-
-def _fr_signed(value: Any, decimals: int) -> str:
-    text = fr_decimals(value, decimals)
-    return f"+{text}" if text != "n.d." and float(value) > 0 else text

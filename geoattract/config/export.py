@@ -45,7 +45,7 @@ def export_study(name: str, dest: str | os.PathLike, *, overwrite: bool = False)
     >>> from geoattract.config.export import export_study
     >>> with tempfile.TemporaryDirectory() as d:
     ...     [p.name for p in export_study("lot-et-garonne", d)]
-    ['study.toml', 'facilities.toml', 'indicators.toml', 'scoring.toml']
+    ['study.toml', 'facilities.toml', 'indicators.toml', 'levers.toml', 'plan.toml', 'scoring.toml']
     """
     studies = shipped_studies()
     if name not in studies:

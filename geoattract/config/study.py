@@ -235,6 +235,18 @@ SECTION_SCHEMAS: dict[str, dict[str, Field]] = {
             default=None,
             doc="places the national indicators time (préfectures, regional capitals, Paris)",
         ),
+        "plan": Field(
+            str,
+            required=False,
+            default=None,
+            doc="action plan evaluated by every run (chapter « Plan d'action » of the report)",
+        ),
+        "levers": Field(
+            str,
+            required=False,
+            default=None,
+            doc="catalogue of single actions tried by `geoattract levers`",
+        ),
     },
     "territory": {
         "departements": Field(list, items=str, required=False, default=None),

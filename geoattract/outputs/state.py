@@ -12,7 +12,7 @@ from geoattract.config import StudyConfig
 from geoattract.demography import Demography
 from geoattract.facilities import Offer
 from geoattract.network import Network
-from geoattract.scoring import DynamicsAnalysis, Scores, afom_summary
+from geoattract.scoring import DynamicsAnalysis, PlanResult, Scores, afom_summary
 from geoattract.territory import Territory
 from geoattract.transition import TransitionIndicators
 
@@ -36,6 +36,8 @@ class StudyState:
         Population dynamics (None when not computed; ``available`` False without a source).
     dynamics : DynamicsAnalysis, optional
         Offer against the population dynamics (None without population dynamics).
+    plan : PlanResult, optional
+        The study's action plan evaluated (``[configs] plan``; None without one).
     """
 
     config: StudyConfig
@@ -48,6 +50,7 @@ class StudyState:
     isochrones: gpd.GeoDataFrame | None = None
     demography: Demography | None = None
     dynamics: DynamicsAnalysis | None = None
+    plan: PlanResult | None = None
 
     def communes_layer(self) -> gpd.GeoDataFrame:
         """The ``communes`` layer: study communes, every indicator, score, rank and AFOM summary."""

@@ -48,6 +48,13 @@ from geoattract.outputs import (
     write_index,
     write_report,
 )
+from geoattract.outputs.plan_section import (
+    PLAN_INDEX_LABELS,
+    PLAN_SECTION,
+    PLAN_TITLE,
+    plan_section,
+    plan_tables,
+)
 from geoattract.outputs.state import StudyState
 from geoattract.transition import load_connectivity, load_indicator_registry
 
@@ -83,6 +90,7 @@ INDEX_LABELS: dict[str, str] = {
     "static/demography_decomposition.png": "Figure — variation de la population et ses deux soldes",
     "static/demo_migration_rate_pct.png": "Carte imprimable — solde migratoire apparent",
     "static/quadrants.png": "Carte imprimable — offre et solde migratoire par profil",
+    **PLAN_INDEX_LABELS,
 }
 
 #: Anchor of the report section on population dynamics.
@@ -378,6 +386,9 @@ def _write_tables(state: StudyState, staging: Path) -> dict[str, Path]:
         out["fibre_epci.csv"] = write_text_atomic(
             staging / "fibre_epci.csv", connectivity.epci.to_csv(index=False)
         )
+    if state.plan is not None:
+        for name, frame in plan_tables(state.plan).items():
+            out[name] = write_text_atomic(staging / name, frame.to_csv(index=False))
     return out
 
 
@@ -449,6 +460,8 @@ def _write_maps(
     if transition.connectivity is not None or transition.telework is not None:
         html = connectivity_section(transition.connectivity, transition.telework, communes)
         sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
+    if state.plan is not None:
+        sections.append((PLAN_SECTION, PLAN_TITLE, plan_section(state.plan, context.labels)))
     figures = make_dynamics_figures(
         communes, state.demography, state.dynamics, context, staging / "static", basemap=basemap
     )

@@ -6,6 +6,7 @@ The pipeline calls :func:`build_scores`, which returns a :class:`Scores`;
 
 from __future__ import annotations
 
+from geoattract.scoring.actions import ActionEffect, access_gains, apply_actions
 from geoattract.scoring.afom import (
     AFOM_COLUMNS,
     AFOM_KINDS,
@@ -51,15 +52,19 @@ from geoattract.scoring.dynamics import (
 )
 from geoattract.scoring.epci import epci_scores
 from geoattract.scoring.gains import GainsModel, gains_model, indicator_associations
+from geoattract.scoring.levers import LeversResult, quintile_breaks, try_levers
 from geoattract.scoring.model import usable_indicators
 from geoattract.scoring.normalise import normalise, winsorise
+from geoattract.scoring.plan import PLAN_ID, PlanResult, evaluate_plan
 from geoattract.scoring.rail_scenario import RailScenarioResult, run_rail_scenario
 from geoattract.scoring.scenario import (
     FacilityChange,
     ScenarioResult,
+    changed_indicators,
     parse_change,
     run_scenario,
     validate_changes,
+    weighting_profiles,
 )
 from geoattract.scoring.stage import IDENTITY_COLUMNS, Scores, build_scores, indicator_table
 from geoattract.scoring.uncertainty import (
@@ -101,11 +106,16 @@ __all__ = [
     "ModelScores",
     "NORMALISATIONS",
     "REFERENCE_PROFILE",
+    "ActionEffect",
+    "LeversResult",
+    "PLAN_ID",
+    "PlanResult",
     "RailScenarioResult",
     "ScenarioResult",
     "Scores",
     "ScoringConfig",
     "WeightSet",
+    "access_gains",
     "afom_epci",
     "afom_sentences",
     "afom_summary",
@@ -115,9 +125,13 @@ __all__ = [
     "atelier_model",
     "build_scores",
     "check_weight_set",
+    "apply_actions",
+    "build_scores",
+    "changed_indicators",
     "composite_scores",
     "draw_quantiles",
     "epci_scores",
+    "evaluate_plan",
     "format_value_fr",
     "indicator_table",
     "load_scoring_config",
@@ -131,6 +145,7 @@ __all__ = [
     "parse_change",
     "pillar_scores",
     "profile_weight_set",
+    "quintile_breaks",
     "rank_scores",
     "read_weight_set",
     "run_rail_scenario",
@@ -140,7 +155,9 @@ __all__ = [
     "score_contributions",
     "scoring_config_from_dict",
     "sensitivity",
+    "try_levers",
     "usable_indicators",
     "validate_changes",
+    "weighting_profiles",
     "winsorise",
 ]

@@ -145,6 +145,13 @@ PROFILE_SCHEMA: dict[str, Field] = {
         default={},
         doc="indicator -> weight, overriding [indicators.<col>].weight",
     ),
+    "target_age_band": Field(
+        str,
+        required=False,
+        default=None,
+        doc="age band of the catalogue's [age_structure] whose population the profile targets "
+        "(geoattract optimise --profile counts it); the whole population when absent",
+    ),
 }
 
 MONTECARLO_SCHEMA: dict[str, Field] = {

@@ -23,7 +23,12 @@ import pandas as pd
 
 from geoattract.errors import DataError
 from geoattract.scoring.aggregate import REFERENCE_PROFILE
-from geoattract.scoring.scenario import profile_changes, scenario_profiles, top_movers
+from geoattract.scoring.scenario import (
+    profile_changes,
+    scenario_profiles,
+    top_movers,
+    with_telework,
+)
 
 if TYPE_CHECKING:
     from geoattract.accessibility import MetroScenario
@@ -124,7 +129,6 @@ def run_rail_scenario(
     """
     from geoattract.accessibility import metro_scenario
     from geoattract.config.metro import scenario_edits
-    from geoattract.transition import telework_index
 
     metro = accessibility.metropolitan
     if metro is None:
@@ -142,9 +146,7 @@ def run_rail_scenario(
     for col in msc.table.columns:
         if col in after.columns:
             after[col] = msc.table[col]
-    if transition.telework is not None and "telework_index" in after.columns:
-        tw = telework_index(after, transition.telework)
-        after["telework_index"] = tw["telework_index"]
+    after = with_telework(after, transition)
     changed = [c for c in after.columns if not after[c].equals(before[c]) and c in scfg.indicators]
     logger.info("rail scenario %s: indicator column(s) changed: %s", label, changed)
     return RailScenarioResult(

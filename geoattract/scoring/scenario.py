@@ -8,8 +8,10 @@ reused — and scores the new indicator table with the baseline's normalisation 
 in one commune does not move the others' normalised values.
 
 A new facility is placed at the town hall of its commune unless a point is given, and
-snapped with the accessibility stage's snapping rule; at the town hall it also gets the
-rule's intra-commune leg, like every facility known only by its commune.
+snapped with the accessibility stage's snapping rule
+(:func:`geoattract.accessibility.sites.new_facilities`): at the town hall it is a facility
+known only by its commune, with the rule's intra-commune leg and the direct trip from its own
+town hall; everywhere it gets its commune's dense-commune delay.
 
 Edits are checked by :func:`validate_changes` before any heavy work: an unknown category or
 commune, or nothing to remove, fails at once with a one-line message naming the edit.
@@ -39,6 +41,9 @@ logger = logging.getLogger(__name__)
 _CHANGE_RE = re.compile(
     r"^(?P<category>[a-z_0-9]+):(?P<code>[0-9AB]{5})(?::(?P<capacity>[0-9.]+))?$"
 )
+
+#: Column of the telework index, recomputed after every scenario (:func:`with_telework`).
+TELEWORK_COLUMN = "telework_index"
 
 #: Actions of a :class:`FacilityChange`.
 ACTIONS: tuple[str, ...] = ("add", "remove")
@@ -261,32 +266,6 @@ def top_movers(changes: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 MOVE_TOLERANCE = 1e-9
 
 
-def unmoved_note(changes: dict[str, pd.DataFrame], profile: str, labels: Any) -> str:
-    """French line for a profile whose score no edit moves, naming the profiles that move.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> class L:
-    ...     def profile(self, p): return {"general": "Population générale", "young": "Jeunes"}[p]
-    >>> ch = {"general": pd.DataFrame({"score_change": [0.0, 0.0]}),
-    ...       "young": pd.DataFrame({"score_change": [0.0, 1.5]})}
-    >>> unmoved_note(ch, "general", L())
-    'Aucun score « Population générale » ne change (ce profil ne pondère pas les indicateurs modifiés, ou leurs valeurs restent au-delà des bornes de normalisation). Profils dont des scores changent : Jeunes (1 commune(s)).'
-    """
-    moved = {p: int((ch["score_change"].abs() > MOVE_TOLERANCE).sum()) for p, ch in changes.items()}
-    others = [
-        f"{labels.profile(p)} ({n} commune(s))" for p, n in moved.items() if n and p != profile
-    ]
-    text = (
-        f"Aucun score « {labels.profile(profile)} » ne change (ce profil ne pondère pas les "
-        "indicateurs modifiés, ou leurs valeurs restent au-delà des bornes de normalisation)."
-    )
-    if others:
-        text += f" Profils dont des scores changent : {', '.join(others)}."
-    return text
-
-
 def _remove(out: gpd.GeoDataFrame, e: FacilityChange) -> gpd.GeoDataFrame:
     in_cat = (out["category"] == e.category) & (out["code"] == e.code)
     if not in_cat.any():
@@ -306,38 +285,33 @@ def _remove(out: gpd.GeoDataFrame, e: FacilityChange) -> gpd.GeoDataFrame:
 
 def _new_facility(
     inputs: ScenarioInputs,
-    communes: gpd.GeoDataFrame,
+    territory: gpd.GeoDataFrame,
     out: gpd.GeoDataFrame,
     e: FacilityChange,
 ) -> gpd.GeoDataFrame:
-    """One added facility as a row of the facility table, snapped with the stage's rule."""
-    rule = inputs.snap_rule
-    point = e.point if e.point is not None else communes.at[e.code, "town_hall"]
+    """One added facility as a row of the facility table, snapped with the stage's rule.
+
+    :func:`geoattract.accessibility.sites.new_facilities` builds it (access leg, the
+    intra-commune leg and direct trip at the town hall, dense-commune delay); the columns it
+    does not know come from a facility of the same category.
+    """
+    from geoattract.accessibility.sites import new_facilities
+
+    new = new_facilities(
+        cast(Any, inputs),
+        territory,
+        e.category,
+        [e.code],
+        capacity=1.0 if e.capacity is None else float(e.capacity),
+        points=[e.point],
+        names=[e.name],
+        id_start=len(out),
+    )
     same = out.loc[out["category"] == e.category]
     template = same.iloc[0] if len(same) else pd.Series(dtype=object)
-    sn = inputs.snap([point], on_far="raise")
-    # placed at the town hall for want of an address: the same intra-commune leg as the
-    # facilities known by commune only
-    intra_m = 0.0
-    if e.point is None:
-        intra_m = float(rule.intra_commune_m(float(communes.geometry.area[e.code])))
-    row = {
-        "category": e.category,
-        "facility_id": f"scenario-{e.category}-{e.code}-{len(out)}",
-        "name": e.name,
-        "capacity": 1.0 if e.capacity is None else float(e.capacity),
-        "capacity_missing": False,
-        "code": e.code,
-        "in_study": bool(communes.at[e.code, "in_study"]),
-        "source": "scenario",
-        "node": sn["node"].iloc[0],
-        "snap_m": float(sn["snap_distance_m"].iloc[0]),
-        "snap_s": float(sn["snap_time_s"].iloc[0]) + float(rule.access_time_s(intra_m)),
-        "intra_commune_m": intra_m,
-        "geometry": point,
-    }
+    row = new.iloc[0]
     return gpd.GeoDataFrame(
-        [{k: row.get(k, template.get(k)) for k in out.columns}],
+        [{k: row[k] if k in new.columns else template.get(k) for k in out.columns}],
         geometry="geometry",
         crs=out.crs,
     )
@@ -348,12 +322,11 @@ def _apply_changes(
 ) -> gpd.GeoDataFrame:
     fac = inputs.facilities
     out = fac.copy()
-    communes = territory.set_index("code")
     for e in edits:
         if e.action == "remove":
             out = _remove(out, e)
         else:
-            out = pd.concat([out, _new_facility(inputs, communes, out, e)], ignore_index=True)
+            out = pd.concat([out, _new_facility(inputs, territory, out, e)], ignore_index=True)
     out.attrs = dict(fac.attrs)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=fac.crs)
 
@@ -440,6 +413,23 @@ def _transition_after(
     )
 
 
+def with_telework(after: pd.DataFrame, transition: Any) -> pd.DataFrame:
+    """The indicator table with its telework index recomputed from its own components.
+
+    The index combines fibre, the door-to-metropole time and the France Services time
+    (:func:`geoattract.transition.telework_index`, fixed goal-posts): a scenario that moves one
+    of them moves the index. Unchanged when the study has no ``[telework]``.
+    """
+    spec = getattr(transition, "telework", None)
+    if spec is None or TELEWORK_COLUMN not in after.columns:
+        return after
+    from geoattract.transition import telework_index
+
+    out = after.copy()
+    out[TELEWORK_COLUMN] = telework_index(out, spec)[TELEWORK_COLUMN]
+    return out
+
+
 def beyond_baseline(before: pd.DataFrame, after: pd.DataFrame, changed: Sequence[str]) -> pd.Series:
     """Communes with an indicator moved past the baseline range (its gain is capped at 0/100)."""
     beyond = pd.Series(False, index=before.index)
@@ -448,6 +438,41 @@ def beyond_baseline(before: pd.DataFrame, after: pd.DataFrame, changed: Sequence
         a = pd.to_numeric(after[c], errors="coerce")
         beyond |= (a > b.max()) | (a < b.min())
     return beyond
+
+
+def weighting_profiles(config: Any, indicators: Sequence[str]) -> dict[str, list[str]]:
+    """For each profile, the given indicators its score weights.
+
+    An indicator counts in a profile when its weight there (``[indicators.<col>].weight``,
+    overridden by ``indicator_weights``) and its pillar's weight are both > 0; an indicator
+    that is not scored counts nowhere.
+
+    Returns
+    -------
+    dict
+        Profile → the indicators among ``indicators`` it weights (every profile, in the file's
+        order; an empty list when none).
+    """
+    out: dict[str, list[str]] = {}
+    for profile in config.profiles:
+        ind_w, pil_w = config.profile_weights(profile)
+        out[profile] = [
+            c
+            for c in indicators
+            if c in config.indicators
+            and ind_w.get(c, 0.0) > 0
+            and pil_w.get(config.indicators[c]["pillar"], 0.0) > 0
+        ]
+    return out
+
+
+def changed_indicators(before: pd.DataFrame, after: pd.DataFrame, config: Any) -> list[str]:
+    """Scored indicators (``config.indicators``) whose values differ between two tables."""
+    return [
+        c
+        for c in config.indicators
+        if c in before.columns and c in after.columns and not before[c].equals(after[c])
+    ]
 
 
 def scenario_profiles(config: Any, profiles: Sequence[str] | None) -> list[str]:
@@ -492,6 +517,39 @@ def profile_changes(
     return changes
 
 
+def facility_indicators(
+    territory: gpd.GeoDataFrame,
+    accessibility: ScenarioAccessibility,
+    transition: TransitionIndicators,
+    edits: Sequence[FacilityChange],
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, list[str]]:
+    """Recompute the indicator columns that facility edits move.
+
+    The accessibility columns of the edited categories, and the network indicators of the
+    transition stage when an edit touches its EV or station category. Edits are applied in
+    order; they are assumed checked (:func:`validate_changes`).
+
+    Returns
+    -------
+    (DataFrame, GeoDataFrame, list of str)
+        The recomputed columns (aligned on the study communes), the edited facility table and
+        the categories recomputed.
+    """
+    from geoattract.accessibility import category_accessibility
+
+    inputs = accessibility.inputs
+    fac = _apply_changes(inputs, territory, edits)
+    cats = sorted({e.category for e in edits})
+    new_inputs = replace(inputs, facilities=fac)  # type: ignore[type-var]
+    recomputed = category_accessibility(cast(Any, new_inputs), cats)
+    network_cats = {transition.params.ev_category, transition.params.rail_category} - {None}
+    if network_cats & set(cats):
+        recomputed = pd.concat(
+            [recomputed, _transition_after(territory, new_inputs, transition, edits)], axis=1
+        )
+    return recomputed, fac, cats
+
+
 def run_scenario(
     territory: gpd.GeoDataFrame,
     accessibility: ScenarioAccessibility,
@@ -533,29 +591,22 @@ def run_scenario(
     ConfigError
         Unknown profile.
     """
-    from geoattract.accessibility import category_accessibility
-
     edits = [replace(c, action="add") for c in add] + [replace(c, action="remove") for c in remove]
     inputs = accessibility.inputs
     validate_changes(edits, inputs.catalogue, territory, inputs.facilities)
     scfg = scores.config
     wanted = scenario_profiles(scfg, profiles)
     before = scores.indicators
-    fac = _apply_changes(inputs, territory, edits)
-    cats = sorted({e.category for e in edits})
-    new_inputs = replace(inputs, facilities=fac)  # type: ignore[type-var]
-    recomputed = category_accessibility(cast(Any, new_inputs), cats)
-    network_cats = {transition.params.ev_category, transition.params.rail_category} - {None}
-    if network_cats & set(cats):
-        recomputed = pd.concat(
-            [recomputed, _transition_after(territory, new_inputs, transition, edits)], axis=1
-        )
+    recomputed, fac, cats = facility_indicators(territory, accessibility, transition, edits)
     after = before.copy()
     for col in recomputed.columns:
         if col in after.columns:
             after[col] = recomputed[col]
+    after = with_telework(after, transition)
     changed = [
-        c for c in recomputed.columns if c in before.columns and not before[c].equals(after[c])
+        c
+        for c in [*recomputed.columns, TELEWORK_COLUMN]
+        if c in before.columns and not before[c].equals(after[c])
     ]
     logger.info(
         "scenario: %d edit(s), %d category(ies) recomputed, %d indicator column(s) changed",
