@@ -119,6 +119,7 @@ _LAZY = {
     "write_index": "outputs",
     "compare_html": "outputs",
     "columns_table": "outputs",
+    "make_qgis_ready": "outputs",
     "Labels": "outputs",
     "ReportContext": "outputs",
     # the main job

@@ -320,7 +320,8 @@ def test_run_study_writes_the_outputs(tiny_run, communes):
         "territory.gpkg",
     ]
     layers = [name for name, _ in pyogrio.list_layers(out / "communes.gpkg")]
-    assert layers == ["communes", "facilities", "town_halls", "columns", "metadata"]
+    # layer_styles: the default QGIS styles (tests/test_qgis.py)
+    assert layers == ["communes", "facilities", "town_halls", "columns", "metadata", "layer_styles"]
     written = gpd.read_file(out / "communes.gpkg", layer="communes").set_index("code")
     assert list(written.index) == [f"9900{i}" for i in range(1, 7)]
     assert written.loc["99001", "time_gp_min"] == pytest.approx(6 + LEG_MIN)

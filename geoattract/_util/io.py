@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -549,6 +549,8 @@ def write_gpkg_atomic(
     target: str | os.PathLike,
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame],
     metadata: dict[str, str] | None = None,
+    *,
+    finish: Callable[[Path], object] | None = None,
 ) -> Path:
     """Write several layers to one GeoPackage atomically.
 
@@ -560,6 +562,9 @@ def write_gpkg_atomic(
         Layer name → GeoDataFrame (or DataFrame for a table without geometry).
     metadata : dict, optional
         Key/value pairs stored in a ``metadata`` table layer (for example ``schematic``).
+    finish : callable, optional
+        Called with the temporary file once every layer is written, before the rename (to
+        add tables GDAL does not write, such as QGIS styles).
     """
     with atomic_path(target) as tmp:
         for name, frame in layers.items():
@@ -572,4 +577,6 @@ def write_gpkg_atomic(
                 {"key": list(metadata), "value": [str(v) for v in metadata.values()]}
             )
             pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
+        if finish is not None:
+            finish(tmp)
     return Path(target)

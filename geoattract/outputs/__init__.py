@@ -51,6 +51,7 @@ from geoattract.outputs.national import (
     national_static_maps,
     write_departement_table,
 )
+from geoattract.outputs.qgis import layer_style, make_qgis_ready
 from geoattract.outputs.report import (
     epci_summary,
     sensitivity_summary,
@@ -100,6 +101,8 @@ __all__ = [
     "make_corridor_maps",
     "make_dynamics_figures",
     "make_maps",
+    "make_qgis_ready",
+    "layer_style",
     "make_static_maps",
     "map_columns",
     "merge_section_html",

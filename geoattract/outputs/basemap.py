@@ -195,7 +195,7 @@ def make_basemap(
         geometry=[shapely.union_all(study.geometry.values)], crs=territory.crs
     )
     neighbours = territory.loc[~in_study, [territory.geometry.name]]
-    towns = _main_towns(study, n_towns) if "population" in study.columns else None
+    towns = main_towns(study, n_towns) if "population" in study.columns else None
     return Basemap(
         outline=outline,
         neighbours=neighbours if not neighbours.empty else None,
@@ -204,8 +204,12 @@ def make_basemap(
     )
 
 
-def _main_towns(study: gpd.GeoDataFrame, n_towns: int) -> gpd.GeoDataFrame | None:
-    """Pick the ``n_towns`` most populous communes at least :data:`MIN_TOWN_SPACING_M` apart."""
+def main_towns(study: gpd.GeoDataFrame, n_towns: int = N_TOWN_NAMES) -> gpd.GeoDataFrame | None:
+    """Pick the ``n_towns`` most populous communes at least :data:`MIN_TOWN_SPACING_M` apart.
+
+    Returns ``code``, ``nom`` and the town hall (or a point inside the commune), most populous
+    first; None when there is no commune.
+    """
     ordered = study.sort_values(["population", "code"], ascending=[False, True])
     if "town_hall" in ordered.columns:
         points = gpd.GeoSeries(ordered["town_hall"], crs=study.crs)
@@ -220,7 +224,7 @@ def _main_towns(study: gpd.GeoDataFrame, n_towns: int) -> gpd.GeoDataFrame | Non
     if not kept:
         return None
     return gpd.GeoDataFrame(
-        {"nom": ordered["nom"].iloc[kept].to_numpy()},
+        {c: ordered[c].iloc[kept].to_numpy() for c in ("code", "nom")},
         geometry=points.iloc[kept].to_numpy(),
         crs=study.crs,
     )

@@ -146,6 +146,131 @@ BASE_COLUMNS: dict[str, tuple[str, str, str, str]] = {
         COMPUTED,
     ),
     "geometry": ("Géométrie", "", "Contour de la commune (Lambert-93).", TERRITORY),
+    "fid": (
+        "Identifiant",
+        "",
+        "Numéro de l'entité dans le GeoPackage (clé primaire ajoutée à l'écriture).",
+        "",
+    ),
+}
+
+#: Where the facilities come from.
+FACILITIES = "catalogue des équipements de l'étude (sources déclarées dans facilities.toml)"
+
+#: Fields of the other layers and tables a run writes, by layer name: label, unit,
+#: definition, source. They win over :data:`BASE_COLUMNS` for their layer (the ``code`` of a
+#: facility is the commune it lies in); a field not listed here is described as in ``communes``.
+LAYER_COLUMNS: dict[str, dict[str, tuple[str, str, str, str]]] = {
+    "facilities": {
+        "category": (
+            "Catégorie d'équipement",
+            "",
+            "Identifiant de la catégorie dans le catalogue des équipements.",
+            FACILITIES,
+        ),
+        "facility_id": (
+            "Identifiant de l'équipement",
+            "",
+            "Identifiant unique dans la catégorie, préfixé par sa source.",
+            FACILITIES,
+        ),
+        "name": ("Nom de l'équipement", "", "Nom de l'équipement dans sa source.", FACILITIES),
+        "capacity": (
+            "Capacité",
+            "unité de la catégorie",
+            "Capacité dans l'unité de la catégorie (équipements, fauteuils, accouchements…) ; "
+            "une ligne de la BPE compte les équipements de sa commune.",
+            FACILITIES,
+        ),
+        "capacity_missing": (
+            "Capacité manquante",
+            "oui/non",
+            "Capacité absente de la source (jamais remplacée par 0).",
+            FACILITIES,
+        ),
+        "code": ("Commune de l'équipement", "", "Code INSEE de la commune.", FACILITIES),
+        "in_study": (
+            "Équipement de la zone d'étude",
+            "oui/non",
+            "Équipement situé dans le département étudié (sinon dans la zone tampon).",
+            FACILITIES,
+        ),
+        "source": (
+            "Type de source",
+            "",
+            "bpe, points, table, counts ou osm (voir le catalogue des équipements).",
+            FACILITIES,
+        ),
+        "geometry": (
+            "Géométrie",
+            "",
+            "Position de l'équipement (Lambert-93) ; un équipement connu seulement par sa "
+            "commune est placé à la mairie.",
+            FACILITIES,
+        ),
+    },
+    "town_halls": {
+        "geometry": ("Géométrie", "", "Position de la mairie (Lambert-93).", TERRITORY),
+    },
+    "isochrones": {
+        "code": ("Commune de départ", "", "Code INSEE de la commune, depuis sa mairie.", TERRITORY),
+        "minutes": (
+            "Temps de trajet",
+            "min",
+            "Seuil de l'isochrone : temps de trajet en voiture depuis la mairie.",
+            "",
+        ),
+        "shape": (
+            "Forme de l'isochrone",
+            "",
+            "area : routes atteintes et terrain atteint depuis elles ; band : bande le long des "
+            "routes atteintes.",
+            COMPUTED,
+        ),
+        "area_km2": (
+            "Surface atteinte",
+            "km²",
+            "Surface de l'isochrone ; vide quand l'isochrone est vide.",
+            COMPUTED,
+        ),
+        "population_reached": (
+            "Population atteinte",
+            "habitants",
+            "Population des communes dont la mairie est dans l'isochrone ; vide quand une "
+            "commune comptée n'a pas de population.",
+            TERRITORY,
+        ),
+        "empty": (
+            "Isochrone vide",
+            "oui/non",
+            "Mairie absente ou trop loin du réseau : polygone vide.",
+            COMPUTED,
+        ),
+        "snap_distance_m": (
+            "Distance de la mairie au réseau",
+            "m",
+            "Distance entre la mairie et le nœud du réseau routier d'où part l'isochrone.",
+            "",
+        ),
+        "geometry": ("Géométrie", "", "Zone atteinte (Lambert-93).", ""),
+    },
+    "columns": {
+        "column": ("Colonne", "", "Nom de la colonne dans la couche communes.", COMPUTED),
+        "label_fr": ("Libellé", "", "Libellé français de la colonne.", COMPUTED),
+        "unit": ("Unité", "", "Unité de la colonne.", COMPUTED),
+        "definition": ("Définition", "", "Ce que mesure la colonne.", COMPUTED),
+        "source": ("Source", "", "Source de la donnée et son millésime.", COMPUTED),
+    },
+    "metadata": {
+        "key": ("Clé", "", "Nom du renseignement sur l'exécution.", COMPUTED),
+        "value": (
+            "Valeur",
+            "",
+            "Valeur du renseignement (texte ou JSON) : étude, réseau routier, règle de "
+            "rattachement, sources.",
+            COMPUTED,
+        ),
+    },
 }
 
 #: Columns whose threshold is part of their name: pattern → (label, unit, definition), with
@@ -280,8 +405,9 @@ def columns_table(
     *,
     caption: Any = None,
     extra: Mapping[str, tuple[str, str, str, str]] | None = None,
+    layer: str = "communes",
 ) -> pd.DataFrame:
-    """Describe every column of the ``communes`` layer in French.
+    """Describe every column of the ``communes`` layer (or another layer of a run) in French.
 
     Parameters
     ----------
@@ -295,6 +421,9 @@ def columns_table(
     extra : mapping, optional
         Column → (label, unit, definition, source) of columns the stages describe themselves
         (metropolitan reach, broadband, telework index), from the study's configuration.
+    layer : str
+        Layer the columns belong to: the fields of :data:`LAYER_COLUMNS` ``[layer]``
+        (facilities, isochrones, the dictionary, the run metadata) are described first.
 
     Returns
     -------
@@ -304,7 +433,8 @@ def columns_table(
         an empty definition (logged by the caller's test, never silently described).
     """
     network = _network_source(caption)
-    known = dict(extra or {})
+    own = {c: (*d[:3], d[3] or network) for c, d in LAYER_COLUMNS.get(layer, {}).items()}
+    known = {**dict(extra or {}), **own}
     resolvers: list[Callable[[str], dict[str, str] | None]] = [
         lambda c: _row(c, *known[c]) if c in known else None,
         lambda c: _base_row(c, network),

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from geoattract.outputs import (
     make_corridor_maps,
     make_dynamics_figures,
     make_maps,
+    make_qgis_ready,
     make_static_maps,
     method_paragraphs,
     metropolitan_section,
@@ -48,6 +50,7 @@ from geoattract.outputs import (
     write_index,
     write_report,
 )
+from geoattract.outputs.geometry import main_town_codes
 from geoattract.outputs.plan_section import (
     PLAN_INDEX_LABELS,
     PLAN_SECTION,
@@ -291,7 +294,7 @@ def write_outputs(
     communes = state.communes_layer()
     context = report_context(state)
     meta = run_metadata(state)
-    files.update(_write_layers(state, communes, context, meta, staging))
+    files.update(_write_layers(state, communes, context, meta, staging, isochrone_codes))
     files.update(_write_tables(state, staging))
     if national_scale(state.config):
         # no map of every commune nor report listing them: what scales to France
@@ -324,6 +327,7 @@ def _write_layers(
     context: ReportContext,
     meta: Mapping[str, Any],
     staging: Path,
+    isochrone_codes: Sequence[str] = (),
 ) -> dict[str, Path]:
     metro = state.accessibility.metropolitan
     network = metro.network_source if metro is not None else ""
@@ -345,18 +349,27 @@ def _write_layers(
         "town_halls": halls[halls["in_study"]],
         "columns": columns,
     }
+    # French aliases and default styles for QGIS, added before each file is renamed into place
+    qgis = partial(
+        make_qgis_ready,
+        labels=context.labels,
+        caption=state.network.caption,
+        extra=extra,
+        isochrone_codes=list(isochrone_codes) or main_town_codes(communes),
+    )
+
+    def gpkg(name: str, frames: dict[str, gpd.GeoDataFrame | pd.DataFrame]) -> Path:
+        finish = partial(qgis, layers=frames)
+        return write_gpkg_atomic(staging / name, frames, metadata=gmeta, finish=finish)
+
     out = {
-        "communes.gpkg": write_gpkg_atomic(staging / "communes.gpkg", layers, metadata=gmeta),
+        "communes.gpkg": gpkg("communes.gpkg", layers),
         "columns.csv": write_text_atomic(staging / "columns.csv", columns.to_csv(index=False)),
     }
     territory = state.territory.communes.drop(columns=["town_hall"])
-    out["territory.gpkg"] = write_gpkg_atomic(
-        staging / "territory.gpkg", {"territory": territory, "town_halls": halls}, metadata=gmeta
-    )
+    out["territory.gpkg"] = gpkg("territory.gpkg", {"territory": territory, "town_halls": halls})
     if state.isochrones is not None:
-        out["isochrones.gpkg"] = write_gpkg_atomic(
-            staging / "isochrones.gpkg", {"isochrones": state.isochrones}, metadata=gmeta
-        )
+        out["isochrones.gpkg"] = gpkg("isochrones.gpkg", {"isochrones": state.isochrones})
     return out
 
 
