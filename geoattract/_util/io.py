@@ -545,6 +545,11 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
     return Path(target)
 
 
+#: GeoPackage written as version 1.2: Debian's QGIS 3.22 (GDAL 3.6) opens a 1.4 file, which
+#: newer GDAL writes by default, with a « may only be partially supported » warning.
+GPKG_OPTIONS: dict[str, str] = {"VERSION": "1.2"}
+
+
 def write_gpkg_atomic(
     target: str | os.PathLike,
     layers: dict[str, gpd.GeoDataFrame | pd.DataFrame],
@@ -569,14 +574,22 @@ def write_gpkg_atomic(
     with atomic_path(target) as tmp:
         for name, frame in layers.items():
             if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=name, driver="GPKG")
+                frame.to_file(tmp, layer=name, driver="GPKG", dataset_options=GPKG_OPTIONS)
             else:  # attribute-only table (GeoPackage "attributes" content type)
-                pyogrio.write_dataframe(pd.DataFrame(frame), tmp, layer=name, driver="GPKG")
+                pyogrio.write_dataframe(
+                    pd.DataFrame(frame),
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    dataset_options=GPKG_OPTIONS,
+                )
         if metadata:
             meta = pd.DataFrame(
                 {"key": list(metadata), "value": [str(v) for v in metadata.values()]}
             )
-            pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
+            pyogrio.write_dataframe(
+                meta, tmp, layer="metadata", driver="GPKG", dataset_options=GPKG_OPTIONS
+            )
         if finish is not None:
             finish(tmp)
     return Path(target)

@@ -16,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoattract._util.io import atomic_path, write_text_atomic
+from geoattract._util.io import GPKG_OPTIONS, atomic_path, write_text_atomic
 from geoattract.app.codes import resolve_codes
 from geoattract.config.study import StudyConfig, load_study_config
 from geoattract.errors import DataError
@@ -84,7 +84,7 @@ def isochrones_command(
     iso["network"] = net.caption.source
     with atomic_path(path) as tmp:
         if suffix == ".gpkg":
-            iso.to_file(tmp, layer="isochrones", driver="GPKG")
+            iso.to_file(tmp, layer="isochrones", driver="GPKG", dataset_options=GPKG_OPTIONS)
         else:
             iso.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON")
     return path, iso
