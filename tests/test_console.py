@@ -120,3 +120,16 @@ def test_a_warning_about_a_shipped_file_points_to_the_export(caplog):
 
     hint = edit_hint(settings.studies_folder / "lot-et-garonne" / "scoring.toml")
     assert "site-packages" not in hint and "geoattract config export lot-et-garonne DIR" in hint
+
+
+def test_no_help_text_shows_a_doubled_percent_sign():
+    import argparse
+
+    from geoattract.app.cli import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    pages = {name: sp.format_help() for name, sp in subs.choices.items()}
+    assert {"run", "compare", "levers", "config", "matrix"} <= set(pages)
+    assert [name for name, text in pages.items() if "%%" in text] == []
+    assert "5-95 % interval" in " ".join(pages["compare"].split())

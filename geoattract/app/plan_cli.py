@@ -85,7 +85,7 @@ def add_plan_commands(
         "levers",
         help="the smallest single action that lifts a commune by one quintile",
         description="Try each action of the study's lever catalogue (levers.toml: one GP, a "
-        "France Services office, a crèche, fibre to 100 %%, a rail stop…) at one commune and "
+        "France Services office, a crèche, fibre to 100 %, a rail stop…) at one commune and "
         "report the smallest that lifts its score for a profile into the next quintile.",
     )
     add_common(p)
