@@ -66,8 +66,8 @@ class StudyState:
             parts.append(self.demography.table)
         if self.dynamics is not None:
             parts.append(self.dynamics.quadrants)
+        parts.append(pd.DataFrame({"location_missing": False}, index=study.index))
         table = pd.concat(parts, axis=1)
-        table["location_missing"] = False
         absent = self.territory.communes.attrs.get("locations_missing")
         if absent is not None and len(absent):
             # communes with neither polygon nor town hall: rows too, flagged, never dropped
