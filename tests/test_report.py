@@ -24,6 +24,7 @@ from conftest_d.maps import (
 from geoattract.errors import DataError, DataNotFoundError
 from geoattract.outputs import ReportContext, compare, static
 from geoattract.outputs import report as report
+from geoattract.outputs.labels import ESTIMATED_COUNT_FR
 
 
 @pytest.fixture(scope="module")
@@ -314,7 +315,10 @@ def test_columns_table_describes_the_patterns(labels):
     assert list(table.columns) == ["label_fr", "unit", "definition", "source"]
     assert list(table.index) == cols
     row = table.loc["count_gp_20min"]
-    assert row["label_fr"] == "Médecin généraliste à moins de 20 min"
+    # BPE 2017 GPs across the border count for the vintage factor: an estimate, said so
+    assert row["label_fr"] == "Médecin généraliste à moins de 20 min" + ESTIMATED_COUNT_FR
+    assert "d'où des valeurs non entières" in row["definition"]
+    assert table.loc["count_cinema_30min", "label_fr"] == "Cinéma à moins de 30 min (sites)"
     assert row["unit"] == "équipements"
     assert row["source"] == (
         "bpe D265 ; counts ../france/bpe2017_general_practitioners.csv ; calcul geoattract sur "
