@@ -372,10 +372,11 @@ def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, 
     extra |= {c: tuple(written.loc[c]) for c in quadrants}
     assert len(quadrants) == 6 and set(COMMUNE_COLUMNS) <= set(columns)
     table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT), extra=extra)
-    # 437 columns before the population dynamics (391 + 8 health-centre columns + 31
-    # metropolitan, fibre and telework columns, then location_missing and the 6 columns of the
-    # Agen pole), + 16 population dynamics columns + 6 quadrants
-    assert len(table) == len(columns) == 437 + 16 + 6
+    # 438 columns before the population dynamics (391 + 8 health-centre columns + 31
+    # metropolitan, fibre and telework columns, then location_missing, the 6 columns of the
+    # Agen pole and time_outside_min), + 16 population dynamics columns + 6 quadrants
+    assert len(table) == len(columns) == 438 + 16 + 6
+    assert table.set_index("column").loc["time_outside_min", "unit"] == "min"
     undescribed = table.loc[table["definition"] == "", "column"].tolist()
     assert undescribed == []
     assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend

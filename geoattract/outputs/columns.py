@@ -357,6 +357,6 @@ def _base_row(column: str, network: str) -> dict[str, str] | None:
     if column not in BASE_COLUMNS:
         return None
     label, unit, definition, source = BASE_COLUMNS[column]
-    if column.startswith(("town_hall_snap", "town_hall_unsnapped", "tr_rail")):
+    if column.startswith(("town_hall_snap", "town_hall_unsnapped", "tr_rail", "time_outside")):
         source = f"{source} ; {network}" if source else network
     return _row(column, label, unit, definition, source)
