@@ -183,7 +183,12 @@ def test_format_value_fr():
 def test_shipped_afom_rules_validate():
     cfg = load_scoring_config(settings.config_folder / "scoring.toml")
     kinds = {r["indicator"] for r in cfg.afom["opportunites"]}
-    assert {"tr_pvd", "tr_rail_time_min", "tr_organic_farmland"} <= kinds
+    assert {"tr_pvd", "tr_rail_time_min"} <= kinds
+    # the source's organic column is the converted share of the organic area, not the organic
+    # share of the farmland: no organic opportunity (docs/transition.md, audit of the shares)
+    assert not any("organic" in k for k in kinds) and not any(
+        "organic" in c for c in cfg.indicators
+    )
     assert {"tr_climate_tx35_delta", "env_drought", "env_impervious"} <= {
         r["indicator"] for r in cfg.afom["menaces"]
     }

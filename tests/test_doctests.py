@@ -16,6 +16,8 @@ MODULES = (
     "geoattract.routing.matrix",
     "geoattract.routing.isochrones",
     "geoattract.accessibility.api",
+    "geoattract.accessibility.unknown_offer",
+    "geoattract.network.caption",
     "geoattract.app.pipeline",
 )
 

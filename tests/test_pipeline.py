@@ -125,7 +125,17 @@ def test_every_commune_reaches_a_pharmacy(communes):
 def test_bpe_outside_share_is_unknown_not_zero(communes):
     # pharmacies come from the BPE of 47 only: their offer beyond the border is unknown
     assert communes["outside_share_pharmacy"].isna().all()
-    assert communes["outside_unknown_pharmacy"].all()
+    # flagged where a town hall across the border is within 30 min (the largest pharmacy
+    # threshold) or closer than the nearest pharmacy: 254 communes, not Lacépède (47125), the
+    # farthest from the border (50.3 min; its pharmacy at 8.2 min)
+    near = (communes["time_outside_min"] <= 30) | (
+        communes["time_pharmacy_min"] > communes["time_outside_min"]
+    )
+    assert communes["outside_unknown_pharmacy"].tolist() == near.tolist()
+    assert int(near.sum()) == 254
+    by_code = communes.set_index("code")
+    assert by_code.loc["47125", "time_outside_min"] == pytest.approx(50.3, abs=0.5)
+    assert not by_code.loc["47125", "outside_unknown_pharmacy"]
     # GPs of the buffer come from the national table (BPE 2017, adjusted): known, not zero
     assert not communes["outside_unknown_gp"].any()
     gp_share = communes["outside_share_gp"]
@@ -198,6 +208,33 @@ def test_compare_unknown_code_suggests_names(study_run, capsys):
     assert main(["compare", "47001", "Agem", "--results", str(study_run)]) == 2
     err = capsys.readouterr().err
     assert "unknown commune 'Agem'" in err and "Agen (47001)" in err
+
+
+def test_border_commune_afom_line_says_the_offer_across_is_unknown(study_run, communes):
+    """Tourliac (47311), on the Dordogne border: its nearest emergency unit in 47 is 69 min away,
+    a town hall of Dordogne 10 min; Dordogne's emergency units are not in the BPE extract."""
+    import pandas as pd
+
+    from geoattract.accessibility import unknown_offer
+
+    by_code = communes.set_index("code")
+    tourliac = by_code.loc["47311"]
+    assert tourliac["time_emergency_min"] == pytest.approx(68.6, abs=1.0)
+    assert tourliac["time_outside_min"] == pytest.approx(10.2, abs=0.5)
+    flagged = unknown_offer(by_code, "time_emergency_min")
+    assert flagged["47311"] and not flagged["47001"]  # Agen: its own unit, 2.4 min
+    afom = pd.read_csv(study_run / "afom.csv", dtype={"code": str})
+    line = afom[(afom["code"] == "47311") & (afom["indicator"] == "time_emergency_min")]
+    assert line["sentence"].tolist() == [
+        "Faiblesse : temps d'accès à un service d'urgences parmi les 25 % les plus longs du "
+        "département (69 min, offre hors département non renseignée)."
+    ]
+    # the map tooltip's weaknesses (the three most striking) say it too
+    assert tourliac["afom_faiblesses"].split(" ; ")[1] == (
+        "temps d'accès à une boulangerie (offre hors département non renseignée)"
+    )
+    report = (study_run / "report.html").read_text(encoding="utf-8")
+    assert "(69 min, offre hors département non renseignée)" in report
 
 
 def test_tooltips_carry_strengths_and_weaknesses(communes):

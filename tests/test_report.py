@@ -24,6 +24,7 @@ from conftest_d.maps import (
 from geoattract.errors import DataError, DataNotFoundError
 from geoattract.outputs import ReportContext, compare, static
 from geoattract.outputs import report as report
+from geoattract.outputs.labels import ESTIMATED_COUNT_FR
 
 
 @pytest.fixture(scope="module")
@@ -314,7 +315,10 @@ def test_columns_table_describes_the_patterns(labels):
     assert list(table.columns) == ["label_fr", "unit", "definition", "source"]
     assert list(table.index) == cols
     row = table.loc["count_gp_20min"]
-    assert row["label_fr"] == "Médecin généraliste à moins de 20 min"
+    # BPE 2017 GPs across the border count for the vintage factor: an estimate, said so
+    assert row["label_fr"] == "Médecin généraliste à moins de 20 min" + ESTIMATED_COUNT_FR
+    assert "d'où des valeurs non entières" in row["definition"]
+    assert table.loc["count_cinema_30min", "label_fr"] == "Cinéma à moins de 30 min (sites)"
     assert row["unit"] == "équipements"
     assert row["source"] == (
         "bpe D265 ; counts ../france/bpe2017_general_practitioners.csv ; calcul geoattract sur "
@@ -368,10 +372,11 @@ def test_columns_table_covers_every_column_of_the_real_layer(study_run, inputs, 
     extra |= {c: tuple(written.loc[c]) for c in quadrants}
     assert len(quadrants) == 6 and set(COMMUNE_COLUMNS) <= set(columns)
     table = columns_table(columns, inputs[4].labels, caption=Caption(SCHEMATIC_TEXT), extra=extra)
-    # 437 columns before the population dynamics (391 + 8 health-centre columns + 31
-    # metropolitan, fibre and telework columns, then location_missing and the 6 columns of the
-    # Agen pole), + 16 population dynamics columns + 6 quadrants
-    assert len(table) == len(columns) == 437 + 16 + 6
+    # 438 columns before the population dynamics (391 + 8 health-centre columns + 31
+    # metropolitan, fibre and telework columns, then location_missing, the 6 columns of the
+    # Agen pole and time_outside_min), + 16 population dynamics columns + 6 quadrants
+    assert len(table) == len(columns) == 438 + 16 + 6
+    assert table.set_index("column").loc["time_outside_min", "unit"] == "min"
     undescribed = table.loc[table["definition"] == "", "column"].tolist()
     assert undescribed == []
     assert table["label_fr"].is_unique  # no two columns read the same in a table or a legend

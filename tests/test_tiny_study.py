@@ -432,9 +432,10 @@ def test_maps_report_and_index_without_the_pngs(tiny_state, tmp_path, monkeypatc
         "Pharmacie (2 équipements)",
         "École maternelle ou élémentaire (2 équipements)",
         "Rang sur 6 (intervalle 5–95 %)",
-        "Travel Mapping, routes classées de France (roads.gpkg)",
+        "Réseau routier : Travel Mapping, routes classées de France (22 août 2026)",
     ):
         assert name in page, name
+    assert "roads.gpkg" not in page  # the network is named, not its file
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     for text in ("Tiny", "Esclottes", "CC des Coteaux", "CA du Bourg", "Amoureux de la nature"):
         assert text in report, text

@@ -59,7 +59,7 @@ def indicators(territory, data_dir):
 REQUIRED_IDS = {
     "transition": {
         "cyclability",
-        "organic_farmland",
+        "organic_converted",
         "pvd",
         "climate_tx35_delta",
         "climate_tropical_nights_delta",
@@ -336,9 +336,15 @@ def test_table_values_match_the_source_file(indicators, territory, data_dir):
     assert indicators["env_air_quality_missing"].sum() == 318
     assert indicators["env_drought"].isna().all() and indicators["env_drought_missing"].all()
     assert (
-        indicators["tr_organic_farmland_missing"].sum()
+        indicators["tr_organic_converted_missing"].sum()
         == src["Part des Surfaces Agricoles Biologiques"].isna().sum()
+        == 56
     )
+    # the column is the share of the organic area past its conversion (denominator: the
+    # organic area, not the farmland): all of Agen's organic area is certified
+    assert indicators.loc[agen, "tr_organic_converted"] == 100.0
+    organic = indicators["tr_organic_converted"]
+    assert ((organic == 100).sum(), (organic == 0).sum()) == (24, 72)
     report = indicators.attrs["report"]
     assert report.unmatched_codes[ENV_CSV] == []
     assert "env_drought" in report.empty_columns

@@ -75,6 +75,13 @@ from geoattract.accessibility.stage import (
     accessibility_table,
     build_accessibility,
 )
+from geoattract.accessibility.unknown_offer import (
+    OUTSIDE_TIME_COLUMN,
+    UNKNOWN_OFFER_FR,
+    unknown_offer,
+    unknown_offer_category,
+    unknown_offer_text,
+)
 from geoattract.facilities.decay import (
     APL_BREAKS_MIN,
     APL_WEIGHTS,
@@ -115,6 +122,11 @@ __all__ = [
     "rail_times",
     "time_column",
     "top_gains",
+    "OUTSIDE_TIME_COLUMN",
+    "UNKNOWN_OFFER_FR",
+    "unknown_offer",
+    "unknown_offer_category",
+    "unknown_offer_text",
     "APL_BREAKS_MIN",
     "APL_WEIGHTS",
     "Accessibility",

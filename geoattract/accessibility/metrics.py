@@ -17,9 +17,13 @@ import pandas as pd
 from geoattract._util.progress import progress_bar
 from geoattract.accessibility.apl import category_e2sfca
 from geoattract.accessibility.inputs import AccessibilityInputs, same_commune_times
+from geoattract.accessibility.unknown_offer import OUTSIDE_TIME_COLUMN
 from geoattract.errors import DataError
 
 logger = logging.getLogger(__name__)
+
+#: Key of the town halls outside the study départements among the routed targets.
+_OUTSIDE_HALLS = "\x00outside_town_halls"
 
 
 def _count_weights(fac: pd.DataFrame, capacity_unit: str) -> np.ndarray:
@@ -102,7 +106,13 @@ def category_accessibility(
     DataFrame
         Indexed like the study rows of the territory, with per category ``time_<id>_min``,
         ``unreachable_<id>``, ``count_<id>_<T>min``, ``e2sfca_<id>``, ``outside_share_<id>``
-        and ``outside_unknown_<id>``. Unreachable → NaN time and the flag set, never 0.
+        and ``outside_unknown_<id>``, and once :data:`~geoattract.accessibility.unknown_offer.
+        OUTSIDE_TIME_COLUMN` (minutes to the nearest town hall outside the study départements,
+        NaN without one). Unreachable → NaN time and the flag set, never 0.
+        ``outside_unknown_<id>`` is set where the category's sources do not cover the buffer
+        and a town hall across the border lies within the category's largest threshold or
+        closer than its nearest facility: there the unknown offer across the border could
+        change the commune's figures (:mod:`~geoattract.accessibility.unknown_offer`).
     """
     from geoattract.routing import facility_access
 
@@ -142,6 +152,13 @@ def category_accessibility(
             f["snap_s"].to_numpy(dtype=float)[outside],
         )
         thresholds.update(cat.thresholds_min)
+    halls = com[~com["in_study"].astype(bool) & ~com["too_far"].astype(bool)]
+    if len(halls):
+        specs[_OUTSIDE_HALLS] = (
+            halls["node"].to_numpy(),
+            np.ones(len(halls)),
+            halls["snap_s"].to_numpy(dtype=float),
+        )
     thr = sorted(thresholds)
     acc = facility_access(
         inputs.rg,
@@ -151,7 +168,11 @@ def category_accessibility(
         origin_offsets=origin_off,
         verbose=verbose,
     )
-    columns: dict[str, pd.Series] = {}
+    outside_s = acc.nearest_s.get(_OUTSIDE_HALLS, np.full(len(study), np.inf))
+    outside_min = pd.Series(
+        np.where(np.isfinite(outside_s), outside_s / 60.0, np.nan), index=study.index
+    ).reindex(out.index)
+    columns: dict[str, pd.Series] = {OUTSIDE_TIME_COLUMN: outside_min}
     for cid in progress_bar(cat_ids, desc="accessibility", enabled=verbose):
         cat = inputs.catalogue[cid]
         f = fac[fac["category"] == cid]
@@ -177,7 +198,8 @@ def category_accessibility(
         if not covers:
             share[:] = np.nan
         columns[f"outside_share_{cid}"] = pd.Series(share, index=study.index).reindex(out.index)
-        columns[f"outside_unknown_{cid}"] = pd.Series(not covers, index=out.index)
+        near = (outside_min <= max(cat.thresholds_min)) | ~(nearest <= outside_min)
+        columns[f"outside_unknown_{cid}"] = (outside_min.notna() & near) & (not covers)
         columns[f"e2sfca_{cid}"] = category_e2sfca(inputs, cid).reindex(out.index)
     result = pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
     return result

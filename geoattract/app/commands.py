@@ -127,6 +127,7 @@ def compare_table(
     Row names come from the study's labels (``label_fr`` of the TOML files), numbers are in
     French format, and indicator cells read ``valeur (médiane …)`` against the study median.
     """
+    from geoattract.accessibility import unknown_offer, unknown_offer_text
     from geoattract.outputs import Labels
     from geoattract.outputs.html import fr_number
 
@@ -162,7 +163,11 @@ def compare_table(
         unit = labels.unit(ind)
         arrow = "↓" if spec["direction"] == "lower_is_better" else "↑"
         name = f"{labels.column(ind)}{f' ({unit})' if unit else ''} {arrow}"
-        rows[name] = ["n.d." if pd.isna(v) else f"{_fr(v)} (médiane {_fr(med)})" for v in sel[ind]]
+        unknown = unknown_offer(sel, ind)  # the offer across the border is not in the sources
+        rows[name] = [
+            "n.d." if pd.isna(v) else unknown_offer_text(f"{_fr(v)} (médiane {_fr(med)})", bool(u))
+            for v, u in zip(sel[ind], unknown, strict=True)
+        ]
     header = [f"{nom} ({code})" for code, nom in zip(sel.index, sel["nom"], strict=True)]
     return pd.DataFrame(rows, index=header).T
 
@@ -211,12 +216,20 @@ def compare_command(
             html,
             labels=with_column_labels(Labels.from_configs(scfg), described),
             extra_columns=compare_columns(described),
+            indicators=out,
         )
+    from geoattract.accessibility.unknown_offer import UNKNOWN_OFFER_FR
     from geoattract.app.tables import fit_table
 
-    return fit_table(
-        pd.concat([pd.Series(out.index, index=out.index, name=""), out], axis=1), keys=[""]
+    # on the console the caveat is a mark and a footnote (the page spells it in each cell)
+    caveat = f", {UNKNOWN_OFFER_FR}"
+    marked = out.apply(lambda col: col.str.replace(caveat, " *", regex=False))
+    text = fit_table(
+        pd.concat([pd.Series(out.index, index=out.index, name=""), marked], axis=1), keys=[""]
     )
+    if out.apply(lambda col: col.str.contains(caveat, regex=False)).to_numpy().any():
+        text += f"\n\n* {UNKNOWN_OFFER_FR} : seule l'offre du département est comptée."
+    return text
 
 
 def scenario_command(

@@ -404,9 +404,13 @@ def build_demography(config: StudyConfig, territory: gpd.GeoDataFrame) -> Demogr
     study = study_rows(territory)
     src = demography_source(config)
     if src is None:
-        return unavailable(None, "aucune source de population déclarée ([demography])", study.index)
+        return unavailable(
+            None,
+            "aucune source de population déclarée dans la configuration de l'étude",
+            study.index,
+        )
     if not src.path.is_file():
-        return unavailable(src, f"fichier de population absent : {src.path}", study.index)
+        return unavailable(src, f"fichier de population absent : {src.path.name}", study.index)
     deps = study_departements(territory)
     references = _references(src, territory, deps)
     _check_coverage(src, deps, references)

@@ -53,12 +53,15 @@ class Adjustment:
         How the default factor was obtained (``"47: 206 / 259"``, ``"configured"``).
     basis_fr : str
         The same in French, for the study's report.
+    source_fr : str
+        The source in French words, without file names (:func:`source_fr`).
     """
 
     source: str
     factors: dict[str, float]
     basis: str
     basis_fr: str = ""
+    source_fr: str = ""
 
     def describe(self) -> str:
         """One sentence for reports and the columns table."""
@@ -75,8 +78,10 @@ class Adjustment:
         shown = " ; ".join(f"{v:.3f}".replace(".", ",") for v in values)
         deps = ", ".join(sorted(self.factors))
         return (
-            f"Hypothèse : l'offre de la source {self.source} est multipliée par {shown} dans "
-            f"les départements {deps} ({self.basis_fr or self.basis})."
+            f"Hypothèse : l'offre de la source « {self.source_fr or self.source} » est "
+            f"multipliée par {shown} dans les départements {deps} ({self.basis_fr or self.basis}) : "
+            "chacun de ces équipements compte pour ce facteur, et les nombres d'équipements à "
+            "portée sont des estimations, non des nombres entiers."
         )
 
 
@@ -188,6 +193,25 @@ def check_coverage(
     return report
 
 
+#: French name of each kind of file source (the file itself is never named in French text).
+SOURCE_KINDS_FR: dict[str, str] = {
+    "bpe": "Base permanente des équipements (INSEE)",
+    "counts": "table des effectifs par commune",
+    "table": "table des équipements",
+    "points": "couche de points des équipements",
+    "osm": "OpenStreetMap",
+}
+
+
+def source_fr(src: Source) -> str:
+    """A file source in French words, with its vintage: ``table des effectifs par commune, 2017``.
+
+    The reports say which source an assumption touches without a file path or a source key.
+    """
+    kind = SOURCE_KINDS_FR.get(src.type, "source")
+    return f"{kind}, {src.vintage}" if src.vintage else kind
+
+
 def _fr(x: float, fmt: str = "g") -> str:
     """A number written the French way (decimal comma)."""
     return format(x, fmt).replace(".", ",")
@@ -284,7 +308,9 @@ def supply_by_source(
             kept["capacity"] = kept["capacity"].to_numpy(dtype=float) * scale
             applied = {d: f for d, f in factors.items() if d in set(dep[fresh]) and f != 1.0}
             adjustments.append(
-                Adjustment(f"{src.describe()} ({src.vintage})", applied, basis[0], basis[1])
+                Adjustment(
+                    f"{src.describe()} ({src.vintage})", applied, basis[0], basis[1], source_fr(src)
+                )
             )
         frames.append(kept)
         earlier = pd.concat(

@@ -40,6 +40,27 @@ FRENCH_MONTHS: tuple[str, ...] = (
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
+#: A file name in brackets at the end of a graph's ``source`` (``… (roads.gpkg)``).
+_FILE_NAME = re.compile(
+    r"\s*\((?:[^()]*[/\\])?[^()/\\]+\.(?:gpkg|shp|geojson|json|fgb|parquet|osm|pbf|graphml|"
+    r"xml|csv|zip)\)",
+    re.IGNORECASE,
+)
+
+
+def without_file_name(source: str) -> str:
+    """A network source for French text: the file name in brackets is left out.
+
+    The graph attribute ``source`` (kept whole in the metadata) names the file read; captions
+    and reports name the network, not the file.
+
+    Examples
+    --------
+    >>> without_file_name("Travel Mapping, routes classées de France (roads.gpkg) (couche entière)")
+    'Travel Mapping, routes classées de France (couche entière)'
+    """
+    return _FILE_NAME.sub("", source).strip()
+
 
 def date_fr(vintage: str) -> str:
     """Write a vintage in French: ``"2019-01-23 (latest edit)"`` → ``"23 janvier 2019"``.
@@ -99,7 +120,8 @@ class NetworkCaption:
             base = "Réseau routier OpenStreetMap" + (f" ({origin} {when})" if when else "")
         else:
             when = date_fr(self.vintage)
-            base = f"Réseau routier : {self.source}" + (f" ({when})" if when else "")
+            source = without_file_name(self.source)
+            base = f"Réseau routier : {source}" + (f" ({when})" if when else "")
         return f"{base} ; {self.notes.rstrip('.')}." if self.notes else f"{base}."
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.io import write_text_atomic
+from geoattract.accessibility import unknown_offer, unknown_offer_text
 from geoattract.errors import DataError, format_values
 from geoattract.outputs.assets import external_resources, inline_asset
 from geoattract.outputs.basemap import (
@@ -206,6 +207,7 @@ def atelier_payload(
     basemap: Basemap | None = None,
     caption: str = "",
     sources: str = "",
+    unknown: Any = None,
 ) -> dict[str, Any]:
     """Everything the page needs, as JSON values.
 
@@ -228,6 +230,9 @@ def atelier_payload(
         Neighbouring communes, main roads, outline and town names.
     caption, sources : str
         Network caption and source line shown on the page.
+    unknown : array-like of bool, optional
+        (n, J) like ``model.raw``: the raw value rests on an offer across the border the
+        sources do not hold (:func:`geoattract.accessibility.unknown_offer`); its text says so.
 
     Returns
     -------
@@ -252,12 +257,19 @@ def atelier_payload(
                 "median": format_value_fr(raw_median[j], spec["unit"]),
             }
         )
+    flags = (
+        np.zeros(model.raw.shape, dtype=bool)
+        if unknown is None
+        else np.asarray(unknown, dtype=bool).reshape(model.raw.shape)
+    )
     raw = [
         [
-            None if not math.isfinite(v) else format_value_fr(v, config.indicators[c]["unit"])
-            for v, c in zip(row, model.indicators, strict=True)
+            None
+            if not math.isfinite(v)
+            else unknown_offer_text(format_value_fr(v, config.indicators[c]["unit"]), bool(u))
+            for v, c, u in zip(row, model.indicators, flag_row, strict=True)
         ]
-        for row in model.raw
+        for row, flag_row in zip(model.raw, flags, strict=True)
     ]
     population = pd.to_numeric(
         communes.get("population", pd.Series(np.nan, index=communes.index)), errors="coerce"
@@ -457,6 +469,10 @@ def write_atelier(
         )
     com = gpd.GeoDataFrame(com.loc[list(ind_codes)], crs=communes.crs)
     model = atelier_model(indicators, config)
+    unknown = np.column_stack(
+        [np.zeros(len(indicators), dtype=bool)]
+        + [unknown_offer(indicators, c).to_numpy(dtype=bool) for c in model.indicators]
+    )[:, 1:]
     sentences = (
         afom_sentences(afom, codes=ind_codes, max_per_kind=AFOM_ITEMS_PER_KIND)
         if afom is not None
@@ -472,6 +488,7 @@ def write_atelier(
         basemap=basemap,
         caption=context.caption_text if context is not None else "",
         sources=context.source_line if context is not None else "",
+        unknown=unknown,
     )
     text = atelier_html(payload, asset_dirs)
     size = len(text.encode("utf-8"))

@@ -69,6 +69,14 @@ BASE_COLUMNS: dict[str, tuple[str, str, str, str]] = {
         "Durée du trajet d'accès de la mairie au réseau, ajoutée à chaque temps de trajet.",
         "",
     ),
+    "time_outside_min": (
+        "Temps d'accès à la mairie la plus proche hors du département",
+        "min",
+        "Temps de trajet en voiture de la mairie à la plus proche mairie d'une commune hors du "
+        "département d'étude (vide sans zone tampon atteignable) : un équipement hors "
+        "département, placé à la mairie de sa commune, est au moins à ce temps.",
+        "",
+    ),
     "town_hall_unsnapped": (
         "Mairie non rattachée",
         "oui/non",
@@ -334,12 +342,24 @@ def _category_row(column: str, labels: Labels, network: str) -> dict[str, str] |
             f"outside_share_{cid}": "Part de l'offre atteinte au plus grand seuil située hors du "
             "département ; vide quand cette offre est inconnue.",
             f"outside_unknown_{cid}": "Les sources ne couvrent pas la zone tampon : l'offre hors "
-            "du département est inconnue (et non nulle).",
+            "du département est inconnue (et non nulle) ; vrai là où une mairie hors du "
+            "département est à moins du plus grand seuil de la catégorie ou plus proche que "
+            "l'équipement trouvé : un équipement hors département pourrait y changer les "
+            "chiffres de la commune (mention « offre hors département non renseignée »).",
         }
         m = re.fullmatch(rf"count_{re.escape(cid)}_(\d+)min", column)
         if m:
             what = "d'équipements" if cat.capacity == "count" else "de sites"
-            defs[column] = f"Nombre {what} ({cat.label}) atteints en moins de {m[1]} min de trajet."
+            defs[column] = (
+                f"Nombre {what} ({cat.label}) atteints en moins de {m[1]} min de trajet."
+                + (
+                    " Estimation : les équipements d'une source d'un millésime plus ancien y comptent "
+                    "pour le facteur de correction de millésime (voir la méthode), d'où des valeurs "
+                    "non entières."
+                    if cat.estimated and cat.capacity == "count"
+                    else ""
+                )
+            )
         if column in defs:
             source = f"{cat.source} ; {network}" if cat.source else network
             return _row(column, labels.column(column), labels.unit(column), defs[column], source)
@@ -467,6 +487,6 @@ def _base_row(column: str, network: str) -> dict[str, str] | None:
     if column not in BASE_COLUMNS:
         return None
     label, unit, definition, source = BASE_COLUMNS[column]
-    if column.startswith(("town_hall_snap", "town_hall_unsnapped", "tr_rail")):
+    if column.startswith(("town_hall_snap", "town_hall_unsnapped", "tr_rail", "time_outside")):
         source = f"{source} ; {network}" if source else network
     return _row(column, label, unit, definition, source)

@@ -148,6 +148,38 @@ def radar_svg(
 #: Heading of the second table of the comparison page.
 EXTRA_TITLE = "Accès aux métropoles, fibre et télétravail"
 
+#: Heading of the per-indicator table (the table ``geoattract compare`` prints).
+INDICATORS_TITLE = "Indicateurs, commune par commune"
+
+#: Note under the per-indicator table.
+INDICATORS_NOTE = (
+    "Chaque case : valeur de la commune et, entre parenthèses, médiane des communes de "
+    "l'étude ; ↑ : plus la valeur est haute, mieux c'est ; ↓ : plus elle est basse, mieux "
+    "c'est ; n.d. : non disponible."
+)
+
+
+def indicators_table_html(indicators: pd.DataFrame) -> str:
+    """The per-indicator table of the command line, as an escaped HTML table.
+
+    Parameters
+    ----------
+    indicators : DataFrame
+        One row per line (score, rank, pillars, indicators: French row names in the index),
+        one column per commune (``Nom (code)``), cells already written in French, as
+        :func:`geoattract.app.commands.compare_table` returns it.
+
+    Returns
+    -------
+    str
+    """
+    out = pd.DataFrame({"ligne": [str(i) for i in indicators.index]})
+    headers = {"ligne": "Indicateur"}
+    for i, col in enumerate(indicators.columns):
+        out[f"c{i}"] = [str(v) for v in indicators[col]]
+        headers[f"c{i}"] = str(col)
+    return table(out, headers)
+
 
 def _extra_table(df: pd.DataFrame, columns: Sequence[str], labels: Labels) -> str:
     """One row per column, one column per commune; numbers to one decimal."""
@@ -177,6 +209,7 @@ def compare_html(
     labels: Labels | None = None,
     title: str | None = None,
     extra_columns: Sequence[str] = (),
+    indicators: pd.DataFrame | None = None,
 ) -> Path:
     """Write a comparison page of a few communes: radar chart of pillars and a table.
 
@@ -196,6 +229,10 @@ def compare_html(
     extra_columns : sequence of str
         Further columns of ``rows`` shown in a second table, one row per column (label from
         ``labels``, unit appended): metropolitan reach, broadband…
+    indicators : DataFrame, optional
+        The per-indicator table the command prints
+        (:func:`geoattract.app.commands.compare_table`), shown last
+        (:func:`indicators_table_html`).
 
     Returns
     -------
@@ -240,5 +277,10 @@ def compare_html(
     extra = [c for c in extra_columns if c in df.columns]
     if extra:
         body += f"\n<h2>{esc(EXTRA_TITLE)}</h2>\n" + _extra_table(df, extra, labels)
+    if indicators is not None and len(indicators):
+        body += (
+            f'\n<h2>{esc(INDICATORS_TITLE)}</h2>\n<p class="note">{esc(INDICATORS_NOTE)}</p>\n'
+            + indicators_table_html(indicators)
+        )
     logger.debug("comparison of %d communes written to %s", len(df), path)
     return write_text_atomic(path, page(title, body))

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from geoattract.accessibility import UNKNOWN_OFFER_FR
 from geoattract.outputs.apl_section import catchment_paragraphs
 from geoattract.outputs.html import fr_number
 from geoattract.outputs.labels import Labels, decay_text
@@ -177,7 +178,12 @@ def _accessibility_paragraphs(labels: Labels, buffer_km: float | None) -> list[s
     if local:
         text += (
             f" Pour {_join(local)}, les sources ne couvrent que le département : l'offre "
-            "extérieure est inconnue (et non nulle), sa part n'est pas calculée."
+            "extérieure est inconnue (et non nulle), sa part n'est pas calculée. Un temps, un "
+            "nombre ou une accessibilité potentielle d'une commune qu'un équipement hors "
+            "département pourrait changer (une mairie hors du département plus proche que "
+            "l'équipement trouvé, ou dans le seuil compté) porte la mention « "
+            f"{UNKNOWN_OFFER_FR} » dans les synthèses AFOM, les classements, l'atelier et les "
+            "cartes."
         )
     out.append(text)
     return out

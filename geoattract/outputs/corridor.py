@@ -30,6 +30,7 @@ import shapely
 from geoattract._util.io import write_bytes_atomic
 from geoattract.accessibility import MetropolitanAccess, population_summary, top_gains
 from geoattract.accessibility.rail import MODE_RAIL
+from geoattract.network.caption import without_file_name
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, fr_number, png_data_uri, table
 from geoattract.outputs.report import csv_link
@@ -511,7 +512,8 @@ def metropolitan_section(
     transfer = esc(fr_number(spec.transfer_min))
     parts = [
         f"<p>Temps de chaque commune vers {esc(names)} : en voiture sur le réseau routier "
-        f"({esc(metro.network_source)}), de mairie à mairie ; en voiture + train, voiture "
+        f"({esc(without_file_name(metro.network_source))}), de mairie à mairie ; en voiture + "
+        "train, voiture "
         f"jusqu'à la gare, une marge de correspondance de {transfer} min, puis le train direct "
         "le plus rapide publié jusqu'à la gare centrale (liaisons ci-dessous, chacune avec sa "
         "source et son millésime ; une liaison sans horaire publié trouvé est laissée de côté "
@@ -519,7 +521,8 @@ def metropolitan_section(
         f"<p>La marge de {transfer} min est ajoutée une fois à chaque trajet voiture + train : "
         "stationnement, marche jusqu'au quai et montée dans un train dont on connaît "
         "l'horaire ; l'attente d'un train (la fréquence) n'est pas comptée. Elle figure dans "
-        "la colonne transfer_min de rail_links.csv.</p>",
+        "la colonne « Correspondance ajoutée » des liaisons ci-dessous et dans rail_links.csv."
+        "</p>",
         _reach_text(metro),
     ]
     maps = dict(maps or {})

@@ -44,6 +44,12 @@ CAPACITY_UNITS_FR: dict[str, str] = {
     "pupils": "élèves",
 }
 
+#: Appended to the label of a count whose source carries a vintage factor (not whole numbers).
+ESTIMATED_COUNT_FR: str = (
+    " (nombre estimé : équipements d'un millésime plus ancien comptés pour le facteur de "
+    "correction de millésime, voir la méthode)"
+)
+
 _SCORE_RE = re.compile(r"^score_(?P<name>.+)$")
 _PILLAR_RE = re.compile(r"^pillar_(?P<name>.+)$")
 
@@ -214,6 +220,9 @@ class CategoryLabel:
     catchment : dict
         The catchment spec (``CatchmentSpec.to_dict()``: ``method``, options); empty for
         the plain E2SFCA.
+    estimated : bool
+        Whether a source carries a vintage adjustment (``adjust``): its facilities count for
+        a factor, so the counts are estimates, not whole numbers.
     """
 
     label: str
@@ -224,6 +233,7 @@ class CategoryLabel:
     decay: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
     catchment: Mapping[str, Any] = field(default_factory=dict)
+    estimated: bool = False
 
     @property
     def method_name(self) -> str:
@@ -385,7 +395,9 @@ class Labels:
             m = re.fullmatch(rf"count_{re.escape(cid)}_(\d+)min", column)
             if m:
                 unit = "" if cat.capacity == "count" else " (sites)"
-                return f"{cat.label} à moins de {m[1]} min{unit}"
+                return f"{cat.label} à moins de {m[1]} min{unit}" + (
+                    ESTIMATED_COUNT_FR if cat.estimated and cat.capacity == "count" else ""
+                )
         return ""
 
     def unit(self, column: str) -> str:
@@ -418,6 +430,7 @@ def _category_label(cat: Any) -> CategoryLabel:
         decay=dict(getattr(cat, "decay_spec", {}) or {}),
         source=" ; ".join(s.describe() for s in sources),
         catchment=_catchment_dict(cat),
+        estimated=any(getattr(s, "adjust", None) is not None for s in sources),
     )
 
 

@@ -18,6 +18,11 @@ from urllib.parse import quote
 import pandas as pd
 
 from geoattract._util.io import write_text_atomic
+from geoattract.accessibility import (
+    UNKNOWN_OFFER_FR,
+    unknown_offer,
+    unknown_offer_category,
+)
 from geoattract.errors import DataError, DataNotFoundError, format_values
 from geoattract.outputs import html as _html
 from geoattract.outputs.apl_section import catchment_sensitivity_html
@@ -248,7 +253,47 @@ def _caption_html(context: ReportContext | None) -> str:
     return f'<p class="{css}">{esc(context.caption_text)}</p>'
 
 
-def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
+def unknown_offer_categories(
+    communes: pd.DataFrame, columns: Sequence[str], labels: Labels
+) -> pd.Series:
+    """Per commune, the categories of ``columns`` whose figures rest on an unknown offer.
+
+    Parameters
+    ----------
+    communes : DataFrame
+        The ``communes`` layer (indicators, ``outside_unknown_<id>``, ``time_outside_min``).
+    columns : sequence of str
+        Indicator columns (those a profile's score weighs).
+    labels : Labels
+        Category labels.
+
+    Returns
+    -------
+    Series of str
+        ``"Pharmacie ; Urgences"`` (each category once, in the order of ``columns``; labels
+        may hold commas), ``""`` where none, aligned on ``communes``.
+    """
+    names: list[list[str]] = [[] for _ in range(len(communes))]
+    for col in columns:
+        if col not in communes.columns:
+            continue
+        cid = unknown_offer_category(col, communes)
+        if cid is None:
+            continue
+        label = labels.category(cid)
+        for i, flagged in enumerate(unknown_offer(communes, col).to_numpy(dtype=bool)):
+            if flagged and label not in names[i]:
+                names[i].append(label)
+    return pd.Series([" ; ".join(n) for n in names], index=communes.index, dtype=object)
+
+
+def _ranking_tables(
+    communes: pd.DataFrame,
+    profile: str,
+    top_n: int,
+    indicators: Sequence[str] | None = None,
+    labels: Labels | None = None,
+) -> str:
     score = f"score_{profile}"
     rank = f"rank_{profile}"
     df = pd.DataFrame(
@@ -264,7 +309,6 @@ def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
     low = communes[f"{rank}_p05"] if f"{rank}_p05" in communes else nan
     high = communes[f"{rank}_p95"] if f"{rank}_p95" in communes else nan
     df["rang"] = [rank_text(r, lo, hi) for r, lo, hi in zip(df["rank"], low, high, strict=True)]
-    df = df.dropna(subset=["rank"]).sort_values(["rank", "nom"])
     cols = {
         "rang": "Rang (intervalle 5–95 %)",
         "nom": "Commune",
@@ -272,6 +316,18 @@ def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
         "population": "Population",
         "score": "Score (0–100)",
     }
+    note = ""
+    if indicators is not None:
+        df["unknown"] = unknown_offer_categories(communes, indicators, labels or Labels())
+        if (df["unknown"] != "").any():
+            cols["unknown"] = f"{capitalise(UNKNOWN_OFFER_FR)} (catégories)"
+            note = (
+                '<p class="note">Dernière colonne : catégories dont l\'offre hors du département '
+                "n'est pas dans les sources et dont un équipement hors département pourrait être "
+                "plus proche (ou dans le seuil compté) que ceux pris en compte ; le score les "
+                "compte sans cette offre.</p>"
+            )
+    df = df.dropna(subset=["rank"]).sort_values(["rank", "nom"])
     numeric, decimals = ["population", "score"], {"score": 1}
     n = min(top_n, len(df))
     return (
@@ -279,6 +335,7 @@ def _ranking_tables(communes: pd.DataFrame, profile: str, top_n: int) -> str:
         + table(df.head(n), cols, numeric=numeric, decimals=decimals)
         + f"\n<h3>Les {n} moins bien classées</h3>\n"
         + table(df.tail(n).iloc[::-1], cols, numeric=numeric, decimals=decimals)
+        + note
     )
 
 
@@ -426,6 +483,7 @@ def write_report(
     sections: Sequence[tuple[str, str, str]] = (),
     synthesis: str | None = None,
     front_sections: Sequence[tuple[str, str, str]] = (),
+    profile_indicators: Mapping[str, Sequence[str]] | None = None,
 ) -> Path:
     """Write the self-contained study report ``report.html``.
 
@@ -465,6 +523,10 @@ def write_report(
         :func:`geoattract.outputs.synthesis.synthesis_html`): the report opens with it.
     front_sections : sequence of (str, str, str)
         Sections placed right after the synthesis, before the rankings (trusted HTML).
+    profile_indicators : mapping, optional
+        Profile → the indicator columns its score weighs: each ranking then names, per
+        commune, the categories whose figures rest on an offer across the border the sources
+        do not hold (:func:`unknown_offer_categories`).
 
     The method and the sources close the report, as annexes.
 
@@ -520,7 +582,8 @@ def write_report(
             '<p class="note">Rang : 1 = la plus attractive ; entre parenthèses, '
             "l'intervalle 5–95 % des rangs obtenus en faisant varier les pondérations.</p>"
         )
-        body.append(_ranking_tables(communes, p, top_n))
+        weighed = profile_indicators.get(p) if profile_indicators is not None else None
+        body.append(_ranking_tables(communes, p, top_n, weighed, labels))
     body.append(f'<h2 id="epci">Synthèse par EPCI</h2>\n{_epci_html(epci_table, labels)}')
     body.append(
         '<h2 id="afom">Synthèse AFOM</h2>\n<p class="note">Atouts, faiblesses, opportunités et '

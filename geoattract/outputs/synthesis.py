@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from geoattract._util.weighted import weighted_median
+from geoattract.accessibility import UNKNOWN_OFFER_FR, unknown_offer
 from geoattract.accessibility.metropolitan import population_summary
 from geoattract.demography import Demography
 from geoattract.outputs.html import esc, fr_number, table
@@ -364,7 +365,39 @@ def profiles_table(
         "haut_gain": "Offre haute et gain migratoire",
     }
     html = table(pd.DataFrame(rows), cols)
-    return html.replace("<table>", '<table class="compact">', 1)
+    html = html.replace("<table>", '<table class="compact">', 1)
+    if scoring_config is not None:
+        shown = [
+            c
+            for p in detect_profiles(communes)
+            if p in scoring_config.profiles
+            for c in key_indicators(scoring_config, p)
+        ]
+        html += unknown_offer_note(communes, scoring_config, shown)
+    return html
+
+
+def unknown_offer_note(communes: pd.DataFrame, scoring_config: Any, columns: Sequence[str]) -> str:
+    """A note naming the medians that take communes whose time rests on an unknown offer.
+
+    ``""`` when no commune's value of ``columns`` rests on an offer across the border the
+    sources do not hold (:func:`geoattract.accessibility.unknown_offer`).
+    """
+    parts = []
+    for col in dict.fromkeys(columns):
+        if col not in communes.columns:
+            continue
+        n = int(unknown_offer(communes, col).sum())
+        if n:
+            label = str(scoring_config.indicators[col]["label_fr"])
+            parts.append(f"{label} ({n} commune{'s' if n > 1 else ''})")
+    if not parts:
+        return ""
+    return (
+        f'<p class="note">{esc(UNKNOWN_OFFER_FR[:1].upper() + UNKNOWN_OFFER_FR[1:])} : ces '
+        "médianes comptent des communes dont un équipement hors département pourrait être plus "
+        "proche que celui pris en compte — " + esc(" ; ".join(parts)) + ".</p>"
+    )
 
 
 # ------------------------------------------------------------------------------------- reach

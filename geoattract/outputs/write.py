@@ -507,7 +507,21 @@ def _write_maps(
         static_maps=static,
         catchment_sensitivity=state.accessibility.sensitivity,
         sections=sections,
+        profile_indicators=weighed_indicators(state.scores.config),
     )
+    return out
+
+
+def weighed_indicators(config: Any) -> dict[str, list[str]]:
+    """Profile → the indicator columns its score weighs (positive weight, in a weighed pillar)."""
+    out: dict[str, list[str]] = {}
+    for profile in config.profiles:
+        ind_w, pil_w = config.profile_weights(profile)
+        out[profile] = [
+            c
+            for c, spec in config.indicators.items()
+            if ind_w.get(c, 0.0) > 0 and pil_w.get(spec["pillar"], 0.0) > 0
+        ]
     return out
 
 

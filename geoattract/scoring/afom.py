@@ -15,7 +15,10 @@ communes with a value. Top quantile: ``p >= 100 (1 - q)``; bottom: ``p <= 100 q`
 their mid-rank, so a value shared by most communes (for example 0 cycle lanes) is neither an
 atout nor a faiblesse.
 
-The output is a long table (one row per finding) and short French sentences.
+The output is a long table (one row per finding) and short French sentences. A finding whose
+value rests on an offer across the border that the sources do not hold
+(:func:`geoattract.accessibility.unknown_offer`: Tourliac's 69 min to an emergency unit, with
+Dordogne's units unknown) says so in its sentence and is flagged in ``unknown_offer``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ import numpy as np
 import pandas as pd
 
 from geoattract._util.ranks import percentile_rank
+from geoattract.accessibility import (
+    UNKNOWN_OFFER_FR,
+    unknown_offer,
+    unknown_offer_text,
+)
 from geoattract.errors import ConfigError, DataError, format_values
 from geoattract.scoring.config import ScoringConfig
 from geoattract.scoring.epci import epci_scores
@@ -56,6 +64,7 @@ AFOM_COLUMNS: tuple[str, ...] = (
     "percentile",
     "label",
     "rule",
+    "unknown_offer",
     "sentence",
 )
 
@@ -106,17 +115,20 @@ def _sentence(
     q: float,
     scope: str,
     text: str | None,
+    unknown: bool = False,
 ) -> str:
     head = KIND_LABELS_FR[kind]
-    val = format_value_fr(value, spec["unit"])
+    raw = format_value_fr(value, spec["unit"])
+    val = unknown_offer_text(raw, unknown)
     if rule in ("best_quantile", "worst_quantile"):
         end = spec["better_fr"] if rule == "best_quantile" else spec["worse_fr"]
         body = text or spec["label_fr"]
         return f"{head} : {body} parmi les {100 * q:g}{_SPACE}% {end} {scope} ({val})."
+    caveat = f" ({UNKNOWN_OFFER_FR})" if unknown else ""
     if text and VALUE_PLACEHOLDER in text:
-        return f"{head} : {text.replace(VALUE_PLACEHOLDER, val)}."
+        return f"{head} : {text.replace(VALUE_PLACEHOLDER, raw)}{caveat}."
     if text:
-        return f"{head} : {text}." if rule == "positive" else f"{head} : {text} ({val})."
+        return f"{head} : {text}{caveat}." if rule == "positive" else f"{head} : {text} ({val})."
     return f"{head} : {spec['label_fr']} ({val})."
 
 
@@ -159,8 +171,10 @@ def afom_table(
     DataFrame
         Columns :data:`AFOM_COLUMNS`: ``code``, ``nom``, ``kind`` (atout, faiblesse,
         opportunite, menace), ``indicator``, ``value`` (raw), ``percentile`` (mid-rank,
-        100 = most favourable), ``label`` (``label_fr``), ``rule``, ``sentence`` (French).
-        Sorted by code, kind, then strength (most striking first).
+        100 = most favourable), ``label`` (``label_fr``), ``rule``, ``unknown_offer`` (the
+        value rests on an offer across the border the sources do not hold, see
+        :func:`geoattract.accessibility.unknown_offer`; the sentence says so), ``sentence``
+        (French). Sorted by code, kind, then strength (most striking first).
 
     Raises
     ------
@@ -201,6 +215,7 @@ def afom_table(
     rules += [("menace", r) for r in afom["menaces"]]
     parts = []
     pct_cache: dict[str, pd.Series] = {}
+    unknown_cache: dict[str, pd.Series] = {}
     for kind, rule in rules:
         col = rule["indicator"]
         spec = config.indicators[col]
@@ -208,6 +223,8 @@ def afom_table(
         if col not in pct_cache:
             pct_cache[col] = percentile_rank(values, spec["direction"])
         pct = pct_cache[col]
+        if col not in unknown_cache:
+            unknown_cache[col] = unknown_offer(df, col)
         hit = _match(rule, values, pct, q).fillna(False).astype(bool) & values.notna()
         if not hit.any():
             continue
@@ -221,10 +238,12 @@ def afom_table(
                 "percentile": pct[hit],
                 "label": spec["label_fr"],
                 "rule": rule["rule"],
+                "unknown_offer": unknown_cache[col][hit],
             }
         )
         sub["sentence"] = [
-            _sentence(kind, spec, rule["rule"], v, q, scope, rule["text_fr"]) for v in sub["value"]
+            _sentence(kind, spec, rule["rule"], v, q, scope, rule["text_fr"], bool(u))
+            for v, u in zip(sub["value"], sub["unknown_offer"], strict=True)
         ]
         parts.append(sub)
     if not parts:
@@ -310,9 +329,11 @@ def afom_summary(afom: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
     """``afom_atouts`` / ``afom_faiblesses``: the strongest findings per commune, as short text.
 
     The AFOM table is sorted by strength within each commune and kind, so the first rows are
-    the most striking.
+    the most striking. A finding resting on an unknown offer across the border (column
+    ``unknown_offer``) says so after its label (the map tooltips show these texts).
     """
     out = pd.DataFrame(index=codes.index)
+    afom = afom.assign(label=afom_labels(afom))
     for kind, col in (("atout", "afom_atouts"), ("faiblesse", "afom_faiblesses")):
         rows = afom[afom["kind"] == kind]
         top = rows.groupby("code", sort=False)["label"].apply(
@@ -320,3 +341,20 @@ def afom_summary(afom: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
         )
         out[col] = codes.map(top).fillna("")
     return out
+
+
+def afom_labels(afom: pd.DataFrame) -> pd.Series:
+    """Each finding's label, followed by the caveat when it rests on an unknown offer."""
+    flags = (
+        afom["unknown_offer"].fillna(False).astype(bool)
+        if "unknown_offer" in afom.columns
+        else pd.Series(False, index=afom.index)
+    )
+    return pd.Series(
+        [
+            f"{label} ({UNKNOWN_OFFER_FR})" if f else str(label)
+            for label, f in zip(afom["label"], flags, strict=True)
+        ],
+        index=afom.index,
+        dtype=object,
+    )
