@@ -2,14 +2,17 @@
 
 Usage::
 
-    python scripts/benchmark_run.py [--rounds N] [--config NAME] [--skip-france]
+    python scripts/benchmark_run.py [--rounds N] [--config NAME] [--wheel FILE] [--skip-france]
         [--france-config NAME] [--json FILE] [--markdown FILE]
 
-Each round runs ``geoattract run`` twice in fresh processes, one after the other on the same
-machine: **cold**, as a new user's first run after ``pip install`` (an empty numba compile
-cache and an empty geoattract cache: nothing compiled, no road graph built), then **warm** (the
-caches the cold run filled). Rounds alternate cold and warm so that a change of the machine's
-load hits both. Then, unless ``--skip-france``, one warm run of the France study.
+The package measured is a wheel (built from this checkout with ``pip wheel``, as ``.ci/run``
+and ``pip install .`` build it, unless ``--wheel`` names one). Each round installs it afresh
+(``pip install --no-deps --target``) and runs ``geoattract run`` twice in fresh processes, one
+after the other on the same machine: **cold**, a new user's first run after ``pip install``
+(the package as the wheel ships it, an empty geoattract cache: no road graph built), then
+**warm** (what the cold run left: its caches, and anything numba compiled). Rounds alternate
+cold and warm so that a change of the machine's load hits both. Then, unless
+``--skip-france``, one warm run of the France study.
 
 For every run it prints the wall time, the time of each stage (the lines ``geoattract run``
 prints), the CPU time and the peak resident memory of the run's process (``ru_maxrss`` from
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,23 +38,64 @@ from typing import Any
 
 STAGE_LINE = re.compile(r"^\s{2}(\w+)\s+([0-9.]+) s$")
 
+#: The checkout this script belongs to.
+REPO = Path(__file__).resolve().parents[1]
 
-def run_once(config: str, cold: bool, cache_root: Path, out: Path) -> dict[str, Any]:
+
+def build_wheel(folder: Path) -> Path:
+    """The wheel of this checkout, built as ``pip install .`` builds it."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--wheel-dir",
+            str(folder),
+            str(REPO),
+        ],
+        check=True,
+    )
+    return next(folder.glob("geoattract-*.whl"))
+
+
+def install(wheel: Path, target: Path) -> Path:
+    """A fresh install of ``wheel`` (no dependencies: the running environment has them)."""
+    if target.exists():
+        shutil.rmtree(target)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    return target
+
+
+def run_once(config: str, cold: bool, install: Path, cache_root: Path, out: Path) -> dict[str, Any]:
     """One ``geoattract run`` in a fresh process; its wall time, stages, CPU and peak memory."""
-    env = dict(os.environ)
-    numba_cache = cache_root / "numba"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}  # the wheel's cache
     ga_cache = cache_root / "geoattract"
-    if cold:
-        for d in (numba_cache, ga_cache):
-            if d.exists():
-                subprocess.run(["rm", "-rf", str(d)], check=True)
-    env["NUMBA_CACHE_DIR"] = str(numba_cache)
+    if cold and ga_cache.exists():
+        shutil.rmtree(ga_cache)
     env["GEOATTRACT_CACHE_DIR"] = str(ga_cache)
+    env["PYTHONPATH"] = str(install)
+    env.setdefault("GEOATTRACT_DATA_DIR", str(REPO.parent / "shared" / "data"))
     cmd = [sys.executable, "-m", "geoattract", "run", "--config", config, "--out", str(out)]
     t0 = time.perf_counter()
     log_out, log_err = out.with_suffix(".stdout"), out.with_suffix(".stderr")
     with log_out.open("w") as fo, log_err.open("w") as fe:
-        proc = subprocess.Popen(cmd, env=env, stdout=fo, stderr=fe)
+        proc = subprocess.Popen(cmd, env=env, stdout=fo, stderr=fe, cwd=out.parent)
         _, status, usage = os.wait4(proc.pid, 0)  # this run's own rusage (and its waited children)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
@@ -75,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="lot-et-garonne", help="study (default lot-et-garonne)")
     parser.add_argument("--skip-france", action="store_true", help="no France run")
     parser.add_argument("--france-config", default="france", help="national study (default france)")
+    parser.add_argument("--wheel", type=Path, help="the wheel to measure (default: built here)")
     parser.add_argument("--json", type=Path, help="write every run's figures")
     parser.add_argument("--markdown", type=Path, help="write the tables")
     args = parser.parse_args(argv)
@@ -83,16 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ga-bench-") as tmp:
         root = Path(tmp)
+        wheel = args.wheel or build_wheel(root / "dist")
         for r in range(args.rounds):
+            target = install(wheel, root / "site")
             for cold in (True, False):
-                res = run_once(args.config, cold, root / "cache", root / f"out-{r}-{int(cold)}")
+                res = run_once(
+                    args.config, cold, target, root / "cache", root / f"out-{r}-{int(cold)}"
+                )
                 res["round"] = r + 1
                 runs.append(res)
                 print(_one_line(args.config, res), flush=True)
         france = None
         if not args.skip_france:
-            run_once(args.france_config, False, root / "cache-fr", root / "fr-warmup")
-            france = run_once(args.france_config, False, root / "cache-fr", root / "fr")
+            run_once(args.france_config, False, target, root / "cache", root / "fr-warmup")
+            france = run_once(args.france_config, False, target, root / "cache", root / "fr")
             france["round"] = 1
             print(_one_line(args.france_config, france), flush=True)
     load_after = os.getloadavg()

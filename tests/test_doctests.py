@@ -19,6 +19,12 @@ MODULES = (
     "geoattract.accessibility.unknown_offer",
     "geoattract.network.caption",
     "geoattract.app.pipeline",
+    "geoattract.routing.warmup",
+    "geoattract.routing.kernels",
+    "geoattract.outputs.classes",
+    "geoattract.config.export",
+    "geoattract.app.tables",
+    "geoattract._util.progress",
 )
 
 

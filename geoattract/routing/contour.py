@@ -200,7 +200,9 @@ def trace_rings(
     """
     ny, nx = field.shape
     links = _links(links, 2 * ny * nx)
-    return _trace(field, float(level), links)
+    # a C-contiguous field: a strided view would be one more compiled signature (see
+    # geoattract.routing.kernels.kernel_array), for the same result
+    return _trace(np.ascontiguousarray(field), float(level), links)
 
 
 def _links(links: np.ndarray | None, size: int) -> np.ndarray:

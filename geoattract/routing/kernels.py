@@ -29,6 +29,28 @@ HEAP_ARITY = 4
 DONE = -2
 
 
+def kernel_array(values: object, dtype: type) -> np.ndarray:
+    """Return ``values`` as a writable C-contiguous array of ``dtype``.
+
+    That is the one argument type a kernel is compiled for.
+    numba compiles a kernel once per argument type, and a read-only array (a pandas column
+    under copy-on-write, a loaded cache) is another type than a writable one: each would be a
+    second compilation on a fresh install, and a second entry of the compile cache shipped in
+    the wheel. Callers pass their arrays through this function.
+
+    Examples
+    --------
+    >>> a = np.arange(3.0)
+    >>> a.flags.writeable = False
+    >>> kernel_array(a, np.float64).flags.writeable
+    True
+    >>> kernel_array([1, 2], np.int64).dtype
+    dtype('int64')
+    """
+    out: np.ndarray = np.ascontiguousarray(values, dtype=dtype)
+    return out if out.flags.writeable else out.copy()
+
+
 @njit(cache=True, nogil=True, inline="always")
 def sift_up(hk, hv, pos, i, key, val):  # pragma: no cover - compiled
     """Place (key, val) at heap slot ``i`` or above; ``pos[val]`` tracks its slot."""

@@ -25,7 +25,7 @@ import numpy as np
 from geoattract._util.parallel import map_threads, thread_count
 from geoattract.errors import RoutingError, format_values
 from geoattract.routing.graph import ReachTable, RoutingGraph
-from geoattract.routing.kernels import bounded_kernel, multi_source_kernel
+from geoattract.routing.kernels import bounded_kernel, kernel_array, multi_source_kernel
 
 #: Origins are cut into ``n_threads * CHUNKS_PER_THREAD`` chunks so that threads that draw
 #: short searches (origins in sparse areas) pick up more chunks: simple load balancing.
@@ -145,7 +145,15 @@ def _nearest_positions(
     if src.size == 0:
         size = rg.n_nodes if org is None else org.size
         return np.full(size, np.inf), np.full(size, -1, dtype=np.int64)
-    dist, label = multi_source_kernel(rg.rindptr, rg.rindices, rg.rweights, src, off, cut, needed)
+    dist, label = multi_source_kernel(
+        kernel_array(rg.rindptr, np.int64),
+        kernel_array(rg.rindices, np.int32),
+        kernel_array(rg.rweights, np.float64),
+        kernel_array(src, np.int64),
+        kernel_array(off, np.float64),
+        float(cut),
+        needed,
+    )
     if org is not None:
         dist, label = dist[org], label[org]
     return dist, label
@@ -173,6 +181,11 @@ def _run_bounded(
         graph = (rg.rindptr, rg.rindices, rg.rweights)
     else:
         graph = (rg.indptr, rg.indices, rg.weights)
+    graph = (
+        kernel_array(graph[0], np.int64),
+        kernel_array(graph[1], np.int32),
+        kernel_array(graph[2], np.float64),
+    )
     if target_nodes is None:
         tptr = np.zeros(1, dtype=np.int64)
         tlist = np.zeros(0, dtype=np.int64)
@@ -182,6 +195,9 @@ def _run_bounded(
         tptr, tlist = _target_csr(rg.n_nodes, target_nodes)
         toff = np.zeros(target_nodes.size) if target_offsets is None else target_offsets
         all_nodes = False
+    origins = kernel_array(origins, np.int64)
+    origin_offsets = kernel_array(origin_offsets, np.float64)
+    toff = kernel_array(toff, np.float64)
     threads = thread_count(n_threads)
     n_chunks = max(1, min(origins.size, threads * CHUNKS_PER_THREAD))
     bounds = np.linspace(0, origins.size, n_chunks + 1).astype(np.int64)
@@ -189,7 +205,7 @@ def _run_bounded(
     def run(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a, b = bounds[i], bounds[i + 1]
         o, t, d = bounded_kernel(
-            *graph, origins[a:b], origin_offsets[a:b], cutoff, tptr, tlist, toff, all_nodes
+            *graph, origins[a:b], origin_offsets[a:b], float(cutoff), tptr, tlist, toff, all_nodes
         )
         o += a
         return o, t, d
