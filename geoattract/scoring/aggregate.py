@@ -261,6 +261,7 @@ def score_changes(
     after_df: pd.DataFrame,
     config: ScoringConfig,
     profile: str = REFERENCE_PROFILE,
+    baseline: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score and rank change per commune between two indicator tables, by pillar.
 
@@ -275,6 +276,10 @@ def score_changes(
         Scoring configuration.
     profile : str
         Profile.
+    baseline : DataFrame, optional
+        :func:`composite_scores` of ``before_df`` already computed (a finished study's scores
+        table: ``score_<profile>``, ``rank_<profile>``, ``pillar_<p>_<profile>``), reused
+        instead of computed again when it has the profile's columns.
 
     Returns
     -------
@@ -298,7 +303,10 @@ def score_changes(
         raise DataError(
             "score_changes: before and after tables must have the same index and 'code' column"
         )
-    b = composite_scores(before_df, config, profile)
+    known = baseline is not None and f"score_{profile}" in baseline.columns
+    b = baseline if known and baseline.index.equals(before_df.index) else None  # type: ignore[union-attr]
+    if b is None:
+        b = composite_scores(before_df, config, profile)
     a = composite_scores(after_df, config, profile, fit_on=before_df)
     out = pd.DataFrame({"code": before_df["code"]}, index=before_df.index)
     out["score_before"] = b[f"score_{profile}"]

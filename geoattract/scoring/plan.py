@@ -315,7 +315,10 @@ def _outcome(
 ) -> Outcome:
     scores = state.scores
     scfg = scores.config
-    changes = profile_changes(effect.before, effect.after, scfg, profiles, effect.changed)
+    baseline = scores.scores if effect.before is scores.indicators else None
+    changes = profile_changes(
+        effect.before, effect.after, scfg, profiles, effect.changed, baseline=baseline
+    )
     metro = state.accessibility.metropolitan
     rail_category = state.transition.params.rail_category
     per = [

@@ -499,17 +499,19 @@ def profile_changes(
     config: Any,
     profiles: Sequence[str],
     changed: Sequence[str],
+    baseline: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Score and rank changes of each profile, with ``nom`` and ``beyond_baseline_range``.
 
     Scores are normalised with the baseline's goal-posts: a value beyond the baseline range is
     capped at 0 or 100, so its gain (or loss) past the cap is not shown; it is flagged.
+    ``baseline``: the scores of ``before`` already computed (the study's scores table).
     """
     names = before["nom"] if "nom" in before.columns else None
     beyond = beyond_baseline(before, after, changed)
     changes = {}
     for profile in profiles:
-        ch = score_changes(before, after, config, profile)
+        ch = score_changes(before, after, config, profile, baseline=baseline)
         if names is not None:
             ch.insert(1, "nom", names)
         ch["beyond_baseline_range"] = beyond
