@@ -280,10 +280,9 @@ def _demand_table(
 
 
 def _supply_table(inputs: AccessibilityInputs, cid: str, spec: CatchmentSpec) -> pd.DataFrame:
-    fac = inputs.facilities
     frames = []
     for cat in [cid, *(e.category for e in spec.extra_supply)]:
-        f = fac[fac["category"] == cat]
+        f = inputs.of_category(cat)
         frames.append(
             pd.DataFrame(
                 {

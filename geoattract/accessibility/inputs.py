@@ -89,6 +89,23 @@ class AccessibilityInputs:
     network: Network | None = None
     age_means: dict[str, float] = field(default_factory=dict)
 
+    def of_category(self, category: str) -> gpd.GeoDataFrame:
+        """The facilities of one category, without the table's ``attrs``.
+
+        pandas deep-copies a frame's ``attrs`` (the facility report, units, coverage) into
+        every frame derived from it: selecting the categories of a study one by one copied
+        them some 1,300 times (about 1 s of CPU in the 47 study). The split is made once.
+        """
+        split = self.__dict__.get("_by_category")
+        if split is None:
+            plain = self.facilities.copy(deep=False)
+            plain.attrs = {}
+            split = {str(k): g for k, g in plain.groupby("category", sort=False)}
+            empty = plain.iloc[:0]
+            split = {"": empty, **split}
+            self.__dict__["_by_category"] = split
+        return split.get(category, split[""])
+
     def snap(
         self,
         points: Any,

@@ -134,7 +134,7 @@ def category_accessibility(
     thresholds: set[int] = set()
     for cid in cat_ids:
         cat = inputs.catalogue[cid]
-        f = fac[fac["category"] == cid]
+        f = inputs.of_category(cid)
         if f.empty:
             raise DataError(
                 f"accessibility: category {cid!r} has no facility snapped to the network"
@@ -175,7 +175,7 @@ def category_accessibility(
     columns: dict[str, pd.Series] = {OUTSIDE_TIME_COLUMN: outside_min}
     for cid in progress_bar(cat_ids, desc="accessibility", enabled=verbose):
         cat = inputs.catalogue[cid]
-        f = fac[fac["category"] == cid]
+        f = inputs.of_category(cid)
         unit = inputs.facilities.attrs.get("capacity_unit", {}).get(cid, cat.capacity)
         _same_commune_shortcut(acc, cid, inputs, f, _count_weights(f, unit), study.index, thr)
         nearest = pd.Series(acc.nearest_s[cid] / 60.0, index=study.index).reindex(out.index)
