@@ -57,7 +57,14 @@ from geoattract.outputs.report import (
     write_index,
     write_report,
 )
-from geoattract.outputs.static import figure_png, make_static_maps, static_map
+from geoattract.outputs.static import (
+    FigureJob,
+    FigureRendering,
+    figure_png,
+    make_static_maps,
+    render_figures,
+    static_map,
+)
 from geoattract.outputs.synthesis import synthesis_html
 
 __all__ = [
@@ -66,6 +73,8 @@ __all__ = [
     "CategoryLabel",
     "ClassBreaks",
     "DataSource",
+    "FigureJob",
+    "FigureRendering",
     "IndicatorLabel",
     "Labels",
     "ReportContext",
@@ -108,6 +117,7 @@ __all__ = [
     "palette_colours",
     "quadrant_columns_info",
     "radar_svg",
+    "render_figures",
     "render_map_html",
     "roads_from_graph",
     "sensitivity_summary",

@@ -19,6 +19,7 @@ import shapely
 from branca.element import Figure
 
 from geoattract.errors import DataError
+from geoattract.outputs.draw import draw_lines, draw_polygons
 from geoattract.outputs.geometry import SIMPLIFY_TOLERANCE_M, geojson, to_web
 from geoattract.outputs.html import esc
 
@@ -322,16 +323,21 @@ def draw_basemap(ax: Any, basemap: Basemap | None, *, under: bool) -> None:
         return
     if under:
         if basemap.neighbours is not None:
-            basemap.neighbours.plot(
-                ax=ax, color=NEIGHBOUR_FILL, edgecolor=NEIGHBOUR_BORDER, linewidth=0.3
+            draw_polygons(
+                ax,
+                basemap.neighbours,
+                color=NEIGHBOUR_FILL,
+                edgecolor=NEIGHBOUR_BORDER,
+                linewidth=0.3,
             )
         return
     if basemap.roads is not None:
-        for cls, part in basemap.roads.groupby("highway"):
+        classes = basemap.roads["highway"]
+        for cls in sorted(classes.unique()):  # the order of a groupby
             colour, width = ROAD_STYLES.get(str(cls), ("#888888", 1.0))
-            part.plot(ax=ax, color=colour, linewidth=width * 0.4)
+            draw_lines(ax, basemap.roads, color=colour, linewidth=width * 0.4, rows=classes == cls)
     if basemap.outline is not None:
-        basemap.outline.boundary.plot(ax=ax, color="#222222", linewidth=1.2)
+        draw_lines(ax, basemap.outline.boundary, color="#222222", linewidth=1.2)
     if basemap.towns is not None:
         import matplotlib.patheffects as pe
 

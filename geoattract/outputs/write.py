@@ -24,6 +24,8 @@ from geoattract.accessibility import metro_columns_info
 from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
     DYNAMICS_TITLE,
+    Basemap,
+    FigureRendering,
     IndicatorLabel,
     Labels,
     ReportContext,
@@ -407,18 +409,92 @@ def _write_maps(
     isochrone_codes: Sequence[str],
 ) -> dict[str, Path]:
     out: dict[str, Path] = {}
-    maps_cfg = state.config.section("maps")
     basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
-    out["atelier.html"] = write_atelier(
+    metro = state.accessibility.metropolitan
+    with FigureRendering() as figures:
+        # the printed figures are drawn by worker processes while this one writes the pages
+        static_dir = staging / "static"
+        static = make_static_maps(communes, context, static_dir, basemap=basemap, rendering=figures)
+        corridor = (
+            make_corridor_maps(metro, context, static_dir, rendering=figures)
+            if metro is not None
+            else {}
+        )
+        dynamics_figures = make_dynamics_figures(
+            communes,
+            state.demography,
+            state.dynamics,
+            context,
+            static_dir,
+            basemap=basemap,
+            rendering=figures,
+        )
+        figures.start()
+        out.update(_write_pages(state, communes, context, staging, isochrone_codes, basemap))
+        figures.finish()
+    for group in (static, corridor, dynamics_figures):
+        out.update({f"static/{key}.png": path for key, path in group.items()})
+    sections = []
+    if metro is not None:
+        sections.append((METRO_SECTION, metro.spec.title, metropolitan_section(metro, corridor)))
+    transition = state.transition
+    if transition.connectivity is not None or transition.telework is not None:
+        html = connectivity_section(transition.connectivity, transition.telework, communes)
+        sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
+    synthesis = synthesis_html(
+        state.demography,
+        communes,
+        context.labels,
+        dynamics=state.dynamics,
+        epci=state.scores.epci,
+        metro=state.accessibility.metropolitan,
+        scoring_config=state.scores.config,
+    )
+    front = [
+        (
+            DYNAMICS_SECTION,
+            DYNAMICS_TITLE,
+            dynamics_section(state.demography, state.dynamics, context.labels, dynamics_figures),
+        )
+    ]
+    out["report.html"] = write_report(
         staging,
         communes,
-        state.scores.indicators,
-        state.scores.config,
-        study=state.config.name,
-        context=context,
-        afom=state.scores.afom,
-        basemap=basemap,
+        context,
+        synthesis=synthesis,
+        front_sections=front,
+        epci_table=state.scores.epci,
+        afom=state.scores.afom_sentences,
+        sensitivity=state.scores.sensitivity,
+        static_maps=static,
+        catchment_sensitivity=state.accessibility.sensitivity,
+        sections=sections,
     )
+    return out
+
+
+def _write_pages(
+    state: StudyState,
+    communes: gpd.GeoDataFrame,
+    context: ReportContext,
+    staging: Path,
+    isochrone_codes: Sequence[str],
+    basemap: Basemap,
+) -> dict[str, Path]:
+    """The atelier page and the interactive maps."""
+    maps_cfg = state.config.section("maps")
+    out = {
+        "atelier.html": write_atelier(
+            staging,
+            communes,
+            state.scores.indicators,
+            state.scores.config,
+            study=state.config.name,
+            context=context,
+            afom=state.scores.afom,
+            basemap=basemap,
+        )
+    }
     maps = make_maps(
         communes,
         context,
@@ -437,51 +513,6 @@ def _write_maps(
             communes, context, staging, basemap=basemap, columns=extra, tiles=maps_cfg.get("tiles")
         )
         out.update({f"{key}.html": path for key, path in more.items()})
-    static = make_static_maps(communes, context, staging / "static", basemap=basemap)
-    out.update({f"static/{key}.png": path for key, path in static.items()})
-    sections = []
-    metro = state.accessibility.metropolitan
-    if metro is not None:
-        corridor = make_corridor_maps(metro, context, staging / "static")
-        out.update({f"static/{key}.png": path for key, path in corridor.items()})
-        sections.append((METRO_SECTION, metro.spec.title, metropolitan_section(metro, corridor)))
-    transition = state.transition
-    if transition.connectivity is not None or transition.telework is not None:
-        html = connectivity_section(transition.connectivity, transition.telework, communes)
-        sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
-    figures = make_dynamics_figures(
-        communes, state.demography, state.dynamics, context, staging / "static", basemap=basemap
-    )
-    out.update({f"static/{key}.png": path for key, path in figures.items()})
-    synthesis = synthesis_html(
-        state.demography,
-        communes,
-        context.labels,
-        dynamics=state.dynamics,
-        epci=state.scores.epci,
-        metro=state.accessibility.metropolitan,
-        scoring_config=state.scores.config,
-    )
-    front = [
-        (
-            DYNAMICS_SECTION,
-            DYNAMICS_TITLE,
-            dynamics_section(state.demography, state.dynamics, context.labels, figures),
-        )
-    ]
-    out["report.html"] = write_report(
-        staging,
-        communes,
-        context,
-        synthesis=synthesis,
-        front_sections=front,
-        epci_table=state.scores.epci,
-        afom=state.scores.afom_sentences,
-        sensitivity=state.scores.sensitivity,
-        static_maps=static,
-        catchment_sensitivity=state.accessibility.sensitivity,
-        sections=sections,
-    )
     return out
 
 
