@@ -6,13 +6,12 @@ after every layer. A run draws the same communes and the same basemap on a dozen
 maps, and a national map 35,000 communes. :func:`draw_polygons` and :func:`draw_lines` draw
 exactly what geopandas draws (normalised geometries; per polygon its exterior then its
 interior rings, each closed; missing and empty geometries left out) as one collection, with
-no redraw, and keep the paths of a geometry array for the next map (weakly: they go with the
-array).
+no redraw, and keep the paths of a geometry array for the next map
+(:data:`~geoattract.outputs.geometry.WEB_CACHE`: they go with the array).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,25 +19,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-#: Paths of the polygons and segments of the lines already built, by ``id`` of their geometry
-#: array (with a weak reference to it: an entry goes when its array goes).
-_POLYGON_PATHS: dict[int, tuple[Any, Any]] = {}
-_LINE_SEGMENTS: dict[int, tuple[Any, Any]] = {}
+from geoattract.outputs.geometry import WEB_CACHE
 
 
 def _geometry_array(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> Any:
     series = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
     return series.values
-
-
-def _cached(cache: dict[int, tuple[Any, Any]], array: Any) -> Any:
-    entry = cache.get(id(array))
-    return entry[1] if entry is not None and entry[0]() is array else None
-
-
-def _keep(cache: dict[int, tuple[Any, Any]], array: Any, result: Any) -> None:
-    cache[id(array)] = (weakref.ref(array), result)
-    weakref.finalize(array, cache.pop, id(array), None)
 
 
 def polygon_paths(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[list[Any], np.ndarray]:
@@ -54,12 +40,13 @@ def polygon_paths(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[list[Any], n
     (list of matplotlib.path.Path, numpy.ndarray)
         The paths, and the position in ``geoms`` of the geometry of each path.
     """
+    array = _geometry_array(geoms)
+    return WEB_CACHE.get(array, "polygon_paths", lambda: _polygon_paths(array))
+
+
+def _polygon_paths(array: Any) -> tuple[list[Any], np.ndarray]:
     from matplotlib.path import Path
 
-    array = _geometry_array(geoms)
-    cached = _cached(_POLYGON_PATHS, array)
-    if cached is not None:
-        return cached
     data = shapely.normalize(np.asarray(array, dtype=object))
     keep = np.flatnonzero(~(shapely.is_missing(data) | shapely.is_empty(data)))
     parts, part_of = shapely.get_parts(data[keep], return_index=True)
@@ -73,9 +60,7 @@ def polygon_paths(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[list[Any], n
     geom_of_coord = part_of[ring_of[coord_of]]
     bounds = np.searchsorted(geom_of_coord, np.arange(len(keep) + 1))
     paths = [Path(coords[a:b], codes[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    result = (paths, keep)
-    _keep(_POLYGON_PATHS, array, result)
-    return result
+    return paths, keep
 
 
 def line_segments(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[list[np.ndarray], np.ndarray]:
@@ -87,18 +72,17 @@ def line_segments(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[list[np.ndar
         The ``(n, 2)`` vertices of each part, and the position in ``geoms`` of its geometry.
     """
     array = _geometry_array(geoms)
-    cached = _cached(_LINE_SEGMENTS, array)
-    if cached is not None:
-        return cached
+    return WEB_CACHE.get(array, "line_segments", lambda: _line_segments(array))
+
+
+def _line_segments(array: Any) -> tuple[list[np.ndarray], np.ndarray]:
     data = shapely.normalize(np.asarray(array, dtype=object))
     keep = np.flatnonzero(~(shapely.is_missing(data) | shapely.is_empty(data)))
     parts, part_of = shapely.get_parts(data[keep], return_index=True)
     coords, coord_of = shapely.get_coordinates(parts, return_index=True)
     bounds = np.searchsorted(coord_of, np.arange(len(parts) + 1))
     segments = [coords[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    result = (segments, keep[part_of])
-    _keep(_LINE_SEGMENTS, array, result)
-    return result
+    return segments, keep[part_of]
 
 
 def _subset(

@@ -21,7 +21,15 @@ import pandas as pd
 from geoattract._util.io import write_bytes_atomic
 from geoattract._util.parallel import ForkedTasks
 from geoattract.outputs.basemap import Basemap, draw_basemap
-from geoattract.outputs.classes import DEFAULT_K, DEFAULT_SCHEME, MISSING_COLOUR, PALETTE, classify
+from geoattract.outputs.classes import (
+    DEFAULT_K,
+    DEFAULT_SCHEME,
+    MISSING_COLOUR,
+    MISSING_LABEL,
+    PALETTE,
+    ClassBreaks,
+    classify,
+)
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.draw import draw_polygons
 from geoattract.outputs.geometry import check_crs_columns
@@ -61,6 +69,11 @@ def _frame(ax: Any, communes: gpd.GeoDataFrame) -> None:
     ax.set_ylim(miny - dy, maxy + dy)
 
 
+def legend_title(breaks: ClassBreaks, unit: str = "") -> str:
+    """Title of a choropleth legend: the classification and unit, then which way is better."""
+    return f"{breaks.scheme_text(unit)}\n{breaks.reading}"
+
+
 def static_map(
     communes: gpd.GeoDataFrame,
     column: str,
@@ -70,23 +83,35 @@ def static_map(
     scheme: str = DEFAULT_SCHEME,
     k: int = DEFAULT_K,
     basemap: Basemap | None = None,
+    background: gpd.GeoSeries | None = None,
+    edge_width: float = 0.25,
 ):
     """Draw a static choropleth (matplotlib Figure, Agg canvas) of one column, for printing.
+
+    Darker is better (:mod:`geoattract.outputs.classes`); communes without a value or without
+    a polygon are counted in the legend as « Donnée manquante ».
 
     Parameters
     ----------
     communes : GeoDataFrame
-        Communes in a projected CRS with ``column``.
+        Communes in a projected CRS with ``column`` (rows without geometry are counted, not
+        drawn).
     column : str
         Column to map.
     context : ReportContext, optional
-        Labels, source line and network caption (printed under the map).
+        Labels (title, unit, direction), source line and network caption (printed under the
+        map).
     title : str, optional
         Figure title (default: French label of the column).
     scheme, k : str, int
         Classification (same classes and colours as the interactive maps).
     basemap : Basemap, optional
         Outline, neighbouring communes, main roads and town names drawn around the data.
+    background : GeoSeries, optional
+        Land drawn in the « Donnée manquante » grey under the communes: where no commune
+        polygon covers it (a commune without a polygon), it shows grey, not white.
+    edge_width : float
+        Width of the commune borders, points.
 
     Returns
     -------
@@ -98,7 +123,8 @@ def static_map(
     check_crs_columns(communes, [column, "geometry"], "communes")
     labels = context.labels if context is not None else Labels()
     title = title or labels.column(column)
-    breaks = classify(pd.to_numeric(communes[column], errors="coerce"), scheme, k)
+    values = pd.to_numeric(communes[column], errors="coerce")
+    breaks = classify(values, scheme, k, higher_is_better=labels.higher_is_better(column))
     caption = context.caption_text if context is not None else ""
     notes = [
         t
@@ -112,7 +138,9 @@ def static_map(
     schematic = context is not None and context.schematic
     fig, ax = map_figure(notes, WARNING_COLOUR if schematic else NOTE_COLOUR)
     draw_basemap(ax, basemap, under=True)
-    draw_polygons(ax, communes, color=breaks.colour_of(), edgecolor="#555555", linewidth=0.25)
+    if background is not None:
+        draw_polygons(ax, background, color=MISSING_COLOUR, linewidth=0.0)
+    draw_polygons(ax, communes, color=breaks.colour_of(), edgecolor="#555555", linewidth=edge_width)
     draw_basemap(ax, basemap, under=False)
     _frame(ax, communes)
     ax.set_axis_off()
@@ -122,18 +150,19 @@ def static_map(
         Patch(facecolor=c, edgecolor="#555555", label=lab)
         for c, lab in zip(breaks.colours, breaks.labels(), strict=True)
     ]
-    n_missing = int((breaks.classes < 0).sum())
+    no_shape = communes.geometry.isna() | communes.geometry.is_empty
+    n_missing = int(((breaks.classes < 0) | no_shape.to_numpy()).sum())
     if n_missing:
         handles.append(
             Patch(
                 facecolor=MISSING_COLOUR,
                 edgecolor="#555555",
-                label=f"Donnée manquante ({n_missing})",
+                label=f"{MISSING_LABEL} ({n_missing})",
             )
         )
     ax.legend(
         handles=handles,
-        title=breaks.title,
+        title=legend_title(breaks, labels.unit(column)),
         loc="lower left",
         fontsize=8,
         title_fontsize=9,
