@@ -549,6 +549,51 @@ def test_make_static_maps_writes_pngs(inputs, tmp_path):
     )
 
 
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _fail() -> None:
+    raise DataError("boom in a worker")
+
+
+def test_forked_tasks_run_in_workers_in_order_and_raise_their_errors():
+    import os
+
+    from geoattract._util.parallel import ForkedTasks, fork_available
+
+    with ForkedTasks([_pid, _pid, lambda: 7], n_workers=2) as running:
+        pids = running.results()
+    assert pids[2] == 7
+    if fork_available():  # two workers, neither of them this process
+        assert os.getpid() not in pids[:2]
+    with ForkedTasks([_pid], n_workers=1) as running:  # one worker: this process
+        assert running.results() == [os.getpid()]
+    with pytest.raises(DataError, match="boom in a worker"):
+        with ForkedTasks([_pid, _fail], n_workers=2) as running:
+            running.results()
+
+
+def test_figures_drawn_in_workers_are_those_drawn_here(inputs, tmp_path):
+    """Queued maps are written by finish(): the same PNG bytes from two workers or from one."""
+    communes, *_, base, context = inputs
+    small = communes[["code", "nom", "geometry", "score_general", "pillar_health"]]
+    written = {}
+    for folder, workers in (("a", 2), ("b", 1)):
+        with static.FigureRendering(n_workers=workers) as rendering:
+            queued = static.make_static_maps(
+                small, context, tmp_path / folder, basemap=base, dpi=40, rendering=rendering
+            )
+            assert not any(path.exists() for path in queued.values())  # not drawn yet
+            rendering.start()
+            written[folder] = rendering.finish()
+        assert written[folder] == queued
+    for name in ("score_general", "pillar_health"):
+        assert written["a"][name].read_bytes() == written["b"][name].read_bytes(), name
+
+
 def test_make_report_maps_script(inputs, tmp_path):
     """The report script reads a pipeline GeoPackage (layer + metadata) and writes the PNGs."""
     import importlib.util

@@ -50,6 +50,11 @@ MIGRATION_COLOURS: tuple[str, ...] = (
     "#2166ac",
 )
 
+#: Legend title of the migration map: a diverging palette says which side is favourable.
+MIGRATION_LEGEND_TITLE: str = (
+    "% par an (communes)\nbleu : gain migratoire (favorable)\nrouge : perte migratoire"
+)
+
 #: Characters per line and line height (inches) of the notes under a figure.
 NOTE_WIDTH = 130
 NOTE_LINE_IN = 0.13
@@ -180,7 +185,7 @@ def migration_map(
     n_missing = int(rate.isna().sum())
     if n_missing:
         handles.append(Patch(facecolor=MISSING_COLOUR, label=f"Donnée manquante ({n_missing})"))
-    ax.legend(handles=handles, title="% par an (communes)", loc="lower left", fontsize=8)
+    ax.legend(handles=handles, title=MIGRATION_LEGEND_TITLE, loc="lower left", fontsize=8)
     return fig
 
 

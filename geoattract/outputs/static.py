@@ -264,7 +264,7 @@ def figure_png(
     from PIL import Image
 
     fig.savefig(buf, format="rgba", dpi=dpi, facecolor="white")
-    raw = buf.getbuffer()
+    raw = buf.getvalue()
     width = int(fig.get_figwidth() * dpi)  # the renderer's size (matplotlib truncates too)
     height = len(raw) // (4 * width)
     if width * height * 4 != len(raw):

@@ -41,7 +41,7 @@ from geoattract.outputs import (
     make_static_maps,
     method_paragraphs,
     metropolitan_section,
-    national_static_maps,
+    national_map_jobs,
     quadrant_columns_info,
     roads_from_graph,
     synthesis_html,
@@ -285,17 +285,30 @@ def write_outputs(
     communes = state.communes_layer()
     context = report_context(state)
     meta = run_metadata(state)
-    files.update(_write_layers(state, communes, context, meta, staging))
-    files.update(_write_tables(state, staging))
-    if national_scale(state.config):
-        # no map of every commune nor report listing them: what scales to France
-        files.update(write_departement_table(communes, staging))
-        if maps:
-            files.update(national_static_maps(communes, context, staging))
-        if departements:
-            files.update(departement_maps(communes, departements, context, staging))
-    elif maps:
-        files.update(_write_maps(state, communes, context, staging, isochrone_codes))
+    national = national_scale(state.config)
+    basemap = (
+        make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+        if maps and not national
+        else None
+    )
+    with FigureRendering() as figures:
+        # the printed maps are drawn by worker processes while this one writes the rest
+        printed = _queue_figures(state, communes, context, staging, figures, basemap, maps)
+        figures.start()
+        files.update(_write_layers(state, communes, context, meta, staging))
+        files.update(_write_tables(state, staging))
+        if national:
+            # no map of every commune nor report listing them: what scales to France
+            files.update(write_departement_table(communes, staging))
+            if departements:
+                files.update(departement_maps(communes, departements, context, staging))
+        elif basemap is not None:
+            files.update(_write_pages(state, communes, context, staging, isochrone_codes, basemap))
+        figures.finish()
+    for group in printed.values():
+        files.update({f"static/{key}.png": path for key, path in group.items()})
+    if basemap is not None:
+        files["report.html"] = _write_report(state, communes, context, staging, printed)
     manifest = {
         "study": state.config.name,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -401,26 +414,32 @@ def _write_dynamics_tables(state: StudyState, staging: Path) -> dict[str, Path]:
     }
 
 
-def _write_maps(
+def _queue_figures(
     state: StudyState,
     communes: gpd.GeoDataFrame,
     context: ReportContext,
     staging: Path,
-    isochrone_codes: Sequence[str],
-) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+    figures: FigureRendering,
+    basemap: Basemap | None,
+    maps: bool,
+) -> dict[str, dict[str, Path]]:
+    """Queue every printed figure of the run; return their future paths, by kind."""
+    static_dir = staging / "static"
+    if not maps:
+        return {}
+    if national_scale(state.config):
+        return {"static": figures.add(national_map_jobs(communes, context, staging))}
     metro = state.accessibility.metropolitan
-    with FigureRendering() as figures:
-        # the printed figures are drawn by worker processes while this one writes the pages
-        static_dir = staging / "static"
-        static = make_static_maps(communes, context, static_dir, basemap=basemap, rendering=figures)
-        corridor = (
+    return {
+        "static": make_static_maps(
+            communes, context, static_dir, basemap=basemap, rendering=figures
+        ),
+        "corridor": (
             make_corridor_maps(metro, context, static_dir, rendering=figures)
             if metro is not None
             else {}
-        )
-        dynamics_figures = make_dynamics_figures(
+        ),
+        "dynamics": make_dynamics_figures(
             communes,
             state.demography,
             state.dynamics,
@@ -428,14 +447,22 @@ def _write_maps(
             static_dir,
             basemap=basemap,
             rendering=figures,
-        )
-        figures.start()
-        out.update(_write_pages(state, communes, context, staging, isochrone_codes, basemap))
-        figures.finish()
-    for group in (static, corridor, dynamics_figures):
-        out.update({f"static/{key}.png": path for key, path in group.items()})
+        ),
+    }
+
+
+def _write_report(
+    state: StudyState,
+    communes: gpd.GeoDataFrame,
+    context: ReportContext,
+    staging: Path,
+    printed: Mapping[str, Mapping[str, Path]],
+) -> Path:
+    """The report, its printed figures written."""
     sections = []
+    metro = state.accessibility.metropolitan
     if metro is not None:
+        corridor = printed.get("corridor", {})
         sections.append((METRO_SECTION, metro.spec.title, metropolitan_section(metro, corridor)))
     transition = state.transition
     if transition.connectivity is not None or transition.telework is not None:
@@ -450,14 +477,15 @@ def _write_maps(
         metro=state.accessibility.metropolitan,
         scoring_config=state.scores.config,
     )
+    dynamics = printed.get("dynamics", {})
     front = [
         (
             DYNAMICS_SECTION,
             DYNAMICS_TITLE,
-            dynamics_section(state.demography, state.dynamics, context.labels, dynamics_figures),
+            dynamics_section(state.demography, state.dynamics, context.labels, dynamics),
         )
     ]
-    out["report.html"] = write_report(
+    return write_report(
         staging,
         communes,
         context,
@@ -466,11 +494,10 @@ def _write_maps(
         epci_table=state.scores.epci,
         afom=state.scores.afom_sentences,
         sensitivity=state.scores.sensitivity,
-        static_maps=static,
+        static_maps=printed.get("static", {}),
         catchment_sensitivity=state.accessibility.sensitivity,
         sections=sections,
     )
-    return out
 
 
 def _write_pages(
