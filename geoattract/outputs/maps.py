@@ -35,6 +35,7 @@ from geoattract.outputs.basemap import Basemap, add_basemap, map_page
 from geoattract.outputs.classes import (
     DEFAULT_K,
     DEFAULT_SCHEME,
+    MISSING_LABEL,
     classify,
 )
 from geoattract.outputs.context import ReportContext
@@ -137,9 +138,12 @@ def _base_map(
 
 
 def value_text(value: Any, column: str, labels: Labels) -> str:
-    """A value of a mapped column with its unit, in French (``54,3 / 100``, ``42,5 min``)."""
+    """A value of a mapped column with its unit, in French (``54,3 / 100``, ``42,5 min``).
+
+    A missing value reads « Donnée manquante », as in the legend.
+    """
     if _html.is_missing(value):
-        return _html.MISSING_TEXT
+        return MISSING_LABEL
     unit = labels.unit(column)
     if unit == "0–100":
         return f"{fr_number(value, 1)} / 100"
@@ -184,8 +188,8 @@ def commune_tooltips(communes: pd.DataFrame, column: str, labels: Labels) -> lis
 
 def commune_popups(communes: pd.DataFrame) -> list[str] | None:
     """Popup of each commune (escaped HTML): its strengths and weaknesses; None without AFOM."""
-    parts = [(c, t) for c, t in (("afom_atouts", "Atouts"), ("afom_faiblesses", "Faiblesses"))]
-    parts = [(c, t) for c, t in parts if c in communes]
+    titles = {"afom_atouts": "Atouts", "afom_faiblesses": "Faiblesses"}
+    parts = [(c, t) for c, t in titles.items() if c in communes]
     if not parts:
         return None
     out = []

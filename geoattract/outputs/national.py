@@ -182,6 +182,7 @@ def national_map_jobs(
                 title=title,
                 background=background,
                 edge_width=NATIONAL_EDGE_WIDTH,
+                legend_below=True,
             ),
         )
         for col, title in titles.items()

@@ -45,6 +45,9 @@ STATIC_NOTE_WIDTH = 118
 #: Height of one line of notes under a static map, inches.
 STATIC_NOTE_LINE_IN = 0.13
 
+#: Characters per line of a map title (14 pt bold across the 8-inch figure).
+STATIC_TITLE_WIDTH = 60
+
 #: Margin around the study area, as a share of its extent (the neighbours show in it).
 STATIC_MARGIN = 0.04
 
@@ -85,6 +88,7 @@ def static_map(
     basemap: Basemap | None = None,
     background: gpd.GeoSeries | None = None,
     edge_width: float = 0.25,
+    legend_below: bool = False,
 ):
     """Draw a static choropleth (matplotlib Figure, Agg canvas) of one column, for printing.
 
@@ -112,6 +116,9 @@ def static_map(
         polygon covers it (a commune without a polygon), it shows grey, not white.
     edge_width : float
         Width of the commune borders, points.
+    legend_below : bool
+        Legend under the map, on two rows (a map that fills its frame, as France does),
+        instead of its lower left corner.
 
     Returns
     -------
@@ -145,7 +152,9 @@ def static_map(
     _frame(ax, communes)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(title, fontsize=14, fontweight="bold")
+    ax.set_title(
+        "\n".join(textwrap.wrap(title, STATIC_TITLE_WIDTH)), fontsize=14, fontweight="bold"
+    )
     handles = [
         Patch(facecolor=c, edgecolor="#555555", label=lab)
         for c, lab in zip(breaks.colours, breaks.labels(), strict=True)
@@ -160,13 +169,18 @@ def static_map(
                 label=f"{MISSING_LABEL} ({n_missing})",
             )
         )
+    where = (
+        {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 3}
+        if legend_below
+        else {"loc": "lower left"}
+    )
     ax.legend(
         handles=handles,
         title=legend_title(breaks, labels.unit(column)),
-        loc="lower left",
         fontsize=8,
         title_fontsize=9,
         frameon=True,
+        **where,
     )
     return fig
 
