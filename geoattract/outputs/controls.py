@@ -73,8 +73,8 @@ CONTROL_CSS = f"""
   white-space:normal !important;max-width:120px}}
 .leaflet-tooltip table td{{white-space:normal !important;padding:0}}
 .leaflet-tooltip table{{table-layout:auto;border-spacing:0}}
-.leaflet-popup-content{{font:12px/1.4 system-ui,Arial,sans-serif;max-width:320px}}
-.leaflet-popup-content table td{{white-space:normal !important}}
+.leaflet-container .leaflet-popup-content{{font:12px/1.4 system-ui,Arial,sans-serif;
+  margin:10px 14px}}
 .{POPUP_HINT_CLASS} td::after{{content:"Clic : atouts et faiblesses";display:block;
   color:#666;font-size:11px}}
 .leaflet-control-layers-expanded{{max-height:60vh;max-width:300px;overflow-y:auto;

@@ -150,6 +150,9 @@ def value_text(value: Any, column: str, labels: Labels) -> str:
     return f"{fr_number(value, 1)} {unit}".strip()
 
 
+#: Width of the popup of a commune (its strengths and weaknesses), pixels.
+POPUP_WIDTH: int = 320
+
 #: Word before the value in a tooltip (the map's title names the column), by column prefix.
 VALUE_WORDS: dict[str, str] = {"score_": "Score", "pillar_": "Score du pilier"}
 
@@ -320,7 +323,9 @@ def choropleth_map(
             class_name=POPUP_HINT_CLASS if popups is not None else "foliumtooltip",
         ),
         popup=(
-            folium.GeoJsonPopup(fields=["t_popup"], labels=False) if popups is not None else None
+            folium.GeoJsonPopup(fields=["t_popup"], labels=False, max_width=POPUP_WIDTH)
+            if popups is not None
+            else None
         ),
     )
     layer.add_to(m)
