@@ -46,20 +46,24 @@ PAGE_TIMEOUT_MS = 30_000
 #: Viewport of every page.
 VIEWPORT = {"width": 1280, "height": 800}
 
-#: Layer control of the synthetic map, in drawing order (facility counts hand-summed in
-#: conftest_d/maps.py: capacities 1 + i % 4).
+#: Layer control of the synthetic map, in drawing order: the facilities in one layer per
+#: pillar, each listing its categories (facility counts hand-summed in conftest_d/maps.py:
+#: capacities 1 + i % 4).
 EXPECTED_LAYERS = [
     "Communes voisines (zone tampon)",
     "Score — Familles avec enfants",
     "Isochrones 30 min",
     "Isochrones 20 min",
     "Isochrones 10 min",
-    "Médecin généraliste (35 équipements)",
-    "Pharmacie (33 équipements)",
+    "Équipements — Santé\nMédecin généraliste (35 équipements)\nPharmacie (33 équipements)",
+    "Équipements — Services et commerces du quotidien, éducation\n"
     "École maternelle ou élémentaire (32 équipements)",
     "Limite départementale",
     "Villes principales",
 ]
+
+#: The facility layers of :data:`EXPECTED_LAYERS`.
+FACILITY_LAYERS = EXPECTED_LAYERS[5:7]
 
 #: Largest per-channel difference between a screenshot pixel and an expected colour.
 COLOUR_TOLERANCE = 6
@@ -162,8 +166,19 @@ def _open(browser, path: Path, serve=None):
     return page, log
 
 
+def _unfold_layers(page) -> None:
+    """Unfold the layer list as a user does, the pointer over its icon (it stays there)."""
+    box = page.locator(".leaflet-control-layers").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(100)  # Leaflet ignores clicks in the list until the next tick
+    assert page.locator(".leaflet-control-layers-expanded").count() == 1
+
+
 def _layer_labels(page) -> list[str]:
+    """The layer list as shown once unfolded (folded when the map opens: folded again after)."""
+    _unfold_layers(page)
     texts = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    page.mouse.move(VIEWPORT["width"] / 2, VIEWPORT["height"] / 2)
     return [t.strip() for t in texts]
 
 
@@ -171,6 +186,8 @@ def _check_map(page, log, n_communes: int, expected_layers: list[str] | None) ->
     page.wait_for_selector(".leaflet-container")
     page.wait_for_load_state("load")
     assert page.locator(".leaflet-container").count() == 1
+    # the layer list is folded: the map first
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
     if expected_layers is not None:
         assert _layer_labels(page) == expected_layers
     assert page.locator("path.leaflet-interactive").count() >= n_communes
@@ -208,12 +225,16 @@ def test_offline_map_renders_without_errors(browser, site, shots):
     page.screenshot(path=str(shots / "synthetic_score_familles.png"))
     # switching the 10-minute isochrones on draws the 4 discs
     before = page.locator("path.leaflet-interactive").count()
+    _unfold_layers(page)
     page.get_by_label("Isochrones 10 min").check()
     assert page.locator("path.leaflet-interactive").count() == before + 4
     # switching every facility layer on starts the clusters: 40 facilities, shown as cluster
     # icons (div.marker-cluster) or single circle markers
-    for label in EXPECTED_LAYERS[5:8]:
-        page.get_by_label(label).check()
+    for label in FACILITY_LAYERS:
+        pillar = label.split("\n")[0]
+        page.locator(".leaflet-control-layers-overlays label", has_text=pillar).locator(
+            "input"
+        ).check()
     page.wait_for_timeout(500)
     clusters = page.evaluate("""() => Array.from(document.querySelectorAll('.marker-cluster span'))
         .reduce((n, el) => n + parseInt(el.textContent, 10), 0)""")
@@ -255,9 +276,14 @@ def test_cdn_map_works_when_assets_are_served(browser, site):
     folders = assets.asset_folders()
     files = {f.name: f for folder in folders for f in folder.iterdir()}
     serve = {url: files[url.rsplit("/", 1)[-1]] for url in urls}
+    # the images Leaflet's stylesheet names (the icon of the folded layer list), beside it
+    images = {f.name: f for folder in folders for f in folder.glob("images/*.png")}
+    base = next(u for u in urls if u.endswith("/leaflet.css")).rsplit("/", 1)[0]
+    serve |= {f"{base}/images/{name}": path for name, path in images.items()}
     page, log = _open(browser, site["cdn"]["score_familles"], serve)
     _check_map(page, log, len(site["communes"]), EXPECTED_LAYERS)
-    assert sorted(log.served) == sorted(urls) and len(urls) == 5
+    assert set(urls) <= set(log.served) and len(urls) == 5
+    assert f"{base}/images/layers.png" in log.served
     assert log.outside == []
     page.close()
 
@@ -312,7 +338,8 @@ def test_real_score_map_draws_offline(browser, study_run, shots):
     assert "Limite départementale" in labels
     # the layer counts the GPs on the map: 206 in 47 (BPE 2024) and 452.6 in the buffer
     # (BPE 2017 × 206/259), 659 once rounded
-    assert any(lab.startswith("Médecin généraliste (659 ") for lab in labels)
+    health = next(lab for lab in labels if lab.startswith("Équipements — Santé\n"))
+    assert "\nMédecin généraliste (659 équipements)" in health
     assert page.locator("path.leaflet-interactive").count() >= 319
     assert page.get_by_text("Réseau routier", exact=False).first.is_visible()
     legend = page.locator(".ga-legend").inner_text()

@@ -31,7 +31,16 @@ from matplotlib.colors import to_rgb
 
 from geoattract import outputs, settings
 from geoattract.errors import ConfigError, DataError, DataNotFoundError
-from geoattract.outputs import assets, basemap, classes, geometry, labels, layers, static
+from geoattract.outputs import (
+    assets,
+    basemap,
+    classes,
+    controls,
+    geometry,
+    labels,
+    layers,
+    static,
+)
 from geoattract.outputs import maps as plot
 from geoattract.outputs.html import rank_text
 
@@ -202,6 +211,44 @@ def test_palette_darkens_with_the_score():
     assert len(set(colours)) == 5
 
 
+def test_darker_is_better_on_every_map(inputs):
+    """One rule: the darkest class is the better end, whichever way the column is better.
+
+    The direction is the scoring configuration's (time_gp_min: lower_is_better); a score is
+    better high. Checked on the classes, on an interactive map and on a printed map.
+    """
+    communes, *_, context = inputs
+    labels = context.labels
+    assert labels.higher_is_better("time_gp_min") is False
+    assert labels.higher_is_better("score_familles") is True
+    assert labels.higher_is_better("rank_familles") is False
+    assert labels.higher_is_better("population") is None
+    palette = classes.palette_colours(5)
+    darkest, palest = palette[-1], palette[0]
+    times = np.arange(1.0, 11.0)  # 1 min is the best
+    br = classes.classify(times, higher_is_better=labels.higher_is_better("time_gp_min"))
+    assert br.colour_of()[0] == darkest and br.colour_of()[-1] == palest
+    assert br.reading == "Plus foncé = plus favorable (valeurs faibles)"
+    scores = classes.classify(times, higher_is_better=True)
+    assert scores.colour_of()[-1] == darkest and scores.colour_of()[0] == palest
+    assert scores.reading == "Plus foncé = plus favorable (valeurs élevées)"
+    unknown = classes.classify(times, higher_is_better=None)
+    assert unknown.colour_of()[-1] == darkest and "favorable" not in unknown.reading
+    # the maps: the commune with the shortest time is darkest, as the best score is
+    data = communes.assign(time_gp_min=np.linspace(40.0, 2.0, len(communes)))
+    fastest, best = len(communes) - 1, int(np.argmax(communes["score_familles"].to_numpy()))
+    for column, top in (("time_gp_min", fastest), ("score_familles", best)):
+        m = plot.choropleth_map(data, column, context)
+        feats = _geojson_layers(m)[0].data["features"]
+        assert len(feats) == len(communes)
+        assert feats[top]["properties"]["fill"] == darkest, column
+        html = m.get_root().render()
+        assert "Plus foncé = plus favorable" in decode_js(html)
+        fig = static.static_map(data, column, context)
+        fills = fig.axes[0].collections[0].get_facecolors()
+        np.testing.assert_allclose(fills[top][:3], to_rgb(darkest), atol=1e-6)
+
+
 def test_classify_rejects_bad_scheme_and_empty_values():
     with pytest.raises(ConfigError, match="'rainbow'"):
         classes.classify([1, 2, 3], "rainbow")
@@ -218,7 +265,7 @@ def test_main_towns_are_the_four_largest(inputs):
     assert geometry.main_town_codes(inputs[0]) == ["47001", "47323", "47157", "47310"]
 
 
-def test_choropleth_tooltip_fields(inputs):
+def test_choropleth_tooltip_is_compact_and_popup_holds_the_afom(inputs):
     communes, iso, fac, base, context = inputs
     m = plot.choropleth_map(
         communes, "score_familles", context, isochrones=iso, facilities=fac, basemap=base
@@ -227,19 +274,30 @@ def test_choropleth_tooltip_fields(inputs):
     features = layer.data["features"]
     agen = communes.index[communes["code"] == "47001"][0]
     props = next(f["properties"] for f in features if f["properties"]["code"] == "47001")
-    r = communes.loc[agen, "rank_familles"]
-    assert props["t_rang"] == rank_text(r, max(1, r - 5), min(319, r + 7))
-    assert re.fullmatch(r"\d+(er|e) \(\d+(er|e)–\d+e\)", props["t_rang"])
-    assert props["t_nom"] == "Agen"
-    assert props["t_population"] == "32\u202f801"
-    assert (
-        props["t_valeur"]
-        == f"{communes.loc[agen, 'score_familles']:.1f}".replace(".", ",") + " / 100"
+    r = int(communes.loc[agen, "rank_familles"])
+    lo, hi = max(1, r - 5), min(319, r + 7)  # the synthetic interval of conftest_d/maps.py
+    score = f"{communes.loc[agen, 'score_familles']:.1f}".replace(".", ",")
+
+    def ordinal(n):
+        return "1er" if n == 1 else f"{n}e"
+
+    # three short lines: commune and population, value with its unit, rank and interval
+    assert props["t_tip"] == (
+        "<b>Agen</b> · 32\u202f801 hab.<br>"
+        f"Score : <b>{score} / 100</b><br>"
+        f"Rang : {ordinal(r)} sur 319 (5–95 % : {ordinal(lo)}–{ordinal(hi)})"
     )
-    assert props["t_afom_atouts"] == "Bonne accessibilité aux services"
+    assert props["t_popup"].startswith("<b>Agen</b><br><b>Atouts</b> : Bonne accessibilité")
     tooltip = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonTooltip))
-    assert tooltip.aliases[:3] == ["Commune", "Population", "Score — Familles avec enfants"]
-    assert tooltip.aliases[3] == "Rang sur 319 (intervalle 5–95 %)"
+    assert tooltip.fields == ["t_tip"] and not tooltip.labels
+    assert tooltip.class_name == controls.POPUP_HINT_CLASS  # « Clic : atouts et faiblesses »
+    popup = next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonPopup))
+    assert popup.fields == ["t_popup"]
+    # a travel time: its unit, no « / 100 »
+    times = communes.assign(time_gp_min=np.linspace(1.0, 40.0, len(communes)))
+    m = plot.choropleth_map(times, "time_gp_min", context)
+    tips = [f["properties"]["t_tip"] for f in _geojson_layers(m)[0].data["features"]]
+    assert tips[0].split("<br>")[1] == "Valeur : <b>1,0 min</b>"
 
 
 def test_choropleth_colours_follow_the_classes(inputs):
@@ -465,7 +523,9 @@ def test_static_map_has_legend_source_and_caption(inputs):
     fig = static.static_map(communes, "score_familles", context, basemap=base)
     ax = fig.axes[0]
     legend = ax.get_legend()
-    assert legend.get_title().get_text() == "Quantiles (5 classes)"
+    assert legend.get_title().get_text() == (
+        "Quantiles (5 classes), score de 0 à 100\nPlus foncé = plus favorable (valeurs élevées)"
+    )
     assert len(legend.get_texts()) == 5
     # the notes sit in their own band under the map, wrapped: compare with lines joined
     notes = [t.get_text() for t in fig.texts] + [t.get_text() for a in fig.axes for t in a.texts]
@@ -487,6 +547,51 @@ def test_make_static_maps_writes_pngs(inputs, tmp_path):
         json.dumps(sorted(p.name for p in tmp_path.iterdir()))
         == '["pillar_health.png", "score_general.png"]'
     )
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _fail() -> None:
+    raise DataError("boom in a worker")
+
+
+def test_forked_tasks_run_in_workers_in_order_and_raise_their_errors():
+    import os
+
+    from geoattract._util.parallel import ForkedTasks, fork_available
+
+    with ForkedTasks([_pid, _pid, lambda: 7], n_workers=2) as running:
+        pids = running.results()
+    assert pids[2] == 7
+    if fork_available():  # two workers, neither of them this process
+        assert os.getpid() not in pids[:2]
+    with ForkedTasks([_pid], n_workers=1) as running:  # one worker: this process
+        assert running.results() == [os.getpid()]
+    with pytest.raises(DataError, match="boom in a worker"):
+        with ForkedTasks([_pid, _fail], n_workers=2) as running:
+            running.results()
+
+
+def test_figures_drawn_in_workers_are_those_drawn_here(inputs, tmp_path):
+    """Queued maps are written by finish(): the same PNG bytes from two workers or from one."""
+    communes, *_, base, context = inputs
+    small = communes[["code", "nom", "geometry", "score_general", "pillar_health"]]
+    written = {}
+    for folder, workers in (("a", 2), ("b", 1)):
+        with static.FigureRendering(n_workers=workers) as rendering:
+            queued = static.make_static_maps(
+                small, context, tmp_path / folder, basemap=base, dpi=40, rendering=rendering
+            )
+            assert not any(path.exists() for path in queued.values())  # not drawn yet
+            rendering.start()
+            written[folder] = rendering.finish()
+        assert written[folder] == queued
+    for name in ("score_general", "pillar_health"):
+        assert written["a"][name].read_bytes() == written["b"][name].read_bytes(), name
 
 
 def test_make_report_maps_script(inputs, tmp_path):

@@ -431,7 +431,7 @@ def test_maps_report_and_index_without_the_pngs(tiny_state, tmp_path, monkeypatc
         "Médecin généraliste (3 équipements)",
         "Pharmacie (2 équipements)",
         "École maternelle ou élémentaire (2 équipements)",
-        "Rang sur 6 (intervalle 5–95 %)",
+        " sur 6 (5–95 % : ",  # the rank in the tooltip: « Rang : 2e sur 6 (5–95 % : 1er–3e) »
         "Réseau routier : Travel Mapping, routes classées de France (22 août 2026)",
     ):
         assert name in page, name

@@ -1,19 +1,22 @@
-"""Thread-pool fan-out: the one place that decides how many threads a stage uses.
+"""Thread-pool fan-out and forked tasks: the one place that decides how many workers run.
 
 The routing kernels (numba ``nogil``), GEOS (shapely 2) and numpy release the GIL, so plain
 threads run them in parallel without copying the graph into other processes.
 :func:`thread_count` reads the caller's ``n_threads``, else the environment variable
 :data:`THREADS_ENV_VAR`, else the number of cores this process may use;
 :func:`map_threads` maps a function over items with that many threads, in order, with an
-optional progress bar.
+optional progress bar. :class:`ForkedTasks` runs pure-Python CPU-bound tasks (drawing the
+printed maps) in that many forked processes while the caller goes on.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
 from geoattract.errors import ConfigError
 
@@ -112,3 +115,82 @@ def _with_progress(
     from geoattract._util.progress import progress_bar
 
     return iter(progress_bar(iterator, total=total, desc=progress, unit=unit))
+
+
+#: Tasks of the running :class:`ForkedTasks`, by token: forked workers inherit them (nothing
+#: is pickled on the way in, only the results on the way back).
+_FORKED_TASKS: dict[int, Sequence[Callable[[], Any]]] = {}
+
+
+def fork_available() -> bool:
+    """Whether this platform starts processes by ``fork`` (Linux, BSD): workers share memory."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _run_forked(token: int, i: int) -> Any:
+    return _FORKED_TASKS[token][i]()
+
+
+def _quiet_worker() -> None:
+    """Signals of a forked worker: Ctrl-C and SIGTERM are for the parent, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class ForkedTasks(Generic[R]):
+    """Zero-argument tasks run in forked worker processes while this process goes on.
+
+    CPU-bound pure-Python work (matplotlib drawing) does not run in parallel on threads; forked
+    processes do, and inherit the caller's memory, so a task may close over large frames
+    without copying them: only its result is pickled back. Without ``fork`` (Windows, macOS
+    default) or with one worker, the tasks run in this process when :meth:`results` is
+    called.
+
+    >>> with ForkedTasks([lambda: 1 + 1, lambda: 2 * 3], n_workers=2) as running:
+    ...     other = sum(range(4))  # this process works meanwhile
+    ...     running.results()
+    [2, 6]
+
+    Parameters
+    ----------
+    tasks : sequence of callables
+        The tasks, each called without argument.
+    n_workers : int, optional
+        Worker processes (see :func:`thread_count`), at most one per task.
+    """
+
+    _next_token = 0
+
+    def __init__(self, tasks: Sequence[Callable[[], R]], n_workers: int | None = None) -> None:
+        self.tasks = list(tasks)
+        self.workers = min(thread_count(n_workers), len(self.tasks))
+        self._token = ForkedTasks._next_token
+        ForkedTasks._next_token += 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Any] = []
+
+    def __enter__(self) -> ForkedTasks[R]:
+        if self.workers > 1 and fork_available():
+            _FORKED_TASKS[self._token] = self.tasks
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_quiet_worker,
+            )
+            # the workers are forked at the first submission: they see the tasks above
+            self._futures = [
+                self._pool.submit(_run_forked, self._token, i) for i in range(len(self.tasks))
+            ]
+        return self
+
+    def results(self) -> list[R]:
+        """The results of the tasks, in order (waits for them; a task's error is raised)."""
+        if self._pool is None:
+            return [task() for task in self.tasks]
+        return [future.result() for future in self._futures]
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+            self._pool = None
+        _FORKED_TASKS.pop(self._token, None)

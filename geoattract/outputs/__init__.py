@@ -48,6 +48,9 @@ from geoattract.outputs.national import (
     check_departements,
     departement_maps,
     departement_summary,
+    missing_areas,
+    national_map_jobs,
+    national_map_titles,
     national_static_maps,
     write_departement_table,
 )
@@ -58,7 +61,14 @@ from geoattract.outputs.report import (
     write_index,
     write_report,
 )
-from geoattract.outputs.static import figure_png, make_static_maps, static_map
+from geoattract.outputs.static import (
+    FigureJob,
+    FigureRendering,
+    figure_png,
+    make_static_maps,
+    render_figures,
+    static_map,
+)
 from geoattract.outputs.synthesis import synthesis_html
 
 __all__ = [
@@ -67,6 +77,8 @@ __all__ = [
     "CategoryLabel",
     "ClassBreaks",
     "DataSource",
+    "FigureJob",
+    "FigureRendering",
     "IndicatorLabel",
     "Labels",
     "ReportContext",
@@ -78,6 +90,9 @@ __all__ = [
     "check_departements",
     "departement_maps",
     "departement_summary",
+    "missing_areas",
+    "national_map_jobs",
+    "national_map_titles",
     "national_static_maps",
     "write_departement_table",
     "choropleth_map",
@@ -111,6 +126,7 @@ __all__ = [
     "palette_colours",
     "quadrant_columns_info",
     "radar_svg",
+    "render_figures",
     "render_map_html",
     "roads_from_graph",
     "sensitivity_summary",

@@ -17,9 +17,12 @@ import folium
 import geopandas as gpd
 import shapely
 from branca.element import Figure
+from folium.map import Layer
+from folium.template import Template
 
 from geoattract.errors import DataError
-from geoattract.outputs.geometry import SIMPLIFY_TOLERANCE_M, geojson, to_web
+from geoattract.outputs.draw import draw_lines, draw_polygons
+from geoattract.outputs.geometry import SIMPLIFY_TOLERANCE_M, WEB_CACHE, geojson_text
 from geoattract.outputs.html import esc
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,40 @@ TOWN_CSS: str = (
     "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;pointer-events:none;"
     "transform:translate(-50%,-50%)}"
 )
+
+
+class JsonLayer(Layer):
+    """A plain GeoJSON layer: a serialised FeatureCollection and one style, not interactive.
+
+    The basemap layers are the same on every map of a run: their text is built once
+    (:func:`~geoattract.outputs.geometry.geojson_text`) and embedded as it is, without
+    folium's per-feature styling.
+
+    Parameters
+    ----------
+    data : str
+        GeoJSON text of geometries only (no text from the data: nothing to escape).
+    style : dict
+        Leaflet path options (``color``, ``weight``, ``fillColor``…).
+    name : str, optional
+        Name in the layer list (escaped by the caller).
+    control : bool
+        Whether the layer is listed.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson({{ this.data }}, {{ this.options|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(
+        self, data: str, style: dict[str, Any], name: str | None = None, control: bool = True
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=control, show=True)
+        self._name = "JsonLayer"
+        self.data = data
+        self.options = {"interactive": False, "style": style}
 
 
 def map_page(m: folium.Map) -> Figure:
@@ -253,12 +290,10 @@ def add_basemap(m: folium.Map, basemap: Basemap | None, *, under: bool) -> None:
         return
     _add_roads(m, basemap.roads)
     if basemap.outline is not None:
-        web = to_web(basemap.outline[[basemap.outline.geometry.name]], SIMPLIFY_TOLERANCE_M)
-        folium.GeoJson(
-            geojson(web, []),
+        JsonLayer(
+            geojson_text(basemap.outline.geometry, SIMPLIFY_TOLERANCE_M),
+            {"color": "#222222", "weight": 2.5, "fill": False},
             name="Limite départementale",
-            interactive=False,
-            style_function=lambda _f: {"color": "#222222", "weight": 2.5, "fill": False},
         ).add_to(m)
     _add_towns(m, basemap.towns)
 
@@ -266,34 +301,41 @@ def add_basemap(m: folium.Map, basemap: Basemap | None, *, under: bool) -> None:
 def _add_neighbours(m: folium.Map, neighbours: gpd.GeoDataFrame | None) -> None:
     if neighbours is None:
         return
-    web = to_web(neighbours, NEIGHBOUR_TOLERANCE_M, coverage=True, decimals=NEIGHBOUR_DECIMALS)
-    folium.GeoJson(
-        geojson(web, []),
+    JsonLayer(
+        geojson_text(
+            neighbours.geometry,
+            NEIGHBOUR_TOLERANCE_M,
+            coverage=True,
+            decimals=NEIGHBOUR_DECIMALS,
+        ),
+        {"color": NEIGHBOUR_BORDER, "weight": 0.6, "fillColor": NEIGHBOUR_FILL, "fillOpacity": 1.0},
         name="Communes voisines (zone tampon)",
-        interactive=False,
-        style_function=lambda _f: {
-            "color": NEIGHBOUR_BORDER,
-            "weight": 0.6,
-            "fillColor": NEIGHBOUR_FILL,
-            "fillOpacity": 1.0,
-        },
     ).add_to(m)
 
 
 def _add_roads(m: folium.Map, roads: gpd.GeoDataFrame | None) -> None:
     if roads is None:
         return
-    web = to_web(roads, ROAD_TOLERANCE_M)
-    web["highway"] = web["highway"].astype(str)
+    classes = roads["highway"].astype(str)
     group = folium.FeatureGroup(name="Routes principales")
-    for cls in [c for c in MAIN_ROAD_CLASSES if c in set(web["highway"])]:
+    for cls in [c for c in MAIN_ROAD_CLASSES if c in set(classes)]:
         colour, width = ROAD_STYLES[cls]
-        folium.GeoJson(
-            geojson(web[web["highway"] == cls], []),
-            interactive=False,
-            style_function=lambda _f, c=colour, w=width: {"color": c, "weight": w, "opacity": 0.9},
+        part = _road_class(roads, cls)
+        JsonLayer(
+            geojson_text(part.geometry, ROAD_TOLERANCE_M),
+            {"color": colour, "weight": width, "opacity": 0.9},
+            control=False,
         ).add_to(group)
     group.add_to(m)
+
+
+def _road_class(roads: gpd.GeoDataFrame, cls: str) -> gpd.GeoDataFrame:
+    """The roads of one class, the same frame for every map (serialised once)."""
+    return WEB_CACHE.get(
+        roads.geometry.values,
+        ("road_class", cls),
+        lambda: roads[roads["highway"].astype(str) == cls],
+    )
 
 
 def _add_towns(m: folium.Map, towns: gpd.GeoDataFrame | None) -> None:
@@ -326,16 +368,21 @@ def draw_basemap(ax: Any, basemap: Basemap | None, *, under: bool) -> None:
         return
     if under:
         if basemap.neighbours is not None:
-            basemap.neighbours.plot(
-                ax=ax, color=NEIGHBOUR_FILL, edgecolor=NEIGHBOUR_BORDER, linewidth=0.3
+            draw_polygons(
+                ax,
+                basemap.neighbours,
+                color=NEIGHBOUR_FILL,
+                edgecolor=NEIGHBOUR_BORDER,
+                linewidth=0.3,
             )
         return
     if basemap.roads is not None:
-        for cls, part in basemap.roads.groupby("highway"):
+        classes = basemap.roads["highway"]
+        for cls in sorted(classes.unique()):  # the order of a groupby
             colour, width = ROAD_STYLES.get(str(cls), ("#888888", 1.0))
-            part.plot(ax=ax, color=colour, linewidth=width * 0.4)
+            draw_lines(ax, basemap.roads, color=colour, linewidth=width * 0.4, rows=classes == cls)
     if basemap.outline is not None:
-        basemap.outline.boundary.plot(ax=ax, color="#222222", linewidth=1.2)
+        draw_lines(ax, basemap.outline.boundary, color="#222222", linewidth=1.2)
     if basemap.towns is not None:
         import matplotlib.patheffects as pe
 

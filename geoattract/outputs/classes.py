@@ -1,9 +1,17 @@
 """Class breaks and colours of the choropleths (interactive and printed maps share them).
 
-Classes are quantiles by default (computed here exactly as :mod:`mapclassify` does), other
-schemes come from :mod:`mapclassify`, named in the legend
-(``"Quantiles (5 classes)"``). The palette is the sequential ColorBrewer **YlGnBu** (darker =
-higher score), readable with the common colour-vision deficiencies and in grey-scale print.
+Classes are quantiles by default (computed here exactly as :mod:`mapclassify` does; other
+schemes come from :mod:`mapclassify`), named in the legend (``"Quantiles (5 classes)"``). The
+palette is the sequential ColorBrewer **YlGnBu**, readable with the common colour-vision
+deficiencies and in grey-scale print.
+
+One rule on every map (printed, interactive, national): **darker is better**. The direction
+of a column comes from one fact, the scoring configuration (``direction`` of each indicator;
+scores and pillars are better high, ranks better low: :meth:`Labels.higher_is_better
+<geoattract.outputs.labels.Labels.higher_is_better>`); for a column better low (a travel
+time) the palette is reversed, so the shortest times are the darkest. The legend says it
+(:attr:`ClassBreaks.reading`). A column of unknown direction keeps darker = higher and its
+legend says so, claiming nothing.
 """
 
 from __future__ import annotations
@@ -36,13 +44,24 @@ SCHEME_LABELS: dict[str, str] = {
 PALETTE: str = "YlGnBu"
 
 #: Part of the palette used: the palest 15 % is skipped so the lowest class stays visible on
-#: a white background; the darkest end is kept for the best scores.
+#: a white background; the darkest end is kept for the most favourable class.
 PALETTE_RANGE: tuple[float, float] = (0.15, 0.95)
 
-#: Colour of communes with no value.
+#: Colour of communes with no value (or no location), named « Donnée manquante » in legends.
 MISSING_COLOUR: str = "#bdbdbd"
 
-#: Okabe-Ito qualitative palette (colour-blind safe) for facility categories, cycled.
+#: Legend label of :data:`MISSING_COLOUR`.
+MISSING_LABEL: str = "Donnée manquante"
+
+#: How a legend reads the palette, by direction of the column (``higher_is_better``).
+READING: dict[bool | None, str] = {
+    True: "Plus foncé = plus favorable (valeurs élevées)",
+    False: "Plus foncé = plus favorable (valeurs faibles)",
+    None: "Plus foncé = valeur plus élevée",
+}
+
+#: Okabe-Ito qualitative palette (colour-blind safe) for facility categories, then four
+#: colours of Paul Tol's "muted" scheme (a pillar may have more than eight categories), cycled.
 CATEGORY_COLOURS: tuple[str, ...] = (
     "#E69F00",
     "#56B4E9",
@@ -52,6 +71,10 @@ CATEGORY_COLOURS: tuple[str, ...] = (
     "#D55E00",
     "#CC79A7",
     "#000000",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#AA4499",
 )
 
 
@@ -70,7 +93,9 @@ class ClassBreaks:
     classes : numpy.ndarray
         Class index (0 = lowest) per input value, ``-1`` for missing values.
     colours : list of str
-        Hex colour per class.
+        Hex colour per class (lowest class first): the darkest is the most favourable class.
+    higher_is_better : bool or None
+        Direction of the column (None: unknown, darker = higher).
     """
 
     scheme: str
@@ -78,6 +103,7 @@ class ClassBreaks:
     lower: float
     classes: np.ndarray
     colours: list[str]
+    higher_is_better: bool | None = True
 
     @property
     def k(self) -> int:
@@ -88,6 +114,17 @@ class ClassBreaks:
     def title(self) -> str:
         """Scheme named for the legend, for example ``Quantiles (5 classes)``."""
         return f"{SCHEME_LABELS[self.scheme]} ({self.k} classes)"
+
+    @property
+    def reading(self) -> str:
+        """How the legend reads the palette (:data:`READING`)."""
+        return READING[self.higher_is_better]
+
+    def scheme_text(self, unit: str = "") -> str:
+        """The classification and the unit, for a legend: ``Quantiles (5 classes), en min``."""
+        if not unit:
+            return self.title
+        return self.title + (", score de 0 à 100" if unit == "0–100" else f", en {unit}")
 
     def labels(self, decimals: int = 1) -> list[str]:
         """Class ranges in French, for example ``45,2 – 58,1``."""
@@ -144,9 +181,13 @@ def quantile_bins(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def classify(
-    values: Sequence[float] | pd.Series, scheme: str = DEFAULT_SCHEME, k: int = DEFAULT_K
+    values: Sequence[float] | pd.Series,
+    scheme: str = DEFAULT_SCHEME,
+    k: int = DEFAULT_K,
+    *,
+    higher_is_better: bool | None = True,
 ) -> ClassBreaks:
-    """Classify values with mapclassify and pick a colour per class.
+    """Classify values with mapclassify and pick a colour per class, darker = better.
 
     Parameters
     ----------
@@ -156,6 +197,10 @@ def classify(
         A key of :data:`SCHEME_LABELS`.
     k : int
         Requested number of classes (quantiles may give fewer when values tie).
+    higher_is_better : bool or None
+        Direction of the column (:meth:`Labels.higher_is_better
+        <geoattract.outputs.labels.Labels.higher_is_better>`): False reverses the palette
+        (the lowest class darkest); None (unknown) keeps darker = higher.
 
     Returns
     -------
@@ -196,10 +241,12 @@ def classify(
     classes = np.full(len(y), -1, dtype=int)
     classes[ok] = np.searchsorted(bins, y[ok], side="left")
     classes[ok] = np.minimum(classes[ok], len(bins) - 1)
+    colours = palette_colours(len(bins))
     return ClassBreaks(
         scheme=scheme,
         bins=bins,
         lower=float(y[ok].min()),
         classes=classes,
-        colours=palette_colours(len(bins)),
+        colours=colours[::-1] if higher_is_better is False else colours,
+        higher_is_better=higher_is_better,
     )

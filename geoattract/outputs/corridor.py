@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import textwrap
@@ -27,14 +28,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geoattract._util.io import write_bytes_atomic
 from geoattract.accessibility import MetropolitanAccess, population_summary, top_gains
 from geoattract.accessibility.rail import MODE_RAIL
 from geoattract.network.caption import without_file_name
 from geoattract.outputs.context import ReportContext
+from geoattract.outputs.draw import draw_lines, draw_polygons
 from geoattract.outputs.html import esc, fr_number, png_data_uri, table
 from geoattract.outputs.report import csv_link
-from geoattract.outputs.static import figure_png, map_figure
+from geoattract.outputs.static import FigureJob, FigureRendering, map_figure, render_figures
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +138,13 @@ def _draw_contours(ax: Any, metro: MetropolitanAccess, times: pd.DataFrame) -> l
                 line = area.boundary.difference(edge)
                 if line.is_empty:
                     continue
-                gpd.GeoSeries([line], crs=corridor.crs).plot(
-                    ax=ax, color=colour, linestyle=_line_style(kind, j), linewidth=width, zorder=4
+                draw_lines(
+                    ax,
+                    gpd.GeoSeries([line], crs=corridor.crs),
+                    color=colour,
+                    linestyle=_line_style(kind, j),
+                    linewidth=width,
+                    zorder=4,
                 )
         handles.append(Line2D([], [], color=colour, linewidth=2.5, label=p.label))
     for kind, text in MODE_LINES.items():
@@ -256,13 +262,24 @@ def corridor_figure(
         notes += [t for t in (context.source_line, context.caption_text) if t]
     fig, ax = map_figure(notes)
     outside = ~corridor["in_study"].astype(bool)
-    corridor[outside].plot(ax=ax, color=CORRIDOR_FILL, edgecolor=BORDER_COLOUR, linewidth=0.2)
-    study = corridor[~outside]
-    study.plot(
-        ax=ax, color=_fill_colours(best_all[~outside]), edgecolor=BORDER_COLOUR, linewidth=0.25
+    draw_polygons(
+        ax, corridor, color=CORRIDOR_FILL, edgecolor=BORDER_COLOUR, linewidth=0.2, rows=outside
     )
-    gpd.GeoSeries([shapely.union_all(study.geometry.to_numpy())], crs=corridor.crs).boundary.plot(
-        ax=ax, color=OUTLINE_COLOUR, linewidth=1.4, zorder=3
+    study = corridor[~outside]
+    draw_polygons(
+        ax,
+        corridor,
+        color=_fill_colours(best_all[~outside]),
+        edgecolor=BORDER_COLOUR,
+        linewidth=0.25,
+        rows=~outside,
+    )
+    draw_lines(
+        ax,
+        gpd.GeoSeries([shapely.union_all(study.geometry.to_numpy())], crs=corridor.crs).boundary,
+        color=OUTLINE_COLOUR,
+        linewidth=1.4,
+        zorder=3,
     )
     handles = _draw_contours(ax, metro, times)
     handles += _draw_points(ax, metro, stations)
@@ -315,8 +332,11 @@ def make_corridor_maps(
     out_dir: str | os.PathLike,
     *,
     dpi: int = CORRIDOR_DPI,
+    rendering: FigureRendering | None = None,
 ) -> dict[str, Path]:
     """Write the corridor map today and under ``[metropolitan] scenario`` (PNG, atomic).
+
+    ``rendering`` queues them there (written by its ``finish``) instead of drawing them now.
 
     Returns
     -------
@@ -324,22 +344,21 @@ def make_corridor_maps(
         ``corridor`` (and ``corridor_<scenario>``) → PNG path.
     """
     out = Path(out_dir)
-    written = {
-        "corridor": write_bytes_atomic(
-            out / "corridor.png",
-            figure_png(
-                corridor_figure(metro, context), dpi, CORRIDOR_PNG_COLOURS, CORRIDOR_QUANTISATION
-            ),
+    scenarios = [None] if metro.spec.scenario is None else [None, metro.spec.scenario]
+    jobs = [
+        FigureJob(
+            "corridor" if name is None else f"corridor_{name}",
+            out / ("corridor.png" if name is None else f"corridor_{name}.png"),
+            functools.partial(corridor_figure, metro, context, scenario=name),
+            dpi,
+            CORRIDOR_PNG_COLOURS,
+            CORRIDOR_QUANTISATION,
         )
-    }
-    name = metro.spec.scenario
-    if name is not None:
-        fig = corridor_figure(metro, context, scenario=name)
-        written[f"corridor_{name}"] = write_bytes_atomic(
-            out / f"corridor_{name}.png",
-            figure_png(fig, dpi, CORRIDOR_PNG_COLOURS, CORRIDOR_QUANTISATION),
-        )
-    return written
+        for name in scenarios
+    ]
+    if rendering is not None:
+        return rendering.add(jobs)
+    return render_figures(jobs)
 
 
 # --------------------------------------------------------------------------------------------

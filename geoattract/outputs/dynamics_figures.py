@@ -6,8 +6,9 @@ report and embedded in it; sources printed under each figure.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoattract._util.io import write_bytes_atomic
 from geoattract.demography import Demography
 from geoattract.outputs.basemap import Basemap, draw_basemap
 from geoattract.outputs.classes import MISSING_COLOUR
 from geoattract.outputs.context import ReportContext
+from geoattract.outputs.draw import draw_polygons
 from geoattract.outputs.labels import Labels
-from geoattract.outputs.static import STATIC_DPI, figure_png, map_figure
+from geoattract.outputs.static import (
+    STATIC_DPI,
+    FigureJob,
+    FigureRendering,
+    map_figure,
+    render_figures,
+)
 from geoattract.scoring import QUADRANT_LABELS_FR, QUADRANTS, DynamicsAnalysis
 
 #: Colours of the quadrants (ColorBrewer RdYlGn, colour-blind safe at four classes).
@@ -41,6 +48,11 @@ MIGRATION_COLOURS: tuple[str, ...] = (
     "#d1e5f0",
     "#67a9cf",
     "#2166ac",
+)
+
+#: Legend title of the migration map: a diverging palette says which side is favourable.
+MIGRATION_LEGEND_TITLE: str = (
+    "% par an (communes)\nbleu : gain migratoire (favorable)\nrouge : perte migratoire"
 )
 
 #: Characters per line and line height (inches) of the notes under a figure.
@@ -154,7 +166,7 @@ def migration_map(
     )
     fig, ax = map_figure([t for t in notes if t])
     draw_basemap(ax, basemap, under=True)
-    communes.plot(ax=ax, color=colours, edgecolor="#555555", linewidth=0.25)
+    draw_polygons(ax, communes, color=colours, edgecolor="#555555", linewidth=0.25)
     draw_basemap(ax, basemap, under=False)
     _frame(ax, communes)
     period = src.period_fr if src is not None else ""
@@ -173,7 +185,7 @@ def migration_map(
     n_missing = int(rate.isna().sum())
     if n_missing:
         handles.append(Patch(facecolor=MISSING_COLOUR, label=f"Donnée manquante ({n_missing})"))
-    ax.legend(handles=handles, title="% par an (communes)", loc="lower left", fontsize=8)
+    ax.legend(handles=handles, title=MIGRATION_LEGEND_TITLE, loc="lower left", fontsize=8)
     return fig
 
 
@@ -196,7 +208,7 @@ def quadrant_figure(
     for ax, col in zip(axes.ravel(), cols, strict=False):
         quad = communes[col]
         colours = [QUADRANT_COLOURS.get(str(q), MISSING_COLOUR) for q in quad]
-        communes.plot(ax=ax, color=colours, edgecolor="#777777", linewidth=0.15)
+        draw_polygons(ax, communes, color=colours, edgecolor="#777777", linewidth=0.15)
         _frame(ax, communes)
         profile = col.removeprefix("quadrant_")
         ax.set_title(labels.profile(profile), fontsize=10)
@@ -219,8 +231,11 @@ def make_dynamics_figures(
     *,
     basemap: Basemap | None = None,
     dpi: int = STATIC_DPI,
+    rendering: FigureRendering | None = None,
 ) -> dict[str, Path]:
     """Write the figures of the population dynamics (none without them).
+
+    ``rendering`` queues them there (written by its ``finish``) instead of drawing them now.
 
     Returns
     -------
@@ -228,9 +243,8 @@ def make_dynamics_figures(
         ``demography_decomposition``, ``demo_migration_rate_pct``, ``quadrants`` → PNG path.
     """
     out = Path(out_dir)
-    written: dict[str, Path] = {}
     if demography is None or not demography.available:
-        return written
+        return {}
     src = demography.source
     assert src is not None
     line = f"Source : {src.source_text}."
@@ -241,12 +255,17 @@ def make_dynamics_figures(
         f"{src.source_text}. Offre haute : score au moins égal au score médian pondéré par "
         "la population."
     )
-    figs: Mapping[str, Any] = {
-        "demography_decomposition": decomposition_figure(demography, line),
-        "demo_migration_rate_pct": migration_map(communes, demography, context, basemap),
+    draws: dict[str, Callable[[], Any]] = {
+        "demography_decomposition": functools.partial(decomposition_figure, demography, line),
+        "demo_migration_rate_pct": functools.partial(
+            migration_map, communes, demography, context, basemap
+        ),
     }
     if dynamics is not None:
-        figs = {**figs, "quadrants": quadrant_figure(communes, dynamics, context.labels, quad)}
-    for name, fig in figs.items():
-        written[name] = write_bytes_atomic(out / f"{name}.png", figure_png(fig, dpi))
-    return written
+        draws["quadrants"] = functools.partial(
+            quadrant_figure, communes, dynamics, context.labels, quad
+        )
+    jobs = [FigureJob(name, out / f"{name}.png", draw, dpi) for name, draw in draws.items()]
+    if rendering is not None:
+        return rendering.add(jobs)
+    return render_figures(jobs)

@@ -2,13 +2,17 @@
 
 Polygons are simplified in the projected CRS (:data:`SIMPLIFY_TOLERANCE_M`, shared borders of
 a coverage kept together) and coordinates rounded to :data:`COORD_DECIMALS` decimals in
-EPSG:4326, so that each map file stays small.
+EPSG:4326, so that each map file stays small. A run draws the same communes and basemap on
+every interactive map: :func:`web_geometry` and :func:`geojson_text` keep their result for a
+geometry array (:class:`ArrayCache`), so each layer is simplified, reprojected and
+serialised once per run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -27,6 +31,33 @@ COORD_DECIMALS: int = 5
 
 #: Number of main towns (largest population) whose isochrones and names are drawn by default.
 N_MAIN_TOWNS: int = 4
+
+
+class ArrayCache:
+    """Results computed from a geometry array, kept while the array lives.
+
+    Keyed by the array's identity (a GeoDataFrame's geometry column is the same array from
+    one call to the next) and by the parameters of the computation; an entry goes when its
+    array is garbage-collected. The arrays are never modified in place by this package.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, Hashable], tuple[Any, Any]] = {}
+
+    def get(self, array: Any, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The result for ``(array, key)``, computed by ``compute()`` the first time."""
+        slot = (id(array), key)
+        entry = self._entries.get(slot)
+        if entry is not None and entry[0]() is array:
+            return entry[1]
+        result = compute()
+        self._entries[slot] = (weakref.ref(array), result)
+        weakref.finalize(array, self._entries.pop, slot, None)
+        return result
+
+
+#: Web geometries and GeoJSON texts already built, by geometry array.
+WEB_CACHE = ArrayCache()
 
 
 def simplify(gdf: gpd.GeoDataFrame, tolerance: float, coverage: bool) -> gpd.GeoSeries:
@@ -89,12 +120,73 @@ def to_web(
     """
     if gdf.crs is None:
         raise DataError("layer has no CRS; expected a projected CRS such as EPSG:2154")
-    out = gdf.copy()
-    if out.crs.is_projected:
-        out = out.set_geometry(simplify(out, tolerance, coverage))
-    out = out.to_crs(4326)
-    rounded = shapely.transform(out.geometry.values, lambda xy: np.round(xy, decimals))
-    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=out.crs))
+    web = web_geometry(gdf.geometry, tolerance, coverage=coverage, decimals=decimals)
+    out = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=web, crs=web.crs)
+    return out.rename_geometry(gdf.geometry.name) if gdf.geometry.name != "geometry" else out
+
+
+def web_geometry(
+    geoms: gpd.GeoSeries,
+    tolerance: float = SIMPLIFY_TOLERANCE_M,
+    *,
+    coverage: bool = False,
+    decimals: int = COORD_DECIMALS,
+) -> gpd.GeoSeries:
+    """The geometries of :func:`to_web`, computed once per geometry array (:data:`WEB_CACHE`).
+
+    Returns
+    -------
+    GeoSeries
+        In EPSG:4326, on the index of ``geoms``, coordinates rounded to ``decimals``.
+    """
+    if geoms.crs is None:
+        raise DataError("layer has no CRS; expected a projected CRS such as EPSG:2154")
+
+    def compute() -> gpd.GeoSeries:
+        frame = gpd.GeoDataFrame(geometry=geoms)
+        out = simplify(frame, tolerance, coverage) if geoms.crs.is_projected else geoms
+        out = out.to_crs(4326)
+        rounded = shapely.transform(out.values, lambda xy: np.round(xy, decimals))
+        return gpd.GeoSeries(rounded, index=geoms.index, crs=out.crs)
+
+    result = WEB_CACHE.get(geoms.values, ("web", tolerance, coverage, decimals), compute)
+    return result.set_axis(geoms.index) if not result.index.equals(geoms.index) else result
+
+
+def geojson_text(
+    geoms: gpd.GeoSeries,
+    tolerance: float = SIMPLIFY_TOLERANCE_M,
+    *,
+    coverage: bool = False,
+    decimals: int = COORD_DECIMALS,
+) -> str:
+    """A FeatureCollection of the web geometries alone, serialised once per geometry array.
+
+    For the layers every map of a run shares (neighbouring communes, roads, outline): the
+    same text is embedded in each self-contained page.
+    """
+
+    def compute() -> str:
+        web = web_geometry(geoms, tolerance, coverage=coverage, decimals=decimals)
+        return gpd.GeoDataFrame(geometry=web).to_json(drop_id=True, separators=(",", ":"))
+
+    return WEB_CACHE.get(geoms.values, ("json", tolerance, coverage, decimals), compute)
+
+
+def geometry_dicts(
+    geoms: gpd.GeoSeries,
+    tolerance: float = SIMPLIFY_TOLERANCE_M,
+    *,
+    coverage: bool = False,
+    decimals: int = COORD_DECIMALS,
+) -> list[dict[str, Any]]:
+    """The GeoJSON geometry of each web geometry (shared, never modified), built once."""
+
+    def compute() -> list[dict[str, Any]]:
+        text = geojson_text(geoms, tolerance, coverage=coverage, decimals=decimals)
+        return [f["geometry"] for f in json.loads(text)["features"]]
+
+    return WEB_CACHE.get(geoms.values, ("dicts", tolerance, coverage, decimals), compute)
 
 
 def geojson(gdf: gpd.GeoDataFrame, properties: Sequence[str]) -> dict:

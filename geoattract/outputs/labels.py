@@ -187,6 +187,8 @@ class IndicatorLabel:
         Source file or table (may be empty).
     vintage : str
         Vintage of the source (may be empty).
+    higher_is_better : bool or None
+        Direction of the indicator in the scoring configuration (None: not scored).
     """
 
     label: str
@@ -194,6 +196,7 @@ class IndicatorLabel:
     pillar: str = ""
     source: str = ""
     vintage: str = ""
+    higher_is_better: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -307,14 +310,17 @@ class Labels:
                     capitalise(str(spec["label_fr"])),
                     unit=str(spec.get("unit") or ""),
                     pillar=str(spec.get("pillar") or ""),
+                    higher_is_better=_higher_is_better(spec.get("direction")),
                 )
         for ind in registry or ():
+            scored = indicators.get(ind.output_column)
             indicators[ind.output_column] = IndicatorLabel(
                 capitalise(str(ind.label_fr)),
                 unit=str(ind.unit or ""),
                 pillar=str(ind.pillar),
                 source=str(ind.source),
                 vintage=str(ind.vintage or ""),
+                higher_is_better=scored.higher_is_better if scored is not None else None,
             )
         categories = {c.id: _category_label(c) for c in (catalogue or ())}
         return cls(profiles, pillars, indicators, categories)
@@ -400,6 +406,20 @@ class Labels:
                 )
         return ""
 
+    def higher_is_better(self, column: str) -> bool | None:
+        """Whether a column is better high: the one fact every map's palette follows.
+
+        Scores and pillars are better high (normalised so that 100 is the most favourable),
+        ranks better low (1 = the best); an indicator follows its ``direction`` in the
+        scoring configuration. None for any other column (no direction known).
+        """
+        if column.startswith(("score_", "pillar_")):
+            return True
+        if column.startswith("rank_"):
+            return False
+        ind = self.indicators.get(column)
+        return ind.higher_is_better if ind is not None else None
+
     def unit(self, column: str) -> str:
         """Return the unit of a column (``min``, ``0–100``, ``%``…), ``""`` when it has none."""
         if column.startswith(("score_", "pillar_")):
@@ -417,6 +437,11 @@ class Labels:
                 return "part (0–1)"
         ind = self.indicators.get(column)
         return ind.unit if ind is not None else ""
+
+
+def _higher_is_better(direction: Any) -> bool | None:
+    """``higher_is_better`` → True, ``lower_is_better`` → False, anything else None."""
+    return {"higher_is_better": True, "lower_is_better": False}.get(str(direction))
 
 
 def _category_label(cat: Any) -> CategoryLabel:

@@ -1,13 +1,14 @@
 """Layers of the interactive maps: isochrones and facilities.
 
 Isochrones are one layer per threshold (ColorBrewer "Oranges", distinct from the
-choropleth); facilities one clustered layer per category (Okabe-Ito colours), named with the
-number of facilities in the unit of the category, as the accessibility stage counts them.
+choropleth). Facilities are one clustered layer per pillar (« Équipements — Santé »): the
+layer list shows under it each category with its marker colour (Okabe-Ito, distinct within a
+pillar) and its number of facilities in the unit of the category, as the accessibility stage
+counts them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,12 +122,15 @@ def add_isochrones(
 _FACILITY_CALLBACK = """
 function (row) {
     var marker = L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: %(radius)d, color: "#333333", weight: 1, fillColor: %(colour)s,
+        {radius: %(radius)d, color: "#333333", weight: 1, fillColor: row[3],
          fillOpacity: 0.9});
     marker.bindTooltip(row[2]);
     return marker;
 }
 """
+
+#: Name of the pillar of the categories that have none.
+OTHER_PILLAR: str = "Autres équipements"
 
 
 def facility_total(capacity: pd.Series, capacity_unit: str) -> tuple[float, int]:
@@ -179,14 +183,18 @@ class FacilityLayer:
     name : str
         Layer name, e.g. ``Médecin généraliste (206 équipements)`` (escaped when added).
     rows : list
-        ``[lat, lon, popup HTML]`` per facility (names escaped).
+        ``[lat, lon, popup HTML, colour]`` per facility (names escaped).
     colour : str
         Marker colour.
+    pillar : str
+        Label of the category's pillar (:data:`OTHER_PILLAR` without one): the layers of a
+        pillar are grouped in one overlay.
     """
 
     name: str
     rows: list[list[Any]]
     colour: str
+    pillar: str = OTHER_PILLAR
 
 
 def facility_layers(facilities: gpd.GeoDataFrame, labels: Labels) -> list[FacilityLayer]:
@@ -202,16 +210,25 @@ def facility_layers(facilities: gpd.GeoDataFrame, labels: Labels) -> list[Facili
     Returns
     -------
     list of FacilityLayer
-        In category order.
+        In the order of the catalogue (then of the other category ids); colours distinct
+        within a pillar.
     """
     check_crs_columns(facilities, ["category", "geometry"], "facilities")
     pts = facilities[facilities.geometry.notna() & ~facilities.geometry.is_empty]
     pts = pts[pts.geom_type == "Point"].to_crs(4326)
     layers = []
-    for i, category in enumerate(sorted(pts["category"].astype(str).unique())):
+    in_pillar: dict[str, int] = {}
+    present = set(pts["category"].astype(str))
+    order = [c for c in labels.categories if c in present] + sorted(
+        present - set(labels.categories)
+    )
+    for category in order:
         part = pts[pts["category"].astype(str) == category]
         label = labels.category(category)
         cat = labels.categories.get(category)
+        pillar = labels.pillar(cat.pillar) if cat is not None and cat.pillar else OTHER_PILLAR
+        i = in_pillar[pillar] = in_pillar.get(pillar, -1) + 1
+        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
         capacity_unit = cat.capacity if cat is not None else "count"
         unit = labels.category_unit(category)
         names = part["name"] if "name" in part else pd.Series(np.nan, index=part.index)
@@ -221,13 +238,27 @@ def facility_layers(facilities: gpd.GeoDataFrame, labels: Labels) -> list[Facili
             text = f"<b>{esc(name)}</b><br>{esc(label)}"
             if not _html.is_missing(cap):
                 text += f"<br>{esc(fr_number(cap))} {esc(unit)}"
-            rows.append([round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS), text])
+            rows.append(
+                [round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS), text, colour]
+            )
         total, missing = facility_total(caps, capacity_unit)
         name = facility_layer_name(
             label, len(rows), total, unit, missing, counted=capacity_unit == "count"
         )
-        layers.append(FacilityLayer(name, rows, CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]))
+        layers.append(FacilityLayer(name, rows, colour, pillar))
     return layers
+
+
+def pillar_layer_name(pillar: str, layers: Sequence[FacilityLayer]) -> str:
+    """HTML name of a pillar's overlay: the pillar, then each category with its colour.
+
+    Every text is escaped here (Leaflet's layer list inserts the name as HTML).
+    """
+    items = "".join(
+        f'<span class="ga-cat"><i style="background:{layer.colour}"></i>{esc(layer.name)}</span>'
+        for layer in layers
+    )
+    return f'<span class="ga-group">Équipements — {esc(pillar)}</span>{items}'
 
 
 def add_facilities(
@@ -236,7 +267,7 @@ def add_facilities(
     labels: Labels,
     show: bool,
 ) -> list[str]:
-    """Add one clustered layer per facility category; return the layer names.
+    """Add one clustered layer per pillar of the facility categories; return the category names.
 
     Parameters
     ----------
@@ -246,27 +277,32 @@ def add_facilities(
         ``category``, ``name``, ``capacity``, point geometry; or the layers
         :func:`facility_layers` prepared from them (a run drawing many maps prepares them once).
     labels : Labels
-        Category labels and capacity units.
+        Category labels, capacity units and pillars.
     show : bool
         Whether the layers are on when the map opens.
 
     Returns
     -------
     list of str
-        Names such as ``Médecin généraliste (206 équipements)``.
+        Category names such as ``Médecin généraliste (206 équipements)``, in the order of the
+        layer list.
     """
     layers = (
         facility_layers(facilities, labels)
         if isinstance(facilities, gpd.GeoDataFrame)
         else list(facilities)
     )
+    by_pillar: dict[str, list[FacilityLayer]] = {}
     for layer in layers:
-        group = folium.FeatureGroup(name=esc(layer.name), show=show)
+        by_pillar.setdefault(layer.pillar, []).append(layer)
+    names = []
+    for pillar, group_layers in by_pillar.items():
+        group = folium.FeatureGroup(name=pillar_layer_name(pillar, group_layers), show=show)
         FastMarkerCluster(
-            layer.rows,
+            [row for layer in group_layers for row in layer.rows],
             control=False,
-            callback=_FACILITY_CALLBACK
-            % {"radius": FACILITY_MARKER_RADIUS, "colour": json.dumps(layer.colour)},
+            callback=_FACILITY_CALLBACK % {"radius": FACILITY_MARKER_RADIUS},
         ).add_to(group)
         group.add_to(m)
-    return [layer.name for layer in layers]
+        names += [layer.name for layer in group_layers]
+    return names

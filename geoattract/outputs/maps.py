@@ -35,18 +35,24 @@ from geoattract.outputs.basemap import Basemap, add_basemap, map_page
 from geoattract.outputs.classes import (
     DEFAULT_K,
     DEFAULT_SCHEME,
+    MISSING_LABEL,
     classify,
 )
 from geoattract.outputs.context import ReportContext
-from geoattract.outputs.controls import CONTROL_CSS, HtmlControl, MetricScale, legend_html
+from geoattract.outputs.controls import (
+    CONTROL_CSS,
+    POPUP_HINT_CLASS,
+    HtmlControl,
+    MetricScale,
+    legend_html,
+)
 from geoattract.outputs.geometry import (
     SIMPLIFY_TOLERANCE_M,
     check_crs_columns,
-    geojson,
+    geometry_dicts,
     main_town_codes,
-    to_web,
 )
-from geoattract.outputs.html import esc, fr_number, rank_text
+from geoattract.outputs.html import esc, fr_number, fr_ordinal
 from geoattract.outputs.labels import Labels, map_columns
 from geoattract.outputs.layers import (
     ISOCHRONE_COLOURS,
@@ -131,44 +137,73 @@ def _base_map(
     return m
 
 
-def _rank_field(communes: gpd.GeoDataFrame, profile: str) -> list[str] | None:
-    rank = f"rank_{profile}"
-    if rank not in communes:
+def value_text(value: Any, column: str, labels: Labels) -> str:
+    """A value of a mapped column with its unit, in French (``54,3 / 100``, ``42,5 min``).
+
+    A missing value reads « Donnée manquante », as in the legend.
+    """
+    if _html.is_missing(value):
+        return MISSING_LABEL
+    unit = labels.unit(column)
+    if unit == "0–100":
+        return f"{fr_number(value, 1)} / 100"
+    return f"{fr_number(value, 1)} {unit}".strip()
+
+
+#: Width of the popup of a commune (its strengths and weaknesses), pixels.
+POPUP_WIDTH: int = 320
+
+#: Word before the value in a tooltip (the map's title names the column), by column prefix.
+VALUE_WORDS: dict[str, str] = {"score_": "Score", "pillar_": "Score du pilier"}
+
+
+def commune_tooltips(communes: pd.DataFrame, column: str, labels: Labels) -> list[str]:
+    """Compact tooltip of each commune, escaped HTML: two or three short lines.
+
+    The commune and its population, the mapped value with its unit (the map's title names
+    the column), and for a score its rank with the 5–95 % interval; the strengths and
+    weaknesses (AFOM) are in the popup a click opens (:func:`commune_popups`).
+    """
+    word = next((w for p, w in VALUE_WORDS.items() if column.startswith(p)), "Valeur")
+    n = len(communes)
+    population = communes["population"] if "population" in communes else None
+    profile = column.removeprefix("score_")
+    rank_col = f"rank_{profile}"
+    ranked = column.startswith("score_") and rank_col in communes
+    nan = pd.Series(np.nan, index=communes.index)
+    low = communes.get(f"{rank_col}_p05", nan)
+    high = communes.get(f"{rank_col}_p95", nan)
+    out = []
+    for i, (name, value) in enumerate(zip(communes["nom"], communes[column], strict=True)):
+        lines = [f"<b>{esc(name)}</b>"]
+        if population is not None and not _html.is_missing(population.iloc[i]):
+            lines[0] += f" · {esc(fr_number(population.iloc[i]))} hab."
+        lines.append(f"{word} : <b>{esc(value_text(value, column, labels))}</b>")
+        if ranked and not _html.is_missing(communes[rank_col].iloc[i]):
+            rank = f"Rang : {fr_ordinal(communes[rank_col].iloc[i])} sur {n}"
+            lo, hi = low.iloc[i], high.iloc[i]
+            if not (_html.is_missing(lo) or _html.is_missing(hi)):
+                rank += f" (5–95 % : {fr_ordinal(lo)}–{fr_ordinal(hi)})"
+            lines.append(esc(rank))
+        out.append("<br>".join(lines))
+    return out
+
+
+def commune_popups(communes: pd.DataFrame) -> list[str] | None:
+    """Popup of each commune (escaped HTML): its strengths and weaknesses; None without AFOM."""
+    titles = {"afom_atouts": "Atouts", "afom_faiblesses": "Faiblesses"}
+    parts = [(c, t) for c, t in titles.items() if c in communes]
+    if not parts:
         return None
-    low = communes.get(f"{rank}_p05", pd.Series(np.nan, index=communes.index))
-    high = communes.get(f"{rank}_p95", pd.Series(np.nan, index=communes.index))
-    return [esc(rank_text(r, lo, hi)) for r, lo, hi in zip(communes[rank], low, high, strict=True)]
-
-
-def _commune_properties(
-    communes: gpd.GeoDataFrame, column: str, labels: Labels
-) -> tuple[pd.DataFrame, list, list]:
-    """Escaped, pre-formatted tooltip fields (strings) and their French aliases."""
-    props = pd.DataFrame(index=communes.index)
-    props["t_nom"] = [esc(v) for v in communes["nom"]]
-    aliases = ["Commune"]
-    fields = ["t_nom"]
-    if "population" in communes:
-        props["t_population"] = [esc(fr_number(v)) for v in communes["population"]]
-        fields.append("t_population")
-        aliases.append("Population")
-    props["t_valeur"] = [
-        esc(fr_number(v, 1) + " / 100") if not _html.is_missing(v) else _html.MISSING_TEXT
-        for v in communes[column]
-    ]
-    fields.append("t_valeur")
-    aliases.append(labels.column(column))
-    ranks = _rank_field(communes, column.removeprefix("score_"))
-    if column.startswith("score_") and ranks is not None:
-        props["t_rang"] = ranks
-        fields.append("t_rang")
-        aliases.append(f"Rang sur {len(communes)} (intervalle 5–95 %)")
-    for col, alias in (("afom_atouts", "Atouts"), ("afom_faiblesses", "Faiblesses")):
-        if col in communes:
-            props[f"t_{col}"] = [esc(v) for v in communes[col]]
-            fields.append(f"t_{col}")
-            aliases.append(alias)
-    return props, fields, aliases
+    out = []
+    for i, name in enumerate(communes["nom"]):
+        rows = [f"<b>{esc(name)}</b>"]
+        for col, title in parts:
+            value = communes[col].iloc[i]
+            text = _html.MISSING_TEXT if _html.is_missing(value) or not str(value) else value
+            rows.append(f"<b>{title}</b> : {esc(text)}")
+        out.append("<br>".join(rows))
+    return out
 
 
 def _finish(
@@ -192,7 +227,7 @@ def _finish(
         add_facilities(m, facilities, labels, show_facilities)
     add_basemap(m, basemap, under=False)
     m.add_child(HtmlControl(legend, "bottomright", "ga-control ga-legend"))
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # folded: the map first, layers on demand
     return m
 
 
@@ -252,15 +287,27 @@ def choropleth_map(
     check_crs_columns(communes, ["code", "nom", column, "geometry"], "communes")
     labels = context.labels if context is not None else Labels()
     title = title or labels.column(column)
-    breaks = classify(pd.to_numeric(communes[column], errors="coerce"), scheme, k)
+    breaks = classify(
+        pd.to_numeric(communes[column], errors="coerce"),
+        scheme,
+        k,
+        higher_is_better=labels.higher_is_better(column),
+    )
     m = _base_map(communes, title=title, context=context, tiles=tiles, basemap=basemap)
-    web = to_web(communes[["geometry"]], simplify_tolerance, coverage=True)
-    props, fields, aliases = _commune_properties(communes, column, labels)
-    web = gpd.GeoDataFrame(props, geometry=web.geometry.values, crs=web.crs, index=web.index)
-    web["code"] = communes["code"].astype(str).map(esc).values
-    web["fill"] = breaks.colour_of()
-    folium.GeoJson(
-        geojson(web, ["code", "fill", *fields]),
+    shapes = geometry_dicts(communes.geometry, simplify_tolerance, coverage=True)
+    codes = [esc(c) for c in communes["code"].astype(str)]
+    tips = commune_tooltips(communes, column, labels)
+    popups = commune_popups(communes)
+    features = []
+    for i, (code, fill, tip, shape) in enumerate(
+        zip(codes, breaks.colour_of(), tips, shapes, strict=True)
+    ):
+        props = {"code": code, "fill": fill, "t_tip": tip}
+        if popups is not None:
+            props["t_popup"] = popups[i]
+        features.append({"type": "Feature", "properties": props, "geometry": shape})
+    layer = folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
         name=esc(title),
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
@@ -269,8 +316,19 @@ def choropleth_map(
             "fillOpacity": CHOROPLETH_OPACITY,
         },
         highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, labels=True, sticky=True),
-    ).add_to(m)
+        tooltip=folium.GeoJsonTooltip(
+            fields=["t_tip"],
+            labels=False,
+            sticky=True,
+            class_name=POPUP_HINT_CLASS if popups is not None else "foliumtooltip",
+        ),
+        popup=(
+            folium.GeoJsonPopup(fields=["t_popup"], labels=False, max_width=POPUP_WIDTH)
+            if popups is not None
+            else None
+        ),
+    )
+    layer.add_to(m)
     return _finish(
         m,
         communes,
@@ -281,7 +339,9 @@ def choropleth_map(
         show_facilities=show_facilities,
         labels=labels,
         basemap=basemap,
-        legend=legend_html(title, breaks, int((breaks.classes < 0).sum())),
+        legend=legend_html(
+            title, breaks, int((breaks.classes < 0).sum()), unit=labels.unit(column)
+        ),
     )
 
 
@@ -318,10 +378,13 @@ def isochrone_map(
     check_crs_columns(communes, ["code", "nom", "geometry"], "communes")
     labels = context.labels if context is not None else Labels()
     m = _base_map(communes, title=title, context=context, tiles=tiles, basemap=basemap)
-    web = to_web(communes[["code", "nom", "geometry"]], SIMPLIFY_TOLERANCE_M, coverage=True)
-    web["t_nom"] = [esc(v) for v in web["nom"]]
+    shapes = geometry_dicts(communes.geometry, SIMPLIFY_TOLERANCE_M, coverage=True)
+    features = [
+        {"type": "Feature", "properties": {"t_nom": esc(name)}, "geometry": shape}
+        for name, shape in zip(communes["nom"], shapes, strict=True)
+    ]
     folium.GeoJson(
-        geojson(web, ["t_nom"]),
+        {"type": "FeatureCollection", "features": features},
         name="Communes",
         style_function=lambda _f: {"color": "#777777", "weight": 0.6, "fillOpacity": 0.0},
         tooltip=folium.GeoJsonTooltip(fields=["t_nom"], aliases=["Commune"]),

@@ -25,6 +25,8 @@ from geoattract.accessibility import metro_columns_info
 from geoattract.config import MetroSpec, StudyConfig
 from geoattract.outputs import (
     DYNAMICS_TITLE,
+    Basemap,
+    FigureRendering,
     IndicatorLabel,
     Labels,
     ReportContext,
@@ -41,7 +43,7 @@ from geoattract.outputs import (
     make_static_maps,
     method_paragraphs,
     metropolitan_section,
-    national_static_maps,
+    national_map_jobs,
     quadrant_columns_info,
     roads_from_graph,
     synthesis_html,
@@ -294,17 +296,30 @@ def write_outputs(
     communes = state.communes_layer()
     context = report_context(state)
     meta = run_metadata(state)
-    files.update(_write_layers(state, communes, context, meta, staging, isochrone_codes))
-    files.update(_write_tables(state, staging))
-    if national_scale(state.config):
-        # no map of every commune nor report listing them: what scales to France
-        files.update(write_departement_table(communes, staging))
-        if maps:
-            files.update(national_static_maps(communes, context, staging))
-        if departements:
-            files.update(departement_maps(communes, departements, context, staging))
-    elif maps:
-        files.update(_write_maps(state, communes, context, staging, isochrone_codes))
+    national = national_scale(state.config)
+    basemap = (
+        make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+        if maps and not national
+        else None
+    )
+    with FigureRendering() as figures:
+        # the printed maps are drawn by worker processes while this one writes the rest
+        printed = _queue_figures(state, communes, context, staging, figures, basemap, maps)
+        figures.start()
+        files.update(_write_layers(state, communes, context, meta, staging, isochrone_codes))
+        files.update(_write_tables(state, staging))
+        if national:
+            # no map of every commune nor report listing them: what scales to France
+            files.update(write_departement_table(communes, staging))
+            if departements:
+                files.update(departement_maps(communes, departements, context, staging))
+        elif basemap is not None:
+            files.update(_write_pages(state, communes, context, staging, isochrone_codes, basemap))
+        figures.finish()
+    for group in printed.values():
+        files.update({f"static/{key}.png": path for key, path in group.items()})
+    if basemap is not None:
+        files["report.html"] = _write_report(state, communes, context, staging, printed)
     manifest = {
         "study": state.config.name,
         "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -423,26 +438,117 @@ def _write_dynamics_tables(state: StudyState, staging: Path) -> dict[str, Path]:
     }
 
 
-def _write_maps(
+def _queue_figures(
+    state: StudyState,
+    communes: gpd.GeoDataFrame,
+    context: ReportContext,
+    staging: Path,
+    figures: FigureRendering,
+    basemap: Basemap | None,
+    maps: bool,
+) -> dict[str, dict[str, Path]]:
+    """Queue every printed figure of the run; return their future paths, by kind."""
+    static_dir = staging / "static"
+    if not maps:
+        return {}
+    if national_scale(state.config):
+        return {"static": figures.add(national_map_jobs(communes, context, staging))}
+    metro = state.accessibility.metropolitan
+    return {
+        "static": make_static_maps(
+            communes, context, static_dir, basemap=basemap, rendering=figures
+        ),
+        "corridor": (
+            make_corridor_maps(metro, context, static_dir, rendering=figures)
+            if metro is not None
+            else {}
+        ),
+        "dynamics": make_dynamics_figures(
+            communes,
+            state.demography,
+            state.dynamics,
+            context,
+            static_dir,
+            basemap=basemap,
+            rendering=figures,
+        ),
+    }
+
+
+def _write_report(
+    state: StudyState,
+    communes: gpd.GeoDataFrame,
+    context: ReportContext,
+    staging: Path,
+    printed: Mapping[str, Mapping[str, Path]],
+) -> Path:
+    """The report, its printed figures written."""
+    sections = []
+    metro = state.accessibility.metropolitan
+    if metro is not None:
+        corridor = printed.get("corridor", {})
+        sections.append((METRO_SECTION, metro.spec.title, metropolitan_section(metro, corridor)))
+    transition = state.transition
+    if transition.connectivity is not None or transition.telework is not None:
+        html = connectivity_section(transition.connectivity, transition.telework, communes)
+        sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
+    if state.plan is not None:
+        sections.append((PLAN_SECTION, PLAN_TITLE, plan_section(state.plan, context.labels)))
+    synthesis = synthesis_html(
+        state.demography,
+        communes,
+        context.labels,
+        dynamics=state.dynamics,
+        epci=state.scores.epci,
+        metro=state.accessibility.metropolitan,
+        scoring_config=state.scores.config,
+    )
+    dynamics = printed.get("dynamics", {})
+    front = [
+        (
+            DYNAMICS_SECTION,
+            DYNAMICS_TITLE,
+            dynamics_section(state.demography, state.dynamics, context.labels, dynamics),
+        )
+    ]
+    return write_report(
+        staging,
+        communes,
+        context,
+        synthesis=synthesis,
+        front_sections=front,
+        epci_table=state.scores.epci,
+        afom=state.scores.afom_sentences,
+        sensitivity=state.scores.sensitivity,
+        static_maps=printed.get("static", {}),
+        catchment_sensitivity=state.accessibility.sensitivity,
+        sections=sections,
+        profile_indicators=weighed_indicators(state.scores.config),
+    )
+
+
+def _write_pages(
     state: StudyState,
     communes: gpd.GeoDataFrame,
     context: ReportContext,
     staging: Path,
     isochrone_codes: Sequence[str],
+    basemap: Basemap,
 ) -> dict[str, Path]:
-    out: dict[str, Path] = {}
+    """The atelier page and the interactive maps."""
     maps_cfg = state.config.section("maps")
-    basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
-    out["atelier.html"] = write_atelier(
-        staging,
-        communes,
-        state.scores.indicators,
-        state.scores.config,
-        study=state.config.name,
-        context=context,
-        afom=state.scores.afom,
-        basemap=basemap,
-    )
+    out = {
+        "atelier.html": write_atelier(
+            staging,
+            communes,
+            state.scores.indicators,
+            state.scores.config,
+            study=state.config.name,
+            context=context,
+            afom=state.scores.afom,
+            basemap=basemap,
+        )
+    }
     maps = make_maps(
         communes,
         context,
@@ -461,54 +567,6 @@ def _write_maps(
             communes, context, staging, basemap=basemap, columns=extra, tiles=maps_cfg.get("tiles")
         )
         out.update({f"{key}.html": path for key, path in more.items()})
-    static = make_static_maps(communes, context, staging / "static", basemap=basemap)
-    out.update({f"static/{key}.png": path for key, path in static.items()})
-    sections = []
-    metro = state.accessibility.metropolitan
-    if metro is not None:
-        corridor = make_corridor_maps(metro, context, staging / "static")
-        out.update({f"static/{key}.png": path for key, path in corridor.items()})
-        sections.append((METRO_SECTION, metro.spec.title, metropolitan_section(metro, corridor)))
-    transition = state.transition
-    if transition.connectivity is not None or transition.telework is not None:
-        html = connectivity_section(transition.connectivity, transition.telework, communes)
-        sections.append((CONNECTIVITY_SECTION, CONNECTIVITY_TITLE, html))
-    if state.plan is not None:
-        sections.append((PLAN_SECTION, PLAN_TITLE, plan_section(state.plan, context.labels)))
-    figures = make_dynamics_figures(
-        communes, state.demography, state.dynamics, context, staging / "static", basemap=basemap
-    )
-    out.update({f"static/{key}.png": path for key, path in figures.items()})
-    synthesis = synthesis_html(
-        state.demography,
-        communes,
-        context.labels,
-        dynamics=state.dynamics,
-        epci=state.scores.epci,
-        metro=state.accessibility.metropolitan,
-        scoring_config=state.scores.config,
-    )
-    front = [
-        (
-            DYNAMICS_SECTION,
-            DYNAMICS_TITLE,
-            dynamics_section(state.demography, state.dynamics, context.labels, figures),
-        )
-    ]
-    out["report.html"] = write_report(
-        staging,
-        communes,
-        context,
-        synthesis=synthesis,
-        front_sections=front,
-        epci_table=state.scores.epci,
-        afom=state.scores.afom_sentences,
-        sensitivity=state.scores.sensitivity,
-        static_maps=static,
-        catchment_sensitivity=state.accessibility.sensitivity,
-        sections=sections,
-        profile_indicators=weighed_indicators(state.scores.config),
-    )
     return out
 
 
