@@ -18,12 +18,17 @@ Rules, all vectorised (numpy / shapely), no Python loop over features:
 * **town halls** (``split_points``) join the lines where they meet them: the nearest
   snappable line of each is split at its orthogonal projection
   (:func:`geoattract.network.split.split_at_points`);
-* **times**: ``travel_time = length / (speed_kph / 3.6)`` plus the calibrated winding pace
-  times the edge's winding metres and the junction delay when its head node is a junction
-  (:func:`geoattract.network.line_model.junction_nodes`);
+* **times**: ``travel_time = length / (speed_kph / 3.6)`` plus the calibrated edge rule
+  (:func:`geoattract.network.line_model.edge_delays`): the winding pace times the edge's
+  winding metres, the junction delay of the edge's class when its head node is a junction
+  (:func:`geoattract.network.line_model.junction_nodes`), and the urban pace times its
+  metres inside built-up areas (discs around the town halls of ``settlements``, by default
+  every commune of ``france/communes_2025.gpkg``, read only when the calibration has an
+  urban pace);
 * **speeds**: the piece's speed column when the preset has one and the value is > 0,
-  otherwise the class speed (preset table, then the calibration, then the ``speeds``
-  argument);
+  otherwise the calibrated route speed of its class when its road (all lines of the layer
+  bearing its number) is long enough, otherwise the class speed (preset table, then the
+  calibration, then the ``speeds`` argument);
 * **snappable nodes**: a node is ``snappable`` when at least one incident edge belongs to a
   class a point may join (not ``motorway`` nor ``motorway_link``);
 * the **largest strongly connected component** is kept, computed on the arrays with
@@ -61,8 +66,23 @@ from geoattract import settings
 from geoattract._util.io import require_file
 from geoattract.errors import DataError, format_values
 from geoattract.network import cache as _cache
-from geoattract.network.line_build import EdgeDelays, PointSplit, build_arrays, column_map
-from geoattract.network.line_model import JUNCTION_DELAY_KEY, WINDING_PACE_KEY, LineNetwork
+from geoattract.network.line_build import (
+    EdgeDelays,
+    PointSplit,
+    Settlements,
+    build_arrays,
+    column_map,
+)
+from geoattract.network.line_model import (
+    BUILT_UP_DENSITY_KEY,
+    JUNCTION_DELAY_KEY,
+    ROUTE_SPEEDS_KEY,
+    URBAN_PACE_KEY,
+    WINDING_PACE_KEY,
+    LineNetwork,
+    built_up_radii,
+    route_lengths,
+)
 from geoattract.network.presets import (
     BOTH,
     FORWARD,
@@ -81,7 +101,7 @@ logger = logging.getLogger(__name__)
 LINES_KIND: str = "lines"
 
 #: Bump when the array layout or a building rule changes: older cache entries become stale.
-LINES_FORMAT_VERSION: int = 3
+LINES_FORMAT_VERSION: int = 4
 
 #: Value of ``calibration`` meaning "the calibration file of the preset, if it has one".
 DEFAULT_CALIBRATION: str = "default"
@@ -382,12 +402,67 @@ def _snap_defaults(calibration: Mapping[str, Any] | None) -> dict[str, float]:
 
 
 def _edge_delays(calibration: Mapping[str, Any] | None) -> EdgeDelays:
-    """Winding pace and junction delay of a calibration (0 when absent)."""
+    """The edge rule of a calibration (0 or none where absent).
+
+    Winding pace, junction delays (one value or a table by class), urban pace, route speeds.
+    """
     calibration = calibration or {}
+    junction = calibration.get(JUNCTION_DELAY_KEY, 0.0)
+    routes = calibration.get(ROUTE_SPEEDS_KEY) or {}
+    if not isinstance(routes, Mapping) or not all(isinstance(t, Mapping) for t in routes.values()):
+        raise DataError(
+            f"calibration: {ROUTE_SPEEDS_KEY} must be a table of tables; got {routes!r}"
+        )
     return EdgeDelays(
         winding_pace_s_per_m=float(calibration.get(WINDING_PACE_KEY, 0.0)),
-        junction_delay_s=float(calibration.get(JUNCTION_DELAY_KEY, 0.0)),
+        junction_delay_s=(
+            {str(k): float(v) for k, v in junction.items()}
+            if isinstance(junction, Mapping)
+            else float(junction)
+        ),
+        urban_pace_s_per_m=float(calibration.get(URBAN_PACE_KEY, 0.0)),
+        route_speeds_kph={
+            str(c): {str(k): float(v) for k, v in t.items()} for c, t in routes.items()
+        },
     )
+
+
+def settlements_from(
+    points: gpd.GeoDataFrame | None, density_per_km2: float
+) -> tuple[Settlements, str]:
+    """Built-up discs of communes (a point and a ``population`` each) and their digest.
+
+    ``points`` default: every located commune of the national commune file
+    (:func:`geoattract.territory.national.read_national_communes`). The disc of a commune
+    holds its population at ``density_per_km2``.
+    """
+    if points is None:
+        from geoattract.territory.national import read_national_communes
+
+        points = read_national_communes().table
+    if "population" not in points:
+        raise DataError("settlements: a table of points with a 'population' column is needed")
+    geoms = _in_default_crs(points).to_numpy()
+    ok = ~pd.isna(geoms)
+    ok[ok] = ~shapely.is_empty(geoms[ok])
+    xy = shapely.get_coordinates(geoms[ok])
+    radius = built_up_radii(points["population"].to_numpy(dtype=float)[ok], density_per_km2)
+    digest = points_digest(np.c_[xy[:, 0] + 1e-3 * np.round(radius), xy[:, 1]])
+    return Settlements(xy, radius), str(digest)
+
+
+def _route_metres(spec: LinePreset, gdf: gpd.GeoDataFrame) -> dict[str, float] | None:
+    """Geometry metres of every road number (the preset's name column) of a layer."""
+    if spec.name_column is None:
+        return None
+    cols = column_map(c for c in gdf.columns if c != gdf.geometry.name)
+    actual = cols.get(spec.name_column.lower())
+    if actual is None:
+        return None
+    names = gdf[actual].astype(object).where(gdf[actual].notna()).to_numpy()
+    total = route_lengths(names, shapely.length(gdf.geometry.to_numpy()))
+    keep = ~np.isnan(total)
+    return dict(zip(names[keep].astype(str), total[keep].tolist(), strict=True))
 
 
 def _split_xy(points: Any) -> Any:
@@ -426,6 +501,8 @@ def line_network(
     split_at_vertices: bool = True,
     split_points: Any = None,
     split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
+    settlements: gpd.GeoDataFrame | None = None,
+    built_up_density_per_km2: float | None = None,
 ) -> LineNetwork:
     """Build the network of a line layer in arrays (see the module docstring for the rules).
 
@@ -465,6 +542,15 @@ def line_network(
     split_max_distance_m : float
         Points farther than this from every snappable line split nothing (the snapping
         limit of line networks).
+    settlements : GeoDataFrame, optional
+        Commune points with a ``population`` column whose built-up discs (at the
+        calibration's ``built_up_density_per_km2``) slow the edges by its urban pace; read
+        only when the calibration has one (or ``built_up_density_per_km2`` is given).
+        Default: every commune of the national commune file. Part of the cache key (a
+        digest).
+    built_up_density_per_km2 : float, optional
+        Measure every edge's metres inside built-up areas at this density even without an
+        urban pace (the calibration does, to fit it); default the calibration's.
 
     Returns
     -------
@@ -484,6 +570,18 @@ def line_network(
     table, detour = _speed_tables(spec, calib, speeds, detours)
     split_xy = _split_xy(split_points)
     split = None if split_xy is None else PointSplit(split_xy, float(split_max_distance_m))
+    delays = _edge_delays(calib)
+    built_up = None
+    built_up_digest = None
+    density = float((calib or {}).get(BUILT_UP_DENSITY_KEY, 0.0))
+    if built_up_density_per_km2 is not None:
+        density = float(built_up_density_per_km2)
+    elif delays.urban_pace_s_per_m > 0 and not density > 0:
+        raise DataError(f"calibration: an urban pace needs {BUILT_UP_DENSITY_KEY} > 0")
+    if density > 0 and (delays.urban_pace_s_per_m > 0 or built_up_density_per_km2 is not None):
+        built_up, built_up_digest = settlements_from(settlements, density)
+    else:
+        density = 0.0
     params = {
         "preset": spec.name,
         "spec": _canonical(spec),
@@ -496,6 +594,8 @@ def line_network(
         "split_at_vertices": bool(split_at_vertices),
         "split_points": points_digest(split_xy),
         "split_max_distance_m": None if split is None else split.max_distance_m,
+        "settlements": built_up_digest,
+        "built_up_density": density,
         "format": LINES_FORMAT_VERSION,
     }
 
@@ -508,7 +608,6 @@ def line_network(
 
     def build() -> LineNetwork:
         t0 = time.perf_counter()
-        delays = _edge_delays(calib)
         wanted = sorted(available[c] for c in spec.columns() if c in available)
         gdf = read_lines(
             source,
@@ -516,6 +615,15 @@ def line_network(
             layer=layer,
             polygon=area,
         )
+        # road lengths over the whole layer: a clipped network keeps its roads' speeds
+        route_m = None
+        if area is None:
+            route_m = _route_metres(spec, gdf)
+        elif delays.route_speeds_kph and spec.name_column:
+            name = available.get(spec.name_column.lower())
+            if name is not None:
+                columns = None if where == "GeoDataFrame" else [name]
+                route_m = _route_metres(spec, read_lines(source, columns=columns, layer=layer))
         net, figures = build_arrays(
             gdf,
             spec,
@@ -526,6 +634,8 @@ def line_network(
             split_at_vertices=split_at_vertices,
             split=split,
             delays=delays,
+            route_m=route_m,
+            settlements=built_up,
         )
         attrs = {
             "crs": settings.default_crs,
@@ -544,8 +654,8 @@ def line_network(
             "calibrated": bool(calib),
             **figures,
             **_snap_defaults(calib),
-            WINDING_PACE_KEY: delays.winding_pace_s_per_m,
-            JUNCTION_DELAY_KEY: delays.junction_delay_s,
+            **delays.attrs(),
+            BUILT_UP_DENSITY_KEY: density,
         }
         net = replace(net, attrs=attrs)
         logger.info(
@@ -644,6 +754,8 @@ def graph_from_lines(
     split_at_vertices: bool = True,
     split_points: Any = None,
     split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
+    settlements: gpd.GeoDataFrame | None = None,
+    built_up_density_per_km2: float | None = None,
 ) -> nx.MultiDiGraph:
     """Road graph of a line layer, in the package's graph model.
 
@@ -675,5 +787,7 @@ def graph_from_lines(
         split_at_vertices=split_at_vertices,
         split_points=split_points,
         split_max_distance_m=split_max_distance_m,
+        settlements=settlements,
+        built_up_density_per_km2=built_up_density_per_km2,
     )
     return net.to_graph()
