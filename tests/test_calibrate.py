@@ -459,3 +459,29 @@ def test_built_up_length_by_hand():
     out = built_up_length(lines, np.array([[0.0, 9000.0]]), np.array([3000.0]))
     assert out.tolist() == [0.0, 3000.0]
     assert built_up_radii(np.array([2000 * math.pi, np.nan]), 2000.0).tolist() == [1000.0, 0.0]
+
+
+def test_network_notes_name_every_reference_by_trip_length():
+    from geoattract.network.lines import network_notes
+    from geoattract.network.presets import TRAVELMAPPING
+
+    def ref(minutes, err, short_n=0, short_err=None):
+        row = {"median_ref_min": minutes, "median_abs_rel_error": err, "short_n": short_n}
+        return row | ({"short_median_abs_rel_error": short_err} if short_err else {})
+
+    calibration = {
+        "fit": {
+            "holdout_after": {
+                "pref": ref(90.0, 0.0683),
+                "isere": ref(64.0, 0.053, 986, 0.1187),
+                "small": ref(30.0, 0.2, 10, 0.3),
+                "paris": ref(450.0, 0.0175),
+            }
+        }
+    }
+    assert network_notes(TRAVELMAPPING, calibration) == (
+        "autoroutes, nationales et départementales, sans voirie locale ; temps calibrés sur des "
+        "temps de référence (écart médian hors échantillon : 1,8 % sur les longs trajets, "
+        "6,8 % et 5,3 % sur les trajets moyens, 20,0 % sur les trajets courts, 11,9 % sous "
+        "20 min)"
+    )

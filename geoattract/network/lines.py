@@ -356,27 +356,50 @@ def _speed_tables(
 def network_notes(preset: LinePreset, calibration: Mapping[str, Any] | None) -> str:
     """French clause of a line network's caption: what it holds, and its calibration error.
 
-    The error is the held-out median relative error of the calibration's reference trips
-    (long trips, and trips under 20 min), as recorded in the calibration file.
+    The error is the held-out median relative error of the calibration's reference trips, as
+    recorded in the calibration file: per reference from the longest trips to the shortest
+    (by their median reference time: long trips from 3 h, medium from 40 min, short), then
+    the trips under 20 min of the table with the most. A file without median reference times (an older one) gives the long
+    trips and the trips under 20 min.
     """
     parts = [preset.notes_fr] if preset.notes_fr else []
     holdout = ((calibration or {}).get("fit") or {}).get("holdout_after") or {}
-    if holdout:
+    figures = []
+    if holdout and all("median_ref_min" in v for v in holdout.values()):
+        by_label: dict[str, list[str]] = {}
+        for v in sorted(holdout.values(), key=lambda v: -float(v["median_ref_min"])):
+            minutes = float(v["median_ref_min"])
+            label = (
+                "sur les longs trajets"
+                if minutes >= 180
+                else "sur les trajets moyens"
+                if minutes >= 40
+                else "sur les trajets courts"
+            )
+            if v.get("median_abs_rel_error") is not None:
+                by_label.setdefault(label, []).append(_percent_fr(v["median_abs_rel_error"]))
+        figures += [" et ".join(values) + " " + label for label, values in by_label.items()]
+        shorts = [v for v in holdout.values() if v.get("short_n")]
+        if shorts:
+            best = max(shorts, key=lambda v: int(v["short_n"]))
+            figures.append(f"{_percent_fr(best['short_median_abs_rel_error'])} sous 20 min")
+        source = "des temps de référence"
+    elif holdout:
         long_err = [v.get("median_abs_rel_error") for v in holdout.values() if not v.get("short_n")]
         short_err = [
             v.get("short_median_abs_rel_error") for v in holdout.values() if v.get("short_n")
         ]
-        figures = []
         if long_err and long_err[0] is not None:
             figures.append(f"{_percent_fr(long_err[0])} sur les longs trajets")
         if short_err and short_err[0] is not None:
             figures.append(f"{_percent_fr(short_err[0])} sous 20 min")
-        if figures:
-            parts.append(
-                "temps calibrés sur des temps OSRM de référence (écart médian hors échantillon : "
-                + ", ".join(figures)
-                + ")"
-            )
+        source = "des temps OSRM de référence"
+    if figures:
+        parts.append(
+            f"temps calibrés sur {source} (écart médian hors échantillon : "
+            + ", ".join(figures)
+            + ")"
+        )
     return " ; ".join(parts)
 
 
