@@ -1,44 +1,53 @@
-"""Calibrate a line network's speeds against reference drive times (robust least squares).
+"""Calibrate a line network's edge rule against reference drive times (robust least squares).
 
 Model of a trip from commune ``o`` to commune ``d`` (town halls snapped to snappable nodes;
 a network built here from a file is split where every town hall meets it, see
-:mod:`geoattract.network.split`):
+:mod:`geoattract.network.split`): the sum over the edges of its fastest path of the network's
+own edge rule (:func:`geoattract.network.line_model.edge_speeds`,
+:func:`~geoattract.network.line_model.edge_delays`), plus the access legs and dense ends:
 
-``T = Σ_c L_c · p_c  +  W · p_w  +  J · t_j  +  (a_o + a_d) · p_a  +  δ · (dense_o + dense_d)``
+``T = Σ_c L_c · p_c + Σ_r L_r · p_r + W · p_w + Σ_g J_g · t_g + U · p_u + (a_o + a_d) · p_a
++ δ · (dense_o + dense_d)``
 
-* ``L_c``: metres of *geometry* of class ``c`` on the fastest path (the path depends on the
-  parameters: it is recomputed between fits);
-* ``W``: winding metres on the path (geometry length × ``1 − chord / length`` of each line),
-  ``p_w`` the winding pace; ``J``: junctions entered (head nodes with 3 or more distinct
-  neighbours), ``t_j`` the junction delay. Both are fitted in log space without ridge;
-* ``p_c = detour_c / speed_c``: seconds per metre of geometry of class ``c``. Reference times
-  alone cannot tell a longer road from a slower one, so only this *pace* is fitted; the
-  detour factors are documented priors (:data:`DETOUR_PRIORS`, from the measured shortfall of
-  the Travel Mapping geometry) that only set the ``km`` of the outputs, and the reported
-  speed is ``detour_c / p_c``;
+* ``L_c``: metres of *geometry* of class ``c`` on the path, ``p_c = detour_c / speed_c`` its
+  pace; ``L_r`` the metres of a class on roads of at least a route tier's length
+  (:data:`ROUTE_TIERS_KM`: secondary roads of 30 and 80 km), ``p_r`` their pace. Reference
+  times alone cannot tell a longer road from a slower one, so only the *pace* is fitted; the
+  detour factors are documented priors (:data:`DETOUR_PRIORS`) that only set the ``km`` of the
+  outputs, and the reported speed is ``detour / pace``, bounded by the speed limit
+  (:data:`MAX_SPEEDS_KPH`);
+* ``W``: winding metres (geometry length × ``1 − chord / length`` of each line), ``p_w`` the
+  winding pace; ``J_g``: junctions entered (head nodes with 3 or more distinct neighbours) by
+  an edge of a class of group ``g`` (:data:`JUNCTION_GROUPS`), ``t_g`` its delay; ``U``:
+  metres inside built-up discs around the town halls (:data:`BUILT_UP_DENSITY_PER_KM2`),
+  ``p_u`` the urban pace. All fitted in log space without ridge;
 * ``a``: straight-line snap distances, ``p_a = access_detour / access_speed`` (the access
-  detour is fixed at :data:`~geoattract.network.snapping.LINES_SNAP_DETOUR`);
+  detour is fixed at :data:`~geoattract.network.snapping.LINES_SNAP_DETOUR`, the speed bounded
+  to :data:`ACCESS_SPEED_BOUNDS_KPH`);
 * ``δ``: minutes lost at each end in a dense commune (population density above
   ``dense_density_per_km2``): urban streets the layer does not have.
 
 **Fit.** Residuals are log errors ``log(T / T_ref)`` (a relative error that treats a 10-min
 and a 400-min trip alike and is symmetric between too fast and too slow), each reference
 table, and its trips under :data:`~geoattract.network.calibration.SHORT_TRIP_MIN` apart,
-weighted to the same total (65,000 pairs of one département must not drown 2,600 long trips,
-nor long pairs drown the 3,000 short ones), with a soft-L1 loss (``f_scale`` =
+weighted to the same total times the table's weight (65,000 pairs of one département must
+not drown 2,600 long trips nor 97 préfecture pairs), with a soft-L1 loss (``f_scale`` =
 :data:`LOSS_SCALE`): quadratic for errors below about 5 %, linear above, so that a few trips
 the network cannot represent (a missing bridge, a ferry, a town hall far from any road) do
-not drag the speeds. ``scipy.optimize.least_squares`` minimises it over log-paces, with a
-weak ridge towards the preset's values for classes the trips barely use.
+not drag the values. ``scipy.optimize.least_squares`` minimises it, with a weak ridge towards
+the preset's values for classes the trips barely use.
 
 **Iterations.** Routing once per parameter evaluation is too slow, so each iteration routes
 once (one Dijkstra per distinct origin, :mod:`scipy.sparse.csgraph`, on the network around
-the trips), decomposes every trip into per-class lengths along its fastest path
-(:mod:`geoattract.network.trees`), fits the paces on that fixed decomposition, and re-routes,
-until the paces change by less than :data:`CONVERGENCE_LOG_TOLERANCE`.
+the trips), decomposes every trip into the priced quantities along its fastest path
+(:mod:`geoattract.network.trees`), fits on that fixed decomposition, and re-routes, until the
+trip times move by less than :data:`CONVERGENCE_LOG_TOLERANCE` (damped steps after
+:data:`DAMPED_AFTER` iterations).
 
-**Hold-out.** Whole départements of one-destination tables (long trips) and whole communes of
-pair tables (short trips) are kept out of the fit and reported separately.
+**Hold-out.** In every table: whole départements of one-destination tables (long trips) and
+whole communes of pair tables are kept out of the fit and reported separately, per trip
+length band, terrain and setting (:func:`geoattract.network.calibration.trip_groups`);
+``seeds`` repeats the fit for other draws.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ import logging
 import os
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -510,6 +510,34 @@ def _split_xy(points: Any) -> Any:
     return xy[np.isfinite(xy).all(axis=1)]
 
 
+def _built_up(
+    calib: Mapping[str, Any] | None,
+    delays: EdgeDelays,
+    settlements: gpd.GeoDataFrame | None,
+    density_per_km2: float | None,
+) -> tuple[float, Any, Callable[[], Settlements | None]]:
+    """Density of the built-up discs (0: none), their cache-key part, and their loader.
+
+    Discs are measured when the calibration has an urban pace (at its density) or a
+    density is given. Default settlements: the national commune file, read only when the
+    network is built (its identity keys the cache).
+    """
+    density = float((calib or {}).get(BUILT_UP_DENSITY_KEY, 0.0))
+    if density_per_km2 is not None:
+        density = float(density_per_km2)
+    elif delays.urban_pace_s_per_m > 0 and not density > 0:
+        raise DataError(f"calibration: an urban pace needs {BUILT_UP_DENSITY_KEY} > 0")
+    if not (density > 0 and (delays.urban_pace_s_per_m > 0 or density_per_km2)):
+        return 0.0, None, lambda: None
+    if settlements is not None:
+        given, digest = settlements_from(settlements, density)
+        return density, digest, lambda: given
+    from geoattract.territory.national import default_national_communes_path
+
+    identity = _cache.file_identity(default_national_communes_path())
+    return density, identity, lambda: settlements_from(None, density)[0]
+
+
 def line_network(
     source: str | os.PathLike | gpd.GeoDataFrame,
     *,
@@ -594,17 +622,10 @@ def line_network(
     split_xy = _split_xy(split_points)
     split = None if split_xy is None else PointSplit(split_xy, float(split_max_distance_m))
     delays = _edge_delays(calib)
-    built_up = None
-    built_up_digest = None
-    density = float((calib or {}).get(BUILT_UP_DENSITY_KEY, 0.0))
-    if built_up_density_per_km2 is not None:
-        density = float(built_up_density_per_km2)
-    elif delays.urban_pace_s_per_m > 0 and not density > 0:
-        raise DataError(f"calibration: an urban pace needs {BUILT_UP_DENSITY_KEY} > 0")
-    if density > 0 and (delays.urban_pace_s_per_m > 0 or built_up_density_per_km2 is not None):
-        built_up, built_up_digest = settlements_from(settlements, density)
-    else:
-        density = 0.0
+    density, built_up_key, built_up = _built_up(
+        calib, delays, settlements, built_up_density_per_km2
+    )
+
     params = {
         "preset": spec.name,
         "spec": _canonical(spec),
@@ -617,7 +638,7 @@ def line_network(
         "split_at_vertices": bool(split_at_vertices),
         "split_points": points_digest(split_xy),
         "split_max_distance_m": None if split is None else split.max_distance_m,
-        "settlements": built_up_digest,
+        "settlements": built_up_key,
         "built_up_density": density,
         "format": LINES_FORMAT_VERSION,
     }
@@ -658,7 +679,7 @@ def line_network(
             split=split,
             delays=delays,
             route_m=route_m,
-            settlements=built_up,
+            settlements=built_up(),
         )
         attrs = {
             "crs": settings.default_crs,
