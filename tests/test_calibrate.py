@@ -12,14 +12,15 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 
 from geoattract import settings
 from geoattract.app.cli import main
 from geoattract.errors import DataError
-from geoattract.network.calibrate import Holdout, calibrate, read_reference
-from geoattract.network.calibration import DETOUR_PRIORS, to_toml
+from geoattract.network.calibrate import calibrate
+from geoattract.network.calibration import DETOUR_PRIORS, group_errors, to_toml, trip_groups
 from geoattract.network.lines import graph_from_lines, line_network, read_calibration
+from geoattract.network.references import Holdout, read_reference
 from geoattract.network.snapping import snap_points
 
 # the package attribute `calibrate` is the function: reach the module through importlib
@@ -155,6 +156,7 @@ def test_read_reference_layouts(tmp_path):
 def test_holdout_by_departement_and_commune():
     trips = pd.DataFrame(
         {
+            "reference": ["paris"] * 3 + ["isere"] * 4,
             "kind": ["to_one"] * 3 + ["pairs"] * 4,
             "origin": ["24001", "47001", "47002", "a", "b", "c", "d"],
             "destination": ["75056"] * 3 + ["b", "a", "d", "c"],
@@ -165,6 +167,78 @@ def test_holdout_by_departement_and_commune():
     assert deps == ("47",) and n == 1
     assert mask[:3].tolist() == [False, True, True]
     assert mask[3:].sum() == 2  # the two pairs touching the held-out commune
+
+
+def test_every_reference_has_held_out_trips():
+    # three tables: long trips to one destination, a large and a tiny pair table (3 communes:
+    # 20 % of them rounds to 0, yet one is held out)
+    big = [(o, d) for o in "abcdefghij" for d in "abcdefghij" if o != d]
+    trips = pd.DataFrame(
+        {
+            "reference": ["paris"] * 6 + ["isere"] * len(big) + ["pref"] * 6,
+            "kind": ["to_one"] * 6 + ["pairs"] * (len(big) + 6),
+            "origin": ["24001", "24002", "47001", "47002", "33001", "40001"]
+            + [o for o, _ in big]
+            + ["x", "y", "x", "z", "y", "z"],
+            "destination": ["75056"] * 6 + [d for _, d in big] + ["y", "x", "z", "x", "z", "y"],
+            "origin_dep": ["24", "24", "47", "47", "33", "40"] + ["38"] * len(big) + ["01"] * 6,
+        }
+    )
+    for seed in (47, 1, 2):
+        mask, deps, n = Holdout(seed=seed).mask(trips)
+        held = pd.Series(mask).groupby(trips["reference"]).sum()
+        paris = (trips["reference"] == "paris").to_numpy()
+        assert len(deps) == 1  # 30 % of 4 départements, rounded
+        assert held["paris"] == (paris & trips["origin_dep"].isin(deps).to_numpy()).sum() > 0
+        pref = trips["reference"] == "pref"
+        assert held["pref"] == 4  # one commune of three: the 4 pairs touching it
+        assert 0 < held["isere"] < len(big) and n == 2 + 1  # 2 of 10 communes, 1 of 3
+        # the draws are reproducible and the pairs touching a held-out commune go together
+        again = Holdout(seed=seed).mask(trips)[0]
+        assert (again == mask).all()
+        assert not (mask[pref.to_numpy()] & ~mask[pref.to_numpy()]).any()
+    assert len({Holdout(seed=s).mask(trips)[1] for s in (47, 1, 2, 3, 4, 5)}) > 1
+
+
+def test_trip_groups_and_breakdown_by_hand():
+    trips = pd.DataFrame(
+        {
+            "reference": ["r"] * 6 + ["s"] * 2,
+            "holdout": [True] * 7 + [False],
+            "ref_min": [10.0, 30.0, 50.0, 100.0, 200.0, 19.9, 60.0, 60.0],
+            "after_min": [11.0, 27.0, 55.0, 104.0, 190.0, 23.88, 66.0, 60.0],
+        }
+    )
+    groups = trip_groups(
+        trips["ref_min"].to_numpy(),
+        np.array([0.01, 0.03, 0.05, np.nan, 0.0199, 0.04, 0.02, 0.0]),
+        np.array([0, 1, 0, 2, 0, 0, 1, 0]),
+    )
+    assert groups["band"].tolist() == [
+        "< 20", "20-60", "20-60", "60-180", "> 180", "< 20", "60-180", "60-180"
+    ]  # fmt: skip
+    assert groups["terrain"].tolist() == [
+        "flat", "rolling", "mountain", "unknown", "flat", "mountain", "rolling", "flat"
+    ]  # fmt: skip
+    assert groups["setting"].tolist() == ["rural", "urban", "rural", "urban"] + ["rural"] * 2 + [
+        "urban",
+        "rural",
+    ]
+    trips[groups.columns] = groups.to_numpy()
+    held = trips[trips["holdout"]]
+    band = group_errors(held, "band").set_index(["reference", "band"])
+    # r, < 20: +10 % and +20 %: median |rel| 15 %; r, 20-60: -10 % and +10 %: 10 %, signed 0
+    assert band.loc[("r", "< 20"), "n"] == 2
+    assert band.loc[("r", "< 20"), "median_abs_rel_error"] == pytest.approx(0.15)
+    assert band.loc[("r", "20-60"), "median_abs_rel_error"] == pytest.approx(0.10)
+    assert band.loc[("r", "20-60"), "median_rel_error"] == pytest.approx(0.0)
+    assert band.loc[("r", "> 180"), "median_rel_error"] == pytest.approx(-0.05)
+    assert band.loc[("s", "60-180"), "n"] == 1  # the fitted trip of s is not counted
+    terrain = group_errors(held, "terrain").set_index(["reference", "terrain"])
+    assert terrain.loc[("r", "flat"), "median_abs_rel_error"] == pytest.approx(0.075)
+    assert terrain.loc[("r", "mountain"), "median_abs_rel_error"] == pytest.approx(0.15)
+    setting = group_errors(held, "setting").set_index(["reference", "setting"])
+    assert setting.loc[("r", "urban"), "median_abs_rel_error"] == pytest.approx(0.07)
 
 
 def test_to_toml_nested_tables():
@@ -200,10 +274,18 @@ def test_calibrate_command(tmp_path, capsys):
     _truth_pairs(split=True).to_csv(ref, index=False)  # the command splits at the town halls
     out = tmp_path / "fitted.toml"
     argv = ["calibrate", "--network", str(TM), "--reference", str(ref), "--out", str(out)]
-    assert main([*argv, "--communes", str(gpkg)]) == 0
+    extra = ["--weight", "ref=2", "--seeds", "1,47"]
+    assert main([*argv, "--communes", str(gpkg), *extra]) == 0
     printed = capsys.readouterr().out
     assert "km/h after" in printed and "held out" in printed
+    assert "by trip length" in printed and "by terrain" in printed and "by setting" in printed
+    assert "under other hold-out seeds" in printed and "(weights: ref 2)" in printed
     table = read_calibration(out)
+    assert table["fit"]["weights"] == {"ref": 2.0}
+    assert main([*argv, "--communes", str(gpkg), "--weight", "ref"]) != 0
+    assert "expected NAME=NUMBER, got 'ref'" in capsys.readouterr().err
+    assert main([*argv, "--communes", str(gpkg), "--weight", "other=2"]) != 0
+    assert "weights name no reference: 'other'" in capsys.readouterr().err
     # c1 is held out (seed 47): the straight D1 is driven by no fitted trip, so the secondary
     # pace and the winding pace are only identified together, through the winding D2 (5 km
     # of geometry, 1 km of winding metres): its time is the truth's
@@ -213,3 +295,194 @@ def test_calibrate_command(tmp_path, capsys):
     assert table["fit"]["holdout_after"]["ref"]["n"] == 8
     assert math.isclose(table["access_detour"], 1.3)
     assert np.isfinite(table["dense_delay_min"])
+
+
+# A synthetic grid where every part of the edge rule is known: a 36-km départementale "D1"
+# (a long road: route tier of 30 km), short départementales, a national road "N1", winding
+# verticals, two towns whose built-up discs cover part of the grid.
+GRID_X = [0, 1000, 3000, 6000, 10000, 15000, 21000, 28000, 36000]
+GRID_Y = [0, 2000, 5000]
+GRID_TRUTH = {
+    "speeds_kph": {"secondary": 60.0, "trunk": 100.0},
+    "detour": {"secondary": DETOUR_PRIORS["secondary"], "trunk": DETOUR_PRIORS["trunk"]},
+    "route_speeds_kph": {"secondary": {"30": 80.0}},
+    "junction_delay_s": {"secondary": 20.0, "trunk": 8.0},
+    "winding_pace_s_per_m": 0.05,
+    "urban_pace_s_per_m": 0.02,
+    "built_up_density_per_km2": 2000.0,
+}
+
+
+def _grid() -> gpd.GeoDataFrame:
+    rows = []
+
+    def line(route, highway, coords):
+        rows.append({"route": route, "system": "s", "highway": highway, "inferred_link": False,
+                     "geometry": LineString(coords)})  # fmt: skip
+
+    for i in range(len(GRID_X) - 1):
+        a, b = GRID_X[i], GRID_X[i + 1]
+        line("D1-99", "secondary", [(a, 0), (b, 0)])
+        line(f"D{10 + i}-99", "secondary", [(a, 2000), (b, 2000)])
+        line("N1", "trunk", [(a, 5000), (b, 5000)])
+    for i, x in enumerate(GRID_X):
+        line(f"D{30 + i}-99", "secondary", [(x, 0), (x, 2000)])
+        line(f"D{50 + i}-99", "secondary", [(x, 2000), (x + 600, 3500), (x, 5000)])  # winding
+    return gpd.GeoDataFrame(rows, crs=2154)
+
+
+def _towns() -> gpd.GeoDataFrame:
+    # discs of 2.0 km (25,000 inhabitants) and 1.1 km (8,000) at 2,000 inhabitants/km²
+    return gpd.GeoDataFrame(
+        {"population": [25000.0, 8000.0]}, geometry=[Point(10000, 2000), Point(28000, 0)], crs=2154
+    )
+
+
+def _grid_communes() -> gpd.GeoDataFrame:
+    codes, points = [], []
+    for x in GRID_X:
+        for y in GRID_Y:
+            codes.append(f"g{x}_{y}")
+            points.append(Point(x, y + 100 * (len(codes) % 3)))  # 0, 100 or 200 m off the node
+    return gpd.GeoDataFrame(
+        {"nom": codes, "dep": "99", "population": 100.0, "density": 10.0},
+        geometry=points,
+        index=pd.Index(codes, name="code"),
+        crs=2154,
+    )
+
+
+def test_synthetic_edge_rule_is_recovered(monkeypatch):
+    monkeypatch.setattr(calibrate_module, "PRIOR_WEIGHT", 1e-12)
+    grid, towns, communes = _grid(), _towns(), _grid_communes()
+    G = graph_from_lines(grid, preset="travelmapping", calibration=GRID_TRUTH, settlements=towns)
+    assert G.graph["junction_delay_s"] == {"secondary": 20.0, "trunk": 8.0}
+    times = dict(nx.all_pairs_dijkstra_path_length(G, weight="travel_time"))
+    nodes = pd.DataFrame.from_dict(dict(G.nodes(data=True)), orient="index")
+    snapped = snap_points(nodes, communes.geometry, max_distance_m=1000.0)
+    rows = []
+    for o, no, ao in zip(communes.index, snapped["node"], snapped["snap_distance_m"], strict=True):
+        for d, nd, ad in zip(
+            communes.index, snapped["node"], snapped["snap_distance_m"], strict=True
+        ):
+            if o != d:
+                seconds = times[no][nd] + (ao + ad) * ACCESS_PACE
+                rows.append({"origin": o, "destination": d, "minutes": seconds / 60})
+    net = line_network(
+        grid, preset="travelmapping", calibration=None, settlements=towns,
+        built_up_density_per_km2=2000.0,
+    )  # fmt: skip
+    assert net.urban_length.sum() > 0 and np.nanmax(net.route_length) == pytest.approx(36000.0)
+    result = calibrate(
+        net,
+        [pd.DataFrame(rows)],
+        holdout=Holdout(departements=(), commune_share=0.0),
+        communes=communes,
+        route_tiers=(("secondary", 30.0),),
+        junction_groups=(("trunk",),),
+    )
+    q = result.params
+    assert q.speeds_kph()["secondary"] == pytest.approx(60.0, rel=0.01)
+    assert q.speeds_kph()["trunk"] == pytest.approx(100.0, rel=0.01)
+    assert q.route_speeds_kph() == {"secondary": {"30": pytest.approx(80.0, rel=0.01)}}
+    assert q.junction_delays() == {
+        "secondary": pytest.approx(20.0, abs=0.3),
+        "trunk": pytest.approx(8.0, abs=0.3),
+    }
+    assert q.winding_pace == pytest.approx(0.05, rel=0.02)
+    assert q.urban_pace == pytest.approx(0.02, rel=0.02)
+    assert q.access_speed_kph() == pytest.approx(ACCESS_KPH, rel=0.02)
+    rel = result.trips["after_min"] / result.trips["ref_min"] - 1
+    assert rel.abs().max() < 0.005 and len(rel) == 27 * 26
+    assert (result.trips["before_min"] / result.trips["ref_min"] - 1).abs().median() > 0.05
+    # the fitted table rebuilds the truth's network through the one edge rule
+    table = result.calibration_table()
+    H = graph_from_lines(grid, preset="travelmapping", calibration=table, settlements=towns)
+    t_truth = nx.get_edge_attributes(G, "travel_time")
+    t_fit = nx.get_edge_attributes(H, "travel_time")
+    assert max(abs(t_fit[e] / t_truth[e] - 1) for e in t_truth) < 0.02
+
+
+def test_edge_rule_by_hand():
+    # A(0,0) -D5- B(1000,0) -D5- C(2000,0); B -N7- D(1000,1000) -N7- E(1000,2000); B is the
+    # only junction. A town of 1,571 inhabitants at A: a disc of 500 m at 2,000 /km².
+    gdf = gpd.GeoDataFrame(
+        {"route": ["D5", "D5", "N7", "N7"], "highway": ["secondary"] * 2 + ["trunk"] * 2},
+        geometry=[
+            LineString([(0, 0), (1000, 0)]),
+            LineString([(1000, 0), (2000, 0)]),
+            LineString([(1000, 0), (1000, 1000)]),
+            LineString([(1000, 1000), (1000, 2000)]),
+        ],
+        crs=2154,
+    )
+    town = gpd.GeoDataFrame(
+        {"population": [2000 * math.pi * 0.25]}, geometry=[Point(0, 0)], crs=2154
+    )
+    calibration = {
+        "speeds_kph": {"secondary": 50.0, "trunk": 100.0},
+        "route_speeds_kph": {"secondary": {"1.5": 72.0}},  # D5 is 2 km long: 72 km/h
+        "junction_delay_s": {"secondary": 10.0, "secondary>=1.5": 4.0, "trunk": 6.0},
+        "urban_pace_s_per_m": 0.02,
+        "built_up_density_per_km2": 2000.0,
+    }
+    net = line_network(
+        gdf, columns={"class": "highway", "name": "route"}, calibration=calibration,
+        settlements=town,
+    )  # fmt: skip
+    xy = {(0, 0): "A", (1000, 0): "B", (2000, 0): "C", (1000, 1000): "D", (1000, 2000): "E"}
+    name = [xy[(round(x), round(y))] for x, y in zip(net.x, net.y, strict=True)]
+    t = {name[a] + name[b]: s for a, b, s in zip(net.u, net.v, net.travel_time, strict=True)}
+    # A→B: 1 km at 72 km/h (50 s) + junction B on a D5 of 2 km (4 s) + 500 m urban (10 s)
+    assert t["AB"] == pytest.approx(64.0)
+    assert t["BA"] == pytest.approx(60.0)  # A is no junction
+    assert t["BC"] == pytest.approx(50.0) and t["CB"] == pytest.approx(54.0)
+    assert t["DB"] == pytest.approx(36.0 + 6.0) and t["BD"] == pytest.approx(36.0)
+    assert net.attrs["route_speeds_kph"] == {"secondary": {"1.5": 72.0}}
+    # a class speed change keeps the route speed of D5 and the delays
+    slower = net.with_speeds({"secondary": 30.0, "trunk": 50.0})
+    assert np.allclose(slower.travel_time[net.klass == net.classes.index("secondary")],
+                       net.travel_time[net.klass == net.classes.index("secondary")])  # fmt: skip
+    d_to_b = (np.asarray(name)[net.u] == "D") & (np.asarray(name)[net.v] == "B")
+    assert slower.travel_time[d_to_b] == pytest.approx([72.0 + 6.0])
+
+
+def test_built_up_length_by_hand():
+    from geoattract.network.line_model import built_up_length, built_up_radii
+
+    lines = np.array([LineString([(0, 0), (1000, 0)]), LineString([(0, 5000), (0, 9000)])])
+    # pieces of 100 m: midpoints 50, 150… 950; a disc of 200 m at x = 500 holds 350…650
+    assert built_up_length(lines, np.array([[500.0, 0.0]]), np.array([200.0])).tolist() == [
+        400.0,
+        0.0,
+    ]
+    # a large disc (above 2 km) is searched from its centre: 3 km of the second line
+    out = built_up_length(lines, np.array([[0.0, 9000.0]]), np.array([3000.0]))
+    assert out.tolist() == [0.0, 3000.0]
+    assert built_up_radii(np.array([2000 * math.pi, np.nan]), 2000.0).tolist() == [1000.0, 0.0]
+
+
+def test_network_notes_name_every_reference_by_trip_length():
+    from geoattract.network.lines import network_notes
+    from geoattract.network.presets import TRAVELMAPPING
+
+    def ref(minutes, err, short_n=0, short_err=None):
+        row = {"median_ref_min": minutes, "median_abs_rel_error": err, "short_n": short_n}
+        return row | ({"short_median_abs_rel_error": short_err} if short_err else {})
+
+    calibration = {
+        "fit": {
+            "holdout_after": {
+                "pref": ref(90.0, 0.0683),
+                "isere": ref(64.0, 0.053, 986, 0.1187),
+                "small": ref(30.0, 0.2, 10, 0.3),
+                "paris": ref(450.0, 0.0175),
+            }
+        }
+    }
+    assert network_notes(TRAVELMAPPING, calibration) == (
+        "autoroutes, nationales et départementales, sans voirie locale ; temps calibrés sur des "
+        "temps de référence (écart médian hors échantillon : 1,8 % sur les longs trajets, "
+        "6,8 % et 5,3 % sur les trajets moyens, 20,0 % sur les trajets courts, 11,9 % sous "
+        "20 min)"
+    )

@@ -219,6 +219,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DEPS",
         help="comma-separated origin départements held out (default: a random 30 %%)",
     )
+    p.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="NAME=W",
+        help="weight of a reference table in the fit (its file stem; default 1)",
+    )
+    p.add_argument(
+        "--seeds",
+        metavar="SEEDS",
+        help="comma-separated other hold-out seeds: the fit is repeated for each and their "
+        "held-out figures printed (robustness)",
+    )
     _add_communes(p)
     p.set_defaults(func=_cmd_calibrate)
 
@@ -441,13 +454,37 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from geoattract.network.calibrate import Holdout, calibrate
+    from geoattract.network.calibrate import calibrate
+    from geoattract.network.references import Holdout
 
     holdout = Holdout()
     if args.holdout_dep:
         holdout = Holdout(departements=tuple(d.strip() for d in args.holdout_dep.split(",")))
+    weights = {}
+    for item in args.weight:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise DataError(f"--weight: expected NAME=NUMBER, got {item!r}")
+    seeds = []
+    if args.seeds:
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError as exc:
+            raise DataError(
+                f"--seeds: expected comma-separated integers, got {args.seeds!r}"
+            ) from exc
     result = calibrate(
-        args.network, args.reference, holdout=holdout, out=args.out, communes=args.communes
+        args.network,
+        args.reference,
+        holdout=holdout,
+        out=args.out,
+        communes=args.communes,
+        weights=weights,
+        seeds=seeds,
     )
     if not args.quiet:
         print(result.report_text())

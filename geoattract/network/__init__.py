@@ -11,12 +11,7 @@ Modules: :mod:`~geoattract.network.model` (graph model, summary, export),
 
 from __future__ import annotations
 
-from geoattract.network.calibrate import (
-    Holdout,
-    Reference,
-    calibrate,
-    read_reference,
-)
+from geoattract.network.calibrate import calibrate
 from geoattract.network.calibration import CalibrationResult
 from geoattract.network.caption import SCHEMATIC_CAPTION_FR, NetworkCaption, network_caption
 from geoattract.network.files import graph_from_file
@@ -59,6 +54,7 @@ from geoattract.network.presets import (
     LinePreset,
     get_preset,
 )
+from geoattract.network.references import Holdout, Reference, read_reference
 from geoattract.network.schematic import (
     DETOUR_FACTOR,
     MIN_SHARED_BORDER_M,

@@ -28,9 +28,14 @@ from scipy.spatial import cKDTree
 from geoattract.errors import DataError, NetworkError, format_values
 from geoattract.network.line_model import (
     JUNCTION_DELAY_KEY,
+    ROUTE_SPEEDS_KEY,
+    URBAN_PACE_KEY,
     WINDING_PACE_KEY,
     LineNetwork,
+    built_up_length,
     class_values,
+    edge_speeds,
+    route_lengths,
     winding_fraction,
 )
 from geoattract.network.presets import BOTH, FORWARD, REVERSE, LinePreset
@@ -396,10 +401,43 @@ class PointSplit:
 
 @dataclass(frozen=True)
 class EdgeDelays:
-    """Calibrated seconds besides length / speed: per winding metre, per junction entered."""
+    """The calibrated edge rule besides the class speeds (see :mod:`.line_model`).
+
+    Seconds per winding metre, per junction entered (one value, or a table by class of the
+    entering edge), per metre inside a built-up area; speeds of classes on long roads
+    (``{class: {minimum road km: km/h}}``).
+    """
 
     winding_pace_s_per_m: float = 0.0
-    junction_delay_s: float = 0.0
+    junction_delay_s: float | Mapping[str, float] = 0.0
+    urban_pace_s_per_m: float = 0.0
+    route_speeds_kph: Mapping[str, Mapping[str, float]] | None = None
+
+    def attrs(self) -> dict[str, Any]:
+        """The graph attributes of the rule."""
+        junction = self.junction_delay_s
+        return {
+            WINDING_PACE_KEY: self.winding_pace_s_per_m,
+            JUNCTION_DELAY_KEY: dict(junction) if isinstance(junction, Mapping) else junction,
+            URBAN_PACE_KEY: self.urban_pace_s_per_m,
+            ROUTE_SPEEDS_KEY: {c: dict(t) for c, t in (self.route_speeds_kph or {}).items()},
+        }
+
+
+@dataclass(frozen=True)
+class Settlements:
+    """Built-up areas: a disc around each town hall (see :func:`.line_model.built_up_length`).
+
+    Attributes
+    ----------
+    xy : numpy.ndarray
+        (n, 2) centres, EPSG:2154.
+    radius_m : numpy.ndarray
+        Radii (m).
+    """
+
+    xy: np.ndarray
+    radius_m: np.ndarray
 
 
 def _split_lines(
@@ -430,6 +468,18 @@ def _split_lines(
     return out, frac[owner], cuts
 
 
+def _route_length(
+    lines: _Lines, geom_len: np.ndarray, route_m: Mapping[str, float] | None
+) -> np.ndarray:
+    """Per line: geometry metres of its road number (``route_m``, else summed here)."""
+    if lines.refs is None:
+        return np.full(len(geom_len), np.nan)
+    if route_m is None:
+        return route_lengths(lines.refs, geom_len)
+    names = pd.Series(lines.refs, dtype=object)
+    return names.map(route_m).to_numpy(dtype=float, na_value=np.nan)
+
+
 def build_arrays(
     gdf: gpd.GeoDataFrame,
     spec: LinePreset,
@@ -442,8 +492,14 @@ def build_arrays(
     split: PointSplit | None = None,
     delays: EdgeDelays | None = None,
     strict: bool = False,
+    route_m: Mapping[str, float] | None = None,
+    settlements: Settlements | None = None,
 ) -> tuple[LineNetwork, dict[str, Any]]:
-    """Build the network arrays and the figures for the graph attributes."""
+    """Build the network arrays and the figures for the graph attributes.
+
+    ``route_m`` gives the geometry length of each road number (default: summed over the
+    lines built); ``settlements`` the built-up areas (default: none, no urban metres).
+    """
     lines = _clean_lines(gdf, spec, where, split_at_vertices, strict)
     unknown: dict[str, int] = dict(lines.dropped.get("unmatched", {}))
     if spec.class_column is not None:  # classes as they are: those without a speed
@@ -503,9 +559,16 @@ def build_arrays(
     if missing:  # listed with their counts by check_classes
         class_speed = np.where(np.isnan(class_speed), DEFAULT_FALLBACK_SPEED_KPH, class_speed)
     class_detour = np.nan_to_num(class_values(classes, detours, "detour", 1.0), nan=1.0)
-    speed = np.where(from_column, speed_col, class_speed[klass])
+    route_len = _route_length(lines, geom_len, route_m)[feature]
+    route_speeds = delays.route_speeds_kph
+    speed = edge_speeds(
+        classes, klass, class_speed, route_len, route_speeds, speed_col, from_column
+    )
     length = geom_len[feature] * class_detour[klass]
     winding = geom_len[feature] * wind_frac[feature]
+    urban = np.zeros(kept_features.size)
+    if settlements is not None:
+        urban = built_up_length(geoms[kept_features], settlements.xy, settlements.radius_m)
     unsnappable = np.array([c in spec.unsnappable for c in classes], dtype=bool)
     snappable = np.zeros(len(nodes), dtype=bool)
     ok = ~unsnappable[klass]
@@ -524,16 +587,15 @@ def build_arrays(
         classes=classes,
         geometry_length=geom_len[feature],
         winding_length=winding,
+        route_length=route_len,
+        urban_length=urban[new_feature[feature]],
         length=length,
         speed_kph=speed,
         travel_time=length / (speed / 3.6),
         speed_from_column=from_column,
         geometries=geoms[kept_features],
         refs=None if lines.refs is None else lines.refs[kept_features],
-        attrs={
-            WINDING_PACE_KEY: delays.winding_pace_s_per_m,
-            JUNCTION_DELAY_KEY: delays.junction_delay_s,
-        },
+        attrs=delays.attrs(),
     )
     # the network's own rule for the calibrated delays (the one speed changes reapply)
     net = replace(net, travel_time=net.travel_time + net.delay_seconds())

@@ -18,12 +18,17 @@ Rules, all vectorised (numpy / shapely), no Python loop over features:
 * **town halls** (``split_points``) join the lines where they meet them: the nearest
   snappable line of each is split at its orthogonal projection
   (:func:`geoattract.network.split.split_at_points`);
-* **times**: ``travel_time = length / (speed_kph / 3.6)`` plus the calibrated winding pace
-  times the edge's winding metres and the junction delay when its head node is a junction
-  (:func:`geoattract.network.line_model.junction_nodes`);
+* **times**: ``travel_time = length / (speed_kph / 3.6)`` plus the calibrated edge rule
+  (:func:`geoattract.network.line_model.edge_delays`): the winding pace times the edge's
+  winding metres, the junction delay of the edge's class when its head node is a junction
+  (:func:`geoattract.network.line_model.junction_nodes`), and the urban pace times its
+  metres inside built-up areas (discs around the town halls of ``settlements``, by default
+  every commune of ``france/communes_2025.gpkg``, read only when the calibration has an
+  urban pace);
 * **speeds**: the piece's speed column when the preset has one and the value is > 0,
-  otherwise the class speed (preset table, then the calibration, then the ``speeds``
-  argument);
+  otherwise the calibrated route speed of its class when its road (all lines of the layer
+  bearing its number) is long enough, otherwise the class speed (preset table, then the
+  calibration, then the ``speeds`` argument);
 * **snappable nodes**: a node is ``snappable`` when at least one incident edge belongs to a
   class a point may join (not ``motorway`` nor ``motorway_link``);
 * the **largest strongly connected component** is kept, computed on the arrays with
@@ -65,8 +70,21 @@ from geoattract import settings
 from geoattract._util.io import require_file
 from geoattract.errors import DataError, format_values
 from geoattract.network import cache as _cache
-from geoattract.network.line_build import EdgeDelays, PointSplit, build_arrays, column_map
-from geoattract.network.line_model import JUNCTION_DELAY_KEY, WINDING_PACE_KEY, LineNetwork
+from geoattract.network.edge_rule import (
+    built_up_areas,
+    edge_delays_of,
+    in_default_crs,
+    route_metres,
+)
+from geoattract.network.line_build import (
+    PointSplit,
+    build_arrays,
+    column_map,
+)
+from geoattract.network.line_model import (
+    BUILT_UP_DENSITY_KEY,
+    LineNetwork,
+)
 from geoattract.network.presets import (
     BOTH,
     FORWARD,
@@ -308,20 +326,12 @@ def read_lines(
     return gdf
 
 
-def _in_default_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """The geometry of a GeoSeries or GeoDataFrame in EPSG:2154 (as is without a CRS)."""
-    series = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
-    if series.crs is not None and pyproj.CRS(series.crs) != pyproj.CRS(settings.default_crs):
-        series = series.to_crs(settings.default_crs)
-    return series
-
-
 def _area(polygon: Any) -> BaseGeometry | None:
     """Return a polygon in EPSG:2154 from a shapely geometry (in EPSG:2154) or a GeoSeries."""
     if polygon is None:
         return None
     if isinstance(polygon, gpd.GeoSeries | gpd.GeoDataFrame):
-        polygon = _in_default_crs(polygon).union_all()
+        polygon = in_default_crs(polygon).union_all()
     if not isinstance(polygon, BaseGeometry) or polygon.is_empty:
         raise DataError(
             f"polygon must be a non-empty shapely geometry or GeoSeries; got {type(polygon).__name__}"
@@ -354,27 +364,50 @@ def _speed_tables(
 def network_notes(preset: LinePreset, calibration: Mapping[str, Any] | None) -> str:
     """French clause of a line network's caption: what it holds, and its calibration error.
 
-    The error is the held-out median relative error of the calibration's reference trips
-    (long trips, and trips under 20 min), as recorded in the calibration file.
+    The error is the held-out median relative error of the calibration's reference trips, as
+    recorded in the calibration file: per reference from the longest trips to the shortest
+    (by their median reference time: long trips from 3 h, medium from 40 min, short), then
+    the trips under 20 min of the table with the most. A file without median reference times (an older one) gives the long
+    trips and the trips under 20 min.
     """
     parts = [preset.notes_fr] if preset.notes_fr else []
     holdout = ((calibration or {}).get("fit") or {}).get("holdout_after") or {}
-    if holdout:
+    figures = []
+    if holdout and all("median_ref_min" in v for v in holdout.values()):
+        by_label: dict[str, list[str]] = {}
+        for v in sorted(holdout.values(), key=lambda v: -float(v["median_ref_min"])):
+            minutes = float(v["median_ref_min"])
+            label = (
+                "sur les longs trajets"
+                if minutes >= 180
+                else "sur les trajets moyens"
+                if minutes >= 40
+                else "sur les trajets courts"
+            )
+            if v.get("median_abs_rel_error") is not None:
+                by_label.setdefault(label, []).append(_percent_fr(v["median_abs_rel_error"]))
+        figures += [" et ".join(values) + " " + label for label, values in by_label.items()]
+        shorts = [v for v in holdout.values() if v.get("short_n")]
+        if shorts:
+            best = max(shorts, key=lambda v: int(v["short_n"]))
+            figures.append(f"{_percent_fr(best['short_median_abs_rel_error'])} sous 20 min")
+        source = "des temps de référence"
+    elif holdout:
         long_err = [v.get("median_abs_rel_error") for v in holdout.values() if not v.get("short_n")]
         short_err = [
             v.get("short_median_abs_rel_error") for v in holdout.values() if v.get("short_n")
         ]
-        figures = []
         if long_err and long_err[0] is not None:
             figures.append(f"{_percent_fr(long_err[0])} sur les longs trajets")
         if short_err and short_err[0] is not None:
             figures.append(f"{_percent_fr(short_err[0])} sous 20 min")
-        if figures:
-            parts.append(
-                "temps calibrés sur des temps OSRM de référence (écart médian hors échantillon : "
-                + ", ".join(figures)
-                + ")"
-            )
+        source = "des temps OSRM de référence"
+    if figures:
+        parts.append(
+            f"temps calibrés sur {source} (écart médian hors échantillon : "
+            + ", ".join(figures)
+            + ")"
+        )
     return " ; ".join(parts)
 
 
@@ -399,15 +432,6 @@ def _snap_defaults(calibration: Mapping[str, Any] | None) -> dict[str, float]:
     return out
 
 
-def _edge_delays(calibration: Mapping[str, Any] | None) -> EdgeDelays:
-    """Winding pace and junction delay of a calibration (0 when absent)."""
-    calibration = calibration or {}
-    return EdgeDelays(
-        winding_pace_s_per_m=float(calibration.get(WINDING_PACE_KEY, 0.0)),
-        junction_delay_s=float(calibration.get(JUNCTION_DELAY_KEY, 0.0)),
-    )
-
-
 def _split_xy(points: Any) -> Any:
     """(n, 2) coordinates of split points (array, shapely points or GeoSeries), EPSG:2154.
 
@@ -416,7 +440,7 @@ def _split_xy(points: Any) -> Any:
     if points is None:
         return None
     if isinstance(points, gpd.GeoSeries | gpd.GeoDataFrame):
-        geoms = _in_default_crs(points).to_numpy()
+        geoms = in_default_crs(points).to_numpy()
         geoms = geoms[~pd.isna(geoms)]
         geoms = geoms[~shapely.is_empty(geoms)]
         return shapely.get_coordinates(geoms)
@@ -445,6 +469,8 @@ def line_network(
     split_points: Any = None,
     split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
     strict: bool = False,
+    settlements: gpd.GeoDataFrame | None = None,
+    built_up_density_per_km2: float | None = None,
 ) -> LineNetwork:
     """Build the network of a line layer in arrays (see the module docstring for the rules).
 
@@ -488,6 +514,15 @@ def line_network(
     strict : bool
         Class values of the layer that the preset does not know are an error (a warning,
         listing them with their counts and the speed applied, otherwise).
+    settlements : GeoDataFrame, optional
+        Commune points with a ``population`` column whose built-up discs (at the
+        calibration's ``built_up_density_per_km2``) slow the edges by its urban pace; read
+        only when the calibration has one (or ``built_up_density_per_km2`` is given).
+        Default: every commune of the national commune file. Part of the cache key (a
+        digest).
+    built_up_density_per_km2 : float, optional
+        Measure every edge's metres inside built-up areas at this density even without an
+        urban pace (the calibration does, to fit it); default the calibration's.
 
     Returns
     -------
@@ -507,6 +542,11 @@ def line_network(
     table, detour = _speed_tables(spec, calib, speeds, detours)
     split_xy = _split_xy(split_points)
     split = None if split_xy is None else PointSplit(split_xy, float(split_max_distance_m))
+    delays = edge_delays_of(calib)
+    density, built_up_key, built_up = built_up_areas(
+        calib, delays, settlements, built_up_density_per_km2
+    )
+
     params = {
         "preset": spec.name,
         "spec": _canonical(spec),
@@ -519,6 +559,8 @@ def line_network(
         "split_at_vertices": bool(split_at_vertices),
         "split_points": points_digest(split_xy),
         "split_max_distance_m": None if split is None else split.max_distance_m,
+        "settlements": built_up_key,
+        "built_up_density": density,
         "format": LINES_FORMAT_VERSION,
     }
 
@@ -531,7 +573,6 @@ def line_network(
 
     def build() -> LineNetwork:
         t0 = time.perf_counter()
-        delays = _edge_delays(calib)
         wanted = sorted(available[c] for c in spec.columns() if c in available)
         gdf = read_lines(
             source,
@@ -539,6 +580,15 @@ def line_network(
             layer=layer,
             polygon=area,
         )
+        # road lengths over the whole layer: a clipped network keeps its roads' speeds
+        route_m = None
+        if area is None:
+            route_m = route_metres(spec, gdf)
+        elif delays.route_speeds_kph and spec.name_column:
+            name = available.get(spec.name_column.lower())
+            if name is not None:
+                columns = None if where == "GeoDataFrame" else [name]
+                route_m = route_metres(spec, read_lines(source, columns=columns, layer=layer))
         net, figures = build_arrays(
             gdf,
             spec,
@@ -550,6 +600,8 @@ def line_network(
             split=split,
             delays=delays,
             strict=strict,
+            route_m=route_m,
+            settlements=built_up(),
         )
         attrs = {
             "crs": settings.default_crs,
@@ -568,8 +620,8 @@ def line_network(
             "calibrated": bool(calib),
             **figures,
             **_snap_defaults(calib),
-            WINDING_PACE_KEY: delays.winding_pace_s_per_m,
-            JUNCTION_DELAY_KEY: delays.junction_delay_s,
+            **delays.attrs(),
+            BUILT_UP_DENSITY_KEY: density,
         }
         net = replace(net, attrs=attrs)
         logger.info(
@@ -682,6 +734,8 @@ def graph_from_lines(
     split_at_vertices: bool = True,
     split_points: Any = None,
     split_max_distance_m: float = LINES_SNAP_MAX_DISTANCE_M,
+    settlements: gpd.GeoDataFrame | None = None,
+    built_up_density_per_km2: float | None = None,
 ) -> nx.MultiDiGraph:
     """Road graph of a line layer, in the package's graph model.
 
@@ -713,5 +767,7 @@ def graph_from_lines(
         split_at_vertices=split_at_vertices,
         split_points=split_points,
         split_max_distance_m=split_max_distance_m,
+        settlements=settlements,
+        built_up_density_per_km2=built_up_density_per_km2,
     )
     return net.to_graph()
