@@ -209,7 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
         "tables of reference drive times between communes; print the error figures and "
         "optionally write the [calibration] TOML.",
     )
-    p.add_argument("--network", required=True, metavar="SOURCE", help="line layer")
+    p.add_argument(
+        "--network",
+        metavar="SOURCE",
+        help="line layer (default: the classified roads of the shared data, "
+        "roads/france_roads_travelmapping.gpkg)",
+    )
     p.add_argument(
         "--reference", action="append", required=True, metavar="FILE.csv", help="reference times"
     )
@@ -233,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         "held-out figures printed (robustness)",
     )
     _add_communes(p)
+    _add_data_dir(p)
     p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser(
@@ -477,8 +483,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             raise DataError(
                 f"--seeds: expected comma-separated integers, got {args.seeds!r}"
             ) from exc
+    network = args.network
+    if network is None:
+        from geoattract._util.io import resolve_data_dir
+        from geoattract.routing.matrix import DEFAULT_ROADS_FILE
+
+        network = resolve_data_dir(args.data_dir) / DEFAULT_ROADS_FILE
     result = calibrate(
-        args.network,
+        network,
         args.reference,
         holdout=holdout,
         out=args.out,

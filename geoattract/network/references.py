@@ -175,12 +175,22 @@ def _minutes(values: pd.Series, source: str, column: str) -> np.ndarray:
     minutes = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(minutes) | (minutes <= 0)
     if bad.any():
-        rows = [f"row {i + 2}: {values.iloc[i]!r}" for i in np.flatnonzero(bad)]
+        rows = [f"row {i + 2} ({_shown(values.iloc[i])})" for i in np.flatnonzero(bad)]
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
         raise DataError(
             f"{source}: column {column!r} has {int(bad.sum())} missing, non-numeric or "
-            f"non-positive value(s): {format_values(rows)}"
+            f"non-positive value(s): {', '.join(rows[:10])}{more}"
         )
     return minutes
+
+
+def _shown(value: object) -> str:
+    """A cell as a person reads it: ``empty`` for a missing one, the number or text else."""
+    if pd.isna(value):  # type: ignore[call-overload]
+        return "empty"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _distinct_trips(frame: pd.DataFrame, source: str) -> pd.DataFrame:
