@@ -33,6 +33,23 @@ except ImportError:  # pragma: no cover - Windows: no lock, the rest still holds
 
 logger = logging.getLogger(__name__)
 
+#: Descriptors of the output-folder locks this process holds. A forked child (the printed
+#: maps' workers) inherits them, and a flock lives as long as any copy of its descriptor is
+#: open: a worker outliving a killed run would keep the folder locked. The child closes its
+#: copies at once (closing, not unlocking: an unlock would release the parent's lock too).
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
 #: Prefix of the staging folder created inside the output folder during a run.
 STAGING_PREFIX = ".staging-"
 
@@ -130,6 +147,7 @@ class OutputFolder:
             holder = fh.read().strip()
             fh.close()
             raise _busy(self.out, holder) from None
+        _HELD_LOCKS.add(fh.fileno())
         fh.seek(0)
         fh.truncate()
         fh.write(
@@ -211,6 +229,7 @@ class OutputFolder:
         if self._lock is not None:
             with contextlib.suppress(OSError):
                 (self.out / LOCK_FILE).unlink()
+            _HELD_LOCKS.discard(self._lock.fileno())
             self._lock.close()  # closing the descriptor releases the flock
             self._lock = None
 
