@@ -447,6 +447,34 @@ def test_edge_rule_by_hand():
     assert slower.travel_time[d_to_b] == pytest.approx([72.0 + 6.0])
 
 
+def test_urban_pace_without_the_shared_data_is_left_out_with_a_warning(monkeypatch, caplog):
+    """A line layer used where the national commune file is missing (a wheel without the shared
+    data) builds without built-up discs, and says so, instead of failing."""
+    from geoattract.errors import DataNotFoundError
+    from geoattract.territory import national
+
+    def missing(data_dir=None):
+        raise DataNotFoundError("data folder not found")
+
+    monkeypatch.setattr(national, "default_national_communes_path", missing)
+    gdf = gpd.GeoDataFrame(
+        {"route": ["D5", "D5"], "highway": ["secondary"] * 2},
+        geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (2000, 0)])],
+        crs=2154,
+    )
+    calibration = {
+        "speeds_kph": {"secondary": 72.0},
+        "urban_pace_s_per_m": 0.02,
+        "built_up_density_per_km2": 2000.0,
+    }
+    with caplog.at_level("WARNING", logger="geoattract.network.edge_rule"):
+        net = line_network(gdf, columns={"class": "highway", "name": "route"},
+                           calibration=calibration)  # fmt: skip
+    assert "urban pace not applied" in caplog.text
+    # 1 km at 72 km/h, no urban pace: 50 s each way (no junction: B joins one road)
+    assert sorted(np.round(net.travel_time, 6).tolist()) == [50.0] * 4
+
+
 def test_built_up_length_by_hand():
     from geoattract.network.line_model import built_up_length, built_up_radii
 

@@ -348,15 +348,46 @@ def test_area_within_reach_of_a_straight_road_by_hand(method):
     assert poly.contains(Point(3000, 1000)) and not poly.contains(Point(3000, 1300))
 
 
+@pytest.mark.parametrize("method", ["grid", "exact"])
+def test_area_leaves_the_land_of_another_road_to_it(method):
+    # road 1: A (0, 0) - B (10 km, 0) at 60 km/h. Road 2, 3 km north, with a node every 500 m,
+    # joins road 1 only at B by a 3 km lane of 180 s: not reached within 10 min from A.
+    G = straight_road()
+    prev = None
+    for k in range(21):
+        G.add_node(k, x=500.0 * k, y=3000.0)
+        if prev is not None:
+            for u, v in ((prev, k), (k, prev)):
+                G.add_edge(u, v, length=500.0, travel_time=30.0)
+        prev = k
+    for u, v in (("B", 20), (20, "B")):
+        G.add_edge(u, v, length=3000.0, travel_time=180.0)
+    (poly,) = isochrones(off_road(G), ["A"], [10], method=method).geometry
+    # (3000, 400): its nearest node is on road 2, 2.6 km away; road 1 is 400 m away: best road
+    # point 3000 - 400 · 0.06 / √(0.12² - 0.06²) = 2769.1 m (166.1 s), 461.9 m off road
+    # (55.4 s): 221.6 s, inside
+    assert poly.contains(Point(3000, 400))
+    # (3000, 2900): 481 s from road 1 (2.9 km off road), but its own node is 100 m away on
+    # road 2: it joins the roads no farther than that, and road 2 is not reached: outside
+    assert not poly.contains(Point(3000, 2900))
+    assert not poly.intersects(Point(5000, 2800))
+    # the land round A, closer to A than to road 2, is reached as before (2.5 km at 300 s)
+    assert poly.contains(Point(-2000, 1000))
+
+
 def test_area_reach_time_field_against_brute_force():
-    from geoattract.routing.isoreach import reach_field
+    from geoattract.routing.isoreach import NodeDistance, reach_field
 
     # two segments: a road from (0, 0) to (4000, 0) reached at 0 s, 0.05 s/m; a road from
     # (2000, 3000) to (2000, 6000) reached at 100 s, 0.04 s/m; pace 0.15 s/m
     segments = np.array(
         [[0.0, 0.0, 4000.0, 0.0, 0.0, 0.05], [2000.0, 3000.0, 2000.0, 6000.0, 100.0, 0.04]]
     )
-    field, x0, y0, _ = reach_field(segments, 600.0, 0.15, 100.0, np.empty(0))
+    none = NodeDistance.unlimited(100.0)
+    field, x0, y0, _ = reach_field(
+        segments, 600.0, 0.15, 100.0, np.empty(0), none.values, none.nearest, np.empty(0),
+        0.0, 0.0, 0.0, False,
+    )  # fmt: skip
     ny, nx = field.shape
     gx, gy = np.meshgrid(x0 + 100.0 * np.arange(nx), y0 + 100.0 * np.arange(ny))
     s = np.linspace(0.0, 1.0, 4001)[:, None, None]
@@ -408,8 +439,8 @@ def test_grid_isochrones_nested_valid_and_close_to_exact(shape):
     # blocks of 1 km with 200 m bands: 600 m holes whose square corners the grid rounds off
     # by about step²/8 each; at a 50 m step the polygons of a few km² stay above 0.97 (the
     # study's polygons of 60-1500 km² do at the default step)
-    kw = {"shape": shape}
-    grid = isochrones(G, origins, [1.5, 4, 8], resolution_m=50.0, **kw)
+    kw = {"shape": shape, "resolution_m": 50.0}
+    grid = isochrones(G, origins, [1.5, 4, 8], **kw)
     exact = isochrones(G, origins, [1.5, 4, 8], method="exact", **kw)
     polys = grid.geometry.to_numpy().reshape(3, 3)
     assert shapely.is_valid(polys).all()
@@ -566,7 +597,8 @@ def test_edge_geometry_cached_with_the_network():
     again = isochrones(net, [0], [10], shape="area")
     assert network_routing_graph(net) is rg and iso_mod._EDGES[rg][1] is edges  # reused
     assert again.geometry.iloc[0].equals_exact(first.geometry.iloc[0], tolerance=0.0)
-    # freed with the network
+    # freed with the network (other tests' networks collected first)
+    gc.collect()
     n = len(iso_mod._EDGES)
     del net, rg, edges
     gc.collect()

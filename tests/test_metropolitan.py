@@ -498,12 +498,12 @@ def test_marmande_reaches_bordeaux_by_car_and_train(study_state):
     marmande = com.loc["47157"]
     # the drive from the town hall of Marmande to its station (UIC 87586545) on the network
     access = metro.routing.station_minutes.loc["47157", "87586545"]
-    assert access == pytest.approx(1.75, abs=0.05)
+    assert access == pytest.approx(1.30, abs=0.05)
     # car + train = access + the transfer margin (10 min) + Intercités 4754, Marmande 13:52 ->
-    # Bordeaux-Saint-Jean 14:29 (37 min, SNCF GTFS export 2013-2014): 1.75 + 10 + 37 = 48.75
+    # Bordeaux-Saint-Jean 14:29 (37 min, SNCF GTFS export 2013-2014): 1.30 + 10 + 37 = 48.30
     assert metro.spec.transfer_min == 10.0
     assert marmande["time_bordeaux_rail_min"] == pytest.approx(access + 10.0 + 37.0, abs=1e-6)
-    assert marmande["time_bordeaux_rail_min"] == pytest.approx(48.75, abs=0.05)
+    assert marmande["time_bordeaux_rail_min"] == pytest.approx(48.30, abs=0.05)
     assert marmande["rail_station_bordeaux"] == "Marmande"
     assert marmande["mode_bordeaux"] == "voiture + train"
     assert marmande["time_bordeaux_best_min"] < marmande["time_bordeaux_min"]
@@ -512,7 +512,7 @@ def test_marmande_reaches_bordeaux_by_car_and_train(study_state):
     row = links.loc[("87586545", "bordeaux")]
     assert row["minutes"] == 37 and row["transfer_min"] == 10
     assert row["source"].startswith("SNCF") and row["vintage"] and row["url"]
-    # a link to the regional pole Agen: 1.75 + 10 + 28 (Intercités 4669, 18:09 -> 18:37)
+    # a link to the regional pole Agen: 1.30 + 10 + 28 (Intercités 4669, 18:09 -> 18:37)
     assert marmande["time_agen_rail_min"] == pytest.approx(access + 10.0 + 28.0, abs=1e-6)
     assert marmande["time_agen_best_min"] <= marmande["time_agen_min"]
 
@@ -529,20 +529,21 @@ def test_high_speed_line_scenario(study_state):
         scenarios=["gpso"],
     )
     changes = res.metro.changes.set_index("code")
-    # Agen: 35 min of train from the new station, 10 min of transfer and 15.8 min of drive:
-    # the new station, placed at the nearest node of the town hall of
-    # Sainte-Colombe-en-Bruilhois, is on the road by the town hall (the split node), no longer
-    # at a junction towards Agen (11.4 min): 60.8 min, just beyond the hour. Before: 80.4 min
-    # to Toulouse from the central station (9.4 min of drive + 10 + the Intercités' 61 min);
-    # it was 56.4 min with the former 65-min link of SGPSO, which set no train type and is no
-    # longer a link (issue 22)
-    assert changes.loc["47001", "time_metropole_best_min_after"] == pytest.approx(60.76, abs=0.1)
-    assert not changes.loc["47001", "newly_within_metropole"]
+    # Agen: 35 min of train from the new station, 10 min of transfer and 14.9 min of drive (the
+    # new station, placed at the nearest node of the town hall of Sainte-Colombe-en-Bruilhois,
+    # on the road by the town hall): 59.9 min, within the hour. Before: 76.3 min to Toulouse
+    # from the central station (5.3 min of drive + 10 + the Intercités' 61 min)
+    agen = changes.loc["47001"]
+    assert agen["time_metropole_best_min_before"] == pytest.approx(76.26, abs=0.1)
+    assert agen["time_metropole_best_min_after"] == pytest.approx(59.88, abs=0.1)
+    assert agen["newly_within_metropole"]
     # no commune loses time: links are only added or made faster
     assert (changes["time_metropole_best_min_change"] <= 1e-9).all()
-    # 11 communes, 14,074 inhabitants (16 and 73,051 with Agen before the town-hall split)
+    # 12 communes of the Agen area, 46,875 inhabitants (Agen: 32,801)
+    newly = changes.index[changes["newly_within_metropole"].astype(bool)]
+    assert len(newly) == 12 and {"47001", "47238", "47040"} <= set(newly)
     assert res.metro.epci["population_newly_within_metropole"].sum() == pytest.approx(
-        14_074, rel=0.01
+        46_875, rel=0.01
     )
     assert {"time_metropole_best_min", "telework_index"} <= set(res.changed_columns)
     assert res.changes["teletravailleurs"]["score_change"].abs().max() > 0

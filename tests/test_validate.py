@@ -223,3 +223,14 @@ def test_selections_refused_before_any_network_is_built(shared_dir, tmp_path, ca
         assert len(errors) == 1 and ("'99'" in errors[0] or "'2C'" in errors[0]), lines
         assert time.perf_counter() - t0 < 15.0  # the national file read, no network built
     assert not (tmp_path / "m.csv").exists() and not (tmp_path / "fr").exists()
+
+
+def test_a_network_prints_on_one_line():
+    import geoattract as ga
+
+    net = load_network(ga.datasets.tiny_roads())
+    assert repr(net) == (
+        "<Network lines calibrated: 13 nodes, 34 edges, EPSG:2154, Travel Mapping, routes "
+        "classées de France (roads.gpkg)>"
+    )
+    assert repr(net.lines).startswith("<LineNetwork: 13 nodes, 34 edges, EPSG:2154, ")

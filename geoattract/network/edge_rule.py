@@ -9,6 +9,7 @@ built-up discs around town halls whose metres cost the urban pace. The rule itse
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ import pyproj
 import shapely
 
 from geoattract import settings
-from geoattract.errors import DataError
+from geoattract.errors import DataError, DataNotFoundError
 from geoattract.network import cache as _cache
 from geoattract.network.line_build import EdgeDelays, Settlements, column_map
 from geoattract.network.line_model import (
@@ -33,6 +34,8 @@ from geoattract.network.line_model import (
 )
 from geoattract.network.presets import LinePreset
 from geoattract.network.split import points_digest
+
+logger = logging.getLogger(__name__)
 
 
 def in_default_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -131,5 +134,13 @@ def built_up_areas(
         return density, digest, lambda: given
     from geoattract.territory.national import default_national_communes_path
 
-    identity = _cache.file_identity(default_national_communes_path())
+    try:
+        path = default_national_communes_path()
+    except DataNotFoundError:  # a line layer used without the shared data folder
+        logger.warning(
+            "urban pace not applied: the national commune file that locates built-up areas "
+            "was not found; pass settlements= or set GEOATTRACT_DATA_DIR to apply it"
+        )
+        return 0.0, None, lambda: None
+    identity = _cache.file_identity(path)
     return density, identity, lambda: settlements_from(None, density)[0]

@@ -95,6 +95,13 @@ class LineNetwork:
     refs: np.ndarray | None
     attrs: dict[str, Any]
 
+    def __repr__(self) -> str:
+        """One line (the arrays are long): size, CRS and source."""
+        return (
+            f"<LineNetwork: {self.n_nodes:,} nodes, {self.n_edges:,} edges, "
+            f"{self.attrs.get('crs')}, {self.attrs.get('source', 'no source')}>"
+        )
+
     @property
     def n_nodes(self) -> int:
         """Number of nodes."""

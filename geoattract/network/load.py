@@ -240,6 +240,18 @@ class Network:
         """Whether the graph is the schematic fallback."""
         return str(self.attrs.get("schematic", False)) == "True"
 
+    def __repr__(self) -> str:
+        """One line, as networkx prints a graph: kind, size, CRS and source."""
+        if self.lines is not None:
+            n, m = self.lines.n_nodes, self.lines.n_edges
+        else:
+            n, m = self.graph.number_of_nodes(), self.graph.number_of_edges()
+        source = self.attrs.get("source")
+        calibrated = " calibrated" if str(self.attrs.get("calibrated", "")) == "True" else ""
+        return f"<Network {self.kind}{calibrated}: {n:,} nodes, {m:,} edges, {self.crs}" + (
+            f", {source}>" if source else ">"
+        )
+
     @cached_property
     def summary(self) -> dict[str, Any]:
         """Figures for logs and the ``network`` command (see :func:`graph_summary`)."""

@@ -10,8 +10,9 @@ followed forwards.
 Two shapes (``shape``):
 
 - ``"area"`` (default): the **area within reach**, the land a person reaches: along the
-  reached roads, and off the road from any reached point at the access-leg pace for the time
-  left (the rule of every trip's access leg, :mod:`geoattract.routing.isoreach`). On a network
+  reached roads, and off the road from a reached point at the access-leg pace for the time
+  left, no farther than the point's own nearest joinable node (the rule of every trip's
+  access leg, :mod:`geoattract.routing.isoreach`). On a network
   without local streets this is what makes the town around a town hall, and the land between
   roads, part of the area; the origin always lies inside its smallest isochrone.
 - ``"band"``: the reached road pieces and the origin buffered by ``buffer_m`` (default
@@ -24,9 +25,9 @@ Two methods (``method``) draw them:
   area, :mod:`geoattract.routing.isoreach`; distances to the reached pieces for the band,
   :mod:`geoattract.routing.isogrid`); cost grows with the area reached. Agreement with the
   exact method and speed are measured in ``docs/routing.md``.
-- ``"exact"``: GEOS geometry (hulls of the off-road discs of each reached segment for the
-  area, :mod:`geoattract.routing.isoreach`; buffers of the pieces for the band,
-  :mod:`geoattract.routing.isoexact`), merged.
+- ``"exact"``: the area's reach time at every grid point through every reached segment
+  (brute force, no raster scans, :mod:`geoattract.routing.isoreach`); the band's GEOS buffers
+  of the pieces, merged (:mod:`geoattract.routing.isoexact`).
 
 Both nest exactly (``10 min ⊂ 20 min ⊂ 30 min``) and give valid polygons; ``area_km2`` and
 ``population_reached`` are those of the shape drawn (column ``shape``).
@@ -79,9 +80,10 @@ from geoattract.routing.isoexact import exact_polygons
 from geoattract.routing.isogrid import GRID_RESOLUTION_M, GridScratch, grid_polygons
 from geoattract.routing.isoreach import (
     AREA_RESOLUTION_M,
+    NodeDistance,
     area_polygons,
     area_segments,
-    exact_area_polygons,
+    reach_window,
 )
 from geoattract.routing.queries import travel_times_within
 
@@ -308,12 +310,40 @@ def _node_origins(items: list[Any], offsets: np.ndarray, snap_m: np.ndarray | No
     return _Origins(list(items), nodes, valid, np.where(valid, offsets, 0.0), dist, xy)
 
 
+def _node_distance(
+    rg: RoutingGraph,
+    edges: EdgeLines,
+    reaches: list[OriginReach],
+    xy: np.ndarray,
+    drawing: _Drawing,
+) -> NodeDistance:
+    """The longest off-road leg over the union of the origins' grids (one lattice for all).
+
+    The grids are those of :func:`~geoattract.routing.isoreach.reach_window` (multiples of the
+    step), so each origin's grid is a window of the lattice.
+    """
+    limit = float(reaches[0].limits[-1])
+    lo = np.array([np.inf, np.inf])
+    hi = -lo
+    for i, reach in enumerate(reaches):
+        segments = area_segments(rg, edges, reach, (float(xy[i, 0]), float(xy[i, 1])))
+        x0, y0, nx, ny = reach_window(segments, limit, drawing.pace, drawing.resolution_m)
+        lo = np.minimum(lo, [x0, y0])
+        hi = np.maximum(hi, [x0 + (nx - 1) * drawing.resolution_m,
+                             y0 + (ny - 1) * drawing.resolution_m])  # fmt: skip
+    ok = np.flatnonzero(edges.node_ok)
+    nodes_xy = np.column_stack([rg.x[ok], rg.y[ok]])
+    bounds = (lo[0], lo[1], hi[0], hi[1])
+    return NodeDistance.of_nodes(nodes_xy, ok, bounds, drawing.resolution_m)
+
+
 def _polygons(
     rg: RoutingGraph,
     edges: EdgeLines,
     origin_pos: np.ndarray,
     offsets: np.ndarray,
     xy: np.ndarray,
+    snap_m: np.ndarray,
     limits: np.ndarray,
     drawing: _Drawing,
     n_threads: int | None,
@@ -331,18 +361,36 @@ def _polygons(
         verbose=verbose,
     )
     groups = origin_groups(table)
+    reaches = [
+        OriginReach.of(origin_pos[i], offsets[i], *groups[i], limits)
+        for i in range(origin_pos.size)
+    ]
+    nodes = _node_distance(rg, edges, reaches, xy, drawing) if drawing.shape == "area" else None
+    origin_cap = np.nan_to_num(np.asarray(snap_m, dtype=float), nan=0.0)
     scratch = threading.local()
 
     def build(i: int) -> list[shapely.Geometry]:
-        reach = OriginReach.of(origin_pos[i], offsets[i], *groups[i], limits)
+        reach = reaches[i]
         work = getattr(scratch, "work", None)
         if work is None:
             work = scratch.work = GridScratch.for_graph(rg)
-        if drawing.shape == "area":
+        if nodes is not None:
             segments = area_segments(rg, edges, reach, (float(xy[i, 0]), float(xy[i, 1])))
-            if drawing.method == "exact":
-                return exact_area_polygons(segments, limits, drawing.pace)
-            return area_polygons(segments, limits, drawing.pace, drawing.resolution_m, work)
+            work.node_time[reach.nodes] = reach.times
+            try:
+                return area_polygons(
+                    segments,
+                    limits,
+                    drawing.pace,
+                    drawing.resolution_m,
+                    work,
+                    nodes,
+                    work.node_time,
+                    float(origin_cap[i]),
+                    exact=drawing.method == "exact",
+                )
+            finally:
+                work.node_time[reach.nodes] = np.inf
         if drawing.method == "exact":
             return exact_polygons(rg, edges, reach, drawing.buffer_m)
         return grid_polygons(rg, edges, reach, drawing.buffer_m, drawing.resolution_m, work)
@@ -370,6 +418,7 @@ def _frame(
         origin_pos,
         origins.offsets[idx_valid],
         origins.xy[idx_valid],
+        origins.snap_m[idx_valid],
         mins * 60.0,
         drawing,
         n_threads,

@@ -537,13 +537,17 @@ def facility_indicators(
         The recomputed columns (aligned on the study communes), the edited facility table and
         the categories recomputed.
     """
-    from geoattract.accessibility import category_accessibility
+    from geoattract.accessibility import OUTSIDE_TIME_COLUMN, category_accessibility
 
     inputs = accessibility.inputs
     fac = _apply_changes(inputs, territory, edits)
     cats = sorted({e.category for e in edits})
     new_inputs = replace(inputs, facilities=fac)  # type: ignore[type-var]
-    recomputed = category_accessibility(cast(Any, new_inputs), cats)
+    # the time to the nearest town hall across the border does not depend on facilities: the
+    # study's value stays (a second pass may differ in the last bit)
+    recomputed = category_accessibility(cast(Any, new_inputs), cats).drop(
+        columns=[OUTSIDE_TIME_COLUMN], errors="ignore"
+    )
     network_cats = {transition.params.ev_category, transition.params.rail_category} - {None}
     if network_cats & set(cats):
         recomputed = pd.concat(
