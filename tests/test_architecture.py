@@ -176,3 +176,11 @@ def test_rules_catch_a_violation(tmp_path):
     found = _imports("geoattract.territory.mod", src)
     assert ("geoattract.scoring", ["build_scores"], 1) in found
     assert ("geoattract.territory.check", ["_x"], 2) in found
+
+
+def test_the_app_layer_only_orchestrates():
+    """``app`` parses, checks and calls the stages: under 2,000 lines (issue 24); text, tables
+    and readers of finished runs live in ``outputs``, checks of requests in their stage."""
+    app = PACKAGE / "app"
+    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in app.glob("*.py"))
+    assert 500 < lines < 2_000

@@ -9,9 +9,9 @@ import pytest
 from geoattract import settings
 from geoattract._util.io import resolve_data_dir
 from geoattract.app.cli import main
-from geoattract.app.tables import fit_table
 from geoattract.config import load_study_config
 from geoattract.errors import DataNotFoundError
+from geoattract.outputs.console import fit_table
 
 
 def test_a_wide_table_is_cut_into_blocks_that_repeat_the_keys():

@@ -23,7 +23,7 @@ MODULES = (
     "geoattract.routing.kernels",
     "geoattract.outputs.classes",
     "geoattract.config.export",
-    "geoattract.app.tables",
+    "geoattract.outputs.console",
     "geoattract._util.progress",
 )
 

@@ -176,8 +176,8 @@ def test_rail_links_table_carries_the_transfer_and_the_source():
 
 
 def test_the_study_rail_links_are_sourced():
-    from geoattract.app.rail_check import station_ids
     from geoattract.config.metro import uic_code
+    from geoattract.scoring.rail_check import station_ids
 
     cfg = load_study_config("geoattract/config/studies/lot-et-garonne/study.toml")
     spec = MetroSpec.from_config(cfg)

@@ -145,7 +145,7 @@ def test_a_target_band_needs_the_age_structure(tiny_state):
 def test_candidate_points_take_their_commune(tiny_state, tmp_path):
     import geopandas as gpd
 
-    from geoattract.app.optimise import read_candidates
+    from geoattract.accessibility.candidates import read_candidates
 
     terr = tiny_state.territory
     halls = terr.communes.set_index("code")["town_hall"]

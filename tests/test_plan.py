@@ -260,7 +260,7 @@ def test_plan_command_refuses_bad_plans_at_once(tmp_path, capsys, edit, message)
 
 @pytest.mark.slow
 def test_the_example_plan_of_the_47_study(study_state):
-    from geoattract.app.plan_check import check_plan
+    from geoattract.scoring.plan_check import check_plan
 
     cfg = study_state.config
     plan = check_plan(cfg, cfg.config_file("plan"))

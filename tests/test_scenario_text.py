@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from geoattract.app.cli import main
-from geoattract.app.scenario_text import explained_table, moved, scenario_table
 from geoattract.outputs import Labels
+from geoattract.outputs.scenario_text import explained_table, moved, scenario_table
 from geoattract.scoring import FacilityChange, changed_indicators, run_scenario, weighting_profiles
 
 

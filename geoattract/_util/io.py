@@ -593,3 +593,20 @@ def write_gpkg_atomic(
         if finish is not None:
             finish(tmp)
     return Path(target)
+
+
+def check_writable_file(path: str | os.PathLike) -> Path:
+    """Check, at the door, that a file can be written at ``path`` (its folder exists and is writable).
+
+    Raises
+    ------
+    DataError
+        The folder is missing or not writable.
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"{p}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{p}: folder {folder} is not writable (permission denied)")
+    return p

@@ -9,19 +9,15 @@ without isochrones, and :func:`~geoattract.scoring.consensus.merge_weight_sets` 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import pandas as pd
-
 from geoattract.config.study import StudyConfig, load_study_config
 from geoattract.errors import DataError
+from geoattract.outputs.results import RunInputs, read_run_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -29,50 +25,7 @@ logger = logging.getLogger(__name__)
 MERGE_FOLDER: str = "atelier"
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    """The commune table, polygons, basemap and report context of a study."""
-
-    table: pd.DataFrame
-    communes: gpd.GeoDataFrame
-    basemap: Any
-    context: Any
-
-
-@dataclass(frozen=True)
-class _Caption:
-    """The network caption a finished run recorded in its ``run.json``."""
-
-    text_fr: str
-    schematic: bool = False
-
-
-def _run_caption(folder: Path) -> _Caption | None:
-    try:
-        meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))["metadata"]
-        return _Caption(str(meta["network"]["caption"]), bool(meta["network"]["schematic"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _from_results(folder: Path, cfg: StudyConfig, scfg: Any) -> _Inputs:
-    from geoattract.outputs import Labels, ReportContext, make_basemap
-
-    communes = gpd.read_file(folder / "communes.gpkg", layer="communes")
-    basemap = None
-    territory = folder / "territory.gpkg"
-    if territory.is_file():
-        basemap = make_basemap(gpd.read_file(territory, layer="territory"))
-    context = ReportContext.build(
-        cfg.name,
-        labels=Labels.from_configs(scfg),
-        caption=_run_caption(folder),
-        sources=cfg.raw.get("sources", []),
-    )
-    return _Inputs(pd.DataFrame(communes.drop(columns="geometry")), communes, basemap, context)
-
-
-def _computed(cfg: StudyConfig, progress: bool) -> _Inputs:
+def _computed(cfg: StudyConfig, progress: bool) -> RunInputs:
     from geoattract.app.pipeline import compute_study
     from geoattract.outputs import make_basemap, roads_from_graph
     from geoattract.outputs.write import report_context
@@ -80,7 +33,7 @@ def _computed(cfg: StudyConfig, progress: bool) -> _Inputs:
     state = compute_study(cfg, isochrones=False, progress=progress)
     communes = state.communes_layer()
     basemap = make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
-    return _Inputs(state.scores.indicators, communes, basemap, report_context(state))
+    return RunInputs(state.scores.indicators, communes, basemap, report_context(state))
 
 
 def atelier_merge_command(
@@ -148,7 +101,7 @@ def atelier_merge_command(
     check_output_folder(folder)
     if gpkg.is_file():
         logger.info("atelier merge: indicators read from %s", gpkg)
-        inputs = _from_results(base, cfg, scfg)
+        inputs = read_run_inputs(base, cfg, scfg)
     else:
         logger.info("atelier merge: no results in %s, computing the study", base)
         inputs = _computed(cfg, verbose)

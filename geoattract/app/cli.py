@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from geoattract import __version__
-from geoattract.app.logs import configure_console
+from geoattract._util.logs import configure_console
 from geoattract.errors import DataError, GeoattractError
 
 #: Exit code for an error in the user's input (data, configuration, arguments).
@@ -420,18 +420,9 @@ def _cmd_network(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
     )
     if not args.quiet:
-        width = max(len(k) for k in summary)
-        for key, value in summary.items():
-            if isinstance(value, dict):
-                print(f"{key}:")
-                for k, v in value.items():
-                    print(
-                        f"  {k:<{width}} {v:,.1f}"
-                        if isinstance(v, float)
-                        else f"  {k:<{width}} {v}"
-                    )
-            else:
-                print(f"{key:<{width}}  {value}")
+        from geoattract.outputs.console import summary_text
+
+        print(summary_text(summary))
     return 0
 
 
@@ -517,7 +508,7 @@ def _cmd_isochrones(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(f"{len(iso)} isochrone(s) written to {path}")
-        from geoattract.app.tables import fit_table
+        from geoattract.outputs.console import fit_table
 
         print(fit_table(iso.drop(columns="geometry").round(2), keys=[iso.columns[0]]))
     return 0
@@ -603,29 +594,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         departement_maps=args.departement_maps,
     )
     if not args.quiet:
+        from geoattract.outputs.console import run_summary
+
         print(run_summary(result))
     return 0
-
-
-def run_summary(result: Any) -> str:
-    """Short summary of a run: stages with times, what was written, warnings."""
-    total = sum(result.timings.values())
-    lines = [f"geoattract run: {result.config.name} → {result.out_dir} ({total:.0f} s)"]
-    lines += [f"  {name:<14} {secs:7.1f} s" for name, secs in result.timings.items()]
-    files = sorted(str(Path(p).relative_to(result.out_dir)) for p in result.files.values())
-    maps = [f for f in files if f.endswith(".html") and f not in ("index.html", "report.html")]
-    static = [f for f in files if f.startswith("static/")]
-    others = [f for f in files if f not in maps and f not in static]
-    lines.append(
-        f"  written: {', '.join(others)}; {len(maps)} interactive maps, {len(static)} printable maps"
-    )
-    n = len(result.warnings)
-    log = Path(result.out_dir) / "run.log"
-    lines.append(
-        f"  {n} warning(s) shown above; details in {log}" if n else f"  no warning; log in {log}"
-    )
-    lines.append(f"  open {Path(result.out_dir) / 'index.html'}")
-    return "\n".join(lines)
 
 
 def _subparser_class(parent: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:

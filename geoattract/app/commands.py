@@ -16,14 +16,18 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoattract._util.io import GPKG_OPTIONS, atomic_path, write_text_atomic
+from geoattract._util.io import (
+    GPKG_OPTIONS,
+    atomic_path,
+    check_writable_file,
+    write_text_atomic,
+)
 from geoattract.app.codes import resolve_codes
 from geoattract.config.study import StudyConfig, load_study_config
 from geoattract.errors import DataError
 
 __all__ = [
     "compare_command",
-    "compare_table",
     "isochrones_command",
     "network_command",
     "resolve_codes",
@@ -31,23 +35,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def check_writable_file(path: str | os.PathLike) -> Path:
-    """Check, at the door, that a file can be written at ``path`` (its folder exists and is writable).
-
-    Raises
-    ------
-    DataError
-        The folder is missing or not writable.
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise DataError(f"{p}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise DataError(f"{p}: folder {folder} is not writable (permission denied)")
-    return p
 
 
 def _config(config: StudyConfig | str | os.PathLike | None, data_dir: Any) -> StudyConfig:
@@ -94,92 +81,19 @@ def _scores(
     results: str | os.PathLike | None, cfg: StudyConfig, progress: bool
 ) -> tuple[pd.DataFrame, Any]:
     """The scored commune table: from a previous run's ``communes.gpkg``, else recomputed."""
+    from geoattract.outputs.results import read_scored_communes
     from geoattract.scoring import load_scoring_config
 
     folder = Path(results) if results is not None else Path(cfg.study["output_dir"])
-    gpkg = folder / "communes.gpkg"
     scfg = load_scoring_config(cfg.config_file("scoring"))
-    if gpkg.is_file():
-        table = gpd.read_file(gpkg, layer="communes").copy()
-        if any(c.startswith("score_") for c in table.columns):
-            logger.info("comparing from %s", gpkg)
-            return table, scfg
-    if results is not None:
-        raise DataError(
-            f"{gpkg}: no scored commune layer; run `geoattract run --out {folder}` first"
-        )
+    table = read_scored_communes(folder, required=results is not None)
+    if table is not None:
+        return table, scfg
     from geoattract.app.pipeline import compute_study
 
     logger.info("no previous results in %s: computing the scores (without maps)", folder)
     state = compute_study(cfg, isochrones=False, progress=progress)
     return state.communes_layer(), scfg
-
-
-def compare_table(
-    table: pd.DataFrame,
-    codes: Sequence[str],
-    scfg: Any,
-    profile: str = "general",
-    labels: Any = None,
-) -> pd.DataFrame:
-    """Side-by-side table in French: one column per commune; score, rank, pillars, indicators.
-
-    Row names come from the study's labels (``label_fr`` of the TOML files), numbers are in
-    French format, and indicator cells read ``valeur (médiane …)`` against the study median.
-    """
-    from geoattract.accessibility import unknown_offer, unknown_offer_text
-    from geoattract.outputs import Labels
-    from geoattract.outputs.html import fr_number
-
-    labels = labels if labels is not None else Labels.from_configs(scfg)
-    score = f"score_{profile}"
-    if score not in table.columns:
-        raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(scfg.profiles)}")
-    sel = table.set_index("code").loc[list(codes)]
-    rows: dict[str, list[str]] = {}
-    rows["Population"] = [fr_number(p) for p in sel["population"]]
-    rows[f"Score — {labels.profile(profile)} (0-100)"] = [fr_number(v, 1) for v in sel[score]]
-    rank = sel[f"rank_{profile}"]
-    lo, hi = sel.get(f"rank_{profile}_p05"), sel.get(f"rank_{profile}_p95")
-    n = int(table[score].notna().sum())
-    rows["Rang (intervalle 5-95 %)"] = [
-        f"{int(r)}/{n}" + (f" ({int(a)}–{int(b)})" if lo is not None else "")
-        for r, a, b in zip(
-            rank, lo if lo is not None else rank, hi if hi is not None else rank, strict=True
-        )
-    ]
-    for col in sorted(
-        c for c in table.columns if c.startswith("pillar_") and c.endswith(f"_{profile}")
-    ):
-        pillar = col[len("pillar_") : -len(profile) - 1]
-        med = table[col].median()
-        rows[f"Pilier — {labels.pillar(pillar)}"] = [
-            f"{fr_number(v, 1)} (médiane {fr_number(med, 1)})" for v in sel[col]
-        ]
-    for ind, spec in scfg.indicators.items():
-        if ind not in table.columns:
-            continue
-        med = table[ind].median()
-        unit = labels.unit(ind)
-        arrow = "↓" if spec["direction"] == "lower_is_better" else "↑"
-        name = f"{labels.column(ind)}{f' ({unit})' if unit else ''} {arrow}"
-        unknown = unknown_offer(sel, ind)  # the offer across the border is not in the sources
-        rows[name] = [
-            "n.d." if pd.isna(v) else unknown_offer_text(f"{_fr(v)} (médiane {_fr(med)})", bool(u))
-            for v, u in zip(sel[ind], unknown, strict=True)
-        ]
-    header = [f"{nom} ({code})" for code, nom in zip(sel.index, sel["nom"], strict=True)]
-    return pd.DataFrame(rows, index=header).T
-
-
-def _fr(value: Any) -> str:
-    """A value in French format: whole numbers and values of 100 or more without decimals."""
-    from geoattract.outputs.html import fr_number
-
-    if pd.isna(value):
-        return "n.d."
-    v = float(value)
-    return fr_number(v, 0 if v.is_integer() or abs(v) >= 100 else 1)
 
 
 def compare_command(
@@ -194,6 +108,7 @@ def compare_command(
 ) -> str:
     """Text of the side-by-side comparison (and the HTML page when ``html`` is given)."""
     from geoattract.outputs import Labels, compare_html
+    from geoattract.outputs.compare import compare_table
 
     cfg = _config(config, data_dir)
     table, scfg = _scores(results, cfg, verbose)
@@ -219,7 +134,7 @@ def compare_command(
             indicators=out,
         )
     from geoattract.accessibility.unknown_offer import UNKNOWN_OFFER_FR
-    from geoattract.app.tables import fit_table
+    from geoattract.outputs.console import fit_table
 
     # on the console the caveat is a mark and a footnote (the page spells it in each cell)
     caveat = f", {UNKNOWN_OFFER_FR}"
@@ -255,8 +170,8 @@ def scenario_command(
     from dataclasses import replace
 
     from geoattract.app.pipeline import compute_study
-    from geoattract.app.scenario_text import explained_table, scenario_table
     from geoattract.facilities import build_offer
+    from geoattract.outputs.scenario_text import explained_table, scenario_table
     from geoattract.scoring import (
         changed_indicators,
         load_scoring_config,

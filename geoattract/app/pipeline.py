@@ -23,12 +23,11 @@ from typing import Any, TypeVar
 
 import geopandas as gpd
 
+from geoattract._util.logs import run_log
 from geoattract._util.output_folder import OutputFolder
 from geoattract._util.progress import progress_bar
 from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
-from geoattract.app.logs import run_log
-from geoattract.app.plan_check import study_plan_at_door
 from geoattract.config import StudyConfig, load_study_config
 from geoattract.demography import Demography, build_demography
 from geoattract.facilities import build_offer, check_study_coverage
@@ -43,6 +42,7 @@ from geoattract.scoring import (
     build_scores,
     evaluate_plan,
 )
+from geoattract.scoring.plan_check import study_plan_at_door
 from geoattract.territory import Territory, build_territory
 from geoattract.transition import build_transition
 
@@ -371,6 +371,7 @@ def run_study(
                     cfg, engine=engine, scheduler=scheduler, workers=workers, progress=progress
                 )
                 cluster = Engine(options, warm_up=warm_up_kernels)
+            figures = None
             try:
                 with cluster as running:
                     state = compute_study(
@@ -382,12 +383,18 @@ def run_study(
                         mapper=running.map if running is not None else None,
                         departement_maps=departement_maps,
                     )
+                if publish:
+                    from geoattract.outputs.write import start_figures, write_outputs
+
+                    # the printed figures are drawn by worker processes from here on, while
+                    # the plan is evaluated and the other outputs written (counted in outputs)
+                    t0 = time.perf_counter()
+                    figures = start_figures(state, folder.staging, maps=maps)
+                    started_s = time.perf_counter() - t0
                 if plan is not None:
                     state = replace(state, plan=stages.run("plan", evaluate_plan, state, plan))
                 result = StudyResult(state=state, out_dir=out, timings=stages.timings)
                 if publish:
-                    from geoattract.outputs.write import write_outputs  # after the door checks
-
                     codes = isochrone_codes(cfg, state.territory, isochrone_communes)
                     staged = stages.run(
                         "outputs",
@@ -398,8 +405,12 @@ def run_study(
                         stages.timings,
                         maps=maps,
                         departements=departement_maps,
+                        figures=figures,
                     )
+                    stages.timings["outputs"] += started_s
             finally:
+                if figures is not None:
+                    figures.close()  # a failed run does not wait for its figures
                 stages.close()
         if publish:
             staged["run.log"] = folder.staging / "run.log"

@@ -11,6 +11,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -167,7 +168,7 @@ def indicators_table_html(indicators: pd.DataFrame) -> str:
     indicators : DataFrame
         One row per line (score, rank, pillars, indicators: French row names in the index),
         one column per commune (``Nom (code)``), cells already written in French, as
-        :func:`geoattract.app.commands.compare_table` returns it.
+        :func:`compare_table` returns it.
 
     Returns
     -------
@@ -231,7 +232,7 @@ def compare_html(
         ``labels``, unit appended): metropolitan reach, broadband…
     indicators : DataFrame, optional
         The per-indicator table the command prints
-        (:func:`geoattract.app.commands.compare_table`), shown last
+        (:func:`compare_table`), shown last
         (:func:`indicators_table_html`).
 
     Returns
@@ -284,3 +285,66 @@ def compare_html(
         )
     logger.debug("comparison of %d communes written to %s", len(df), path)
     return write_text_atomic(path, page(title, body))
+
+
+def compare_table(
+    table: pd.DataFrame,
+    codes: Sequence[str],
+    scfg: Any,
+    profile: str = "general",
+    labels: Any = None,
+) -> pd.DataFrame:
+    """Side-by-side table in French: one column per commune; score, rank, pillars, indicators.
+
+    Row names come from the study's labels (``label_fr`` of the TOML files), numbers are in
+    French format, and indicator cells read ``valeur (médiane …)`` against the study median.
+    """
+    from geoattract.accessibility import unknown_offer, unknown_offer_text
+
+    labels = labels if labels is not None else Labels.from_configs(scfg)
+    score = f"score_{profile}"
+    if score not in table.columns:
+        raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(scfg.profiles)}")
+    sel = table.set_index("code").loc[list(codes)]
+    rows: dict[str, list[str]] = {}
+    rows["Population"] = [fr_number(p) for p in sel["population"]]
+    rows[f"Score — {labels.profile(profile)} (0-100)"] = [fr_number(v, 1) for v in sel[score]]
+    rank = sel[f"rank_{profile}"]
+    lo, hi = sel.get(f"rank_{profile}_p05"), sel.get(f"rank_{profile}_p95")
+    n = int(table[score].notna().sum())
+    rows["Rang (intervalle 5-95 %)"] = [
+        f"{int(r)}/{n}" + (f" ({int(a)}–{int(b)})" if lo is not None else "")
+        for r, a, b in zip(
+            rank, lo if lo is not None else rank, hi if hi is not None else rank, strict=True
+        )
+    ]
+    for col in sorted(
+        c for c in table.columns if c.startswith("pillar_") and c.endswith(f"_{profile}")
+    ):
+        pillar = col[len("pillar_") : -len(profile) - 1]
+        med = table[col].median()
+        rows[f"Pilier — {labels.pillar(pillar)}"] = [
+            f"{fr_number(v, 1)} (médiane {fr_number(med, 1)})" for v in sel[col]
+        ]
+    for ind, spec in scfg.indicators.items():
+        if ind not in table.columns:
+            continue
+        med = table[ind].median()
+        unit = labels.unit(ind)
+        arrow = "↓" if spec["direction"] == "lower_is_better" else "↑"
+        name = f"{labels.column(ind)}{f' ({unit})' if unit else ''} {arrow}"
+        unknown = unknown_offer(sel, ind)  # the offer across the border is not in the sources
+        rows[name] = [
+            "n.d." if pd.isna(v) else unknown_offer_text(f"{_fr(v)} (médiane {_fr(med)})", bool(u))
+            for v, u in zip(sel[ind], unknown, strict=True)
+        ]
+    header = [f"{nom} ({code})" for code, nom in zip(sel.index, sel["nom"], strict=True)]
+    return pd.DataFrame(rows, index=header).T
+
+
+def _fr(value: Any) -> str:
+    """A value in French format: whole numbers and values of 100 or more without decimals."""
+    if pd.isna(value):
+        return "n.d."
+    v = float(value)
+    return fr_number(v, 0 if v.is_integer() or abs(v) >= 100 else 1)

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -260,6 +260,49 @@ def national_scale(config: StudyConfig) -> bool:
     return bool(config.section("partitions").get("enabled"))
 
 
+@dataclass
+class PrintedFigures:
+    """The printed figures of a run being drawn by worker processes, and their future paths.
+
+    Attributes
+    ----------
+    rendering : FigureRendering
+        The workers (:meth:`FigureRendering.finish` writes the files).
+    paths : dict
+        Kind (``static``, ``corridor``, ``dynamics``) → figure name → path.
+    basemap : Basemap or None
+        The basemap the maps are drawn on (None: no maps).
+    """
+
+    rendering: FigureRendering
+    paths: dict[str, dict[str, Path]]
+    basemap: Basemap | None
+
+    def close(self) -> None:
+        """Stop the workers (a run that fails before its outputs)."""
+        self.rendering.close()
+
+
+def start_figures(state: StudyState, staging: Path, *, maps: bool = True) -> PrintedFigures:
+    """Queue every printed figure of the run and start drawing them in worker processes.
+
+    The figures need only the scores, the accessibility and the population dynamics: the
+    pipeline starts them before its action plan, so that they are drawn while the plan is
+    evaluated and the other outputs written (:func:`write_outputs`).
+    """
+    communes = state.communes_layer()
+    context = report_context(state)
+    basemap = (
+        make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
+        if maps and not national_scale(state.config)
+        else None
+    )
+    rendering = FigureRendering()
+    paths = _queue_figures(state, communes, context, staging, rendering, basemap, maps)
+    rendering.start()
+    return PrintedFigures(rendering, paths, basemap)
+
+
 def write_outputs(
     state: StudyState,
     staging: Path,
@@ -268,6 +311,7 @@ def write_outputs(
     *,
     maps: bool = True,
     departements: Sequence[str] = (),
+    figures: PrintedFigures | None = None,
 ) -> dict[str, Path]:
     """Write every output of a study into ``staging``.
 
@@ -286,6 +330,9 @@ def write_outputs(
     departements : sequence of str
         A study at national scale (``[partitions] enabled``): the départements whose
         interactive map is drawn.
+    figures : PrintedFigures, optional
+        The printed figures, already being drawn (:func:`start_figures`, called by the
+        pipeline before its last stages); started here when not given.
 
     Returns
     -------
@@ -293,19 +340,15 @@ def write_outputs(
         Output name (relative path) → staged path.
     """
     files: dict[str, Path] = {}
+    printing = figures if figures is not None else start_figures(state, staging, maps=maps)
     communes = state.communes_layer()
     context = report_context(state)
     meta = run_metadata(state)
     national = national_scale(state.config)
-    basemap = (
-        make_basemap(state.territory.communes, roads_from_graph(state.network.graph))
-        if maps and not national
-        else None
-    )
-    with FigureRendering() as figures:
+    basemap = printing.basemap
+    printed = printing.paths
+    with printing.rendering as figures_:
         # the printed maps are drawn by worker processes while this one writes the rest
-        printed = _queue_figures(state, communes, context, staging, figures, basemap, maps)
-        figures.start()
         files.update(_write_layers(state, communes, context, meta, staging, isochrone_codes))
         files.update(_write_tables(state, staging))
         if national:
@@ -315,7 +358,7 @@ def write_outputs(
                 files.update(departement_maps(communes, departements, context, staging))
         elif basemap is not None:
             files.update(_write_pages(state, communes, context, staging, isochrone_codes, basemap))
-        figures.finish()
+        figures_.finish()
     for group in printed.values():
         files.update({f"static/{key}.png": path for key, path in group.items()})
     if basemap is not None:

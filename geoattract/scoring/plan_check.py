@@ -32,7 +32,7 @@ def study_facts(cfg: StudyConfig, *, rail: bool = False) -> StudyFacts:
     spec = MetroSpec.from_config(cfg)
     stations: set[str] = set()
     if rail and spec is not None:
-        from geoattract.app.rail_check import station_ids
+        from geoattract.scoring.rail_check import station_ids
 
         stations = station_ids(cfg, spec.station_category)
     conn, _ = load_connectivity(cfg.config_file("indicators"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import shutil
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -121,4 +123,41 @@ def _render(
         for j in range(height):
             row = [fmt(c, cells[c][i][j] if j < len(cells[c][i]) else "") for c in columns]
             lines.append(GAP.join(row).rstrip())
+    return "\n".join(lines)
+
+
+def run_summary(result: Any) -> str:
+    """Short summary of a run: stages with times, what was written, warnings."""
+    total = sum(result.timings.values())
+    lines = [f"geoattract run: {result.config.name} → {result.out_dir} ({total:.0f} s)"]
+    lines += [f"  {name:<14} {secs:7.1f} s" for name, secs in result.timings.items()]
+    files = sorted(str(Path(p).relative_to(result.out_dir)) for p in result.files.values())
+    maps = [f for f in files if f.endswith(".html") and f not in ("index.html", "report.html")]
+    static = [f for f in files if f.startswith("static/")]
+    others = [f for f in files if f not in maps and f not in static]
+    lines.append(
+        f"  written: {', '.join(others)}; {len(maps)} interactive maps, {len(static)} printable maps"
+    )
+    n = len(result.warnings)
+    log = Path(result.out_dir) / "run.log"
+    lines.append(
+        f"  {n} warning(s) shown above; details in {log}" if n else f"  no warning; log in {log}"
+    )
+    lines.append(f"  open {Path(result.out_dir) / 'index.html'}")
+    return "\n".join(lines)
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """A summary dictionary as aligned ``key  value`` lines (nested dictionaries indented)."""
+    width = max((len(k) for k in summary), default=0)
+    lines = []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines += [
+                f"  {k:<{width}} {v:,.1f}" if isinstance(v, float) else f"  {k:<{width}} {v}"
+                for k, v in value.items()
+            ]
+        else:
+            lines.append(f"{key:<{width}}  {value}")
     return "\n".join(lines)

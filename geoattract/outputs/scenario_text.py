@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from geoattract.app.tables import fit_table
+from geoattract.outputs.console import fit_table
 from geoattract.scoring import weighting_profiles
 
 #: A score change smaller than this is no change (rounding of the aggregation).
@@ -147,5 +147,84 @@ def explained_table(
         f"Profil « {name} » : {len(rows)} commune(s) dont le score change, par écart "
         f"décroissant{first} :",
         fit_table(table(shown), keys=["Code", "Commune"]),
+    ]
+    return lines
+
+
+#: Communes listed among those whose door-to-metropole time falls most.
+TOP_GAINS = 10
+
+
+def _population_lines(base: pd.DataFrame, after: pd.DataFrame, ref: int) -> list[str]:
+    def pick(pop: pd.DataFrame) -> pd.Series:
+        sel = pop[(pop["level"] == "departement") & (pop["threshold_min"] == ref)]
+        sel = sel[sel["mode"] == "meilleur"]
+        return sel.groupby("pole_nom", sort=False)["population_within"].sum()
+
+    b, a = pick(base), pick(after)
+    return [
+        f"  {name} : {b[name]:,.0f} → {a[name]:,.0f} ({a[name] - b[name]:+,.0f})".replace(",", " ")
+        for name in b.index
+    ]
+
+
+def rail_scenario_lines(
+    res: Any,
+    population_before: pd.DataFrame,
+    ref: int,
+    scores_config: Any,
+    labels: Any,
+    profile: str,
+    top: int,
+) -> list[str]:
+    """The printed answer of a rail scenario, in French.
+
+    Population within ``ref`` minutes of a metropole before and after, the communes whose
+    door-to-metropole time falls most, the population newly within by EPCI, and the score
+    table of ``profile``.
+
+    ``res`` is :func:`geoattract.scoring.run_rail_scenario`'s result; ``population_before``
+    the metropolitan stage's ``population`` table.
+    """
+    from geoattract.accessibility import top_gains
+    from geoattract.outputs.console import fit_table
+
+    msc = res.metro
+    gains = top_gains(msc.changes, TOP_GAINS)
+    epci = msc.epci[msc.epci["population_newly_within_metropole"] > 0]
+    times = pd.DataFrame(
+        {
+            "Code": gains["code"],
+            "Commune": gains["nom"],
+            "Avant (min)": gains["time_metropole_best_min_before"].map(lambda v: fr_decimals(v, 1)),
+            "Après (min)": gains["time_metropole_best_min_after"].map(lambda v: fr_decimals(v, 1)),
+        }
+    )
+    by_epci = pd.DataFrame(
+        {
+            "EPCI": epci["epci_nom"],
+            "Habitants": epci["population_newly_within_metropole"].map(lambda v: fr_decimals(v, 0)),
+        }
+    )
+    lines = [
+        f"Scénario ferroviaire : {res.label}",
+        f"Population du département à moins de {ref} min d'une métropole (tous modes) :",
+        *_population_lines(population_before, msc.population, ref),
+        "",
+        f"Les {len(gains)} communes dont le temps porte-à-porte baisse le plus :",
+        fit_table(times, keys=["Code", "Commune"]),
+        "",
+        f"Population qui passe à moins de {ref} min d'une métropole, par EPCI :",
+        fit_table(by_epci, keys=["EPCI"]) if len(epci) else "  aucune",
+        "",
+        *explained_table(
+            res.changes,
+            profile,
+            res.changed_columns,
+            scores_config,
+            labels,
+            lambda rows: scenario_table(rows, labels),
+            top,
+        ),
     ]
     return lines
