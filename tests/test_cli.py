@@ -152,3 +152,18 @@ def test_run_on_a_pbf_that_misses_the_study_area(tiny_config):
         NetworkError, match="test.osm.pbf: no 'driving' road in the area of the polygon"
     ):
         build_network(cfg, load_territory(cfg))
+
+
+def test_compare_refuses_an_unknown_commune_before_computing(tiny_config, tmp_path, capsys,
+                                                             monkeypatch):  # fmt: skip
+    import geoattract.app.pipeline as pipeline
+
+    def never(*args, **kwargs):
+        raise AssertionError("the study was computed before the communes were checked")
+
+    monkeypatch.setattr(pipeline, "compute_study", never)
+    monkeypatch.chdir(tmp_path)  # no previous results (maps/): the study would be computed
+    assert not (tmp_path / tiny_config.study["output_dir"] / "communes.gpkg").exists()
+    assert main(["compare", "99001", "Agem", *_tiny_args(tiny_config)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown commune 'Agem'" in err and err.count("\n") == 1

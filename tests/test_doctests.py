@@ -25,6 +25,8 @@ MODULES = (
     "geoattract.config.export",
     "geoattract.outputs.console",
     "geoattract._util.progress",
+    "geoattract.network.references",
+    "geoattract.demography.departements",
 )
 
 

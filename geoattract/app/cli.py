@@ -452,28 +452,13 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from geoattract.network.calibrate import calibrate
-    from geoattract.network.references import Holdout
+    from geoattract.network.references import Holdout, parse_seeds, parse_weights
 
     holdout = Holdout()
     if args.holdout_dep:
         holdout = Holdout(departements=tuple(d.strip() for d in args.holdout_dep.split(",")))
-    weights = {}
-    for item in args.weight:
-        name, sep, value = item.partition("=")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise DataError(f"--weight: expected NAME=NUMBER, got {item!r}")
-    seeds = []
-    if args.seeds:
-        try:
-            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        except ValueError as exc:
-            raise DataError(
-                f"--seeds: expected comma-separated integers, got {args.seeds!r}"
-            ) from exc
+    weights = parse_weights(args.weight)
+    seeds = parse_seeds(args.seeds)
     network = args.network
     if network is None:
         from geoattract._util.io import resolve_data_dir

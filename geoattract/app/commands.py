@@ -78,9 +78,15 @@ def isochrones_command(
 
 
 def _scores(
-    results: str | os.PathLike | None, cfg: StudyConfig, progress: bool
+    results: str | os.PathLike | None,
+    cfg: StudyConfig,
+    progress: bool,
+    codes: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, Any]:
-    """The scored commune table: from a previous run's ``communes.gpkg``, else recomputed."""
+    """The scored commune table: from a previous run's ``communes.gpkg``, else recomputed.
+
+    Before recomputing, ``codes`` are checked against the study's communes (a few seconds).
+    """
     from geoattract.outputs.results import read_scored_communes
     from geoattract.scoring import load_scoring_config
 
@@ -90,7 +96,10 @@ def _scores(
     if table is not None:
         return table, scfg
     from geoattract.app.pipeline import compute_study
+    from geoattract.territory import build_territory
 
+    if codes:  # an unknown commune is refused before the study is computed
+        resolve_codes(codes, build_territory(cfg).study)
     logger.info("no previous results in %s: computing the scores (without maps)", folder)
     state = compute_study(cfg, isochrones=False, progress=progress)
     return state.communes_layer(), scfg
@@ -111,7 +120,7 @@ def compare_command(
     from geoattract.outputs.compare import compare_table
 
     cfg = _config(config, data_dir)
-    table, scfg = _scores(results, cfg, verbose)
+    table, scfg = _scores(results, cfg, verbose, codes)
     wanted = list(dict.fromkeys(resolve_codes(codes, table)))  # "Agen 47001" is one commune
     if len(wanted) < len(codes):
         logger.warning("compare: %d duplicate commune(s) ignored", len(codes) - len(wanted))

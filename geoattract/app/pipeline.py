@@ -30,6 +30,7 @@ from geoattract.accessibility import Accessibility, build_accessibility
 from geoattract.app.codes import resolve_codes
 from geoattract.config import StudyConfig, load_study_config
 from geoattract.demography import Demography, build_demography
+from geoattract.demography.departements import departement_codes
 from geoattract.facilities import build_offer, check_study_coverage
 from geoattract.network import Network, build_network
 from geoattract.outputs.national import check_departements
@@ -351,6 +352,7 @@ def run_study(
     1
     """
     cfg = load_config(config, data_dir)
+    departement_codes(departement_maps, "--departement-maps")  # before any file is read
     if network is not None:
         cfg = cfg.with_section("network", source=str(network))
     plan = study_plan_at_door(cfg)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from geoattract.errors import DataError, format_values
+
 #: Département code → name (COG 2025, metropolitan France, Corsica and overseas).
 DEPARTEMENT_NAMES: dict[str, str] = {
     "01": "Ain",
@@ -117,3 +122,26 @@ def departement_name(code: str) -> str:
     """``Gironde (33)``; the bare code when the département is unknown."""
     name = DEPARTEMENT_NAMES.get(code)
     return f"{name} ({code})" if name else f"département {code}"
+
+
+def departement_codes(codes: Sequence[Any], what: str = "départements") -> list[str]:
+    """The codes as strings, each a département code of the COG 2025.
+
+    Raises
+    ------
+    DataError
+        Naming the codes that are not (``'99'``, ``'20'``, ``'2C'``).
+
+    Examples
+    --------
+    >>> departement_codes(["47", "2A"])
+    ['47', '2A']
+    """
+    wanted = [str(c) for c in codes]
+    unknown = sorted(set(wanted) - set(DEPARTEMENT_NAMES))
+    if unknown:
+        raise DataError(
+            f"{what}: {format_values(unknown)} not a département code (COG 2025: '01' to "
+            f"'95', '2A', '2B', '971' to '976')"
+        )
+    return wanted

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -284,3 +284,44 @@ class Holdout:
 # --------------------------------------------------------------------------------------
 # Routing and decomposition
 # --------------------------------------------------------------------------------------
+
+
+def parse_weights(items: Sequence[str]) -> dict[str, float]:
+    """Reference weights given as ``NAME=NUMBER`` (``--weight``).
+
+    Raises
+    ------
+    DataError
+        An item that is not ``NAME=NUMBER``.
+
+    Examples
+    --------
+    >>> parse_weights(["prefectures=3"])
+    {'prefectures': 3.0}
+    """
+    weights = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise DataError(f"--weight: expected NAME=NUMBER, got {item!r}")
+    return weights
+
+
+def parse_seeds(text: str | None) -> list[int]:
+    """Hold-out seeds given as comma-separated integers (``--seeds``; none when empty).
+
+    Examples
+    --------
+    >>> parse_seeds("47,1")
+    [47, 1]
+    """
+    if not text:
+        return []
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise DataError(f"--seeds: expected comma-separated integers, got {text!r}") from exc
