@@ -255,3 +255,23 @@ def test_codes_missing_from_one_source_are_reported(tiny_study):
     assert report.only_in_population == ["99003"]
     row = terr.set_index("code").loc["99002"]
     assert row["population_missing"] and row["population"] != row["population"]  # NaN, not 0
+
+
+def test_commune_names_take_back_the_article_the_polygon_file_dropped(caplog):
+    import geopandas as gpd
+    import pandas as pd
+
+    from geoattract.territory.load import _with_articles
+
+    terr = gpd.GeoDataFrame(
+        {"code": ["47201", "24067", "47001", "47999"], "nom": ["Passage", "Bugue", "Agen", "Xa"]}
+    )
+    official = pd.Series(
+        ["Le Passage", "Le Bugue", "Agen", "Nouvelle-Xa"],
+        index=["47201", "24067", "47001", "47999"],
+    )
+    with caplog.at_level("INFO", logger="geoattract.territory.load"):
+        names = _with_articles(terr, official, "pop.csv")
+    # an article restored; an equal name kept; another difference (a new name) is not taken
+    assert names.tolist() == ["Le Passage", "Le Bugue", "Agen", "Xa"]
+    assert "2 commune name(s) take back their article" in caplog.text

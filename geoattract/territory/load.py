@@ -14,6 +14,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -432,7 +433,40 @@ def _attach_population(terr: gpd.GeoDataFrame, path, report: TerritoryReport) ->
     terr = terr.copy()
     terr["population"] = terr["code"].map(series).astype(float)
     terr["population_missing"] = terr["population"].isna()
+    if "nom" in pop.columns and "nom" in terr.columns:
+        terr["nom"] = _with_articles(terr, pop.set_index("code")["nom"], path)
     return terr
+
+
+#: Leading articles of official commune names (COG), which some boundary files drop.
+ARTICLES: tuple[str, ...] = ("Le ", "La ", "Les ", "L'")
+
+
+def _with_articles(terr: gpd.GeoDataFrame, official: pd.Series, path: Any) -> pd.Series:
+    """Commune names with the article the polygon file dropped (``Passage`` → ``Le Passage``).
+
+    A name is replaced only when the population table's name is that name after one of
+    :data:`ARTICLES`: any other difference (a merged commune's new name) keeps the polygon's.
+    """
+    names = terr["nom"].astype(object)
+    full = terr["code"].map(official.astype(str))
+    restored = pd.Series(
+        [
+            isinstance(n, str) and isinstance(f, str) and any(f == a + n for a in ARTICLES)
+            for n, f in zip(names, full, strict=True)
+        ],
+        index=terr.index,
+    )
+    if restored.any():
+        logger.info(
+            "%s: %d commune name(s) take back their article: %s",
+            path,
+            int(restored.sum()),
+            format_values(
+                [f"{n} → {f}" for n, f in zip(names[restored], full[restored], strict=True)]
+            ),
+        )
+    return names.where(~restored, full)
 
 
 def _attach_epci(terr: gpd.GeoDataFrame, path, report: TerritoryReport) -> gpd.GeoDataFrame:
