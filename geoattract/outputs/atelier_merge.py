@@ -25,7 +25,7 @@ from geoattract.outputs.basemap import Basemap, draw_basemap
 from geoattract.outputs.context import ReportContext
 from geoattract.outputs.html import esc, fr_number, fr_ordinal, page, png_data_uri, table
 from geoattract.outputs.labels import Labels
-from geoattract.outputs.static import NOTE_COLOUR, figure_png, map_figure
+from geoattract.outputs.static import LEGEND_BELOW, NOTE_COLOUR, figure_png, map_figure
 from geoattract.scoring import ScoringConfig
 from geoattract.scoring.consensus import MergeResult
 
@@ -135,7 +135,7 @@ def consensus_figure(
     ax.legend(
         handles=handles,
         title=f"Premier quintile : rangs 1 à {result.n_top}",
-        loc="lower left",
+        **{**LEGEND_BELOW, "ncol": 2},
         fontsize=8,
         title_fontsize=9,
     )
@@ -201,7 +201,7 @@ def contested_figure(
     ax.legend(
         handles=handles,
         title="Écart de rang entre groupes",
-        loc="lower left",
+        **{**LEGEND_BELOW, "ncol": 2},
         fontsize=8,
         title_fontsize=9,
     )

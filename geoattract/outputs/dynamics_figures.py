@@ -23,6 +23,7 @@ from geoattract.outputs.context import ReportContext
 from geoattract.outputs.draw import draw_polygons
 from geoattract.outputs.labels import Labels
 from geoattract.outputs.static import (
+    LEGEND_BELOW,
     STATIC_DPI,
     FigureJob,
     FigureRendering,
@@ -185,7 +186,7 @@ def migration_map(
     n_missing = int(rate.isna().sum())
     if n_missing:
         handles.append(Patch(facecolor=MISSING_COLOUR, label=f"Donnée manquante ({n_missing})"))
-    ax.legend(handles=handles, title=MIGRATION_LEGEND_TITLE, loc="lower left", fontsize=8)
+    ax.legend(handles=handles, title=MIGRATION_LEGEND_TITLE, fontsize=8, **LEGEND_BELOW)
     return fig
 
 

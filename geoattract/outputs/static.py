@@ -73,6 +73,11 @@ STATIC_PNG_COMPRESSION = 6
 STATIC_PNG_METHOD = "FASTOCTREE"
 
 
+#: Where the legend of a printed map goes: under the map, on columns (it never hides a
+#: commune; in the study's lower left corner it covered the south-west).
+LEGEND_BELOW: dict[str, Any] = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 3}
+
+
 def _frame(ax: Any, communes: gpd.GeoDataFrame) -> None:
     minx, miny, maxx, maxy = communes.total_bounds
     dx, dy = (maxx - minx) * STATIC_MARGIN, (maxy - miny) * STATIC_MARGIN
@@ -177,11 +182,7 @@ def static_map(
                 label=f"{MISSING_LABEL} ({n_missing})",
             )
         )
-    where = (
-        {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 3}
-        if legend_below
-        else {"loc": "lower left"}
-    )
+    where = LEGEND_BELOW if legend_below else {"loc": "lower left"}
     ax.legend(
         handles=handles,
         title=legend_title(breaks, labels.unit(column)),
