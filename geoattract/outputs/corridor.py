@@ -437,7 +437,9 @@ def _links_table(metro: MetropolitanAccess, links: Sequence[Any] | None = None) 
         "vintage": "Millésime",
         "source": "Source",
     }
-    return table(df, cols, numeric=["minutes", "transfer_min", "trains_per_weekday"])
+    return table(
+        df, cols, numeric=["minutes", "transfer_min", "trains_per_weekday"], wrap=["source"]
+    )
 
 
 def _within(metro: MetropolitanAccess, key: str, mode: str, threshold: int) -> tuple[float, float]:

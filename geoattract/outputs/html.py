@@ -27,10 +27,13 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
   margin:0 auto;max-width:1100px;padding:1em 2em;color:#222;line-height:1.45}
 h1{border-bottom:3px solid #225ea8;padding-bottom:.2em}
 h2{color:#225ea8;margin-top:1.6em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em;display:block;max-width:100%;
+  overflow-x:auto}
+@media print{table{display:table}}
 th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}
 th{background:#eef3f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.wrap{overflow-wrap:anywhere;min-width:14em}
 .caption{background:#fff3cd;border:1px solid #e0c36b;padding:.4em .7em;margin:.6em 0}
 .note{color:#555;font-size:.9em}
 figure{margin:1em 0}
@@ -112,6 +115,7 @@ def table(
     numeric: Iterable[str] = (),
     decimals: Mapping[str, int] | None = None,
     caption: str | None = None,
+    wrap: Iterable[str] = (),
 ) -> str:
     """Render a DataFrame as an HTML table, escaping every cell and header.
 
@@ -127,9 +131,13 @@ def table(
         Column → number of decimals for the numeric columns (default 0).
     caption : str, optional
         Table caption (escaped).
+    wrap : iterable of str
+        Columns whose long words (addresses of sources) break anywhere, so that the table
+        keeps to the page's width.
     """
     decimals = dict(decimals or {})
     numeric = set(numeric)
+    wrapped = set(wrap)
     cols = [c for c in columns if c in rows.columns]
     out = ["<table>"]
     if caption:
@@ -143,6 +151,8 @@ def table(
         for col, value in zip(cols, record, strict=True):
             if col in numeric:
                 cells.append(f'<td class="num">{esc(fr_number(value, decimals.get(col, 0)))}</td>')
+            elif col in wrapped:
+                cells.append(f'<td class="wrap">{esc(value)}</td>')
             else:
                 cells.append(f"<td>{esc(value)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
