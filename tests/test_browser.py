@@ -19,18 +19,17 @@ fails them (``conftest_d.browser``, which holds the process's one Playwright).
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest_d.browser import CHROMIUM
 from conftest_d.maps import EVIL_IMG, PROFILE_LABELS_FR, SCHEMATIC_TEXT
 
 from geoattract.outputs import assets, classes, controls, maps, report
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -80,14 +79,6 @@ def browser(playwright_session):
     b = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield b
     b.close()
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory) -> Path:
-    folder = os.environ.get("GEOATTRACT_SCREENSHOTS")
-    out = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -215,14 +206,14 @@ def _blend(colour: str, under: str, opacity: float) -> tuple[float, float, float
     return tuple(opacity * top + (1 - opacity) * bottom)
 
 
-def test_offline_map_renders_without_errors(browser, site, shots):
+def test_offline_map_renders_without_errors(browser, site, screenshots):
     page, log = _open(browser, site["offline"]["score_familles"])
     _check_map(page, log, len(site["communes"]), EXPECTED_LAYERS)
     assert log.outside == []  # fully self-contained: no request at all
     assert page.get_by_text(SCHEMATIC_TEXT).is_visible()
     assert "Quantiles (5 classes)" in page.locator(".ga-legend").inner_text()
     assert page.locator(".ga-town", has_text="Agen").is_visible()
-    page.screenshot(path=str(shots / "synthetic_score_familles.png"))
+    page.screenshot(path=str(screenshots / "synthetic_score_familles.png"))
     # switching the 10-minute isochrones on draws the 4 discs
     before = page.locator("path.leaflet-interactive").count()
     _unfold_layers(page)
@@ -319,7 +310,7 @@ def test_real_outputs_make_no_request_to_any_host(study_run):
 
 
 @pytest.mark.slow
-def test_real_score_map_draws_offline(browser, study_run, shots):
+def test_real_score_map_draws_offline(browser, study_run, screenshots):
     """score_general.html of the real run, network blocked: 319 communes and the legend drawn.
 
     Checked on a screenshot: every class colour of the legend covers thousands of pixels
@@ -344,7 +335,7 @@ def test_real_score_map_draws_offline(browser, study_run, shots):
     assert page.get_by_text("Réseau routier", exact=False).first.is_visible()
     legend = page.locator(".ga-legend").inner_text()
     assert "Quantiles (5 classes)" in legend and "Score — Population générale" in legend
-    png = page.screenshot(path=str(shots / "real_score_general.png"))
+    png = page.screenshot(path=str(screenshots / "real_score_general.png"))
     pixels = _pixels(png)
     swatches = page.evaluate(
         "() => Array.from(document.querySelectorAll('.ga-legend i')).map(i => i.style.background)"
@@ -361,7 +352,7 @@ def test_real_score_map_draws_offline(browser, study_run, shots):
 
 
 @pytest.mark.slow
-def test_real_report_epci_section_fits_the_page(browser, study_run, shots):
+def test_real_report_epci_section_fits_the_page(browser, study_run, screenshots):
     page, log = _open(browser, study_run / "report.html")
     section = page.locator("#epci")
     section.scroll_into_view_if_needed()
@@ -375,7 +366,7 @@ def test_real_report_epci_section_fits_the_page(browser, study_run, shots):
     assert page.get_by_text("Tableau complet par EPCI", exact=False).is_visible()
     top = box["y"] + page.evaluate("() => window.scrollY") - 120
     page.screenshot(
-        path=str(shots / "real_report_epci.png"),
+        path=str(screenshots / "real_report_epci.png"),
         full_page=True,
         clip={"x": 0, "y": top, "width": VIEWPORT["width"], "height": box["height"] + 220},
     )

@@ -353,6 +353,24 @@ def scenario_changes(
     return out, epci.sort_values("population_newly_within_metropole", ascending=False)
 
 
+def study_population_within(
+    population: pd.DataFrame, pole: str, mode: str, threshold: int
+) -> tuple[float, float]:
+    """Inhabitants of the study's départements within ``threshold`` minutes of a pole.
+
+    ``mode`` is ``voiture`` or ``meilleur``; ``population`` the table of
+    :class:`MetropolitanAccess` (or of a rail scenario). Returns the inhabitants within and
+    their total.
+    """
+    sel = population[
+        (population["level"] == "departement")
+        & (population["pole"] == pole)
+        & (population["mode"] == mode)
+        & (population["threshold_min"] == threshold)
+    ]
+    return float(sel["population_within"].sum()), float(sel["population"].sum())
+
+
 def population_summary(metro: MetropolitanAccess, scenario: str | None = None) -> pd.DataFrame:
     """Population of the study within the reference time of each metropole, today and after.
 

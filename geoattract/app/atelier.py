@@ -83,7 +83,7 @@ def atelier_merge_command(
     from geoattract.scoring.consensus import group_keys, merge_summary, merge_weight_sets
     from geoattract.scoring.weights import read_weight_set
 
-    cfg = config if isinstance(config, StudyConfig) else load_study_config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     scfg = load_scoring_config(cfg.config_file("scoring"))
     sets = [read_weight_set(f, scfg, cfg.name) for f in files]
     group_keys(sets)

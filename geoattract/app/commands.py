@@ -37,12 +37,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _config(config: StudyConfig | str | os.PathLike | None, data_dir: Any) -> StudyConfig:
-    return (
-        config if isinstance(config, StudyConfig) else load_study_config(config, data_dir=data_dir)
-    )
-
-
 def isochrones_command(
     codes: Sequence[str],
     out: str | os.PathLike,
@@ -57,7 +51,7 @@ def isochrones_command(
     from geoattract.routing.isochrones import isochrones_for_communes
     from geoattract.territory.load import load_territory
 
-    cfg = _config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in (".geojson", ".json", ".gpkg"):
@@ -119,7 +113,7 @@ def compare_command(
     from geoattract.outputs import Labels, compare_html
     from geoattract.outputs.compare import compare_table
 
-    cfg = _config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     table, scfg = _scores(results, cfg, verbose, codes)
     wanted = list(dict.fromkeys(resolve_codes(codes, table)))  # "Agen 47001" is one commune
     if len(wanted) < len(codes):
@@ -202,7 +196,7 @@ def scenario_command(
             "scenario: facility edits (--add, --remove) and rail edits (--rail-link, "
             "--rail-scenario) are separate scenarios; run them one at a time"
         )
-    cfg = _config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     scfg = load_scoring_config(cfg.config_file("scoring"))
     if profile not in scfg.profiles:
         raise DataError(f"unknown profile {profile!r}; profiles: {', '.join(scfg.profiles)}")
@@ -288,7 +282,7 @@ def network_command(
     t0 = time.perf_counter()
     text = str(source)
     if text.lower() in ("schematic", "online"):
-        cfg = _config(config, data_dir)
+        cfg = load_study_config(config, data_dir)
         net = build_network(cfg, load_territory(cfg), source=text)
     else:
         net = load_network(text, strict=strict, layer=layer)

@@ -127,15 +127,6 @@ class _Stages:
         self.bar.close()
 
 
-def load_config(
-    config: StudyConfig | str | os.PathLike | None, data_dir: str | os.PathLike | None = None
-) -> StudyConfig:
-    """A validated configuration from a config object, a shipped study name or a TOML file."""
-    if isinstance(config, StudyConfig):
-        return config
-    return load_study_config(config, data_dir=data_dir)
-
-
 def isochrone_codes(
     config: StudyConfig, territory: Territory, codes: Sequence[str] | None = None
 ) -> list[str]:
@@ -351,7 +342,7 @@ def run_study(
     >>> int(result.communes["rank_general"].min())
     1
     """
-    cfg = load_config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     departement_codes(departement_maps, "--departement-maps")  # before any file is read
     if network is not None:
         cfg = cfg.with_section("network", source=str(network))

@@ -26,12 +26,6 @@ from geoattract.scoring.plan_check import check_plan, study_facts
 logger = logging.getLogger(__name__)
 
 
-def _config(config: StudyConfig | str | os.PathLike | None, data_dir: Any) -> StudyConfig:
-    if isinstance(config, StudyConfig):
-        return config
-    return load_study_config(config, data_dir=data_dir)
-
-
 def _out_folder(out: str | os.PathLike | None, cfg: StudyConfig) -> Path:
     folder = Path(out) if out is not None else Path(cfg.study["output_dir"])
     parent = folder if folder.exists() else folder.parent
@@ -57,7 +51,7 @@ def plan_command(
     -------
     (str, PlanResult)
     """
-    cfg = _config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     plan = check_plan(cfg, path)
     folder = _out_folder(out, cfg)
     # the heavy imports after the checks at the door
@@ -106,7 +100,7 @@ def levers_command(
     from geoattract.app.codes import resolve_codes
     from geoattract.territory import build_territory
 
-    cfg = _config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     if catalogue is None:
         if cfg.raw.get("configs", {}).get("levers") is None:
             raise ConfigError(

@@ -444,16 +444,18 @@ def resolve_study_path(path: str | os.PathLike | None) -> Path:
 
 
 def load_study_config(
-    path: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None
+    path: StudyConfig | str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
 ) -> StudyConfig:
     """Load and validate a study configuration.
 
     Parameters
     ----------
-    path : path-like or str, optional
+    path : StudyConfig, path-like or str, optional
         A TOML file, or the name of a study shipped with the package (``lot-et-garonne``,
         ``france``: see :func:`shipped_studies`); defaults to
-        :data:`geoattract.settings.default_study`.
+        :data:`geoattract.settings.default_study`. A configuration already loaded is returned
+        as it is (every command and function takes either).
     data_dir : path-like, optional
         Data folder override; else ``GEOATTRACT_DATA_DIR``; else ``../shared/data/<data_subdir>``.
 
@@ -468,6 +470,8 @@ def load_study_config(
     DataNotFoundError
         Missing file or data folder.
     """
+    if isinstance(path, StudyConfig):
+        return path
     p = resolve_study_path(path)
     doc = load_toml(p)
     schema = dict(STUDY_SCHEMA)

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from geoattract.accessibility import MetropolitanAccess, population_summary, top_gains
+from geoattract.accessibility.metropolitan import study_population_within
 from geoattract.accessibility.rail import MODE_RAIL
 from geoattract.network.caption import without_file_name
 from geoattract.outputs.context import ReportContext
@@ -356,9 +357,7 @@ def make_corridor_maps(
         )
         for name in scenarios
     ]
-    if rendering is not None:
-        return rendering.add(jobs)
-    return render_figures(jobs)
+    return render_figures(jobs, rendering=rendering)
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,18 +441,6 @@ def _links_table(metro: MetropolitanAccess, links: Sequence[Any] | None = None) 
     )
 
 
-def _within(metro: MetropolitanAccess, key: str, mode: str, threshold: int) -> tuple[float, float]:
-    """Population of the study's départements within a threshold of a pole, and the total."""
-    pop = metro.population
-    sel = pop[
-        (pop["level"] == "departement")
-        & (pop["pole"] == key)
-        & (pop["mode"] == mode)
-        & (pop["threshold_min"] == threshold)
-    ]
-    return float(sel["population_within"].sum()), float(sel["population"].sum())
-
-
 def _people(n: float, total: float) -> str:
     """``31 062 habitants (9,3 %)``; ``aucun habitant`` only where the figure is 0."""
     if n <= 0:
@@ -488,8 +475,8 @@ def _reach_text(metro: MetropolitanAccess) -> str:
     for p in spec.metropoles:
         items = []
         for t in shown:
-            road, total = _within(metro, p.key, "voiture", t)
-            best, _ = _within(metro, p.key, "meilleur", t)
+            road, total = study_population_within(metro.population, p.key, "voiture", t)
+            best, _ = study_population_within(metro.population, p.key, "meilleur", t)
             if road == best:
                 who = f"{_people(road, total)}, en voiture comme en voiture + train"
             else:

@@ -267,6 +267,4 @@ def make_dynamics_figures(
             quadrant_figure, communes, dynamics, context.labels, quad
         )
     jobs = [FigureJob(name, out / f"{name}.png", draw, dpi) for name, draw in draws.items()]
-    if rendering is not None:
-        return rendering.add(jobs)
-    return render_figures(jobs)
+    return render_figures(jobs, rendering=rendering)

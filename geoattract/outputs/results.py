@@ -79,7 +79,7 @@ def read_scored_communes(folder: Path, *, required: bool = False) -> gpd.GeoData
     if gpkg.is_file():
         table = gpd.read_file(gpkg, layer="communes").copy()
         if any(c.startswith("score_") for c in table.columns):
-            logger.info("comparing from %s", gpkg)
+            logger.info("scores read from %s", gpkg)
             return table
     if required:
         raise DataError(

@@ -389,11 +389,22 @@ class FigureRendering:
             self._tasks.__exit__(exc_type, exc, tb)
 
 
-def render_figures(jobs: Iterable[FigureJob], n_workers: int | None = None) -> dict[str, Path]:
-    """Draw and write figure jobs in parallel (see :class:`FigureRendering`)."""
-    with FigureRendering(n_workers) as rendering:
-        rendering.add(jobs)
-        return rendering.finish()
+def render_figures(
+    jobs: Iterable[FigureJob],
+    n_workers: int | None = None,
+    *,
+    rendering: FigureRendering | None = None,
+) -> dict[str, Path]:
+    """Draw and write figure jobs in parallel (see :class:`FigureRendering`).
+
+    With ``rendering`` the jobs are queued there instead (written by its ``finish``); the
+    returned paths are the same.
+    """
+    if rendering is not None:
+        return rendering.add(jobs)
+    with FigureRendering(n_workers) as own:
+        own.add(jobs)
+        return own.finish()
 
 
 def make_static_maps(
@@ -446,6 +457,4 @@ def make_static_maps(
         )
         for column in map_columns(communes, columns)
     ]
-    if rendering is not None:
-        return rendering.add(jobs)
-    return render_figures(jobs)
+    return render_figures(jobs, rendering=rendering)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from geoattract._util.weighted import weighted_median
 from geoattract.accessibility import UNKNOWN_OFFER_FR, unknown_offer
-from geoattract.accessibility.metropolitan import population_summary
+from geoattract.accessibility.metropolitan import population_summary, study_population_within
 from geoattract.demography import Demography
 from geoattract.outputs.html import esc, fr_number, table
 from geoattract.outputs.labels import Labels, detect_profiles
@@ -403,17 +403,6 @@ def unknown_offer_note(communes: pd.DataFrame, scoring_config: Any, columns: Seq
 # ------------------------------------------------------------------------------------- reach
 
 
-def _within(metro: Any, key: str, mode: str, threshold: int) -> float:
-    pop = metro.population
-    sel = pop[
-        (pop["level"] == "departement")
-        & (pop["pole"] == key)
-        & (pop["mode"] == mode)
-        & (pop["threshold_min"] == threshold)
-    ]
-    return float(sel["population_within"].sum())
-
-
 def reach_paragraphs(metro: Any, total: float) -> list[str]:
     """Headline reach figures: population within the reference and the longest time."""
     if metro is None:
@@ -430,8 +419,8 @@ def reach_paragraphs(metro: Any, total: float) -> list[str]:
     for p in spec.metropoles:
         parts = []
         for t in (ref, longest):
-            car = _within(metro, p.key, "voiture", t)
-            best = _within(metro, p.key, "meilleur", t)
+            car, _ = study_population_within(metro.population, p.key, "voiture", t)
+            best, _ = study_population_within(metro.population, p.key, "meilleur", t)
             parts.append(
                 f"à moins de {t} min, {people(car)} en voiture, {people(best)} en voiture ou "
                 "voiture + train"

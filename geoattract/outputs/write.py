@@ -272,11 +272,16 @@ class PrintedFigures:
         Kind (``static``, ``corridor``, ``dynamics``) → figure name → path.
     basemap : Basemap or None
         The basemap the maps are drawn on (None: no maps).
+    communes, context : GeoDataFrame, ReportContext
+        The communes layer and the report context the figures were drawn from (neither
+        depends on the action plan): the other outputs use the same.
     """
 
     rendering: FigureRendering
     paths: dict[str, dict[str, Path]]
     basemap: Basemap | None
+    communes: gpd.GeoDataFrame
+    context: ReportContext
 
     def close(self) -> None:
         """Stop the workers (a run that fails before its outputs)."""
@@ -300,7 +305,7 @@ def start_figures(state: StudyState, staging: Path, *, maps: bool = True) -> Pri
     rendering = FigureRendering()
     paths = _queue_figures(state, communes, context, staging, rendering, basemap, maps)
     rendering.start()
-    return PrintedFigures(rendering, paths, basemap)
+    return PrintedFigures(rendering, paths, basemap, communes, context)
 
 
 def write_outputs(
@@ -341,8 +346,7 @@ def write_outputs(
     """
     files: dict[str, Path] = {}
     printing = figures if figures is not None else start_figures(state, staging, maps=maps)
-    communes = state.communes_layer()
-    context = report_context(state)
+    communes, context = printing.communes, printing.context
     meta = run_metadata(state)
     national = national_scale(state.config)
     basemap = printing.basemap

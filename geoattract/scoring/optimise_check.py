@@ -38,12 +38,6 @@ class OptimiseRequest:
     method: str = "auto"
 
 
-def _config(config: StudyConfig | str | os.PathLike | None, data_dir: Any) -> StudyConfig:
-    if isinstance(config, StudyConfig):
-        return config
-    return load_study_config(config, data_dir=data_dir)
-
-
 def check_optimise(
     category: str,
     add: int,
@@ -72,7 +66,7 @@ def check_optimise(
     if method not in ("auto", "exact", "greedy"):
         raise DataError(f"--method {method!r}: one of auto, exact, greedy")
     goal = parse_objective(objective)
-    cfg = _config(config, data_dir)
+    cfg = load_study_config(config, data_dir)
     catalogue = load_catalogue(cfg.config_file("catalogue"), check_files=False)
     if category not in catalogue.ids:
         raise DataError(
